@@ -1,0 +1,39 @@
+"""s2s: source-to-source reverse-mode automatic differentiation for Python + numpy.
+
+    >>> import s2s
+    >>> @s2s.grad(wrt=("a", "b", "c"))
+    ... def J(a, b, c):
+    ...     return 3 * (a + b * c)
+
+`J(5.0, 3.0, 2.0)` is then `(3.0, 6.0, 9.0)`, and `J.source` is the generated code.
+"""
+
+from .api import GradFunction, grad, value_and_grad
+from .errors import (
+    GradientMismatchError,
+    InternalError,
+    NonScalarOutputError,
+    S2SError,
+    SourceUnavailableError,
+    UnknownFunctionError,
+    UnsupportedSyntaxError,
+    WrtError,
+)
+from .testing import check_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradFunction",
+    "GradientMismatchError",
+    "InternalError",
+    "NonScalarOutputError",
+    "S2SError",
+    "SourceUnavailableError",
+    "UnknownFunctionError",
+    "UnsupportedSyntaxError",
+    "WrtError",
+    "check_grad",
+    "grad",
+    "value_and_grad",
+]

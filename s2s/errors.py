@@ -1,0 +1,95 @@
+"""User-facing errors: every one is an S2SError that says where, what, and what to do.
+
+Errors raised while reading user code carry a :class:`Location` (file, line, column and
+the source line), and their message quotes the line with a caret under the offending
+construct, then ends with advice.  Anything unexpected inside s2s is wrapped in
+:class:`InternalError`, which says plainly that it is a bug in s2s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a construct sits in the user's source."""
+
+    filename: str
+    lineno: int
+    col: int = 0
+    line: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.lineno}"
+
+    def short(self) -> str:
+        """`file.py:N`, without directories, for comments in generated code."""
+        return f"{self.filename.replace(chr(92), '/').rsplit('/', 1)[-1]}:{self.lineno}"
+
+
+class S2SError(Exception):
+    """Base class of every error s2s raises on purpose."""
+
+    def __init__(self, message: str, location: Location | None = None, hint: str = ""):
+        self.message = message
+        self.location = location
+        self.hint = hint
+        super().__init__(self._render())
+
+    @property
+    def filename(self) -> str | None:
+        return self.location.filename if self.location else None
+
+    @property
+    def lineno(self) -> int | None:
+        return self.location.lineno if self.location else None
+
+    @property
+    def col(self) -> int | None:
+        return self.location.col if self.location else None
+
+    def _render(self) -> str:
+        parts = []
+        loc = self.location
+        if loc is not None:
+            parts.append(f"{loc.filename}:{loc.lineno}:{loc.col + 1}: {self.message}")
+            if loc.line:
+                text = loc.line.rstrip("\n")
+                stripped = text.lstrip()
+                indent = len(text) - len(stripped)
+                parts.append("    " + stripped)
+                parts.append("    " + " " * max(loc.col - indent, 0) + "^")
+        else:
+            parts.append(self.message)
+        if self.hint:
+            parts.append(self.hint)
+        return "\n".join(parts)
+
+
+class UnsupportedSyntaxError(S2SError):
+    """The function uses a construct outside the subset s2s differentiates."""
+
+
+class UnknownFunctionError(UnsupportedSyntaxError):
+    """A call to a function that has no derivative rule and is not a user function."""
+
+
+class SourceUnavailableError(S2SError):
+    """The function's source text cannot be found (lambda, `python -c`, exec, REPL)."""
+
+
+class NonScalarOutputError(S2SError):
+    """`grad` was asked for the gradient of a function whose result is not a scalar."""
+
+
+class WrtError(S2SError):
+    """The `wrt` argument names no parameter of the function."""
+
+
+class GradientMismatchError(S2SError):
+    """`check_grad` found the gradient and central differences disagree."""
+
+
+class InternalError(S2SError):
+    """A bug in s2s itself: please report it with the function that triggered it."""

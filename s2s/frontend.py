@@ -1,0 +1,183 @@
+"""Frontend: find a function's source, parse it, and resolve the names it uses.
+
+For a live function the source comes from `inspect` (dedented, decorators stripped,
+checked against the function's code object in case the file changed after import)
+and names resolve against its globals and closure.  Names resolve to a
+:class:`Binding`: the numpy or math module, a constant, a known function.  Which
+constructs are allowed is decided by :mod:`s2s.linearize`, which rejects anything it
+has no rule for.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import linecache
+import math
+import numbers
+import textwrap
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy
+
+from .errors import Location, SourceUnavailableError, UnsupportedSyntaxError
+from .primitives import MATH_FUNCTIONS, NUMPY_FUNCTIONS
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a free name in the function refers to.
+
+    kind is one of: "numpy" / "math" (the module), "const" (value inlined),
+    "numpy_function" / "math_function" (value is the primitive's name),
+    "builtin" (value is the built-in's name), "function" (a user function).
+    """
+
+    kind: str
+    value: Any = None
+
+
+@dataclass
+class ParsedFunction:
+    """A function definition ready for linearization."""
+
+    node: ast.FunctionDef
+    filename: str
+    lines: list[str]
+    resolve: Callable[[str], Binding | None]
+    col_shift: int = 0
+    defaults: tuple[Any, ...] = ()
+    origin: Any = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def params(self) -> list[str]:
+        return [a.arg for a in self.node.args.posonlyargs + self.node.args.args]
+
+    def location(self, node: ast.AST) -> Location:
+        lineno = getattr(node, "lineno", self.node.lineno)
+        col = getattr(node, "col_offset", 0) + self.col_shift
+        line = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
+        return Location(self.filename, lineno, col, line.rstrip("\n"))
+
+    def error(self, node: ast.AST, message: str, hint: str = "") -> UnsupportedSyntaxError:
+        return UnsupportedSyntaxError(message, self.location(node), hint)
+
+
+def classify(value: Any) -> Binding | None:
+    """The binding for a run-time value found in a function's globals or closure."""
+    if value is numpy:
+        return Binding("numpy")
+    if value is math:
+        return Binding("math")
+    if isinstance(value, (bool, numpy.bool_)):
+        return Binding("const", bool(value))
+    if isinstance(value, numbers.Integral):
+        return Binding("const", int(value))
+    if isinstance(value, numbers.Real):
+        return Binding("const", float(value))
+    if isinstance(value, numpy.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
+        return classify(value.item())
+    name = getattr(value, "__name__", None)
+    if name and getattr(numpy, name, None) is value and name in NUMPY_FUNCTIONS:
+        return Binding("numpy_function", NUMPY_FUNCTIONS[name])
+    if name and getattr(math, name, None) is value and name in MATH_FUNCTIONS:
+        return Binding("math_function", MATH_FUNCTIONS[name])
+    if name and getattr(builtins, name, None) is value:
+        return Binding("builtin", name)
+    if isinstance(value, types.FunctionType):
+        return Binding("function", value)
+    return Binding("unsupported", value)
+
+
+def live_resolver(f: types.FunctionType) -> Callable[[str], Binding | None]:
+    """Resolve names as Python would when calling `f`: closure, globals, builtins."""
+    scope: dict[str, Any] = {}
+    if f.__closure__:
+        for name, cell in zip(f.__code__.co_freevars, f.__closure__):
+            try:
+                scope[name] = cell.cell_contents
+            except ValueError:  # an empty cell: a name assigned later in the outer scope
+                pass
+    globals_: Mapping[str, Any] = f.__globals__
+    builtins_ = vars(builtins)
+
+    def resolve(name: str) -> Binding | None:
+        for table in (scope, globals_, builtins_):
+            if name in table:
+                return classify(table[name])
+        return None
+
+    return resolve
+
+
+_SOURCE_ADVICE = (
+    "s2s reads the function's source code. Define it with `def` in a .py file "
+    "(or a notebook cell) and pass that function; lambdas, functions made by exec or "
+    "`python -c` have no source s2s can read."
+)
+
+
+def parse_function(f: Any) -> ParsedFunction:
+    """Parse a live Python function into a :class:`ParsedFunction`."""
+    f = inspect.unwrap(f, stop=lambda g: hasattr(g, "__s2s_source__"))
+    if not isinstance(f, types.FunctionType):
+        raise SourceUnavailableError(
+            f"s2s can differentiate Python functions only, not {type(f).__name__} {f!r}",
+            hint="Pass a function defined with `def`.",
+        )
+    code = f.__code__
+    if f.__name__ == "<lambda>":
+        raise SourceUnavailableError(
+            "cannot differentiate a lambda: its source is not a function definition",
+            hint=_SOURCE_ADVICE,
+        )
+    try:
+        filename = inspect.getsourcefile(f) or code.co_filename
+        source_lines, first = inspect.getsourcelines(f)
+    except (OSError, TypeError) as e:
+        raise SourceUnavailableError(
+            f"cannot find the source of {f.__qualname__} ({code.co_filename}): {e}",
+            hint=_SOURCE_ADVICE,
+        ) from None
+    source = "".join(source_lines)
+    dedented = textwrap.dedent(source)
+    first_line = source_lines[0] if source_lines else ""
+    shift = len(first_line) - len(first_line.lstrip()) if dedented != source else 0
+    try:
+        tree = ast.parse(dedented)
+    except SyntaxError as e:
+        raise SourceUnavailableError(
+            f"the source of {f.__qualname__} in {filename} does not parse: {e.msg}",
+            hint=_SOURCE_ADVICE,
+        ) from None
+    ast.increment_lineno(tree, first - 1)
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    params = list(code.co_varnames[: code.co_argcount])
+    if (
+        node is None
+        or node.name != code.co_name
+        or [a.arg for a in node.args.posonlyargs + node.args.args] != params
+    ):
+        raise SourceUnavailableError(
+            f"the source of {f.__qualname__} in {filename} does not match the loaded "
+            f"function (was the file edited after it was imported?)",
+            hint="Reload the module (or restart the interpreter) and try again.",
+        )
+    node.decorator_list = []
+    lines = linecache.getlines(filename) or [""] * (first - 1) + source_lines
+    return ParsedFunction(
+        node=node,
+        filename=filename,
+        lines=lines,
+        resolve=live_resolver(f),
+        col_shift=shift,
+        defaults=tuple(f.__defaults__ or ()),
+        origin=f,
+    )

@@ -1,0 +1,112 @@
+"""Small helpers that generated modules call, copied into each module that uses them.
+
+Each helper is an ordinary, tested function here; :mod:`s2s.emit` copies the source of
+the ones a module needs (and of the helpers they call) into that module, so a
+generated module needs nothing but numpy.  They use only numpy functions that other
+array libraries implement too: no in-place updates, no `np.add.at`, no `out=`.
+"""
+
+import numpy as np
+
+
+def _check_scalar(y):
+    """Refuse a non-scalar result: its gradient would silently be that of its sum."""
+    if np.ndim(y) != 0:
+        error = ValueError(
+            "the gradient needs a scalar result, but the function returned an array "
+            "of shape %s: reduce it to a scalar (for example with .sum() or .mean()), "
+            "or take the gradient of each element separately" % (np.shape(y),)
+        )
+        error.s2s_shape = np.shape(y)
+        raise error
+
+
+def _unbroadcast(g, like):
+    """Sum `g` over the axes that broadcasting added or stretched, to the shape of `like`."""
+    shape = np.shape(like)
+    if np.shape(g) == shape:
+        return g
+    lead = np.ndim(g) - len(shape)
+    if lead < 0:
+        return np.broadcast_to(g, shape)
+    if lead > 0:
+        g = np.sum(g, axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
+    if stretched:
+        g = np.sum(g, axis=stretched, keepdims=True)
+    if np.shape(g) != shape:
+        g = np.broadcast_to(g, shape)
+    return g
+
+
+def _unreduce(g, like, axis=None, keepdims=False):
+    """Spread the adjoint of a reduction of `like` back over like's shape."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, np.shape(like))
+
+
+def _prod_adjoint(g, a, axis=None, keepdims=False):
+    """Adjoint of np.prod: g times the product of every other element, zeros allowed."""
+    a = np.asarray(a)
+    if axis is None:
+        reduced = list(range(a.ndim))
+    else:
+        reduced = [int(i) % a.ndim for i in np.atleast_1d(axis)]
+    kept = [i for i in range(a.ndim) if i not in reduced]
+    order = kept + reduced
+    moved = np.transpose(a, order)
+    flat = np.reshape(moved, np.shape(moved)[: len(kept)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after_reversed = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)
+    others = np.reshape(before * after_reversed[..., ::-1], np.shape(moved))
+    return _unreduce(g, a, axis, keepdims) * np.transpose(others, np.argsort(order))
+
+
+def _extremum_adjoint(g, a, y, axis=None, keepdims=False):
+    """Adjoint of np.max/np.min: g goes to the extremal elements, split evenly on ties."""
+    mask = a == _unreduce(y, a, axis, keepdims)
+    count = np.sum(mask, axis=axis, keepdims=True)
+    return _unreduce(g, a, axis, keepdims) * mask / count
+
+
+def _as_matrices(g, a, b):
+    """View the operands of a matmul with 1-D arguments as matrices, as numpy does."""
+    if np.ndim(a) == 1:
+        a = a[None, :]
+        g = np.expand_dims(g, -2)
+    if np.ndim(b) == 1:
+        b = b[:, None]
+        g = np.expand_dims(g, -1)
+    return g, a, b
+
+
+def _matmul_adjoint_a(g, a, b):
+    """Adjoint of `a` in `a @ b`, for every mix of 1-D, 2-D and stacked operands."""
+    g2, a2, b2 = _as_matrices(g, a, b)
+    return np.reshape(_unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2), np.shape(a))
+
+
+def _matmul_adjoint_b(g, a, b):
+    """Adjoint of `b` in `a @ b`, for every mix of 1-D, 2-D and stacked operands."""
+    g2, a2, b2 = _as_matrices(g, a, b)
+    return np.reshape(_unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2), np.shape(b))
+
+
+def _dot_adjoint_a(g, a, b):
+    """Adjoint of `a` in `np.dot(a, b)` (scalars, vectors and matrices)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * b, a)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise ValueError("s2s differentiates np.dot of up to 2-D arrays; use np.matmul")
+    return _matmul_adjoint_a(g, a, b)
+
+
+def _dot_adjoint_b(g, a, b):
+    """Adjoint of `b` in `np.dot(a, b)` (scalars, vectors and matrices)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * a, b)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise ValueError("s2s differentiates np.dot of up to 2-D arrays; use np.matmul")
+    return _matmul_adjoint_b(g, a, b)
