@@ -32,7 +32,9 @@ def _resolve_wrt(graph: Graph, wrt: Wrt) -> tuple[list[Var], bool]:
     items = list(wrt) if many else [wrt]
     names = [p.hint for p in graph.params]
     if not items:
-        raise WrtError("wrt is empty", hint=f"Name at least one of: {', '.join(names)}.")
+        raise WrtError(
+            "wrt is empty", hint=f"Name at least one of: {', '.join(names)}."
+        )
     chosen = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, (int, str)):
@@ -120,7 +122,10 @@ def load_module(text: str, name: str) -> dict[str, Any]:
     """Execute generated module text, registering it with linecache for tracebacks."""
     filename = f"<s2s-generated {name} #{next(_module_counter)}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace: dict[str, Any] = {"__name__": f"s2s_generated_{name}", "__file__": filename}
+    namespace: dict[str, Any] = {
+        "__name__": f"s2s_generated_{name}",
+        "__file__": filename,
+    }
     exec(compile(text, filename, "exec"), namespace)
     return namespace
 

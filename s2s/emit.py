@@ -112,7 +112,9 @@ class _FunctionEmitter:
         self.names = self._assign_names()
 
     def _section(self, op: Op) -> str:
-        return self.section.get(op) or self.section.get(self.defs.get(op.out), "reverse")
+        return self.section.get(op) or self.section.get(
+            self.defs.get(op.out), "reverse"
+        )
 
     def _choose_inlined(self) -> set[Var]:
         users: dict[Var, list[Op | None]] = defaultdict(list)
@@ -165,7 +167,11 @@ class _FunctionEmitter:
             take(p, p.name)
         for i, op in enumerate(self.statements):
             v = op.out
-            base = v.hint if v.hint.isidentifier() and v.hint not in RESERVED else v.hint + "_"
+            base = (
+                v.hint
+                if v.hint.isidentifier() and v.hint not in RESERVED
+                else v.hint + "_"
+            )
             n = 0
             while True:
                 name = base if n == 0 else f"{base}_{n}"
@@ -263,7 +269,9 @@ class _FunctionEmitter:
         return _marker(len(self.comments) - 1)
 
     def helpers(self) -> set[str]:
-        return {PRIMITIVES[op.prim].helper for op in self.ops if PRIMITIVES[op.prim].helper}
+        return {
+            PRIMITIVES[op.prim].helper for op in self.ops if PRIMITIVES[op.prim].helper
+        }
 
     def uses_math(self) -> bool:
         return any(op.params.get("lib") == "math" for op in self.ops)
@@ -290,7 +298,9 @@ def _runtime_helpers() -> dict[str, ast.FunctionDef]:
 
 
 _HELPER_NAMES = frozenset(
-    name for name in dir(runtime) if name.startswith("_") and callable(getattr(runtime, name))
+    name
+    for name in dir(runtime)
+    if name.startswith("_") and callable(getattr(runtime, name))
 )
 
 
@@ -304,7 +314,9 @@ def _with_dependencies(names: set[str]) -> list[ast.FunctionDef]:
             continue
         needed.add(name)
         stack.extend(
-            n.id for n in ast.walk(helpers[name]) if isinstance(n, ast.Name) and n.id in helpers
+            n.id
+            for n in ast.walk(helpers[name])
+            if isinstance(n, ast.Name) and n.id in helpers
         )
     return [node for name, node in helpers.items() if name in needed]
 
@@ -328,5 +340,10 @@ def emit_module(functions: list[FunctionSpec], header: str = "") -> GeneratedMod
 
     text = re.sub(rf"^([ \t]*){_MARKER}(\d+)$", comment, text, flags=re.M)
     if header:
-        text = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines()) + text
+        text = (
+            "".join(
+                f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines()
+            )
+            + text
+        )
     return GeneratedModule(format_source(text), tree, [spec.name for spec in functions])

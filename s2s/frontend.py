@@ -66,7 +66,9 @@ class ParsedFunction:
         line = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
         return Location(self.filename, lineno, col, line.rstrip("\n"))
 
-    def error(self, node: ast.AST, message: str, hint: str = "") -> UnsupportedSyntaxError:
+    def error(
+        self, node: ast.AST, message: str, hint: str = ""
+    ) -> UnsupportedSyntaxError:
         return UnsupportedSyntaxError(message, self.location(node), hint)
 
 
@@ -82,7 +84,11 @@ def classify(value: Any) -> Binding | None:
         return Binding("const", int(value))
     if isinstance(value, numbers.Real):
         return Binding("const", float(value))
-    if isinstance(value, numpy.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
+    if (
+        isinstance(value, numpy.ndarray)
+        and value.ndim == 0
+        and value.dtype.kind in "biuf"
+    ):
         return classify(value.item())
     name = getattr(value, "__name__", None)
     if name and getattr(numpy, name, None) is value and name in NUMPY_FUNCTIONS:
@@ -103,7 +109,9 @@ def live_resolver(f: types.FunctionType) -> Callable[[str], Binding | None]:
         for name, cell in zip(f.__code__.co_freevars, f.__closure__):
             try:
                 scope[name] = cell.cell_contents
-            except ValueError:  # an empty cell: a name assigned later in the outer scope
+            except (
+                ValueError
+            ):  # an empty cell: a name assigned later in the outer scope
                 pass
     globals_: Mapping[str, Any] = f.__globals__
     builtins_ = vars(builtins)
@@ -181,3 +189,123 @@ def parse_function(f: Any) -> ParsedFunction:
         defaults=tuple(f.__defaults__ or ()),
         origin=f,
     )
+
+
+# --- reading a file without running it (the CLI) ------------------------------------
+
+
+def _literal(node: ast.expr) -> Any:
+    """The value of a constant expression (numbers and arithmetic on them), else raise."""
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        pass
+    if isinstance(node, ast.BinOp):
+        left, right = _literal(node.left), _literal(node.right)
+        ops = {
+            ast.Add: "__add__",
+            ast.Sub: "__sub__",
+            ast.Mult: "__mul__",
+            ast.Div: "__truediv__",
+            ast.Pow: "__pow__",
+        }
+        if type(node.op) in ops:
+            return getattr(left, ops[type(node.op)])(right)
+    raise ValueError("not a constant")
+
+
+def static_resolver(module: ast.Module) -> Callable[[str], Binding | None]:
+    """Resolve module-level names from the file's text alone: imports of numpy and
+    math, constants assigned once from literals, and functions defined in the file."""
+    table: dict[str, Binding] = {}
+    assigned: dict[str, int] = {}
+    for node in module.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in ("numpy", "math"):
+                    table[alias.asname or alias.name] = Binding(alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.module in ("numpy", "math"):
+            functions = NUMPY_FUNCTIONS if node.module == "numpy" else MATH_FUNCTIONS
+            for alias in node.names:
+                name = alias.asname or alias.name
+                if alias.name in functions:
+                    table[name] = Binding(
+                        f"{node.module}_function", functions[alias.name]
+                    )
+                elif node.module == "math" and isinstance(
+                    getattr(math, alias.name, None), float
+                ):
+                    table[name] = Binding("const", getattr(math, alias.name))
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    assigned[target.id] = assigned.get(target.id, 0) + 1
+                    try:
+                        value = _literal(node.value) if node.value is not None else None
+                    except (ValueError, TypeError, ArithmeticError):
+                        table[target.id] = Binding("unsupported", None)
+                        continue
+                    binding = classify(value)
+                    table[target.id] = (
+                        binding if binding else Binding("unsupported", value)
+                    )
+        elif isinstance(node, ast.FunctionDef):
+            table[node.name] = Binding("function", node)
+    for name, count in assigned.items():
+        if (
+            count > 1
+        ):  # rebound at module level: which value is meant is a run-time matter
+            table[name] = Binding("unsupported", None)
+    builtins_ = vars(builtins)
+
+    def resolve(name: str) -> Binding | None:
+        if name in table:
+            return table[name]
+        if name in builtins_:
+            return classify(builtins_[name])
+        return None
+
+    return resolve
+
+
+def parse_file(path: str, name: str) -> ParsedFunction:
+    """Parse function `name` from the file at `path`, without importing the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise SourceUnavailableError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        module = ast.parse(text, filename=path)
+    except SyntaxError as e:
+        raise UnsupportedSyntaxError(
+            f"syntax error: {e.msg}",
+            Location(path, e.lineno or 1, (e.offset or 1) - 1, e.text or ""),
+            "Fix the syntax error first.",
+        ) from None
+    node = next(
+        (n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == name),
+        None,
+    )
+    if node is None:
+        available = [n.name for n in module.body if isinstance(n, ast.FunctionDef)]
+        raise SourceUnavailableError(
+            f"{path} defines no function named {name!r}",
+            hint=f"Functions in that file: {', '.join(available) or 'none'}.",
+        )
+    node.decorator_list = []
+    lines = text.splitlines(True)
+    parsed = ParsedFunction(node, path, lines, static_resolver(module))
+    defaults = []
+    for d in node.args.defaults:
+        try:
+            defaults.append(_literal(d))
+        except (ValueError, TypeError, ArithmeticError):
+            raise parsed.error(
+                d,
+                "default values must be constants",
+                "Use a number (or None) as the default.",
+            ) from None
+    parsed.defaults = tuple(defaults)
+    return parsed

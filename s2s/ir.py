@@ -20,10 +20,11 @@ from typing import Any, Callable, Iterable, Union
 from .errors import InternalError, Location
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Var:
     """An SSA value. `name` is unique in its graph; `hint` is the name it would like
-    in generated code; `role` is one of param, user, temp, adjoint."""
+    in generated code; `role` is one of param, user, temp, adjoint.  Identity is the
+    object itself, so a value can be renamed without disturbing the ops that use it."""
 
     name: str
     hint: str
@@ -59,7 +60,9 @@ class Op:
     def __str__(self) -> str:
         args = ", ".join(map(repr, self.args))
         if self.params:
-            args += "; " + ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
+            args += "; " + ", ".join(
+                f"{k}={v!r}" for k, v in sorted(self.params.items())
+            )
         text = f"{self.out.name} = {self.prim}({args})"
         return f"{text:<40}# {self.loc.short()}" if self.loc else text
 
@@ -109,11 +112,15 @@ def verify(graph: Graph, extra_ops: Iterable[Op] = ()) -> None:
 
     def use(x: Operand, where: str) -> None:
         if isinstance(x, Var) and defined.get(x.name) is not x:
-            raise InternalError(f"IR invalid: {x.name} used before definition in {where}\n{graph}")
+            raise InternalError(
+                f"IR invalid: {x.name} used before definition in {where}\n{graph}"
+            )
 
     def define(v: Var, where: str) -> None:
         if v.name in defined:
-            raise InternalError(f"IR invalid: {v.name} assigned twice ({where})\n{graph}")
+            raise InternalError(
+                f"IR invalid: {v.name} assigned twice ({where})\n{graph}"
+            )
         defined[v.name] = v
 
     for p in graph.params:
@@ -147,9 +154,19 @@ def _is(x: Operand, value: float) -> bool:
 
 # Temporaries are named after their op, except where that would shadow a built-in
 # or be a keyword.
-_TEMP_HINTS = {"sum": "total", "max": "largest", "min": "smallest", "abs": "magnitude",
-               "and": "both", "or": "either", "pow": "power", "tuple": "dims",
-               "copy": "copied", "div": "quotient", "neg": "negated"}
+_TEMP_HINTS = {
+    "sum": "total",
+    "max": "largest",
+    "min": "smallest",
+    "abs": "magnitude",
+    "and": "both",
+    "or": "either",
+    "pow": "power",
+    "tuple": "dims",
+    "copy": "copied",
+    "div": "quotient",
+    "neg": "negated",
+}
 
 
 def temp_hint(prim: str) -> str:
@@ -223,11 +240,22 @@ class Builder:
         if prim == "pow" and _is(args[1], 1):
             return args[0]
         if prim == "neg":
-            (a,) = args
-            inner = self.defs.get(a) if isinstance(a, Var) else None
-            if inner is not None and inner.prim == "neg":
-                return inner.args[0]
+            inner = self._negated(args[0])
+            if inner is not None:
+                return inner
+        if prim in ("mul", "div"):
+            # Pull signs outward so that they can cancel: (-a) * b -> -(a * b).
+            a, b = args
+            if self._negated(a) is not None:
+                return self.emit("neg", self.emit(prim, self._negated(a), b))
+            if self._negated(b) is not None:
+                return self.emit("neg", self.emit(prim, a, self._negated(b)))
         return None
+
+    def _negated(self, x: Operand) -> Operand | None:
+        """y when x was made by `-y` in this builder, else None."""
+        op = self.defs.get(x) if isinstance(x, Var) else None
+        return op.args[0] if op is not None and op.prim == "neg" else None
 
 
 def as_operand(x: Any) -> Operand:
@@ -258,26 +286,66 @@ class Sym:
         operands = [as_operand(a) for a in args]
         return Sym(self.builder.emit(prim, *operands, **params), self.builder)
 
-    def __add__(self, o): return self.apply("add", self, o)
-    def __radd__(self, o): return self.apply("add", o, self)
-    def __sub__(self, o): return self.apply("sub", self, o)
-    def __rsub__(self, o): return self.apply("sub", o, self)
-    def __mul__(self, o): return self.apply("mul", self, o)
-    def __rmul__(self, o): return self.apply("mul", o, self)
-    def __truediv__(self, o): return self.apply("div", self, o)
-    def __rtruediv__(self, o): return self.apply("div", o, self)
-    def __pow__(self, o): return self.apply("pow", self, o)
-    def __rpow__(self, o): return self.apply("pow", o, self)
-    def __matmul__(self, o): return self.apply("matmul", self, o)
-    def __rmatmul__(self, o): return self.apply("matmul", o, self)
-    def __neg__(self): return self.apply("neg", self)
-    def __and__(self, o): return self.apply("and", self, o)
-    def __gt__(self, o): return self.apply("gt", self, o)
-    def __ge__(self, o): return self.apply("ge", self, o)
-    def __lt__(self, o): return self.apply("lt", self, o)
-    def __le__(self, o): return self.apply("le", self, o)
-    def __eq__(self, o): return self.apply("eq", self, o)  # type: ignore[override]
-    def __ne__(self, o): return self.apply("ne", self, o)  # type: ignore[override]
+    def __add__(self, o):
+        return self.apply("add", self, o)
+
+    def __radd__(self, o):
+        return self.apply("add", o, self)
+
+    def __sub__(self, o):
+        return self.apply("sub", self, o)
+
+    def __rsub__(self, o):
+        return self.apply("sub", o, self)
+
+    def __mul__(self, o):
+        return self.apply("mul", self, o)
+
+    def __rmul__(self, o):
+        return self.apply("mul", o, self)
+
+    def __truediv__(self, o):
+        return self.apply("div", self, o)
+
+    def __rtruediv__(self, o):
+        return self.apply("div", o, self)
+
+    def __pow__(self, o):
+        return self.apply("pow", self, o)
+
+    def __rpow__(self, o):
+        return self.apply("pow", o, self)
+
+    def __matmul__(self, o):
+        return self.apply("matmul", self, o)
+
+    def __rmatmul__(self, o):
+        return self.apply("matmul", o, self)
+
+    def __neg__(self):
+        return self.apply("neg", self)
+
+    def __and__(self, o):
+        return self.apply("and", self, o)
+
+    def __gt__(self, o):
+        return self.apply("gt", self, o)
+
+    def __ge__(self, o):
+        return self.apply("ge", self, o)
+
+    def __lt__(self, o):
+        return self.apply("lt", self, o)
+
+    def __le__(self, o):
+        return self.apply("le", self, o)
+
+    def __eq__(self, o):
+        return self.apply("eq", self, o)  # type: ignore[override]
+
+    def __ne__(self, o):
+        return self.apply("ne", self, o)  # type: ignore[override]
+
     __hash__ = None  # type: ignore[assignment]
 
     @property

@@ -115,7 +115,9 @@ class Linearizer:
             self.stmt(stmt)
         if self.result is None:
             raise self.fn.error(
-                node, f"{node.name} has no `return` statement", "Return the scalar to differentiate."
+                node,
+                f"{node.name} has no `return` statement",
+                "Return the scalar to differentiate.",
             )
         defaults = tuple(self._default(v, node) for v in self.fn.defaults)
         return Graph(
@@ -126,11 +128,16 @@ class Linearizer:
         for bad, what in (
             (args.vararg, "*args"),
             (args.kwarg, "**kwargs"),
-            (args.kwonlyargs[0] if args.kwonlyargs else None, "keyword-only parameters"),
+            (
+                args.kwonlyargs[0] if args.kwonlyargs else None,
+                "keyword-only parameters",
+            ),
         ):
             if bad is not None:
                 raise self.fn.error(
-                    bad, f"{what} are not supported", "Use ordinary positional parameters."
+                    bad,
+                    f"{what} are not supported",
+                    "Use ordinary positional parameters.",
                 )
 
     def _default(self, value: Any, node: ast.AST) -> Const:
@@ -156,7 +163,10 @@ class Linearizer:
     def unsupported(self, node: ast.AST, hint: str = ""):
         kind = type(node).__name__
         if kind in ("If", "For", "While", "IfExp", "Break", "Continue"):
-            hint = hint or "Control flow is not supported yet; write the function without it."
+            hint = (
+                hint
+                or "Control flow is not supported yet; write the function without it."
+            )
         hint = hint or _REWRITE_HINTS.get(kind, "")
         hint = hint or (
             "s2s differentiates a subset of Python: assignments, arithmetic, and calls "
@@ -166,8 +176,11 @@ class Linearizer:
 
     def stmt_Assign(self, node: ast.Assign) -> None:
         if len(node.targets) != 1:
-            raise self.fn.error(node, "chained assignment `a = b = ...` is not supported",
-                                "Assign each name separately.")
+            raise self.fn.error(
+                node,
+                "chained assignment `a = b = ...` is not supported",
+                "Assign each name separately.",
+            )
         self.assign(node.targets[0], node.value)
 
     def stmt_AnnAssign(self, node: ast.AnnAssign) -> None:
@@ -177,14 +190,18 @@ class Linearizer:
 
     def stmt_AugAssign(self, node: ast.AugAssign) -> None:
         if not isinstance(node.target, ast.Name):
-            self.unsupported(node.target, "Only plain names can be updated with `+=` and friends.")
+            self.unsupported(
+                node.target, "Only plain names can be updated with `+=` and friends."
+            )
         binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
         ast.copy_location(binop, node)
         self.assign(node.target, binop)
 
     def stmt_Return(self, node: ast.Return) -> None:
         if node.value is None:
-            raise self.fn.error(node, "`return` without a value", "Return the scalar to differentiate.")
+            raise self.fn.error(
+                node, "`return` without a value", "Return the scalar to differentiate."
+            )
         self.result = self.expr(node.value, hint=self.fn.name)
         self.result_loc = self.fn.location(node)
 
@@ -202,9 +219,13 @@ class Linearizer:
         if isinstance(target, ast.Name):
             self.env[target.id] = self.expr(value, hint=target.id)
             return
-        if isinstance(target, ast.Tuple) and all(isinstance(t, ast.Name) for t in target.elts):
+        if isinstance(target, ast.Tuple) and all(
+            isinstance(t, ast.Name) for t in target.elts
+        ):
             if isinstance(value, ast.Tuple) and len(value.elts) == len(target.elts):
-                values = [self.expr(v, hint=t.id) for t, v in zip(target.elts, value.elts)]
+                values = [
+                    self.expr(v, hint=t.id) for t, v in zip(target.elts, value.elts)
+                ]
                 for t, v in zip(target.elts, values):
                     self.env[t.id] = v
                 return
@@ -228,7 +249,9 @@ class Linearizer:
         self.node = node
         return visit(node, hint)
 
-    def emit(self, prim: str, *args: Operand, hint: str | None = None, **params: Any) -> Operand:
+    def emit(
+        self, prim: str, *args: Operand, hint: str | None = None, **params: Any
+    ) -> Operand:
         return self.builder.emit(prim, *args, hint=hint, role="user", **params)
 
     def expr_Constant(self, node: ast.Constant, hint: str | None) -> Operand:
@@ -246,9 +269,15 @@ class Linearizer:
 
     def _name_problem(self, name: str, binding: Binding | None) -> tuple[str, str]:
         if binding is None:
-            return f"name '{name}' is not defined", "Define it before use, or pass it as a parameter."
+            return (
+                f"name '{name}' is not defined",
+                "Define it before use, or pass it as a parameter.",
+            )
         if binding.kind in ("numpy", "math"):
-            return f"the module '{name}' cannot be used as a value", "Call one of its functions."
+            return (
+                f"the module '{name}' cannot be used as a value",
+                "Call one of its functions.",
+            )
         if binding.kind == "unsupported" and hasattr(binding.value, "shape"):
             return (
                 f"'{name}' is a module-level array; s2s inlines only numbers",
@@ -337,7 +366,11 @@ class Linearizer:
                 return self.call(binding.value, node, [], "np", hint)
             if binding is not None and binding.kind == "math_function":
                 return self.call(binding.value, node, [], "math", hint)
-            if binding is not None and binding.kind == "builtin" and func.id in BUILTINS:
+            if (
+                binding is not None
+                and binding.kind == "builtin"
+                and func.id in BUILTINS
+            ):
                 return self.call(BUILTINS[func.id], node, [], "builtin", hint)
             raise self._unknown_function(node, func.id)
         self.unsupported(node, "Call functions by name, e.g. np.exp(x) or helper(x).")
@@ -353,7 +386,9 @@ class Linearizer:
         if name == "transpose":
             x = self.expr(func.value)
             axes = self._varargs_constant(node, "axes")
-            return self.emit("transpose", x, hint=hint, **({"axes": axes} if axes else {}))
+            return self.emit(
+                "transpose", x, hint=hint, **({"axes": axes} if axes else {})
+            )
         raise self.fn.error(
             node,
             f"unsupported array method .{name}()",
@@ -362,7 +397,9 @@ class Linearizer:
 
     def _shape_argument(self, node: ast.Call) -> Operand:
         if node.keywords:
-            raise self.fn.error(node.keywords[0].value, "reshape takes the shape positionally")
+            raise self.fn.error(
+                node.keywords[0].value, "reshape takes the shape positionally"
+            )
         if len(node.args) == 1:
             return self.expr(node.args[0])
         items = [self.expr(a) for a in node.args]
@@ -387,7 +424,12 @@ class Linearizer:
         )
 
     def call(
-        self, prim_name: str, node: ast.Call, leading: list[ast.expr], lib: str, hint: str | None
+        self,
+        prim_name: str,
+        node: ast.Call,
+        leading: list[ast.expr],
+        lib: str,
+        hint: str | None,
     ) -> Operand:
         """Bind a call's arguments to the primitive's operands and static parameters."""
         prim = PRIMITIVES[prim_name]
@@ -401,8 +443,9 @@ class Linearizer:
         slots = list(prim.operands) + list(prim.static_names)
         if len(positional) > len(slots):
             raise self.fn.error(
-                node, f"{spelled}() got {len(positional)} positional arguments; s2s's rule "
-                f"for it takes at most {len(slots)} ({', '.join(slots)})"
+                node,
+                f"{spelled}() got {len(positional)} positional arguments; s2s's rule "
+                f"for it takes at most {len(slots)} ({', '.join(slots)})",
             )
         for name, arg in zip(slots, positional):
             self._bind(name, arg, prim, operands, static)
@@ -425,9 +468,13 @@ class Linearizer:
         if lib != "np":
             static["lib"] = lib
         self.builder.loc = self._stmt_loc()
-        return self.emit(prim_name, *(operands[n] for n in prim.operands), hint=hint, **static)
+        return self.emit(
+            prim_name, *(operands[n] for n in prim.operands), hint=hint, **static
+        )
 
-    def _bind(self, name: str, arg: ast.expr, prim, operands: dict, static: dict) -> None:
+    def _bind(
+        self, name: str, arg: ast.expr, prim, operands: dict, static: dict
+    ) -> None:
         if name in prim.operands:
             operands[name] = self.expr(arg)
         else:
@@ -444,8 +491,10 @@ class Linearizer:
 
 
 def _is_docstring(node: ast.stmt) -> bool:
-    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(
-        node.value.value, str
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
     )
 
 

@@ -22,7 +22,11 @@ def _key(op: Op) -> tuple[Any, ...] | None:
         hash(params)
     except TypeError:
         return None
-    return (op.prim, tuple(a.name if isinstance(a, Var) else ("c", repr(a)) for a in op.args), params)
+    return (
+        op.prim,
+        tuple(a.name if isinstance(a, Var) else ("c", repr(a)) for a in op.args),
+        params,
+    )
 
 
 def eliminate_common_subexpressions(
@@ -34,7 +38,9 @@ def eliminate_common_subexpressions(
     kept: list[Op] = []
     for op in ops:
         if any(a in replace for a in op.args if isinstance(a, Var)):
-            args = tuple(replace.get(a, a) if isinstance(a, Var) else a for a in op.args)
+            args = tuple(
+                replace.get(a, a) if isinstance(a, Var) else a for a in op.args
+            )
             op = copy_op(op, args=args)
         key = _key(op) if op.prim not in EFFECTS else None
         if key is not None and key in seen and op.out.role == "temp":
@@ -146,21 +152,66 @@ class ShapeClasses:
         return changed
 
 
-def remove_needless_unbroadcasts(ops: list[Op], roots: list[Any]) -> tuple[list[Op], list[Any], bool]:
+_RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
+
+#: Operands read only for their shape: any value of the same shape may stand in.
+_SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "size": 0, "shape": 0}
+
+
+def _representatives(ops: list[Op], classes: ShapeClasses) -> dict[Var, Var]:
+    """For each shape class, the value best kept alive: a parameter, else a named one."""
+    best: dict[Var, Var] = {}
+    defined = [
+        v for op in ops for v in (*[a for a in op.args if isinstance(a, Var)], op.out)
+    ]
+    for v in defined:
+        root = classes.find(v)
+        if v.role != "adjoint" and (
+            root not in best or _RANK[v.role] < _RANK[best[root].role]
+        ):
+            best[root] = v
+    return best
+
+
+def remove_needless_unbroadcasts(
+    ops: list[Op], roots: list[Any]
+) -> tuple[list[Op], list[Any], bool]:
     """`_unbroadcast(g, x)` is `g` where g and x provably have the same shape."""
     classes = ShapeClasses(ops)
+    best = _representatives(ops, classes)
+    position = {}
+    for i, op in enumerate(ops):
+        position.setdefault(op.out, i)
     replace: dict[Var, Operand] = {}
     kept = []
-    for op in ops:
+    changed = False
+    for i, op in enumerate(ops):
         if any(a in replace for a in op.args if isinstance(a, Var)):
-            op = copy_op(op, args=tuple(replace.get(a, a) if isinstance(a, Var) else a for a in op.args))
+            op = copy_op(
+                op,
+                args=tuple(
+                    replace.get(a, a) if isinstance(a, Var) else a for a in op.args
+                ),
+            )
+        k = _SHAPE_ONLY.get(op.prim)
+        like = op.args[k] if k is not None else None
+        if isinstance(like, Var):
+            stand_in = best.get(classes.find(like), like)
+            better = _RANK[stand_in.role] < _RANK[like.role] and (
+                like.role == "temp" or stand_in.role == "param"
+            )
+            if better and position.get(stand_in, -1) < i:
+                args = list(op.args)
+                args[k] = stand_in
+                op = copy_op(op, args=tuple(args))
+                changed = True
         if op.prim == "unbroadcast" and classes.same(*op.args):
             if op.out.role == "temp":
                 replace[op.out] = op.args[0]
                 continue
             op = copy_op(op, prim="copy", args=op.args[:1])
         kept.append(op)
-    return kept, _substitute(roots, replace), len(replace) > 0 or kept != ops
+    return kept, _substitute(roots, replace), changed or len(replace) > 0 or kept != ops
 
 
 def optimize(ops: list[Op], roots: list[Any]) -> tuple[list[Op], list[Any]]:

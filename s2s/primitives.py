@@ -37,7 +37,9 @@ class Primitive:
         return tuple(name for name, _ in self.static)
 
 
-def _operator(name: str, node: type, operands: tuple[str, ...] = ("x", "y")) -> Primitive:
+def _operator(
+    name: str, node: type, operands: tuple[str, ...] = ("x", "y")
+) -> Primitive:
     return Primitive(name, operands, operator=node, elementwise=name != "matmul")
 
 
@@ -45,10 +47,15 @@ def _ufunc(name: str, math_name: str | None = None) -> Primitive:
     return Primitive(name, ("x",), numpy=name, math=math_name, elementwise=True)
 
 
-def _ufunc2(name: str, operands: tuple[str, ...] = ("x", "y"), math_name: str | None = None,
-            nondiff: frozenset[str] = frozenset()) -> Primitive:
-    return Primitive(name, operands, nondiff=nondiff, numpy=name, math=math_name,
-                     elementwise=True)
+def _ufunc2(
+    name: str,
+    operands: tuple[str, ...] = ("x", "y"),
+    math_name: str | None = None,
+    nondiff: frozenset[str] = frozenset(),
+) -> Primitive:
+    return Primitive(
+        name, operands, nondiff=nondiff, numpy=name, math=math_name, elementwise=True
+    )
 
 
 _REDUCE = (("axis", None), ("keepdims", False))
@@ -113,7 +120,12 @@ _ALL = [
     Primitive("dot", ("a", "b"), numpy="dot"),
     Primitive("transpose", ("a",), (("axes", None),), numpy="transpose"),
     Primitive("reshape", ("a", "shape"), nondiff=frozenset({"shape"}), numpy="reshape"),
-    Primitive("broadcast_to", ("array", "shape"), nondiff=frozenset({"shape"}), numpy="broadcast_to"),
+    Primitive(
+        "broadcast_to",
+        ("array", "shape"),
+        nondiff=frozenset({"shape"}),
+        numpy="broadcast_to",
+    ),
     Primitive("expand_dims", ("a",), (("axis", None),), numpy="expand_dims"),
     Primitive("shape", ("a",), numpy="shape"),
     Primitive("ndim", ("a",), numpy="ndim"),

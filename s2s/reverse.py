@@ -9,6 +9,7 @@ Zeros are symbolic (no contribution), never `0 * x`.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from .errors import InternalError
@@ -47,13 +48,21 @@ class _Reverse:
         self.active = active_values(graph, wrt)
         self.builder = Builder(names)
         self.adjoints: dict[Var, Operand] = {}
+        self.named: set[Operand] = set()  # values that already are some value's adjoint
+        self.uses = Counter(
+            a for op in graph.ops for a in op.args if isinstance(a, Var)
+        )
+        self.uses[graph.result] += 1
+        self.defs = {op.out: op for op in graph.ops}
 
     def run(self, wrt: list[Var]) -> Adjoint:
         b = self.builder
         result = self.graph.result
         checks: list[Op] = []
         if isinstance(result, Var):
-            checks.append(Op("check_scalar", (result,), b.var("checked"), {}, self.graph.loc))
+            checks.append(
+                Op("check_scalar", (result,), b.var("checked"), {}, self.graph.loc)
+            )
         if result in self.active:
             self.adjoints[result] = Const(1.0)
         for op in reversed(self.graph.ops):
@@ -65,7 +74,11 @@ class _Reverse:
             if p in self.adjoints:
                 grads.append(self.adjoints[p])
             else:
-                grads.append(b.emit("zeros", b.emit("shape", p), hint="d" + p.hint, role="adjoint"))
+                grads.append(
+                    b.emit(
+                        "zeros", b.emit("shape", p), hint="d" + p.hint, role="adjoint"
+                    )
+                )
         return Adjoint(b.ops, grads, checks)
 
     def visit(self, op: Op) -> None:
@@ -81,26 +94,48 @@ class _Reverse:
         for i, (x, rule) in enumerate(zip(op.args, rules)):
             if rule is None or x not in self.active:
                 continue
-            mark = len(b.ops)
             contribution = rule(g, y, *args, **static)
             if contribution is None:
                 continue
-            if op.prim in BROADCASTING:
-                contribution = Sym(b.emit("unbroadcast", as_operand(contribution), x), b)
-            self.accumulate(x, as_operand(contribution), fresh=len(b.ops) > mark)
+            if op.prim in BROADCASTING and not self.may_stay_broadcast(x):
+                contribution = Sym(
+                    b.emit("unbroadcast", as_operand(contribution), x), b
+                )
+            self.accumulate(x, as_operand(contribution))
 
-    def accumulate(self, x: Var, c: Operand, fresh: bool) -> None:
-        """Add contribution `c` into x's adjoint; the first one names it `d<x>`."""
+    def may_stay_broadcast(self, x: Var) -> bool:
+        """Whether x's adjoint may keep the broadcast shape of its one consumer.
+
+        Summing over broadcast axes commutes with the elementwise rule of x's own op
+        (a product with factors constant along those axes), so a temporary used once
+        and made by an elementwise op passes its adjoint on unsummed; the sum happens
+        once, where the adjoint reaches a named value or another kind of op.
+        """
+        op = self.defs.get(x)
+        return (
+            x.role == "temp"
+            and self.uses[x] == 1
+            and op is not None
+            and op.prim in BROADCASTING
+        )
+
+    def accumulate(self, x: Var, c: Operand) -> None:
+        self._accumulate(x, c)
+        self.named.add(self.adjoints[x])
+
+    def _accumulate(self, x: Var, c: Operand) -> None:
+        """Add contribution `c` into x's adjoint; the first one names it `d<x>`.
+
+        A temporary of the reverse sweep that is nobody's adjoint yet is simply renamed.
+        """
         b = self.builder
         hint = "d" + x.hint
+        role = "temp" if x.role == "temp" else "adjoint"
         if x in self.adjoints:
-            self.adjoints[x] = b.emit("add", self.adjoints[x], c, hint=hint, role="adjoint")
-        elif fresh and isinstance(c, Var) and b.ops and b.ops[-1].out is c:
-            renamed = b.var(hint, "adjoint")
-            last = b.ops[-1]
-            last.out = renamed
-            b.defs[renamed] = last
-            self.adjoints[x] = renamed
+            self.adjoints[x] = b.emit("add", self.adjoints[x], c, hint=hint, role=role)
+        elif c in b.defs and c.role == "temp" and c not in self.named:
+            c.name, c.hint, c.role = b.names.fresh(hint), hint, role
+            self.adjoints[x] = c
         elif x.role != "temp" or isinstance(c, Const):
             self.adjoints[x] = b.emit("copy", c, hint=hint, role="adjoint")
         else:

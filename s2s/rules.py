@@ -30,8 +30,23 @@ BROADCASTING: set[str] = set()
 
 #: Primitives whose derivative is zero wherever it exists (steps, comparisons, shapes).
 NONDIFFERENTIABLE: set[str] = {
-    "sign", "floor", "ceil", "floordiv", "lt", "le", "gt", "ge", "eq", "ne", "and",
-    "or", "shape", "ndim", "size", "zeros_like", "tuple",
+    "sign",
+    "floor",
+    "ceil",
+    "floordiv",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq",
+    "ne",
+    "and",
+    "or",
+    "shape",
+    "ndim",
+    "size",
+    "zeros_like",
+    "tuple",
 }
 
 

@@ -59,7 +59,9 @@ def _prod_adjoint(g, a, axis=None, keepdims=False):
     flat = np.reshape(moved, np.shape(moved)[: len(kept)] + (-1,))
     ones = np.ones_like(flat[..., :1])
     before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-    after_reversed = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)
+    after_reversed = np.cumprod(
+        np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1
+    )
     others = np.reshape(before * after_reversed[..., ::-1], np.shape(moved))
     return _unreduce(g, a, axis, keepdims) * np.transpose(others, np.argsort(order))
 

@@ -37,7 +37,9 @@ def _with(args: list[Any], i: int, value: Any) -> list[Any]:
     return copy
 
 
-def _directional(f: Callable, args: list[Any], i: int, direction: np.ndarray, h: float) -> float:
+def _directional(
+    f: Callable, args: list[Any], i: int, direction: np.ndarray, h: float
+) -> float:
     x = args[i]
     as_float = np.ndim(x) == 0 and not isinstance(x, np.ndarray)
 
@@ -91,7 +93,9 @@ def check_grad(
         if x.size <= max_full:
             n = numeric_gradient(f, args_list, i)
             ratio = np.abs(a - n) / (atol + rtol * np.abs(n))
-            worst = np.unravel_index(np.argmax(ratio), ratio.shape) if ratio.size else ()
+            worst = (
+                np.unravel_index(np.argmax(ratio), ratio.shape) if ratio.size else ()
+            )
             report = GradCheck(
                 p.hint,
                 tuple(int(k) for k in worst),
@@ -106,7 +110,11 @@ def check_grad(
             n_dir = _directional(f, args_list, i, v, h)
             a_dir = float(np.sum(a * v))
             report = GradCheck(
-                p.hint, None, a_dir, n_dir, abs(a_dir - n_dir) / (atol + rtol * abs(n_dir))
+                p.hint,
+                None,
+                a_dir,
+                n_dir,
+                abs(a_dir - n_dir) / (atol + rtol * abs(n_dir)),
             )
         if not report.ratio <= 1.0:
             where = f"[{', '.join(map(str, report.index))}]" if report.index else ""
