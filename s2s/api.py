@@ -21,7 +21,7 @@ from .errors import InternalError, NonScalarOutputError, S2SError, WrtError
 from .frontend import ParsedFunction, parse_function
 from .ir import Graph, Namespace, Var, verify
 from .linearize import linearize
-from .reverse import reverse
+from .reverse import Adjoint, reverse
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -65,6 +65,7 @@ class Stages:
 
     parsed: ParsedFunction
     graph: Graph
+    adjoint: Adjoint
     module: GeneratedModule
     wrt: list[Var]
     many: bool
@@ -108,7 +109,7 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
             f"s2s failed on {parsed.name} ({parsed.filename}): {type(e).__name__}: {e}",
             hint="This is a bug in s2s; please report it with the function above.",
         ) from e
-    return Stages(parsed, graph, module, params, many)
+    return Stages(parsed, graph, adjoint, module, params, many)
 
 
 def _all_vars(graph: Graph) -> list[Var]:

@@ -117,6 +117,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     stages = build(path, name, args.wrt)
     if args.dump == "ir":
         print(stages.graph)
+    elif args.dump == "adjoint":
+        print(stages.graph)
+        print(stages.adjoint)
     else:
         sys.stdout.write(stages.module.text)
     return EXIT_OK
@@ -149,7 +152,7 @@ def parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print the generated module (or a stage)")
     show.add_argument("target", metavar="PATH.py:FUNC")
     show.add_argument("--wrt", help="parameters to differentiate, e.g. a,b")
-    show.add_argument("--dump", choices=["module", "ir"], default="module")
+    show.add_argument("--dump", choices=["module", "ir", "adjoint"], default="module")
     show.set_defaults(run=cmd_show)
     return p
 

@@ -26,6 +26,10 @@ class Adjoint:
     grads: list[Operand]
     checks: list[Op]  # ops kept for their effect (the scalar-result check)
 
+    def __str__(self) -> str:
+        lines = [f"    {op}" for op in self.checks + self.ops]
+        return "\n".join(["reverse:", *lines, f"    return {', '.join(map(repr, self.grads))}"])
+
 
 def active_values(graph: Graph, wrt: list[Var]) -> set[Var]:
     """Values that depend, through differentiable operands, on a `wrt` parameter."""

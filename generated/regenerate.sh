@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerates every module in generated/ from examples/.  Run from the repository root
+# (PYTHON names the interpreter that has s2s installed; default python3):
+#   bash generated/regenerate.sh            (writes the modules)
+#   bash generated/regenerate.sh --check    (exit 1 if any module is stale; used by the tests)
+set -euo pipefail
+status=0
+while read -r target wrt; do
+  [[ -z "$target" || "$target" == \#* ]] && continue
+  "${PYTHON:-python3}" -m s2s generate "$target" --wrt "$wrt" -o generated "$@" || status=1
+done <<'TARGETS'
+examples/graph.py:J a,b,c
+examples/chain_rule.py:f x,y,z
+examples/neuron.py:neuron w0,w1,w2,x0,x1
+examples/logistic.py:sigmoid_loss w1,w2,b
+examples/logistic.py:batch_loss w,b
+examples/mlp.py:J W1,W2
+TARGETS
+exit $status
