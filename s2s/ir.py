@@ -1,9 +1,12 @@
 """The SSA intermediate representation: values, operations, graphs and a builder.
 
-A :class:`Graph` is a function's parameters, a list of :class:`Op` (each assigns one
-fresh :class:`Var` exactly once) and a result.  Every op remembers the source
-:class:`~s2s.errors.Location` it came from.  ``str(graph)`` prints one line per op and
-:func:`verify` checks the SSA invariants; the tests run it after every stage.
+A :class:`Graph` is a function's parameters, a body of statements and a result.  A
+statement is an :class:`Op` (which assigns one fresh :class:`Var` exactly once), or a
+structured region: an :class:`If` or a :class:`Loop`, whose values flow out through
+explicit phi lists (the value of each variable on each path).  Every statement
+remembers the source :class:`~s2s.errors.Location` it came from.  ``str(graph)`` prints
+one line per op and :func:`verify` checks the SSA invariants; the tests run it after
+every stage.
 
 :class:`Builder` appends ops and folds constants on the way (``1.0 * x -> x``), never
 in a way that could change a shape (``0 * x`` stays).  :class:`Sym` wraps an operand
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Iterable, Iterator, Union
 
 from .errors import InternalError, Location
 
@@ -49,38 +52,155 @@ Operand = Union[Var, Const]
 
 @dataclass(eq=False)
 class Op:
-    """`out = prim(*args, **params)`: one node of the computation graph."""
+    """`out = prim(*args, **params)`: one node of the computation graph.
+
+    An op with several results (popping a tuple off a stack) lists them in `outs`.
+    """
 
     prim: str
     args: tuple[Operand, ...]
     out: Var
     params: dict[str, Any] = field(default_factory=dict)
     loc: Location | None = None
+    outs: tuple[Var, ...] = ()
 
-    def __str__(self) -> str:
+    @property
+    def defines(self) -> tuple[Var, ...]:
+        return self.outs or (self.out,)
+
+    def lines(self) -> list[str]:
         args = ", ".join(map(repr, self.args))
         if self.params:
-            args += "; " + ", ".join(
-                f"{k}={v!r}" for k, v in sorted(self.params.items())
-            )
-        text = f"{self.out.name} = {self.prim}({args})"
-        return f"{text:<40}# {self.loc.short()}" if self.loc else text
+            params = sorted(self.params.items())
+            args += "; " + ", ".join(f"{k}={v!r}" for k, v in params)
+        target = ", ".join(v.name for v in self.defines)
+        text = f"{target} = {self.prim}({args})"
+        return [f"{text:<40}# {self.loc.short()}" if self.loc else text]
+
+    def __str__(self) -> str:
+        return self.lines()[0]
+
+
+def _phis(outs: list[Var], *sides: list[Operand | None]) -> list[str]:
+    def show(v: Operand | None) -> str:
+        return "undefined" if v is None else repr(v)
+
+    return [
+        f"{out.name} = phi({', '.join(map(show, vals))})"
+        for out, *vals in zip(outs, *sides)
+    ]
+
+
+def _indent(stmts: list[Stmt]) -> list[str]:
+    return ["    " + line for s in stmts for line in s.lines()]
+
+
+@dataclass(eq=False)
+class If:
+    """`if cond: then else: orelse`; `outs[k]` is `then_vals[k]` or `else_vals[k]`.
+
+    A branch that ends in `break` leaves the enclosing loop (`then_exit`/`else_exit`).
+    None in a vals list means the variable is not defined on that path.
+    """
+
+    cond: Operand
+    then: list[Stmt]
+    orelse: list[Stmt]
+    outs: list[Var] = field(default_factory=list)
+    then_vals: list[Operand | None] = field(default_factory=list)
+    else_vals: list[Operand | None] = field(default_factory=list)
+    then_exit: bool = False
+    else_exit: bool = False
+    loc: Location | None = None
+
+    @property
+    def defines(self) -> tuple[Var, ...]:
+        return tuple(self.outs)
+
+    def lines(self) -> list[str]:
+        where = f"  # {self.loc.short()}" if self.loc else ""
+        text = [f"if {self.cond!r}:{where}", *_indent(self.then)]
+        text += ["    break"] if self.then_exit else []
+        text += ["else:", *_indent(self.orelse)]
+        text += ["    break"] if self.else_exit else []
+        return text + _phis(self.outs, self.then_vals, self.else_vals)
+
+
+@dataclass(eq=False)
+class Loop:
+    """A loop: `for index in iterable` (when `iterable` is set) or `while cond`.
+
+    `carried[k]` holds a variable's value at the start of each iteration: `inits[k]`
+    on entry (None: not defined before the loop), `nexts[k]` after each iteration;
+    `outs[k]` is its value after the loop.  A while loop's `header` computes `cond`
+    at the start of every iteration.
+    """
+
+    carried: list[Var]
+    inits: list[Operand | None]
+    body: list[Stmt]
+    nexts: list[Operand | None]
+    outs: list[Var]
+    index: Var | None = None
+    iterable: Operand | None = None
+    header: list[Stmt] = field(default_factory=list)
+    cond: Operand | None = None
+    loc: Location | None = None
+
+    @property
+    def defines(self) -> tuple[Var, ...]:
+        return tuple(self.outs)
+
+    def lines(self) -> list[str]:
+        where = f"  # {self.loc.short()}" if self.loc else ""
+        if self.iterable is not None:
+            head = [f"for {self.index!r} in {self.iterable!r}:{where}"]
+        else:
+            head = [f"while:{where}", *_indent(self.header)]
+            head.append(f"    if not {self.cond!r}: break")
+        carried = ["    " + c for c in _phis(self.carried, self.inits, self.nexts)]
+        after = [f"{o.name} = {c.name} after the loop" for o, c in zip(self.outs, self.carried)]
+        return head[:1] + carried + head[1:] + _indent(self.body) + after
+
+
+Stmt = Union[Op, If, Loop]
+
+
+def walk(stmts: list[Stmt]) -> Iterator[Stmt]:
+    """Every statement, depth first, in program order (a region before its contents)."""
+    for s in stmts:
+        yield s
+        if isinstance(s, If):
+            yield from walk(s.then)
+            yield from walk(s.orelse)
+        elif isinstance(s, Loop):
+            yield from walk(s.header)
+            yield from walk(s.body)
+
+
+def operands(s: Stmt) -> list[Operand | None]:
+    """What a statement reads itself (not what the statements nested in it read)."""
+    if isinstance(s, Op):
+        return list(s.args)
+    if isinstance(s, If):
+        return [s.cond, *s.then_vals, *s.else_vals]
+    return [*s.inits, *s.nexts, s.iterable, s.cond]
 
 
 @dataclass(eq=False)
 class Graph:
-    """A straight-line function in SSA form."""
+    """A function in SSA form."""
 
     name: str
     params: list[Var]
-    ops: list[Op]
+    ops: list[Stmt]
     result: Operand
     defaults: tuple[Const, ...] = ()
     loc: Location | None = None
 
     def __str__(self) -> str:
         lines = [f"def {self.name}({', '.join(p.name for p in self.params)}):"]
-        lines += [f"    {op}" for op in self.ops]
+        lines += _indent(self.ops)
         lines.append(f"    return {self.result!r}")
         return "\n".join(lines)
 
@@ -106,30 +226,65 @@ class Namespace:
         return name in self._taken
 
 
-def verify(graph: Graph, extra_ops: Iterable[Op] = ()) -> None:
-    """Check SSA: every value is defined exactly once, and before it is used."""
+def verify(graph: Graph, extra: Iterable[Stmt] = ()) -> None:
+    """Check SSA: every value is defined exactly once, before it is used (in program
+    order), and a value made inside a loop is used only inside that loop."""
     defined: dict[str, Var] = {}
+    scope: dict[Var, tuple[Loop, ...]] = {}
 
-    def use(x: Operand, where: str) -> None:
-        if isinstance(x, Var) and defined.get(x.name) is not x:
-            raise InternalError(
-                f"IR invalid: {x.name} used before definition in {where}\n{graph}"
-            )
+    def fail(message: str) -> None:
+        raise InternalError(f"IR invalid: {message}\n{graph}")
 
-    def define(v: Var, where: str) -> None:
+    def use(x: Operand | None, where: str, loops: tuple[Loop, ...]) -> None:
+        if not isinstance(x, Var):
+            return
+        if defined.get(x.name) is not x:
+            fail(f"{x.name} used before its definition in {where}")
+        if scope[x] != loops[: len(scope[x])]:
+            fail(f"{x.name}, made inside a loop, is used outside it in {where}")
+
+    def define(v: Var, where: str, loops: tuple[Loop, ...]) -> None:
         if v.name in defined:
-            raise InternalError(
-                f"IR invalid: {v.name} assigned twice ({where})\n{graph}"
-            )
+            fail(f"{v.name} assigned twice ({where})")
         defined[v.name] = v
+        scope[v] = loops
+
+    def block(stmts: Iterable[Stmt], loops: tuple[Loop, ...]) -> None:
+        for s in stmts:
+            where = s.lines()[0]
+            if isinstance(s, Op):
+                for a in s.args:
+                    use(a, where, loops)
+                for v in s.defines:
+                    define(v, where, loops)
+            elif isinstance(s, If):
+                use(s.cond, where, loops)
+                block(s.then, loops)
+                for v in s.then_vals:
+                    use(v, where, loops)
+                block(s.orelse, loops)
+                for v in s.else_vals:
+                    use(v, where, loops)
+                for v in s.outs:
+                    define(v, where, loops)
+            else:
+                inner = loops + (s,)
+                for v in [s.iterable, *s.inits]:
+                    use(v, where, loops)
+                for v in s.carried + ([s.index] if s.index else []):
+                    define(v, where, inner)
+                block(s.header, inner)
+                use(s.cond, where, inner)
+                block(s.body, inner)
+                for v in s.nexts:
+                    use(v, where, inner)
+                for v in s.outs:
+                    define(v, where, loops)
 
     for p in graph.params:
-        define(p, "parameters")
-    for op in [*graph.ops, *extra_ops]:
-        for a in op.args:
-            use(a, str(op))
-        define(op.out, str(op))
-    use(graph.result, "return")
+        define(p, "parameters", ())
+    block([*graph.ops, *extra], ())
+    use(graph.result, "return", ())
 
 
 # --- building ops -------------------------------------------------------------------

@@ -1,23 +1,30 @@
-"""Linearization: a parsed function becomes an SSA graph of primitive ops.
+"""Linearization: a parsed function becomes an SSA graph of primitive ops and regions.
 
-Each statement is visited in order; each expression becomes ops whose outputs are fresh
+Statements are visited in order; each expression becomes ops whose outputs are fresh
 SSA values, and the environment maps every Python name to its current value, so a
-rebinding (`x = x + 1`) simply makes a new value.  The visitor is an allowlist: an AST
-node without a `stmt_*` or `expr_*` method is rejected with an
-:class:`~s2s.errors.UnsupportedSyntaxError` naming the construct and what to do.
+rebinding (`x = x + 1`) simply makes a new value.  An `if` becomes an :class:`If`
+whose branches are linearized separately and merged with phis; a `for` over `range`
+or a `while` becomes a :class:`Loop` whose carried values are the names its body
+assigns.  Calls to the user's own functions are inlined.
+
+The visitor is an allowlist: an AST node without a `stmt_*` or `expr_*` method is
+rejected with an :class:`~s2s.errors.UnsupportedSyntaxError` naming the construct and
+saying what to do.
 """
 
 from __future__ import annotations
 
 import ast
 import math
-from typing import Any
+import types
+from typing import Any, Union
 
 import numpy
 
-from .errors import UnknownFunctionError
-from .frontend import Binding, ParsedFunction
-from .ir import Builder, Const, Graph, Namespace, Operand, Var
+from .errors import S2SError, UnknownFunctionError, UnsupportedSyntaxError
+from .frontend import Binding, ParsedFunction, parse_function
+from .ir import Builder, Const, Graph, If, Loop, Namespace, Operand, Stmt, Var
+from .normalize import normalize_block
 from .primitives import (
     BUILTINS,
     MATH_CONSTANTS,
@@ -38,35 +45,58 @@ _BINOPS = {
     ast.FloorDiv: "floordiv",
     ast.Mod: "mod",
 }
+_COMPARE = {
+    ast.Lt: "lt",
+    ast.LtE: "le",
+    ast.Gt: "gt",
+    ast.GtE: "ge",
+    ast.Eq: "eq",
+    ast.NotEq: "ne",
+}
 
-_REWRITE_HINTS = {
-    "ListComp": "write it with numpy array operations instead of a comprehension",
-    "GeneratorExp": "write it with numpy array operations instead of a generator",
-    "Lambda": "define a module-level function with `def` instead",
-    "JoinedStr": "strings are not differentiable; remove the f-string",
-    "List": "build arrays with np.stack or np.concatenate of arrays, or use a tuple",
-    "Dict": "pass the values as separate parameters",
-    "Global": "pass the value as a parameter",
-    "Nonlocal": "pass the value as a parameter",
-    "Import": "import at module level",
-    "ImportFrom": "import at module level",
-    "Raise": "check the inputs before calling the gradient",
-    "Try": "check the inputs before calling the gradient",
-    "With": "move the context manager outside the differentiated function",
-    "Delete": "remove the `del`; unused values are dropped automatically",
-    "Assert": "check the inputs before calling the gradient",
+_ADVICE = {
+    "ListComp": "Write it with numpy array operations instead of a comprehension.",
+    "SetComp": "Write it with numpy array operations instead of a comprehension.",
+    "DictComp": "Pass the values as separate parameters.",
+    "GeneratorExp": "Write it with numpy array operations instead of a generator.",
+    "Lambda": "Define a module-level function with `def` instead.",
+    "JoinedStr": "Strings are not differentiable; remove the f-string.",
+    "List": "Build arrays with np.stack or np.concatenate of arrays, or use a tuple.",
+    "Set": "Use numpy arrays instead.",
+    "Dict": "Pass the values as separate parameters.",
+    "Global": "Pass the value as a parameter.",
+    "Nonlocal": "Pass the value as a parameter.",
+    "Import": "Import at module level.",
+    "ImportFrom": "Import at module level.",
+    "Raise": "Check the inputs before calling the gradient.",
+    "Try": "Check the inputs before calling the gradient.",
+    "With": "Move the context manager outside the differentiated function.",
+    "Delete": "Remove the `del`; unused values are dropped automatically.",
+    "Assert": "Check the inputs before calling the gradient.",
+    "Yield": "Generators cannot be differentiated; return a value instead.",
+    "YieldFrom": "Generators cannot be differentiated; return a value instead.",
+    "Await": "Async code cannot be differentiated.",
+    "AsyncFunctionDef": "Use a plain `def`.",
+    "NamedExpr": "Assign the value in a statement of its own.",
+    "FunctionDef": "Define helper functions at module level; s2s inlines them.",
+    "ClassDef": "Define classes outside the differentiated function.",
+    "Match": "Use if/elif/else.",
 }
 
 _NAMES = {
     "ListComp": "a list comprehension",
+    "SetComp": "a set comprehension",
+    "DictComp": "a dict comprehension",
     "GeneratorExp": "a generator expression",
     "Lambda": "a lambda",
     "JoinedStr": "an f-string",
-    "If": "an if statement",
-    "For": "a for loop",
-    "While": "a while loop",
-    "IfExp": "a conditional expression",
+    "NamedExpr": "an assignment expression (:=)",
 }
+
+RESULT = "<return>"  # the environment key holding the function's result
+
+#: A value in the environment: an operand, or a tuple of them (from `return a, b`).
+Value = Union[Operand, tuple]
 
 
 def _describe(node: ast.AST) -> str:
@@ -74,23 +104,33 @@ def _describe(node: ast.AST) -> str:
     return _NAMES.get(kind, f"`{kind}`")
 
 
-def _as_constant(x: Operand) -> Any:
-    """The value of a constant operand (tuples of constants included), else raise."""
-    if isinstance(x, Const):
-        return x.value
-    raise ValueError
+def _assigned_names(body: list[ast.stmt]) -> list[str]:
+    """Names a block assigns, in order of first assignment (nested blocks included)."""
+    names: dict[str, None] = {}
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.setdefault(node.id)
+    return list(names)
 
 
 class Linearizer:
-    """Turns one :class:`ParsedFunction` into a :class:`Graph`."""
+    """Turns one :class:`ParsedFunction` into a :class:`Graph` (and inlines callees)."""
 
-    def __init__(self, fn: ParsedFunction):
+    def __init__(
+        self,
+        fn: ParsedFunction,
+        builder: Builder | None = None,
+        active_calls: tuple[Any, ...] = (),
+    ):
         self.fn = fn
-        self.names = Namespace()
-        self.builder = Builder(self.names)
-        self.env: dict[str, Operand] = {}
-        self.result: Operand | None = None
-        self.result_loc = None
+        self.builder = builder or Builder(Namespace())
+        self.names = self.builder.names
+        self.env: dict[str, Value] = {}
+        self.loop_depth = 0
+        self.breaks = False  # the block being linearized ended in `break`
+        self.active_calls = active_calls + (fn.node,)
+        self.return_loc = fn.location(fn.node)
 
     # --- driver ---------------------------------------------------------------------
 
@@ -102,42 +142,39 @@ class Linearizer:
             var = Var(self.names.fresh(name), name, "param")
             self.env[name] = var
             params.append(var)
-        body = node.body
-        if body and _is_docstring(body[0]):
-            body = body[1:]
-        for stmt in body:
-            if self.result is not None:
-                raise self.fn.error(
-                    stmt,
-                    "unreachable code after `return`",
-                    "Remove the statements after the return.",
-                )
-            self.stmt(stmt)
-        if self.result is None:
+        self.body(node)
+        result = self.env[RESULT]
+        if isinstance(result, tuple):
             raise self.fn.error(
                 node,
-                f"{node.name} has no `return` statement",
-                "Return the scalar to differentiate.",
+                f"{node.name} returns a tuple; a gradient needs a scalar result",
+                "Return a single scalar (for example the sum of the parts).",
             )
         defaults = tuple(self._default(v, node) for v in self.fn.defaults)
         return Graph(
-            node.name, params, self.builder.ops, self.result, defaults, self.result_loc
+            node.name, params, self.builder.ops, result, defaults, self.return_loc
         )
+
+    def body(self, node: ast.FunctionDef) -> None:
+        """Linearize a function body; its result is left in env[RESULT]."""
+        body = node.body[1:] if node.body and _is_docstring(node.body[0]) else node.body
+        self.block(normalize_block(body))
+        if RESULT not in self.env or self.env[RESULT] is None:
+            raise self.fn.error(
+                node,
+                f"{node.name} does not return a value on every path",
+                "End every path through the function with `return <value>`.",
+            )
 
     def _check_signature(self, args: ast.arguments) -> None:
         for bad, what in (
             (args.vararg, "*args"),
             (args.kwarg, "**kwargs"),
-            (
-                args.kwonlyargs[0] if args.kwonlyargs else None,
-                "keyword-only parameters",
-            ),
+            (args.kwonlyargs[0] if args.kwonlyargs else None, "keyword-only parameters"),
         ):
             if bad is not None:
                 raise self.fn.error(
-                    bad,
-                    f"{what} are not supported",
-                    "Use ordinary positional parameters.",
+                    bad, f"{what} are not supported", "Use ordinary positional parameters."
                 )
 
     def _default(self, value: Any, node: ast.AST) -> Const:
@@ -151,7 +188,21 @@ class Linearizer:
             "Use numbers (or None) as defaults, or pass the value explicitly.",
         )
 
-    # --- statements -----------------------------------------------------------------
+    # --- blocks and statements ------------------------------------------------------
+
+    def block(self, stmts: list[ast.stmt]) -> None:
+        for stmt in stmts:
+            self.stmt(stmt)
+
+    def sub_block(self, stmts: list[ast.stmt]) -> tuple[list[Stmt], dict[str, Value], bool]:
+        """Linearize a nested block into its own op list; return ops, env, and exit."""
+        saved_ops, saved_env, saved_breaks = self.builder.ops, self.env, self.breaks
+        self.builder.ops, self.env, self.breaks = [], dict(saved_env), False
+        try:
+            self.block(stmts)
+            return self.builder.ops, self.env, self.breaks
+        finally:
+            self.builder.ops, self.env, self.breaks = saved_ops, saved_env, saved_breaks
 
     def stmt(self, node: ast.stmt) -> None:
         self.builder.loc = self.fn.location(node)
@@ -162,15 +213,10 @@ class Linearizer:
 
     def unsupported(self, node: ast.AST, hint: str = ""):
         kind = type(node).__name__
-        if kind in ("If", "For", "While", "IfExp", "Break", "Continue"):
-            hint = (
-                hint
-                or "Control flow is not supported yet; write the function without it."
-            )
-        hint = hint or _REWRITE_HINTS.get(kind, "")
-        hint = hint or (
-            "s2s differentiates a subset of Python: assignments, arithmetic, and calls "
-            "to numpy/math functions. Rewrite this part with those."
+        hint = hint or _ADVICE.get(kind, "") or (
+            "s2s differentiates a subset of Python: assignments, arithmetic, calls to "
+            "numpy/math functions and to your own functions, if/for/while. Rewrite this "
+            "part with those."
         )
         raise self.fn.error(node, f"unsupported syntax: {_describe(node)}", hint)
 
@@ -184,31 +230,50 @@ class Linearizer:
         self.assign(node.targets[0], node.value)
 
     def stmt_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is None:
-            return
-        self.assign(node.target, node.value)
+        if node.value is not None:
+            self.assign(node.target, node.value)
 
     def stmt_AugAssign(self, node: ast.AugAssign) -> None:
         if not isinstance(node.target, ast.Name):
-            self.unsupported(
-                node.target, "Only plain names can be updated with `+=` and friends."
+            raise self.fn.error(
+                node.target,
+                f"cannot update {_describe(node.target)} in place",
+                "Arrays cannot be updated in place; assign a new array to a name.",
             )
         binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
-        ast.copy_location(binop, node)
-        self.assign(node.target, binop)
+        self.assign(node.target, ast.copy_location(binop, node))
 
     def stmt_Return(self, node: ast.Return) -> None:
+        if self.loop_depth:
+            raise self.fn.error(
+                node,
+                "`return` inside a loop is not supported",
+                "Leave the loop with `break` and return after it.",
+            )
         if node.value is None:
             raise self.fn.error(
-                node, "`return` without a value", "Return the scalar to differentiate."
+                node, "`return` without a value", "Return the value to differentiate."
             )
-        self.result = self.expr(node.value, hint=self.fn.name)
-        self.result_loc = self.fn.location(node)
+        self.return_loc = self.fn.location(node)
+        if isinstance(node.value, ast.Tuple):
+            self.env[RESULT] = tuple(self.expr(e) for e in node.value.elts)
+        else:
+            self.env[RESULT] = self.expr(node.value, hint=self.fn.name)
 
     def stmt_Pass(self, node: ast.Pass) -> None:
         pass
 
+    def stmt_Break(self, node: ast.Break) -> None:
+        self.breaks = True
+
+    def stmt_Continue(self, node: ast.Continue) -> None:
+        pass  # after normalization, a continue ends its iteration anyway
+
     def stmt_Expr(self, node: ast.Expr) -> None:
+        if _is_docstring(node):
+            return
+        if isinstance(node.value, (ast.Yield, ast.YieldFrom, ast.Await)):
+            self.unsupported(node.value)
         raise self.fn.error(
             node,
             "an expression statement has no effect in a differentiated function",
@@ -217,51 +282,197 @@ class Linearizer:
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
-            self.env[target.id] = self.expr(value, hint=target.id)
+            self.env[target.id] = self.value(value, hint=target.id)
             return
-        if isinstance(target, ast.Tuple) and all(
-            isinstance(t, ast.Name) for t in target.elts
-        ):
-            if isinstance(value, ast.Tuple) and len(value.elts) == len(target.elts):
-                values = [
-                    self.expr(v, hint=t.id) for t, v in zip(target.elts, value.elts)
-                ]
-                for t, v in zip(target.elts, values):
-                    self.env[t.id] = v
-                return
-            raise self.fn.error(
-                value,
-                "tuple unpacking needs a tuple of the same length on the right",
-                "Write `a, b = x, y`, or assign each name separately.",
-            )
+        if isinstance(target, ast.Tuple) and all(isinstance(t, ast.Name) for t in target.elts):
+            if isinstance(value, ast.Tuple):
+                values = tuple(self.expr(v, hint=t.id) for t, v in zip(target.elts, value.elts))
+            else:
+                values = self.value(value)
+            if not isinstance(values, tuple) or len(values) != len(target.elts):
+                raise self.fn.error(
+                    value,
+                    "tuple unpacking needs a tuple of the same length on the right",
+                    "Write `a, b = x, y` (or unpack what a helper returns), "
+                    "or assign each name separately.",
+                )
+            for t, v in zip(target.elts, values):
+                if isinstance(v, Var) and v.role == "temp":
+                    v.hint, v.role = t.id, "user"
+                self.env[t.id] = v
+            return
         raise self.fn.error(
             target,
             f"cannot assign to {_describe(target)}",
             "Assign to plain names; arrays cannot be updated in place.",
         )
 
+    # --- control flow ---------------------------------------------------------------
+
+    def stmt_If(self, node: ast.If) -> None:
+        cond = self.expr(node.test)
+        loc = self.fn.location(node)
+        then, then_env, then_exit = self.sub_block(node.body)
+        orelse, else_env, else_exit = self.sub_block(node.orelse)
+        region = If(cond, then, orelse, then_exit=then_exit, else_exit=else_exit, loc=loc)
+        self.merge(region, then_env, else_env)
+        self.builder.loc = loc
+        self.builder.ops.append(region)
+        self.breaks = then_exit and else_exit
+
+    def merge(self, region: If, then_env: dict[str, Value], else_env: dict[str, Value]) -> None:
+        """Give every name the branches disagree on a phi: an out of the If."""
+        for name in dict.fromkeys([*then_env, *else_env]):
+            a, b = then_env.get(name), else_env.get(name)
+            if a is b:
+                if a is not None:
+                    self.env[name] = a
+                continue
+            if isinstance(a, tuple) or isinstance(b, tuple):
+                if not (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)):
+                    raise self.fn.error(
+                        region_node(region),
+                        "the branches return tuples of different lengths",
+                        "Return the same number of values on every path.",
+                    )
+                self.env[name] = tuple(self._phi(region, name, x, y) for x, y in zip(a, b))
+            else:
+                self.env[name] = self._phi(region, name, a, b)
+
+    def _phi(self, region: If, name: str, a: Operand | None, b: Operand | None) -> Var:
+        hint = self.fn.name if name == RESULT else name
+        out = self.builder.var(hint, "user")
+        region.outs.append(out)
+        region.then_vals.append(a)
+        region.else_vals.append(b)
+        return out
+
+    def expr_IfExp(self, node: ast.IfExp, hint: str | None) -> Operand:
+        cond = self.expr(node.test)
+        loc = self.builder.loc
+        results = []
+        for branch in (node.body, node.orelse):
+            saved = self.builder.ops
+            self.builder.ops = []
+            results.append((self.expr(branch), self.builder.ops))
+            self.builder.ops = saved
+        (a, then), (b, orelse) = results
+        region = If(cond, then, orelse, loc=loc)
+        out = self.builder.var(hint or "chosen", "user" if hint else "temp")
+        region.outs, region.then_vals, region.else_vals = [out], [a], [b]
+        self.builder.ops.append(region)
+        return out
+
+    def stmt_For(self, node: ast.For) -> None:
+        if node.orelse:
+            raise self.fn.error(node.orelse[0], "`for ... else` is not supported",
+                                "Track the condition with a variable instead.")
+        if not isinstance(node.target, ast.Name):
+            raise self.fn.error(node.target, "the loop variable must be a single name",
+                                "Write `for i in range(n):` and index inside the body.")
+        iterable = self._range(node.iter)
+        loop = Loop([], [], [], [], [], iterable=iterable, loc=self.fn.location(node))
+        loop.index = self.builder.var(node.target.id, "user")
+        self._loop_body(loop, node, {node.target.id: loop.index})
+        self.env.pop(node.target.id, None)  # the index is not visible after the loop
+
+    def _range(self, node: ast.expr) -> Operand:
+        is_range = (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id not in self.env
+            and self.fn.resolve(node.func.id) == Binding("builtin", "range")
+        )
+        if not is_range or node.keywords or not 1 <= len(node.args) <= 3:
+            raise self.fn.error(
+                node,
+                "s2s loops only over range(...)",
+                "Write `for i in range(n):` (start, stop and step may be run-time "
+                "values) and index arrays with i inside the body.",
+            )
+        args = [self.expr(a) for a in node.args]
+        if len(args) == 1:
+            args = [Const(0), args[0]]
+        if len(args) == 2:
+            args.append(Const(1))
+        return self.builder.emit("range", *args, lib="builtin")
+
+    def stmt_While(self, node: ast.While) -> None:
+        if node.orelse:
+            raise self.fn.error(node.orelse[0], "`while ... else` is not supported",
+                                "Track the condition with a variable instead.")
+        loop = Loop([], [], [], [], [], loc=self.fn.location(node))
+        self._loop_body(loop, node, {})
+
+    def _loop_body(self, loop: Loop, node: ast.For | ast.While, bound: dict[str, Var]) -> None:
+        """Fill in a loop's carried values, header, body and outs."""
+        names = [n for n in _assigned_names(node.body) if n not in bound]
+        before = dict(self.env)
+        for name in names:
+            phi = self.builder.var(name, "user")
+            loop.carried.append(phi)
+            init = before.get(name)
+            loop.inits.append(init if not isinstance(init, tuple) else None)
+            self.env[name] = phi
+        self.env.update(bound)
+        saved_ops = self.builder.ops
+        self.loop_depth += 1
+        try:
+            if isinstance(node, ast.While):
+                self.builder.ops = loop.header
+                self.builder.loc = loop.loc
+                loop.cond = self.expr(node.test)
+            body, env, _ = self.sub_block(node.body)
+        finally:
+            self.builder.ops = saved_ops
+            self.loop_depth -= 1
+        loop.body = body
+        for name, phi in zip(names, loop.carried):
+            next_value = env.get(name)
+            if isinstance(next_value, tuple):
+                raise self.fn.error(node, f"'{name}' holds a tuple across loop iterations",
+                                    "Unpack the tuple into separate names.")
+            loop.nexts.append(next_value)
+            out = self.builder.var(name, "user")
+            loop.outs.append(out)
+        self.env = {k: v for k, v in before.items()}
+        for name, init, out in zip(names, loop.inits, loop.outs):
+            self.env[name] = out
+        self.builder.loc = loop.loc
+        self.builder.ops.append(loop)
+
     # --- expressions ----------------------------------------------------------------
+
+    def value(self, node: ast.expr, hint: str | None = None) -> Value:
+        """An expression that may also be a call returning a tuple."""
+        if isinstance(node, ast.Call):
+            return self.expr_Call(node, hint, allow_tuple=True)
+        return self.expr(node, hint)
 
     def expr(self, node: ast.expr, hint: str | None = None) -> Operand:
         visit = getattr(self, "expr_" + type(node).__name__, None)
         if visit is None:
             self.unsupported(node)
-        self.node = node
         return visit(node, hint)
 
-    def emit(
-        self, prim: str, *args: Operand, hint: str | None = None, **params: Any
-    ) -> Operand:
+    def emit(self, prim: str, *args: Operand, hint: str | None = None, **params: Any) -> Operand:
         return self.builder.emit(prim, *args, hint=hint, role="user", **params)
 
     def expr_Constant(self, node: ast.Constant, hint: str | None) -> Operand:
         if isinstance(node.value, (bool, int, float, str)) or node.value is None:
             return Const(node.value)
-        raise self.fn.error(node, f"unsupported constant {node.value!r}")
+        if node.value is Ellipsis:
+            return Const(Ellipsis)
+        raise self.fn.error(node, f"unsupported constant {node.value!r}",
+                            "Use numbers, booleans, None or strings.")
 
     def expr_Name(self, node: ast.Name, hint: str | None) -> Operand:
         if node.id in self.env:
-            return self.env[node.id]
+            value = self.env[node.id]
+            if isinstance(value, tuple):
+                raise self.fn.error(node, f"'{node.id}' holds a tuple of values here",
+                                    "Unpack it: `a, b = ...`.")
+            return value
         binding = self.fn.resolve(node.id)
         if binding is not None and binding.kind == "const":
             return Const(binding.value)
@@ -270,14 +481,12 @@ class Linearizer:
     def _name_problem(self, name: str, binding: Binding | None) -> tuple[str, str]:
         if binding is None:
             return (
-                f"name '{name}' is not defined",
-                "Define it before use, or pass it as a parameter.",
+                f"name '{name}' is not defined here",
+                "Define it before use on every path, or pass it as a parameter. "
+                "(A loop's index is not visible after the loop.)",
             )
         if binding.kind in ("numpy", "math"):
-            return (
-                f"the module '{name}' cannot be used as a value",
-                "Call one of its functions.",
-            )
+            return f"the module '{name}' cannot be used as a value", "Call one of its functions."
         if binding.kind == "unsupported" and hasattr(binding.value, "shape"):
             return (
                 f"'{name}' is a module-level array; s2s inlines only numbers",
@@ -285,7 +494,8 @@ class Linearizer:
             )
         return (
             f"'{name}' ({type(binding.value).__name__}) cannot be used as a value here",
-            "Only numbers from outside the function are inlined; pass other values as parameters.",
+            "Only numbers from outside the function are inlined; pass other values as "
+            "parameters.",
         )
 
     def expr_Tuple(self, node: ast.Tuple, hint: str | None) -> Operand:
@@ -297,9 +507,12 @@ class Linearizer:
     def expr_BinOp(self, node: ast.BinOp, hint: str | None) -> Operand:
         prim = _BINOPS.get(type(node.op))
         if prim is None:
-            raise self.fn.error(node, f"unsupported operator {type(node.op).__name__}")
+            raise self.fn.error(
+                node,
+                f"unsupported operator {type(node.op).__name__}",
+                "Use + - * / ** @ // %; for bitwise logic on conditions use and/or.",
+            )
         left, right = self.expr(node.left), self.expr(node.right)
-        self.builder.loc = self._stmt_loc()
         return self.emit(prim, left, right, hint=hint)
 
     def expr_UnaryOp(self, node: ast.UnaryOp, hint: str | None) -> Operand:
@@ -308,10 +521,33 @@ class Linearizer:
             return operand
         if isinstance(node.op, ast.USub):
             return self.emit("neg", operand, hint=hint)
-        self.unsupported(node, "Only unary minus and plus are supported on values.")
+        if isinstance(node.op, ast.Not):
+            return self.emit("not", operand, hint=hint)
+        self.unsupported(node, "Only unary minus, plus and `not` are supported.")
 
-    def _stmt_loc(self):
-        return self.builder.loc
+    def expr_BoolOp(self, node: ast.BoolOp, hint: str | None) -> Operand:
+        prim = "both" if isinstance(node.op, ast.And) else "either"
+        result = self.expr(node.values[0])
+        for value in node.values[1:]:
+            result = self.emit(prim, result, self.expr(value))
+        return result
+
+    def expr_Compare(self, node: ast.Compare, hint: str | None) -> Operand:
+        left = self.expr(node.left)
+        result = None
+        for op, right_node in zip(node.ops, node.comparators):
+            prim = _COMPARE.get(type(op))
+            if prim is None:
+                raise self.fn.error(
+                    node,
+                    f"unsupported comparison {type(op).__name__}",
+                    "Compare values with < <= > >= == !=.",
+                )
+            right = self.expr(right_node)
+            test = self.emit(prim, left, right)
+            result = test if result is None else self.emit("both", result, test)
+            left = right
+        return result
 
     def expr_Attribute(self, node: ast.Attribute, hint: str | None) -> Operand:
         module = self._module_of(node.value)
@@ -336,6 +572,27 @@ class Linearizer:
             "Supported array attributes are .T, .shape, .ndim and .size.",
         )
 
+    def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Operand:
+        x = self.expr(node.value)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        spec, parts = [], []
+        for item in items:
+            if isinstance(item, ast.Slice):
+                bounds = (item.lower, item.upper, item.step)
+                spec.append(("slice", *(b is not None for b in bounds)))
+                parts.extend(self.expr(b) for b in bounds if b is not None)
+                continue
+            value = self.expr(item)
+            if isinstance(value, Const) and value.value is None:
+                spec.append(("newaxis",))
+            elif isinstance(value, Const) and value.value is Ellipsis:
+                spec.append(("ellipsis",))
+            else:
+                spec.append(("value",))
+                parts.append(value)
+        spec_tuple = (isinstance(node.slice, ast.Tuple),) + tuple(spec)
+        return self.emit("getitem", x, *parts, hint=hint, spec=spec_tuple)
+
     def _module_of(self, node: ast.expr) -> str | None:
         """'numpy' or 'math' when `node` names that module (any alias), else None."""
         if isinstance(node, ast.Name) and node.id not in self.env:
@@ -349,7 +606,7 @@ class Linearizer:
 
     # --- calls ----------------------------------------------------------------------
 
-    def expr_Call(self, node: ast.Call, hint: str | None) -> Operand:
+    def expr_Call(self, node: ast.Call, hint: str | None, allow_tuple: bool = False) -> Value:
         func = node.func
         if isinstance(func, ast.Attribute):
             module = self._module_of(func.value)
@@ -362,18 +619,87 @@ class Linearizer:
             return self.method(node, func, hint)
         if isinstance(func, ast.Name) and func.id not in self.env:
             binding = self.fn.resolve(func.id)
-            if binding is not None and binding.kind == "numpy_function":
+            kind = binding.kind if binding else None
+            if kind == "numpy_function":
                 return self.call(binding.value, node, [], "np", hint)
-            if binding is not None and binding.kind == "math_function":
+            if kind == "math_function":
                 return self.call(binding.value, node, [], "math", hint)
-            if (
-                binding is not None
-                and binding.kind == "builtin"
-                and func.id in BUILTINS
-            ):
+            if kind == "builtin" and func.id in BUILTINS:
                 return self.call(BUILTINS[func.id], node, [], "builtin", hint)
+            if kind == "function":
+                result = self.inline(binding.value, node, hint)
+                if isinstance(result, tuple) and not allow_tuple:
+                    raise self.fn.error(
+                        node,
+                        f"{func.id}() returns a tuple, used here as a single value",
+                        f"Unpack it first: `a, b = {func.id}(...)`.",
+                    )
+                return result
             raise self._unknown_function(node, func.id)
         self.unsupported(node, "Call functions by name, e.g. np.exp(x) or helper(x).")
+
+    def inline(self, target: Any, node: ast.Call, hint: str | None) -> Value:
+        """Linearize a call to one of the user's functions in place."""
+        callee = self._parse_callee(target, node)
+        if callee.node in self.active_calls:
+            raise self.fn.error(
+                node,
+                f"recursive call to {callee.name}() cannot be differentiated",
+                "Rewrite the recursion as a loop.",
+            )
+        child = Linearizer(callee, self.builder, self.active_calls)
+        child._check_signature(callee.node.args)
+        params = callee.params
+        defaults = dict(zip(params[len(params) - len(callee.defaults):], callee.defaults))
+        args: dict[str, Operand] = {}
+        if len(node.args) > len(params):
+            raise self.fn.error(node, f"{callee.name}() takes {len(params)} arguments "
+                                f"but {len(node.args)} were given")
+        for name, arg in zip(params, node.args):
+            if isinstance(arg, ast.Starred):
+                self.unsupported(arg, "Pass the arguments one by one.")
+            args[name] = self.expr(arg)
+        for kw in node.keywords:
+            if kw.arg not in params or kw.arg in args:
+                raise self.fn.error(
+                    kw.value if kw.arg else node,
+                    f"{callee.name}() got an unexpected or repeated argument '{kw.arg}'",
+                    f"Its parameters are: {', '.join(params)}.",
+                )
+            args[kw.arg] = self.expr(kw.value)
+        for name in params:
+            if name not in args:
+                if name not in defaults:
+                    raise self.fn.error(node, f"{callee.name}() is missing the argument '{name}'")
+                args[name] = child._default(defaults[name], node)
+        child.env.update(args)
+        saved_loc = self.builder.loc
+        first = len(self.names._taken)
+        child.body(callee.node)
+        self.builder.loc = saved_loc
+        result = child.env[RESULT]
+        if hint and isinstance(result, Var) and result.role in ("temp", "user") and (
+            result not in args.values()
+        ):
+            result.hint, result.role = hint, "user"
+        del first
+        return result
+
+    def _parse_callee(self, target: Any, node: ast.Call) -> ParsedFunction:
+        if isinstance(target, ast.FunctionDef):  # read statically from the same file
+            parsed = ParsedFunction(target, self.fn.filename, self.fn.lines, self.fn.resolve)
+            parsed.defaults = tuple(_literal_default(d, parsed) for d in target.args.defaults)
+            return parsed
+        if isinstance(target, types.FunctionType):
+            try:
+                return parse_function(target)
+            except S2SError as e:
+                raise UnsupportedSyntaxError(
+                    f"cannot differentiate through {target.__name__}(): {e.message}",
+                    self.fn.location(node),
+                    e.hint,
+                ) from None
+        raise self._unknown_function(node, _dotted(node.func))
 
     def method(self, node: ast.Call, func: ast.Attribute, hint: str | None) -> Operand:
         name = func.attr
@@ -386,20 +712,17 @@ class Linearizer:
         if name == "transpose":
             x = self.expr(func.value)
             axes = self._varargs_constant(node, "axes")
-            return self.emit(
-                "transpose", x, hint=hint, **({"axes": axes} if axes else {})
-            )
+            return self.emit("transpose", x, hint=hint, **({"axes": axes} if axes else {}))
         raise self.fn.error(
             node,
-            f"unsupported array method .{name}()",
+            f"unsupported method .{name}()",
             "Use the numpy function instead (for example np.sum(x) for x.sum()).",
         )
 
     def _shape_argument(self, node: ast.Call) -> Operand:
         if node.keywords:
-            raise self.fn.error(
-                node.keywords[0].value, "reshape takes the shape positionally"
-            )
+            raise self.fn.error(node.keywords[0].value, "reshape takes the shape positionally",
+                                "Write x.reshape(a, b) or x.reshape((a, b)).")
         if len(node.args) == 1:
             return self.expr(node.args[0])
         items = [self.expr(a) for a in node.args]
@@ -424,12 +747,7 @@ class Linearizer:
         )
 
     def call(
-        self,
-        prim_name: str,
-        node: ast.Call,
-        leading: list[ast.expr],
-        lib: str,
-        hint: str | None,
+        self, prim_name: str, node: ast.Call, leading: list[ast.expr], lib: str, hint: str | None
     ) -> Operand:
         """Bind a call's arguments to the primitive's operands and static parameters."""
         prim = PRIMITIVES[prim_name]
@@ -446,6 +764,7 @@ class Linearizer:
                 node,
                 f"{spelled}() got {len(positional)} positional arguments; s2s's rule "
                 f"for it takes at most {len(slots)} ({', '.join(slots)})",
+                "Pass only the supported arguments.",
             )
         for name, arg in zip(slots, positional):
             self._bind(name, arg, prim, operands, static)
@@ -458,23 +777,18 @@ class Linearizer:
                     f"Supported arguments: {', '.join(slots)}.",
                 )
             if kw.arg in operands or kw.arg in static:
-                raise self.fn.error(kw.value, f"{spelled}() got '{kw.arg}' twice")
+                raise self.fn.error(kw.value, f"{spelled}() got '{kw.arg}' twice",
+                                    "Pass each argument once.")
             self._bind(kw.arg, kw.value, prim, operands, static)
         missing = [n for n in prim.operands if n not in operands]
         if missing:
-            raise self.fn.error(
-                node, f"{spelled}() is missing the argument '{missing[0]}'"
-            )
+            raise self.fn.error(node, f"{spelled}() is missing the argument '{missing[0]}'",
+                                f"It takes: {', '.join(slots)}.")
         if lib != "np":
             static["lib"] = lib
-        self.builder.loc = self._stmt_loc()
-        return self.emit(
-            prim_name, *(operands[n] for n in prim.operands), hint=hint, **static
-        )
+        return self.emit(prim_name, *(operands[n] for n in prim.operands), hint=hint, **static)
 
-    def _bind(
-        self, name: str, arg: ast.expr, prim, operands: dict, static: dict
-    ) -> None:
+    def _bind(self, name: str, arg: ast.expr, prim, operands: dict, static: dict) -> None:
         if name in prim.operands:
             operands[name] = self.expr(arg)
         else:
@@ -485,9 +799,24 @@ class Linearizer:
             f"no derivative rule for {name}()",
             self.fn.location(node),
             "s2s differentiates numpy/math functions it has rules for (see the rule "
-            "reference in the README). For another function, write it with supported "
-            "numpy operations.",
+            "reference in the README) and your own functions written in the same subset. "
+            "For anything else, write it with supported numpy operations.",
         )
+
+
+def region_node(region: If) -> ast.AST:
+    node = ast.Pass()
+    if region.loc is not None:
+        node.lineno, node.col_offset = region.loc.lineno, region.loc.col
+    return node
+
+
+def _literal_default(node: ast.expr, parsed: ParsedFunction) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise parsed.error(node, "default values must be constants",
+                           "Use a number (or None) as the default.") from None
 
 
 def _is_docstring(node: ast.stmt) -> bool:

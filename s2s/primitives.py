@@ -30,6 +30,7 @@ class Primitive:
     numpy: str | None = None
     math: str | None = None
     helper: str | None = None
+    builtin: str | None = None  # the Python built-in spelling, e.g. max for maximum
     elementwise: bool = False  # the output has the broadcast shape of the operands
 
     @property
@@ -73,6 +74,9 @@ _ALL = [
     _operator("and", ast.BitAnd),
     _operator("or", ast.BitOr),
     _operator("neg", ast.USub, ("x",)),
+    _operator("not", ast.Not, ("x",)),
+    Primitive("both", ("x", "y"), operator=ast.And),  # `and`, `or` on conditions
+    Primitive("either", ("x", "y"), operator=ast.Or),
     _operator("lt", ast.Lt),
     _operator("le", ast.LtE),
     _operator("gt", ast.Gt),
@@ -103,8 +107,8 @@ _ALL = [
     _ufunc("floor", "floor"),
     _ufunc("ceil", "ceil"),
     # Elementwise functions of several arguments.
-    _ufunc2("maximum"),
-    _ufunc2("minimum"),
+    Primitive("maximum", ("x", "y"), numpy="maximum", builtin="max", elementwise=True),
+    Primitive("minimum", ("x", "y"), numpy="minimum", builtin="min", elementwise=True),
     _ufunc2("arctan2", ("y", "x"), "atan2"),
     _ufunc2("hypot", math_name="hypot"),
     _ufunc2("logaddexp"),
@@ -133,6 +137,19 @@ _ALL = [
     Primitive("zeros_like", ("a",), (("dtype", None),), numpy="zeros_like"),
     Primitive("zeros", ("shape",), numpy="zeros"),
     Primitive("tuple", ("items",)),  # variadic: a tuple display of run-time values
+    # Indexing: `x[parts]`, the parts described by the `spec` parameter (see linearize).
+    Primitive("getitem", ("x", "index"), (("spec", None),), nondiff=frozenset({"index"})),
+    Primitive("unindex", ("g", "like", "index"), (("spec", None),), helper="_unindex"),
+    # Python built-ins.
+    Primitive("len", ("x",), builtin="len"),
+    Primitive("range", ("start", "stop", "step"), builtin="range"),
+    Primitive("reversed", ("x",), builtin="reversed"),
+    Primitive("float", ("x",), builtin="float"),
+    Primitive("int", ("x",), builtin="int"),
+    # The tape of a loop: values saved in the forward sweep for the reverse sweep.
+    Primitive("new_stack", ()),
+    Primitive("push", ("stack", "values")),
+    Primitive("pop", ("stack",)),
     Primitive("copy", ("x",)),  # `y = x`, kept so that a gradient reads `da = dv`
     # Helpers written into every generated module that needs them (see runtime.py).
     Primitive("check_scalar", ("y",), helper="_check_scalar"),
@@ -149,9 +166,7 @@ _ALL = [
 PRIMITIVES: dict[str, Primitive] = {p.name: p for p in _ALL}
 
 # How user code spells each primitive.
-NUMPY_FUNCTIONS: dict[str, str] = {
-    p.numpy: p.name for p in _ALL if p.numpy and p.name not in ("tuple", "copy")
-}
+NUMPY_FUNCTIONS: dict[str, str] = {p.numpy: p.name for p in _ALL if p.numpy}
 NUMPY_FUNCTIONS.update(
     {
         "absolute": "abs",
@@ -176,7 +191,14 @@ METHODS: dict[str, str] = {
 }
 
 #: Python built-ins, written back as the built-in.
-BUILTINS: dict[str, str] = {"abs": "abs"}
+BUILTINS: dict[str, str] = {
+    "abs": "abs",
+    "max": "maximum",
+    "min": "minimum",
+    "len": "len",
+    "float": "float",
+    "int": "int",
+}
 
 #: Module attributes that are constants, inlined into the generated code.
 NUMPY_CONSTANTS = ("pi", "e", "inf", "nan", "newaxis")

@@ -30,23 +30,9 @@ BROADCASTING: set[str] = set()
 
 #: Primitives whose derivative is zero wherever it exists (steps, comparisons, shapes).
 NONDIFFERENTIABLE: set[str] = {
-    "sign",
-    "floor",
-    "ceil",
-    "floordiv",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "eq",
-    "ne",
-    "and",
-    "or",
-    "shape",
-    "ndim",
-    "size",
-    "zeros_like",
-    "tuple",
+    *("sign", "floor", "ceil", "floordiv", "lt", "le", "gt", "ge", "eq", "ne"),
+    *("and", "or", "not", "both", "either", "shape", "ndim", "size", "zeros_like"),
+    *("zeros", "tuple", "len", "range", "reversed", "int", "new_stack", "push", "pop"),
 }
 
 
@@ -67,6 +53,8 @@ elementwise("add", lambda g, y, a, b: g, lambda g, y, a, b: g)
 elementwise("sub", lambda g, y, a, b: g, lambda g, y, a, b: -g)
 elementwise("neg", lambda g, y, x: -g)
 structural("copy", lambda g, y, x: g)
+structural("float", lambda g, y, x: g)
+structural("getitem", lambda g, y, x, *index, spec: rt.unindex(g, x, *index, spec=spec))
 
 # --- bilinear ---------------------------------------------------------------------------
 

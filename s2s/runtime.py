@@ -112,3 +112,22 @@ def _dot_adjoint_b(g, a, b):
     if np.ndim(a) > 2 or np.ndim(b) > 2:
         raise ValueError("s2s differentiates np.dot of up to 2-D arrays; use np.matmul")
     return _matmul_adjoint_b(g, a, b)
+
+
+def _unindex(g, like, index):
+    """Adjoint of `like[index]`: g scattered into zeros of like's shape.
+
+    Basic indices (integers, slices, None, ...) write into a fresh array; indices with
+    integer arrays may repeat an element, so their contributions are summed with
+    bincount over flat positions (no np.add.at, which other array libraries lack).
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(np.ndim(p) > 0 for p in parts if p is not None and p is not Ellipsis):
+        shape = np.shape(like)
+        positions = np.reshape(np.arange(np.size(like)), shape)[index]
+        weights = np.broadcast_to(g, np.shape(positions))
+        total = np.bincount(np.ravel(positions), np.ravel(weights), np.size(like))
+        return np.reshape(total, shape)
+    out = np.zeros(np.shape(like), dtype=np.result_type(g, np.float64))
+    out[index] = g
+    return out
