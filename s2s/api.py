@@ -19,7 +19,7 @@ import numpy as np
 from .emit import FunctionSpec, GeneratedModule, emit_module
 from .errors import InternalError, NonScalarOutputError, S2SError, WrtError
 from .frontend import ParsedFunction, parse_function
-from .ir import Graph, Namespace, Var, verify
+from .ir import Graph, Loop, Namespace, Var, verify, walk
 from .linearize import linearize
 from .reverse import Adjoint, reverse
 
@@ -80,7 +80,8 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
         params, many = _resolve_wrt(graph, wrt)
         names = Namespace(v.name for v in _all_vars(graph))
         adjoint = reverse(graph, params, names)
-        verify(graph, adjoint.checks + adjoint.ops)
+        verify(graph)
+        verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
         grads = tuple(adjoint.grads) if many else adjoint.grads[0]
         what = ", ".join(p.hint for p in params)
         specs = [
@@ -89,7 +90,7 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
                 f"Gradient of {graph.name} with respect to {what}.",
                 graph.params,
                 graph.defaults,
-                [("forward", graph.ops + adjoint.checks), ("reverse", adjoint.ops)],
+                [("forward", adjoint.forward + adjoint.checks), ("reverse", adjoint.ops)],
                 grads,
             ),
             FunctionSpec(
@@ -97,7 +98,7 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
                 f"Value of {graph.name}, and its gradient with respect to {what}.",
                 graph.params,
                 graph.defaults,
-                [("forward", graph.ops + adjoint.checks), ("reverse", adjoint.ops)],
+                [("forward", adjoint.forward + adjoint.checks), ("reverse", adjoint.ops)],
                 (graph.result, grads),
             ),
         ]
@@ -113,7 +114,13 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
 
 
 def _all_vars(graph: Graph) -> list[Var]:
-    return graph.params + [op.out for op in graph.ops]
+    inner = [v for s in walk(graph.ops) for v in s.defines]
+    loops = [v for s in walk(graph.ops) if isinstance(s, Loop) for v in s.carried + [s.index]]
+    return graph.params + inner + [v for v in loops if v is not None]
+
+
+def _with_body(graph: Graph, body: list) -> Graph:
+    return Graph(graph.name, graph.params, body, graph.result, graph.defaults, graph.loc)
 
 
 _module_counter = iter(range(1, 1 << 62))
@@ -156,12 +163,15 @@ class GradFunction:
         suffix = "_value_and_grad" if with_value else "_grad"
         name = stages.graph.name + suffix
         self._compiled = load_module(self.source, name)[name]
+        params = stages.graph.params
+        self._real = {params.index(p) for p in stages.wrt} | {p.name for p in stages.wrt}
         functools.update_wrapper(self, fun)
         self.__name__ = self.__qualname__ = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        args = tuple(map(_as_real, args))
-        kwargs = {k: _as_real(v) for k, v in kwargs.items()}
+        # Differentiated arguments are reals; others (sizes, indices) keep their type.
+        args = tuple(_as_real(a) if i in self._real else a for i, a in enumerate(args))
+        kwargs = {k: _as_real(v) if k in self._real else v for k, v in kwargs.items()}
         try:
             return self._compiled(*args, **kwargs)
         except ValueError as e:

@@ -1,8 +1,11 @@
-"""Emission: optimized ops back to a readable Python module, formatted with black.
+"""Emission: optimized statements back to a readable Python module, formatted by black.
 
-Single-use temporaries from the same source line are folded back into one expression;
-the remaining values get names from one deterministic namespace: user names are kept
-(a rebinding reuses the name once the old value is dead), adjoints are `d<name>`,
+Single-use temporaries from the same line and block are folded back into one
+expression.  Values then get Python names by out-of-SSA coalescing: a liveness pass
+over the structured code builds an interference graph, the values joined by a phi
+(the two sides of an `if`, a loop's entry, next and exit values) share a name where
+they do not interfere, and names come from one deterministic namespace: user names are
+kept (a rebinding reuses the name once the old value is dead), adjoints are `d<name>`,
 temporaries are named after their op.  Each group of statements from one source line
 is introduced by a `# file.py:N  source` comment.  astor cannot carry comments, so
 they travel as marker statements and become comments after unparsing.  Helpers from
@@ -20,22 +23,25 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import astor
 import black
 
 from . import runtime
 from .errors import Location
-from .ir import Const, Op, Operand, Var
+from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, walk
 from .optimize import EFFECTS, operands_of, optimize
 from .primitives import PRIMITIVES
 
 _MARKER = "_s2s_marker_"
-_UNARY = {"neg"}
+_UNARY = {"neg", "not"}
 _COMPARE = {"lt", "le", "gt", "ge", "eq", "ne"}
+_BOOL = {"both", "either"}
 #: Names the generated code itself uses; user values never take them.
 RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"np", "math"}
+#: Ops written as a statement of their own, with no value to name.
+_NO_VALUE = {"check_scalar", "push", "section"}
 
 
 @dataclass
@@ -46,7 +52,7 @@ class FunctionSpec:
     doc: str
     params: list[Var]
     defaults: tuple[Const, ...]
-    sections: list[tuple[str, list[Op]]]  # ("forward", ops), ("reverse", ops)
+    sections: list[tuple[str, list[Stmt]]]  # ("forward", stmts), ("reverse", stmts)
     returns: Any  # an operand, or a nested tuple of operands
 
 
@@ -91,105 +97,300 @@ def _attr(*path: str) -> ast.expr:
     return node
 
 
-def _marker(index: int) -> ast.stmt:
-    return ast.Expr(ast.Name(f"{_MARKER}{index}", ast.Load()))
+def _name(name: str, store: bool = False) -> ast.Name:
+    return ast.Name(name, ast.Store() if store else ast.Load())
+
+
+def _vars(xs: Iterable[Any]) -> list[Var]:
+    return [x for x in xs if isinstance(x, Var)]
+
+
+# --- choosing what to inline --------------------------------------------------------
+
+
+class _Uses:
+    """Where each value is read: by which statement, in which block, on which line."""
+
+    def __init__(self, stmts: list[Stmt], returns: Any):
+        self.readers: dict[Var, list[tuple[Any, list[Stmt] | None, int | None]]] = (
+            defaultdict(list)
+        )
+        self.block_of: dict[Var, list[Stmt]] = {}
+        self.defs: dict[Var, Stmt] = {}
+        self._block(stmts, None)
+        for v in operands_of(returns):
+            self.readers[v].append((None, None, None))
+
+    def _read(self, xs, reader, block, line) -> None:
+        for x in _vars(xs):
+            self.readers[x].append((reader, block, line))
+
+    def _block(self, body: list[Stmt], section: str | None) -> None:
+        for s in body:
+            line = s.loc.lineno if s.loc else None
+            for v in s.defines:
+                self.block_of[v], self.defs[v] = body, s
+            if isinstance(s, Op):
+                self._read(s.args, s, body, line)
+            elif isinstance(s, If):
+                self._read([s.cond], s, body, line)
+                self._block(s.then, section)
+                self._block(s.orelse, section)
+                self._read(s.then_vals, s, s.then, line)
+                self._read(s.else_vals, s, s.orelse, line)
+            else:
+                self._read([*s.inits, s.iterable], s, body, line)
+                for v in s.carried + ([s.index] if s.index else []):
+                    self.block_of[v], self.defs[v] = s.body, s
+                self._block(s.header, section)
+                self._read([s.cond], s, s.header, line)
+                self._block(s.body, section)
+                self._read([*s.nexts, s.stop], s, s.body, line)
+
+
+def _inlinable(op: Op, uses: _Uses) -> bool:
+    readers = uses.readers.get(op.out, [])
+    if op.out.role != "temp" or op.prim in EFFECTS or op.prim in ("new_stack", "pop"):
+        return False
+    if len(readers) != 1:
+        return False
+    reader, block, line = readers[0]
+    if reader is None or block is not uses.block_of.get(op.out):
+        return False
+    return op.loc is None or line is None or op.loc.lineno == line
+
+
+# --- naming: out-of-SSA with an interference graph ----------------------------------
+
+
+class _Naming:
+    """Liveness over the structured code, an interference graph, coalescing of phi
+    copies, and names for the resulting groups."""
+
+    def __init__(self, emitter: _FunctionEmitter):
+        self.e = emitter
+        self.edges: dict[Var, set[Var]] = defaultdict(set)
+        self.prefer: list[tuple[Var, Var]] = []
+        self.parent: dict[Var, Var] = {}
+        self.order: dict[Var, int] = {}
+
+    # liveness and interference
+
+    def reads(self, xs: Iterable[Any]) -> set[Var]:
+        return set(self.e.reads(xs))
+
+    def interfere(self, d: Var, live: Iterable[Var], source: Any = None) -> None:
+        for v in live:
+            if v is not d and v is not source:
+                self.edges[d].add(v)
+                self.edges[v].add(d)
+
+    def define(self, v: Var) -> None:
+        self.order.setdefault(v, len(self.order))
+
+    def block(self, stmts: list[Stmt], live: set[Var], record: bool = True) -> set[Var]:
+        live = set(live)
+        for s in reversed(stmts):
+            if isinstance(s, Op):
+                if s.out in self.e.inlined:
+                    continue
+                defs = [] if s.prim in _NO_VALUE else list(s.defines)
+                for d in defs:
+                    if record:
+                        source = s.args[0] if s.prim == "copy" else None
+                        self.interfere(d, live | set(defs), source)
+                live -= set(defs)
+                live |= self.reads(s.args)
+            elif isinstance(s, If):
+                live = self._if(s, live, record)
+            else:
+                live = self._loop(s, live, record)
+        return live
+
+    def _copies(self, dsts: list[Var], srcs: list[Any], live: set[Var], record: bool) -> set:
+        """Parallel copies dst <- src at a join: what is live before them."""
+        before = live - set(dsts)
+        for d, src in zip(dsts, srcs):
+            if src is None:
+                continue
+            if record:
+                self.interfere(d, live | set(dsts), src)
+                if isinstance(src, Var) and src not in self.e.inlined:
+                    self.prefer.append((d, src))
+            before |= self.reads([src])
+        return before
+
+    def _if(self, s: If, live: set[Var], record: bool) -> set[Var]:
+        ins = []
+        for body, vals in ((s.then, s.then_vals), (s.orelse, s.else_vals)):
+            end = self._copies(s.outs, vals, live, record)
+            ins.append(self.block(body, end, record))
+        return ins[0] | ins[1] | self.reads([s.cond])
+
+    def _loop(self, s: Loop, live: set[Var], record: bool) -> set[Var]:
+        as_carried = dict(zip(s.outs, s.carried))
+        after = {as_carried.get(v, v) for v in live}
+        index = {s.index} if s.index else set()
+        header: set[Var] = set()
+        for final in (False, True):
+            while True:
+                end = self._copies(s.carried, s.nexts, header | self.reads([s.stop]), False)
+                body_in = self.block(s.body, end, False)
+                top = self.block(s.header, after | body_in | self.reads([s.cond]), False)
+                new = (top - index) | header
+                if new == header:
+                    break
+                header = new
+            if final and record:
+                self._copies(s.carried, s.nexts, header | self.reads([s.stop]), True)
+                end = self._copies(s.carried, s.nexts, header | self.reads([s.stop]), False)
+                body_in = self.block(s.body, end, True)
+                self.block(s.header, after | body_in | self.reads([s.cond]), True)
+                for v in index:
+                    self.interfere(v, body_in | header)
+                self._copies(s.carried, s.inits, header, True)
+                for c in s.carried:
+                    self.interfere(c, header)
+        return (header - set(s.carried)) | self.reads([*s.inits, s.iterable])
+
+    # coalescing
+
+    def find(self, v: Var) -> Var:
+        while self.parent.get(v, v) is not v:
+            v = self.parent[v]
+        return v
+
+    def members(self) -> dict[Var, list[Var]]:
+        groups: dict[Var, list[Var]] = defaultdict(list)
+        for v in self.order:
+            groups[self.find(v)].append(v)
+        return groups
+
+    def run(self, stmts: list[Stmt], returns: Any, params: list[Var]) -> dict[Var, str]:
+        for p in params:
+            self.define(p)
+        for s in walk(stmts):
+            for v in [*s.defines] + (
+                [*s.carried] + ([s.index] if s.index else []) if isinstance(s, Loop) else []
+            ):
+                if not (isinstance(s, Op) and (s.out in self.e.inlined or s.prim in _NO_VALUE)):
+                    self.define(v)
+        self.block(stmts, set(operands_of(returns)))
+        for s in walk(stmts):
+            if isinstance(s, Loop):
+                for c, o in zip(s.carried, s.outs):
+                    self.join(c, o, force=True)
+        group_edges = self.group_edges()
+        for a, b in self.prefer:
+            self.join(a, b, edges=group_edges)
+        return self.assign(params)
+
+    def group_edges(self) -> dict[Var, set[Var]]:
+        edges: dict[Var, set[Var]] = defaultdict(set)
+        for v, others in self.edges.items():
+            edges[self.find(v)].update(self.find(o) for o in others)
+        return edges
+
+    def join(self, a: Var, b: Var, force: bool = False, edges=None) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra is rb:
+            return
+        if not force:
+            if rb in edges.get(ra, ()) or _family(ra) != _family(rb):
+                return
+            if ra.role == "param" and rb.role == "param":
+                return
+        if rb.role == "param" or self.order.get(rb, 0) < self.order.get(ra, 0):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        if edges is not None:
+            edges[ra] |= edges.pop(rb, set())
+            for o in edges[ra]:
+                edges[o].discard(rb)
+                edges[o].add(ra)
+
+    def assign(self, params: list[Var]) -> dict[Var, str]:
+        groups = self.members()
+        edges = self.group_edges()
+        taken: dict[str, list[Var]] = defaultdict(list)  # name -> groups holding it
+        owner: dict[str, tuple[str, str]] = {}
+        names: dict[Var, str] = {}
+        ordered = sorted(groups, key=lambda g: min(self.order[v] for v in groups[g]))
+        for root in ordered:
+            members = groups[root]
+            fixed = next((m for m in members if m.role == "param"), None)
+            lead = fixed or min(members, key=lambda m: (_RANK[m.role], self.order[m]))
+            if fixed is not None:
+                name = fixed.name
+            else:
+                name = self._free_name(lead, root, taken, owner, edges)
+            taken[name].append(root)
+            owner.setdefault(name, _family(lead))
+            for m in members:
+                names[m] = name
+        return names
+
+    def _free_name(self, lead: Var, root: Var, taken, owner, edges) -> str:
+        hint = lead.hint
+        base = hint if hint.isidentifier() and hint not in RESERVED else hint + "_"
+        n = 0
+        while True:
+            name = base if n == 0 else f"{base}_{n}"
+            n += 1
+            if name in RESERVED or name in _HELPER_NAMES:
+                continue
+            if name not in owner:
+                return name
+            reusable = (
+                lead.role != "temp"
+                and owner[name] == _family(lead)
+                and not any(other in edges.get(root, ()) for other in taken[name])
+            )
+            if reusable:
+                return name
+
+
+_RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
+
+
+def _family(v: Var) -> tuple[str, str]:
+    return ("adjoint" if v.role == "adjoint" else "primal", v.hint)
+
+
+# --- the emitter --------------------------------------------------------------------
 
 
 class _FunctionEmitter:
     def __init__(self, spec: FunctionSpec, comments: list[str]):
         self.spec = spec
         self.comments = comments
-        self.section: dict[Op, str] = {}
-        ops = []
-        for name, section_ops in spec.sections:
-            for op in section_ops:
-                self.section[op] = name
-                ops.append(op)
-        self.ops, (self.returns,) = optimize(ops, [spec.returns])
-        self.defs = {op.out: op for op in self.ops}
-        self.inlined = self._choose_inlined()
-        self.statements = [op for op in self.ops if op.out not in self.inlined]
-        self.names = self._assign_names()
+        stmts: list[Stmt] = []
+        visible = set(spec.params)
+        for name, section in spec.sections:
+            stmts.append(Op("section", (), Var(name, name), {"name": name}))
+            stmts.extend(section)
+            if name == "forward":
+                visible |= {v for s in section for v in s.defines}
+        self.stmts, (self.returns,) = optimize(stmts, [spec.returns], visible)
+        uses = _Uses(self.stmts, self.returns)
+        self.defs = uses.defs
+        self.inlined = {
+            s.out for s in walk(self.stmts) if isinstance(s, Op) and _inlinable(s, uses)
+        }
+        self.names = _Naming(self).run(self.stmts, self.returns, spec.params)
+        self.section = ""
 
-    def _section(self, op: Op) -> str:
-        return self.section.get(op) or self.section.get(
-            self.defs.get(op.out), "reverse"
-        )
-
-    def _choose_inlined(self) -> set[Var]:
-        users: dict[Var, list[Op | None]] = defaultdict(list)
-        for op in self.ops:
-            for a in op.args:
-                if isinstance(a, Var):
-                    users[a].append(op)
-        for v in operands_of(self.returns):
-            users[v].append(None)
-        inlined = set()
-        for op in self.ops:
-            use = users.get(op.out, [])
-            if (
-                op.out.role == "temp"
-                and op.prim not in EFFECTS
-                and len(use) == 1
-                and use[0] is not None
-                and self._section(use[0]) == self._section(op)
-                and _line(use[0].loc) == _line(op.loc)
-            ):
-                inlined.add(op.out)
-        return inlined
-
-    def _reads(self, op: Op) -> list[Var]:
-        """Named values an op's statement reads, looking through inlined operands."""
+    def reads(self, xs: Iterable[Any]) -> list[Var]:
+        """Named values read by operands, looking through inlined ones."""
         found = []
-        for a in op.args:
-            if isinstance(a, Var):
-                found.extend(self._reads(self.defs[a]) if a in self.inlined else [a])
+        for x in _vars(xs):
+            if x in self.inlined:
+                found.extend(self.reads(self.defs[x].args))
+            else:
+                found.append(x)
         return found
 
-    def _assign_names(self) -> dict[Var, str]:
-        last_use: dict[Var, int] = {}
-        for i, op in enumerate(self.statements):
-            for v in self._reads(op):
-                last_use[v] = i
-        for v in operands_of(self.returns):
-            last_use[v] = len(self.statements)
-        names: dict[Var, str] = {}
-        owner: dict[str, tuple[str, str]] = {}
-        holder: dict[str, Var] = {}
-
-        def family(v: Var) -> tuple[str, str]:
-            return ("adjoint" if v.role == "adjoint" else "primal", v.hint)
-
-        def take(v: Var, name: str) -> None:
-            names[v], owner[name], holder[name] = name, family(v), v
-
-        for p in self.spec.params:
-            take(p, p.name)
-        for i, op in enumerate(self.statements):
-            v = op.out
-            base = (
-                v.hint
-                if v.hint.isidentifier() and v.hint not in RESERVED
-                else v.hint + "_"
-            )
-            n = 0
-            while True:
-                name = base if n == 0 else f"{base}_{n}"
-                n += 1
-                if name in RESERVED or name in _HELPER_NAMES:
-                    continue
-                if name not in owner:
-                    break
-                if (
-                    v.role != "temp"
-                    and owner[name] == family(v)
-                    and last_use.get(holder[name], -1) <= i
-                ):
-                    break
-            take(v, name)
-        return names
-
-    # --- expressions ----------------------------------------------------------------
+    # expressions
 
     def expr(self, x: Any) -> ast.expr:
         if isinstance(x, tuple):
@@ -198,7 +399,7 @@ class _FunctionEmitter:
             return const_ast(x.value)
         if x in self.inlined:
             return self.op_expr(self.defs[x])
-        return ast.Name(self.names[x], ast.Load())
+        return _name(self.names[x])
 
     def op_expr(self, op: Op) -> ast.expr:
         prim = PRIMITIVES[op.prim]
@@ -208,13 +409,29 @@ class _FunctionEmitter:
                 return ast.UnaryOp(prim.operator(), args[0])
             if op.prim in _COMPARE:
                 return ast.Compare(args[0], [prim.operator()], [args[1]])
+            if op.prim in _BOOL:
+                return ast.BoolOp(prim.operator(), args)
             return ast.BinOp(args[0], prim.operator(), args[1])
-        if op.prim == "copy":
+        if op.prim in ("copy", "float") and op.params.get("lib") != "builtin":
             return args[0]
         if op.prim == "tuple":
             return ast.Tuple(args, ast.Load())
+        if op.prim == "getitem":
+            return ast.Subscript(args[0], self.index(op.params["spec"], args[1:]), ast.Load())
+        if op.prim == "unindex":
+            index = ast.Subscript(_attr("np", "s_"), self.index(op.params["spec"], args[2:]))
+            return ast.Call(ast.Name(prim.helper, ast.Load()), [*args[:2], index], [])
         if op.prim == "transpose" and op.params.get("axes") is None:
             return ast.Attribute(args[0], "T", ast.Load())
+        if op.prim == "range":
+            return ast.Call(_name("range"), _range_args(op.args, args), [])
+        if op.prim == "new_stack":
+            return ast.List([], ast.Load())
+        if op.prim == "pop":
+            return ast.Call(ast.Attribute(args[0], "pop", ast.Load()), [], [])
+        if op.prim == "push":
+            value = args[1] if len(args) == 2 else ast.Tuple(args[1:], ast.Load())
+            return ast.Call(ast.Attribute(args[0], "append", ast.Load()), [value], [])
         keywords = [
             ast.keyword(k, const_ast(op.params[k]))
             for k, default in prim.static
@@ -226,33 +443,122 @@ class _FunctionEmitter:
         elif lib == "math":
             func = _attr("math", prim.math)
         elif lib == "builtin":
-            func = ast.Name(op.prim, ast.Load())
+            func = _name(prim.builtin)
         else:
             func = _attr("np", *prim.numpy.split("."))
         return ast.Call(func, args, keywords)
 
-    # --- statements -----------------------------------------------------------------
+    def index(self, spec: tuple, parts: list[ast.expr]) -> ast.expr:
+        """The subscript of `x[...]` from a getitem spec and its run-time parts."""
+        as_tuple, *items = spec
+        parts = list(parts)
+        built: list[ast.expr] = []
+        for item in items:
+            if item[0] == "slice":
+                bounds = [parts.pop(0) if present else None for present in item[1:]]
+                built.append(ast.Slice(*bounds))
+            elif item[0] == "newaxis":
+                built.append(ast.Constant(None))
+            elif item[0] == "ellipsis":
+                built.append(ast.Constant(Ellipsis))
+            else:
+                built.append(parts.pop(0))
+        if as_tuple or len(built) != 1:
+            return ast.Tuple(built, ast.Load())
+        return built[0]
+
+    # statements
+
+    def block(self, stmts: list[Stmt], line: int | None = None) -> list[ast.stmt]:
+        body: list[ast.stmt] = []
+        for s in stmts:
+            if isinstance(s, Op) and s.out in self.inlined:
+                continue
+            if isinstance(s, Op) and s.prim == "section":
+                if self.section:
+                    body.append(self._comment(""))
+                self.section = s.params["name"]
+                body.append(self._comment(self.section))
+                line = None
+                continue
+            if s.loc is not None and s.loc.lineno != line:
+                body.append(self._comment(_describe(s.loc)))
+                line = s.loc.lineno
+            body.extend(self.statement(s, line))
+        return body
+
+    def statement(self, s: Stmt, line: int | None) -> list[ast.stmt]:
+        if isinstance(s, If):
+            return self.if_statement(s, line)
+        if isinstance(s, Loop):
+            return self.loop_statement(s, line)
+        value = self.op_expr(s)
+        if s.prim in _NO_VALUE:
+            return [ast.Expr(value)]
+        if len(s.outs) > 1:
+            target = ast.Tuple([_name(self.names[v], True) for v in s.outs], ast.Store())
+            return [ast.Assign([target], value)]
+        if s.outs:
+            return [ast.Assign([_name(self.names[s.outs[0]], True)], value)]
+        if s.prim == "copy" and isinstance(value, ast.Name) and value.id == self.names[s.out]:
+            return []
+        return [ast.Assign([_name(self.names[s.out], True)], value)]
+
+    def copies(self, dsts: list[Var], srcs: list[Any]) -> list[ast.stmt]:
+        """`dst = src` for each pair whose names differ; one tuple assignment when a
+        later copy would read what an earlier one overwrote."""
+        pairs = []
+        for d, s in zip(dsts, srcs):
+            if s is None:
+                continue
+            value = self.expr(s)
+            if isinstance(value, ast.Name) and value.id == self.names[d]:
+                continue
+            pairs.append((self.names[d], value, set(self.names[v] for v in self.reads([s]))))
+        written: set[str] = set()
+        hazard = False
+        for name, _, read in pairs:
+            hazard |= bool(read & written)
+            written.add(name)
+        if hazard:
+            targets = ast.Tuple([_name(n, True) for n, _, _ in pairs], ast.Store())
+            return [ast.Assign([targets], ast.Tuple([v for _, v, _ in pairs], ast.Load()))]
+        return [ast.Assign([_name(n, True)], v) for n, v, _ in pairs]
+
+    def if_statement(self, s: If, line: int | None) -> list[ast.stmt]:
+        then = self.block(s.then, line) + self.copies(s.outs, s.then_vals)
+        orelse = self.block(s.orelse, line) + self.copies(s.outs, s.else_vals)
+        single = (
+            len(s.outs) == 1
+            and len(then) == len(orelse) == 1
+            and all(isinstance(b[0], ast.Assign) for b in (then, orelse))
+            and then[0].targets[0].id == orelse[0].targets[0].id == self.names[s.outs[0]]
+        )
+        if single:
+            choice = ast.IfExp(self.expr(s.cond), then[0].value, orelse[0].value)
+            return [ast.Assign([_name(self.names[s.outs[0]], True)], choice)]
+        if not then and orelse:
+            return [ast.If(ast.UnaryOp(ast.Not(), self.expr(s.cond)), orelse, [])]
+        return [ast.If(self.expr(s.cond), then or [ast.Pass()], orelse)]
+
+    def loop_statement(self, s: Loop, line: int | None) -> list[ast.stmt]:
+        before = self.copies(s.carried, s.inits)
+        body = self.block(s.body, line) + self.copies(s.carried, s.nexts)
+        if s.stop is not None:
+            body.append(ast.If(self.expr(s.stop), [ast.Break()], []))
+        if s.iterable is not None:
+            target = _name(self.names[s.index] if s.index else "_", True)
+            return before + [ast.For(target, self.expr(s.iterable), body or [ast.Pass()], [])]
+        header = self.block(s.header, line)
+        if not header:
+            return before + [ast.While(self.expr(s.cond), body or [ast.Pass()], [])]
+        exit_ = ast.If(ast.UnaryOp(ast.Not(), self.expr(s.cond)), [ast.Break()], [])
+        return before + [ast.While(ast.Constant(True), header + [exit_] + body, [])]
 
     def function(self) -> ast.FunctionDef:
         body: list[ast.stmt] = [ast.Expr(ast.Constant(self.spec.doc))]
-        group = None
-        for op in self.statements:
-            section = self._section(op)
-            if group is not None and group[0] != section:
-                body.append(self._comment(""))
-            if group is None or group[0] != section:
-                body.append(self._comment(section))
-            if op.loc is not None and (section, op.loc.lineno) != group:
-                body.append(self._comment(_describe(op.loc)))
-            group = (section, op.loc.lineno if op.loc else None)
-            value = self.op_expr(op)
-            if op.prim in EFFECTS:
-                body.append(ast.Expr(value))
-            else:
-                target = ast.Name(self.names[op.out], ast.Store())
-                body.append(ast.Assign([target], value))
+        body += self.block(self.stmts)
         body.append(ast.Return(self.expr(self.returns)))
-        defaults = [const_ast(d.value) for d in self.spec.defaults]
         args = ast.arguments(
             posonlyargs=[],
             args=[ast.arg(p.name) for p in self.spec.params],
@@ -260,25 +566,31 @@ class _FunctionEmitter:
             kwonlyargs=[],
             kw_defaults=[],
             kwarg=None,
-            defaults=defaults,
+            defaults=[const_ast(d.value) for d in self.spec.defaults],
         )
         return ast.FunctionDef(self.spec.name, args, body, [], None)
 
     def _comment(self, text: str) -> ast.stmt:
         self.comments.append(text)
-        return _marker(len(self.comments) - 1)
+        return ast.Expr(ast.Name(f"{_MARKER}{len(self.comments) - 1}", ast.Load()))
 
     def helpers(self) -> set[str]:
         return {
-            PRIMITIVES[op.prim].helper for op in self.ops if PRIMITIVES[op.prim].helper
+            PRIMITIVES[s.prim].helper
+            for s in walk(self.stmts)
+            if isinstance(s, Op) and PRIMITIVES[s.prim].helper
         }
 
     def uses_math(self) -> bool:
-        return any(op.params.get("lib") == "math" for op in self.ops)
+        return any(isinstance(s, Op) and s.params.get("lib") == "math" for s in walk(self.stmts))
 
 
-def _line(loc: Location | None) -> int | None:
-    return loc.lineno if loc else None
+def _range_args(operands_: tuple, args: list[ast.expr]) -> list[ast.expr]:
+    """range(0, n, 1) is written range(n); range(a, b, 1) is range(a, b)."""
+    start, stop, step = operands_
+    if step == Const(1):
+        return [args[1]] if start == Const(0) else args[:2]
+    return args
 
 
 def _describe(loc: Location) -> str:
@@ -298,9 +610,7 @@ def _runtime_helpers() -> dict[str, ast.FunctionDef]:
 
 
 _HELPER_NAMES = frozenset(
-    name
-    for name in dir(runtime)
-    if name.startswith("_") and callable(getattr(runtime, name))
+    name for name in dir(runtime) if name.startswith("_") and callable(getattr(runtime, name))
 )
 
 
@@ -314,9 +624,7 @@ def _with_dependencies(names: set[str]) -> list[ast.FunctionDef]:
             continue
         needed.add(name)
         stack.extend(
-            n.id
-            for n in ast.walk(helpers[name])
-            if isinstance(n, ast.Name) and n.id in helpers
+            n.id for n in ast.walk(helpers[name]) if isinstance(n, ast.Name) and n.id in helpers
         )
     return [node for name, node in helpers.items() if name in needed]
 
@@ -340,10 +648,5 @@ def emit_module(functions: list[FunctionSpec], header: str = "") -> GeneratedMod
 
     text = re.sub(rf"^([ \t]*){_MARKER}(\d+)$", comment, text, flags=re.M)
     if header:
-        text = (
-            "".join(
-                f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines()
-            )
-            + text
-        )
+        text = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines()) + text
     return GeneratedModule(format_source(text), tree, [spec.name for spec in functions])

@@ -99,7 +99,6 @@ def _indent(stmts: list[Stmt]) -> list[str]:
 class If:
     """`if cond: then else: orelse`; `outs[k]` is `then_vals[k]` or `else_vals[k]`.
 
-    A branch that ends in `break` leaves the enclosing loop (`then_exit`/`else_exit`).
     None in a vals list means the variable is not defined on that path.
     """
 
@@ -109,8 +108,6 @@ class If:
     outs: list[Var] = field(default_factory=list)
     then_vals: list[Operand | None] = field(default_factory=list)
     else_vals: list[Operand | None] = field(default_factory=list)
-    then_exit: bool = False
-    else_exit: bool = False
     loc: Location | None = None
 
     @property
@@ -120,9 +117,7 @@ class If:
     def lines(self) -> list[str]:
         where = f"  # {self.loc.short()}" if self.loc else ""
         text = [f"if {self.cond!r}:{where}", *_indent(self.then)]
-        text += ["    break"] if self.then_exit else []
         text += ["else:", *_indent(self.orelse)]
-        text += ["    break"] if self.else_exit else []
         return text + _phis(self.outs, self.then_vals, self.else_vals)
 
 
@@ -133,7 +128,8 @@ class Loop:
     `carried[k]` holds a variable's value at the start of each iteration: `inits[k]`
     on entry (None: not defined before the loop), `nexts[k]` after each iteration;
     `outs[k]` is its value after the loop.  A while loop's `header` computes `cond`
-    at the start of every iteration.
+    at the start of every iteration.  When `stop` (computed by the body: a `break`)
+    is true, the loop ends after that iteration.
     """
 
     carried: list[Var]
@@ -145,6 +141,7 @@ class Loop:
     iterable: Operand | None = None
     header: list[Stmt] = field(default_factory=list)
     cond: Operand | None = None
+    stop: Operand | None = None
     loc: Location | None = None
 
     @property
@@ -153,6 +150,7 @@ class Loop:
 
     def lines(self) -> list[str]:
         where = f"  # {self.loc.short()}" if self.loc else ""
+        stop = [f"    if {self.stop!r}: break"] if self.stop is not None else []
         if self.iterable is not None:
             head = [f"for {self.index!r} in {self.iterable!r}:{where}"]
         else:
@@ -160,7 +158,7 @@ class Loop:
             head.append(f"    if not {self.cond!r}: break")
         carried = ["    " + c for c in _phis(self.carried, self.inits, self.nexts)]
         after = [f"{o.name} = {c.name} after the loop" for o, c in zip(self.outs, self.carried)]
-        return head[:1] + carried + head[1:] + _indent(self.body) + after
+        return head[:1] + carried + head[1:] + _indent(self.body) + stop + after
 
 
 Stmt = Union[Op, If, Loop]
@@ -184,7 +182,7 @@ def operands(s: Stmt) -> list[Operand | None]:
         return list(s.args)
     if isinstance(s, If):
         return [s.cond, *s.then_vals, *s.else_vals]
-    return [*s.inits, *s.nexts, s.iterable, s.cond]
+    return [*s.inits, *s.nexts, s.iterable, s.cond, s.stop]
 
 
 @dataclass(eq=False)
@@ -276,7 +274,7 @@ def verify(graph: Graph, extra: Iterable[Stmt] = ()) -> None:
                 block(s.header, inner)
                 use(s.cond, where, inner)
                 block(s.body, inner)
-                for v in s.nexts:
+                for v in [*s.nexts, s.stop]:
                     use(v, where, inner)
                 for v in s.outs:
                     define(v, where, loops)
@@ -321,6 +319,14 @@ _TEMP_HINTS = {
     "copy": "copied",
     "div": "quotient",
     "neg": "negated",
+    "not": "negation",
+    "range": "steps",
+    "len": "length",
+    "float": "as_float",
+    "int": "as_int",
+    "reversed": "backwards",
+    "getitem": "part",
+    "new_stack": "saved",
 }
 
 

@@ -94,6 +94,7 @@ _NAMES = {
 }
 
 RESULT = "<return>"  # the environment key holding the function's result
+STOP = "<break>"  # the environment key holding whether the loop body said `break`
 
 #: A value in the environment: an operand, or a tuple of them (from `return a, b`).
 Value = Union[Operand, tuple]
@@ -128,7 +129,6 @@ class Linearizer:
         self.names = self.builder.names
         self.env: dict[str, Value] = {}
         self.loop_depth = 0
-        self.breaks = False  # the block being linearized ended in `break`
         self.active_calls = active_calls + (fn.node,)
         self.return_loc = fn.location(fn.node)
 
@@ -194,15 +194,15 @@ class Linearizer:
         for stmt in stmts:
             self.stmt(stmt)
 
-    def sub_block(self, stmts: list[ast.stmt]) -> tuple[list[Stmt], dict[str, Value], bool]:
-        """Linearize a nested block into its own op list; return ops, env, and exit."""
-        saved_ops, saved_env, saved_breaks = self.builder.ops, self.env, self.breaks
-        self.builder.ops, self.env, self.breaks = [], dict(saved_env), False
+    def sub_block(self, stmts: list[ast.stmt]) -> tuple[list[Stmt], dict[str, Value]]:
+        """Linearize a nested block into its own op list; return the ops and the env."""
+        saved_ops, saved_env = self.builder.ops, self.env
+        self.builder.ops, self.env = [], dict(saved_env)
         try:
             self.block(stmts)
-            return self.builder.ops, self.env, self.breaks
+            return self.builder.ops, self.env
         finally:
-            self.builder.ops, self.env, self.breaks = saved_ops, saved_env, saved_breaks
+            self.builder.ops, self.env = saved_ops, saved_env
 
     def stmt(self, node: ast.stmt) -> None:
         self.builder.loc = self.fn.location(node)
@@ -264,7 +264,7 @@ class Linearizer:
         pass
 
     def stmt_Break(self, node: ast.Break) -> None:
-        self.breaks = True
+        self.env[STOP] = Const(True)
 
     def stmt_Continue(self, node: ast.Continue) -> None:
         pass  # after normalization, a continue ends its iteration anyway
@@ -311,14 +311,15 @@ class Linearizer:
 
     def stmt_If(self, node: ast.If) -> None:
         cond = self.expr(node.test)
+        if isinstance(cond, Var) and cond.role == "temp":
+            cond.hint = "cond"
         loc = self.fn.location(node)
-        then, then_env, then_exit = self.sub_block(node.body)
-        orelse, else_env, else_exit = self.sub_block(node.orelse)
-        region = If(cond, then, orelse, then_exit=then_exit, else_exit=else_exit, loc=loc)
+        then, then_env = self.sub_block(node.body)
+        orelse, else_env = self.sub_block(node.orelse)
+        region = If(cond, then, orelse, loc=loc)
         self.merge(region, then_env, else_env)
         self.builder.loc = loc
         self.builder.ops.append(region)
-        self.breaks = then_exit and else_exit
 
     def merge(self, region: If, then_env: dict[str, Value], else_env: dict[str, Value]) -> None:
         """Give every name the branches disagree on a phi: an out of the If."""
@@ -340,7 +341,7 @@ class Linearizer:
                 self.env[name] = self._phi(region, name, a, b)
 
     def _phi(self, region: If, name: str, a: Operand | None, b: Operand | None) -> Var:
-        hint = self.fn.name if name == RESULT else name
+        hint = {RESULT: self.fn.name, STOP: "stop"}.get(name, name)
         out = self.builder.var(hint, "user")
         region.outs.append(out)
         region.then_vals.append(a)
@@ -415,6 +416,7 @@ class Linearizer:
             loop.inits.append(init if not isinstance(init, tuple) else None)
             self.env[name] = phi
         self.env.update(bound)
+        self.env[STOP] = Const(False)
         saved_ops = self.builder.ops
         self.loop_depth += 1
         try:
@@ -422,11 +424,13 @@ class Linearizer:
                 self.builder.ops = loop.header
                 self.builder.loc = loop.loc
                 loop.cond = self.expr(node.test)
-            body, env, _ = self.sub_block(node.body)
+            body, env = self.sub_block(node.body)
         finally:
             self.builder.ops = saved_ops
             self.loop_depth -= 1
         loop.body = body
+        stop = env.get(STOP)
+        loop.stop = None if stop == Const(False) else stop
         for name, phi in zip(names, loop.carried):
             next_value = env.get(name)
             if isinstance(next_value, tuple):

@@ -1,61 +1,25 @@
-"""Graph clean-up passes run before emission: each takes ops, returns (ops, changed).
+"""Graph clean-up passes run before emission: each takes statements, returns
+(statements, roots, changed).
 
 Constant folding and the identities that are safe whatever the shapes happen while
 ops are built (:class:`s2s.ir.Builder`); here are the passes that need the whole
-program: common subexpressions and dead code.
+program: shape classes (which drop needless `_unbroadcast` calls), common
+subexpressions, and dead code.  All of them walk nested regions.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace as copy_op
+from dataclasses import replace as copy_stmt
 from typing import Any, Iterable
 
-from .ir import Const, Op, Operand, Var
+from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, walk
 from .primitives import PRIMITIVES
+from .reverse import substitute
 
-EFFECTS = {"check_scalar"}  # ops kept for what they do, not for their value
-
-
-def _key(op: Op) -> tuple[Any, ...] | None:
-    try:
-        params = tuple(sorted(op.params.items()))
-        hash(params)
-    except TypeError:
-        return None
-    return (
-        op.prim,
-        tuple(a.name if isinstance(a, Var) else ("c", repr(a)) for a in op.args),
-        params,
-    )
-
-
-def eliminate_common_subexpressions(
-    ops: list[Op], roots: list[Any]
-) -> tuple[list[Op], list[Any], bool]:
-    """Reuse the first of several identical ops (same primitive, operands, params)."""
-    seen: dict[tuple[Any, ...], Var] = {}
-    replace: dict[Var, Operand] = {}
-    kept: list[Op] = []
-    for op in ops:
-        if any(a in replace for a in op.args if isinstance(a, Var)):
-            args = tuple(
-                replace.get(a, a) if isinstance(a, Var) else a for a in op.args
-            )
-            op = copy_op(op, args=args)
-        key = _key(op) if op.prim not in EFFECTS else None
-        if key is not None and key in seen and op.out.role == "temp":
-            replace[op.out] = seen[key]
-            continue
-        if key is not None:
-            seen.setdefault(key, op.out)
-        kept.append(op)
-    return kept, _substitute(roots, replace), bool(replace)
-
-
-def _substitute(tree: Any, replace: dict[Var, Operand]) -> Any:
-    if isinstance(tree, tuple):
-        return tuple(_substitute(t, replace) for t in tree)
-    return replace.get(tree, tree) if isinstance(tree, Var) else tree
+#: Ops kept for what they do, not for their value.
+EFFECTS = {"check_scalar", "push", "pop", "section"}
+#: Ops never merged with an identical one: each makes a new object.
+_DISTINCT = EFFECTS | {"new_stack"}
 
 
 def operands_of(tree: Any) -> Iterable[Var]:
@@ -67,24 +31,131 @@ def operands_of(tree: Any) -> Iterable[Var]:
         yield tree
 
 
-def eliminate_dead_code(ops: list[Op], roots: list[Any]) -> tuple[list[Op], bool]:
-    """Drop ops whose value reaches neither a root nor an effect."""
-    live = set(operands_of(tuple(roots)))
-    kept = []
-    for op in reversed(ops):
-        if op.out in live or op.prim in EFFECTS:
-            kept.append(op)
-            live.update(a for a in op.args if isinstance(a, Var))
-    kept.reverse()
-    return kept, len(kept) != len(ops)
+def _vars(xs: Iterable[Operand | None]) -> set[Var]:
+    return {x for x in xs if isinstance(x, Var)}
 
+
+def _substitute_tree(tree: Any, replace: dict[Var, Operand]) -> Any:
+    if isinstance(tree, tuple):
+        return tuple(_substitute_tree(t, replace) for t in tree)
+    return replace.get(tree, tree) if isinstance(tree, Var) else tree
+
+
+def _resolve(replace: dict[Var, Operand]) -> dict[Var, Operand]:
+    """Follow chains a -> b -> c so that one substitution pass is enough."""
+    out = {}
+    for k, v in replace.items():
+        while isinstance(v, Var) and v in replace:
+            v = replace[v]
+        out[k] = v
+    return out
+
+
+# --- common subexpressions ------------------------------------------------------------
+
+
+def _key(op: Op) -> tuple[Any, ...] | None:
+    if op.prim in _DISTINCT or op.outs:
+        return None
+    try:
+        params = tuple(sorted(op.params.items()))
+        hash(params)
+    except TypeError:
+        return None
+    args = tuple(a.name if isinstance(a, Var) else ("c", repr(a)) for a in op.args)
+    return (op.prim, args, params)
+
+
+def eliminate_common_subexpressions(stmts: list[Stmt], roots: list[Any]):
+    """Reuse the first of several identical ops (same primitive, operands, params)
+    where it is visible: earlier in the same block or in an enclosing one."""
+    replace: dict[Var, Operand] = {}
+
+    def block(body: list[Stmt], seen: dict) -> None:
+        for s in body:
+            if isinstance(s, Op):
+                key = _key(s)
+                if key is not None and key in seen and s.out.role == "temp":
+                    replace[s.out] = seen[key]
+                elif key is not None:
+                    seen.setdefault(key, s.out)
+            elif isinstance(s, If):
+                block(s.then, dict(seen))
+                block(s.orelse, dict(seen))
+            else:
+                block(s.header + s.body, dict(seen))
+
+    # Keys name operands, so substitute as we go: run until nothing more merges.
+    stmts = _copy(stmts)
+    changed = False
+    while True:
+        replace.clear()
+        block(stmts, {})
+        if not replace:
+            break
+        changed = True
+        mapping = _resolve(replace)
+        stmts = _drop_defs(stmts, set(mapping))
+        substitute(stmts, mapping)
+        roots = _substitute_tree(roots, mapping)
+    return stmts, roots, changed
+
+
+def _copy(stmts: list[Stmt]) -> list[Stmt]:
+    """Fresh statement objects all the way down, so passes may edit them."""
+    out: list[Stmt] = []
+    for s in stmts:
+        if isinstance(s, Op):
+            out.append(copy_stmt(s))
+        elif isinstance(s, If):
+            out.append(
+                copy_stmt(
+                    s,
+                    then=_copy(s.then),
+                    orelse=_copy(s.orelse),
+                    outs=list(s.outs),
+                    then_vals=list(s.then_vals),
+                    else_vals=list(s.else_vals),
+                )
+            )
+        else:
+            out.append(
+                copy_stmt(
+                    s,
+                    header=_copy(s.header),
+                    body=_copy(s.body),
+                    carried=list(s.carried),
+                    inits=list(s.inits),
+                    nexts=list(s.nexts),
+                    outs=list(s.outs),
+                )
+            )
+    return out
+
+
+def _drop_defs(stmts: list[Stmt], dropped: set[Var]) -> list[Stmt]:
+    out = []
+    for s in stmts:
+        if isinstance(s, Op) and s.out in dropped:
+            continue
+        if isinstance(s, If):
+            s.then, s.orelse = _drop_defs(s.then, dropped), _drop_defs(s.orelse, dropped)
+        elif isinstance(s, Loop):
+            s.header, s.body = _drop_defs(s.header, dropped), _drop_defs(s.body, dropped)
+        out.append(s)
+    return out
+
+
+# --- shape classes ----------------------------------------------------------------------
 
 _REDUCTIONS = {"sum", "mean", "prod", "max", "min"}
 #: Helpers whose result has the shape of one operand (given by position).
 _SHAPED_LIKE = {
     "copy": 0,
+    "float": 0,
     "unbroadcast": 1,
     "unreduce": 1,
+    "unindex": 1,
     "prod_adjoint": 1,
     "extremum_adjoint": 1,
     "matmul_adjoint_a": 1,
@@ -100,22 +171,58 @@ class ShapeClasses:
     A union-find over values, run to a fixed point.  Elementwise ops give their output
     the shape of their one non-scalar operand; a scalar output of an elementwise op
     makes every operand scalar; full reductions, `math` functions and the checked
-    result are scalars.  No concrete shapes are needed.
+    result are scalars; a phi whose inputs agree has their shape.  A loop-carried
+    value is assumed to keep the shape it enters with, and the assumption is dropped
+    (and everything recomputed) unless every iteration provably keeps it.
     """
 
     SCALAR = Var("<scalar>", "<scalar>")
 
-    def __init__(self, ops: list[Op]):
-        self.parent: dict[Var, Var] = {}
+    def __init__(self, stmts: list[Stmt]):
+        loops = [s for s in walk(stmts) if isinstance(s, Loop)]
+        assumed = {
+            (loop, k) for loop in loops for k, init in enumerate(loop.inits) if init is not None
+        }
+        while True:
+            self.parent: dict[Var, Var] = {}
+            self._solve(stmts, assumed)
+            broken = {
+                (loop, k)
+                for loop, k in assumed
+                if not self.same(loop.nexts[k], loop.carried[k])
+            }
+            if not broken:
+                break
+            assumed -= broken
+
+    def _solve(self, stmts: list[Stmt], assumed: set) -> None:
+        pushed = {
+            s.args[0]: s.args[1:] for s in walk(stmts) if isinstance(s, Op) and s.prim == "push"
+        }
+        for s in walk(stmts):  # a value popped off a tape is the value pushed
+            if isinstance(s, Op) and s.prim == "pop":
+                for a, b in zip(s.outs, pushed.get(s.args[0], ())):
+                    self.union(a, b)
+        for loop, k in assumed:
+            self.union(loop.carried[k], loop.inits[k])
+            self.union(loop.outs[k], loop.carried[k])
         changed = True
         while changed:
             changed = False
-            for op in ops:
-                changed |= self._visit(op)
+            for s in walk(stmts):
+                if isinstance(s, Op):
+                    changed |= self._visit(s)
+                elif isinstance(s, If):
+                    for out, a, b in zip(s.outs, s.then_vals, s.else_vals):
+                        sides = [x for x in (a, b) if x is not None]
+                        if sides and all(self.same(x, sides[0]) for x in sides):
+                            changed |= self.union(out, sides[0])
 
-    def find(self, x: Operand) -> Var:
+    def find(self, x: Operand | None) -> Var:
         if isinstance(x, Const):
             return self.SCALAR
+        if x is None:
+            return Var("<undefined>", "<undefined>")
         while self.parent.get(x, x) is not x:
             x = self.parent[x]
         return x
@@ -129,8 +236,11 @@ class ShapeClasses:
         self.parent[rb] = ra
         return True
 
-    def same(self, a: Operand, b: Operand) -> bool:
+    def same(self, a: Operand | None, b: Operand | None) -> bool:
         return self.find(a) is self.find(b)
+
+    def is_scalar(self, a: Operand | None) -> bool:
+        return a is not None and self.find(a) is self.SCALAR
 
     def _visit(self, op: Op) -> bool:
         changed = False
@@ -142,84 +252,183 @@ class ShapeClasses:
                 changed |= self.union(op.out, self.SCALAR)
         elif op.prim in _SHAPED_LIKE:
             changed |= self.union(op.out, op.args[_SHAPED_LIKE[op.prim]])
+        elif op.prim in ("len", "size", "ndim", "range") or op.prim in _COMPARISONS:
+            if op.prim not in _COMPARISONS:
+                changed |= self.union(op.out, self.SCALAR)
+            else:
+                changed |= self._elementwise(op)
         elif PRIMITIVES[op.prim].elementwise:
-            shapes = {self.find(a) for a in op.args} - {self.SCALAR}
-            if len(shapes) <= 1:
-                changed |= self.union(op.out, shapes.pop() if shapes else self.SCALAR)
-            if self.find(op.out) is self.SCALAR:
-                for a in op.args:
-                    changed |= self.union(a, self.SCALAR)
+            changed |= self._elementwise(op)
+        return changed
+
+    def _elementwise(self, op: Op) -> bool:
+        changed = False
+        shapes = {self.find(a) for a in op.args} - {self.SCALAR}
+        if len(shapes) <= 1:
+            changed |= self.union(op.out, shapes.pop() if shapes else self.SCALAR)
+        if self.find(op.out) is self.SCALAR:
+            for a in op.args:
+                changed |= self.union(a, self.SCALAR)
         return changed
 
 
+_COMPARISONS = {"lt", "le", "gt", "ge", "eq", "ne"}
 _RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
-
 #: Operands read only for their shape: any value of the same shape may stand in.
 _SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "size": 0, "shape": 0}
 
 
-def _representatives(ops: list[Op], classes: ShapeClasses) -> dict[Var, Var]:
-    """For each shape class, the value best kept alive: a parameter, else a named one."""
+def simplify_shapes(stmts: list[Stmt], roots: list[Any], always_visible: set[Var]):
+    """Drop `_unbroadcast(g, x)` where g and x provably have the same shape; make
+    zeros of a provably scalar shape `0.0`; read shapes off values that are alive
+    anyway (`always_visible`: parameters and top-level forward values)."""
+    classes = ShapeClasses(stmts)
     best: dict[Var, Var] = {}
-    defined = [
-        v for op in ops for v in (*[a for a in op.args if isinstance(a, Var)], op.out)
-    ]
-    for v in defined:
+    for v in always_visible:
         root = classes.find(v)
-        if v.role != "adjoint" and (
-            root not in best or _RANK[v.role] < _RANK[best[root].role]
+        if root not in best or _RANK[v.role] < _RANK[best[root].role] or (
+            _RANK[v.role] == _RANK[best[root].role] and v.name < best[root].name
         ):
             best[root] = v
-    return best
-
-
-def remove_needless_unbroadcasts(
-    ops: list[Op], roots: list[Any]
-) -> tuple[list[Op], list[Any], bool]:
-    """`_unbroadcast(g, x)` is `g` where g and x provably have the same shape."""
-    classes = ShapeClasses(ops)
-    best = _representatives(ops, classes)
-    position = {}
-    for i, op in enumerate(ops):
-        position.setdefault(op.out, i)
     replace: dict[Var, Operand] = {}
-    kept = []
     changed = False
-    for i, op in enumerate(ops):
-        if any(a in replace for a in op.args if isinstance(a, Var)):
-            op = copy_op(
-                op,
-                args=tuple(
-                    replace.get(a, a) if isinstance(a, Var) else a for a in op.args
-                ),
-            )
-        k = _SHAPE_ONLY.get(op.prim)
-        like = op.args[k] if k is not None else None
-        if isinstance(like, Var):
-            stand_in = best.get(classes.find(like), like)
-            better = _RANK[stand_in.role] < _RANK[like.role] and (
-                like.role == "temp" or stand_in.role == "param"
-            )
-            if better and position.get(stand_in, -1) < i:
-                args = list(op.args)
-                args[k] = stand_in
-                op = copy_op(op, args=tuple(args))
-                changed = True
-        if op.prim == "unbroadcast" and classes.same(*op.args):
-            if op.out.role == "temp":
-                replace[op.out] = op.args[0]
-                continue
-            op = copy_op(op, prim="copy", args=op.args[:1])
-        kept.append(op)
-    return kept, _substitute(roots, replace), changed or len(replace) > 0 or kept != ops
+    shape_of = {
+        s.out: s.args[0] for s in walk(stmts) if isinstance(s, Op) and s.prim == "shape"
+    }
+
+    def block(body: list[Stmt]) -> list[Stmt]:
+        nonlocal changed
+        out: list[Stmt] = []
+        for s in body:
+            if isinstance(s, If):
+                s.then, s.orelse = block(s.then), block(s.orelse)
+            elif isinstance(s, Loop):
+                s.header, s.body = block(s.header), block(s.body)
+            elif isinstance(s, Op):
+                k = _SHAPE_ONLY.get(s.prim)
+                like = s.args[k] if k is not None else None
+                if isinstance(like, Var):
+                    stand_in = best.get(classes.find(like), like)
+                    if stand_in is not like and _RANK[stand_in.role] < _RANK[like.role] and (
+                        like.role == "temp" or stand_in.role == "param"
+                    ):
+                        args = list(s.args)
+                        args[k] = stand_in
+                        s.args = tuple(args)
+                        changed = True
+                if s.prim == "unbroadcast" and classes.same(*s.args):
+                    if s.out.role == "temp":
+                        replace[s.out] = s.args[0]
+                        continue
+                    s.prim, s.args = "copy", s.args[:1]
+                    changed = True
+                if s.prim == "zeros" and classes.is_scalar(shape_of.get(s.args[0])):
+                    if s.out.role == "temp":
+                        replace[s.out] = Const(0.0)
+                        continue
+                    s.prim, s.args = "copy", (Const(0.0),)
+                    changed = True
+            out.append(s)
+        return out
+
+    stmts = block(_copy(stmts))
+    if replace:
+        mapping = _resolve(replace)
+        substitute(stmts, mapping)
+        roots = _substitute_tree(roots, mapping)
+    return stmts, roots, changed or bool(replace)
 
 
-def optimize(ops: list[Op], roots: list[Any]) -> tuple[list[Op], list[Any]]:
+# --- dead code --------------------------------------------------------------------------
+
+
+def eliminate_dead_code(stmts: list[Stmt], roots: list[Any]):
+    """Drop what reaches neither a root nor an effect, loops and branches included."""
+    live = set(operands_of(tuple(roots)))
+    before = sum(1 for _ in walk(stmts))
+    kept = _live_block(stmts, live)
+    return kept, roots, sum(1 for _ in walk(kept)) != before
+
+
+def _live_block(stmts: list[Stmt], live: set[Var]) -> list[Stmt]:
+    """Keep the statements of a block that matter, given what is live after it;
+    update `live` to what is live before it."""
+    kept: list[Stmt] = []
+    for s in reversed(stmts):
+        if isinstance(s, Op):
+            if s.prim in EFFECTS or any(d in live for d in s.defines):
+                live.difference_update(s.defines)
+                live.update(_vars(s.args))
+                kept.append(s)
+        elif isinstance(s, If):
+            region = _live_if(s, live)
+            if region is not None:
+                kept.append(region)
+        else:
+            region = _live_loop(s, live)
+            if region is not None:
+                kept.append(region)
+    kept.reverse()
+    return kept
+
+
+def _live_if(s: If, live: set[Var]) -> If | None:
+    keep = [i for i, o in enumerate(s.outs) if o in live]
+    after = live - set(s.outs)
+    sides = []
+    for body, vals in ((s.then, s.then_vals), (s.orelse, s.else_vals)):
+        side_live = after | _vars(vals[i] for i in keep)
+        sides.append((_live_block(body, side_live), side_live))
+    (then, then_live), (orelse, else_live) = sides
+    if not keep and not then and not orelse:
+        return None
+    live.clear()
+    live.update(then_live | else_live | _vars([s.cond]))
+    return copy_stmt(
+        s,
+        then=then,
+        orelse=orelse,
+        outs=[s.outs[i] for i in keep],
+        then_vals=[s.then_vals[i] for i in keep],
+        else_vals=[s.else_vals[i] for i in keep],
+    )
+
+
+def _live_loop(s: Loop, live: set[Var]) -> Loop | None:
+    keep = {k for k, o in enumerate(s.outs) if o in live}
+    while True:
+        body_live = _vars([*(s.nexts[k] for k in keep), s.stop])
+        body = _live_block(s.body, body_live)
+        header_live = body_live | _vars([s.cond])
+        header = _live_block(s.header, header_live)
+        more = {k for k, c in enumerate(s.carried) if c in header_live} - keep
+        if not more:
+            break
+        keep |= more
+    effects = any(isinstance(x, Op) and x.prim in EFFECTS for x in walk(body))
+    if not keep and not effects:
+        return None
+    order = sorted(keep)
+    live.difference_update(s.outs)
+    live.update(_vars([*(s.inits[k] for k in order), s.iterable]))
+    live.update(header_live - set(s.carried) - {s.index})
+    return copy_stmt(
+        s,
+        header=header,
+        body=body,
+        carried=[s.carried[k] for k in order],
+        inits=[s.inits[k] for k in order],
+        nexts=[s.nexts[k] for k in order],
+        outs=[s.outs[k] for k in order],
+    )
+
+
+def optimize(stmts: list[Stmt], roots: list[Any], always_visible: set[Var] = frozenset()):
     """Run the passes to a fixed point (each reports whether it changed anything)."""
     changed = True
     while changed:
-        ops, roots, cse = eliminate_common_subexpressions(ops, roots)
-        ops, roots, unbroadcast = remove_needless_unbroadcasts(ops, roots)
-        ops, dce = eliminate_dead_code(ops, roots)
-        changed = cse or unbroadcast or dce
-    return ops, roots
+        stmts, roots, cse = eliminate_common_subexpressions(stmts, roots)
+        stmts, roots, shapes = simplify_shapes(stmts, roots, set(always_visible))
+        stmts, roots, dce = eliminate_dead_code(stmts, roots)
+        changed = cse or shapes or dce
+    return stmts, roots

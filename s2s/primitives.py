@@ -44,8 +44,8 @@ def _operator(
     return Primitive(name, operands, operator=node, elementwise=name != "matmul")
 
 
-def _ufunc(name: str, math_name: str | None = None) -> Primitive:
-    return Primitive(name, ("x",), numpy=name, math=math_name, elementwise=True)
+def _ufunc(name: str, math_name: str | None = None, builtin: str | None = None) -> Primitive:
+    return Primitive(name, ("x",), numpy=name, math=math_name, builtin=builtin, elementwise=True)
 
 
 def _ufunc2(
@@ -102,7 +102,7 @@ _ALL = [
     _ufunc("sinh", "sinh"),
     _ufunc("cosh", "cosh"),
     _ufunc("tanh", "tanh"),
-    _ufunc("abs", "fabs"),
+    _ufunc("abs", "fabs", builtin="abs"),
     _ufunc("sign"),
     _ufunc("floor", "floor"),
     _ufunc("ceil", "ceil"),
@@ -150,6 +150,7 @@ _ALL = [
     Primitive("new_stack", ()),
     Primitive("push", ("stack", "values")),
     Primitive("pop", ("stack",)),
+    Primitive("section", ()),  # marks where the reverse sweep starts in emitted code
     Primitive("copy", ("x",)),  # `y = x`, kept so that a gradient reads `da = dv`
     # Helpers written into every generated module that needs them (see runtime.py).
     Primitive("check_scalar", ("y",), helper="_check_scalar"),

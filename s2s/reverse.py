@@ -1,91 +1,211 @@
-"""Reverse-mode AD on the SSA graph: walk the ops backwards and build the adjoint ops.
+"""Reverse-mode AD on the SSA graph: walk the statements backwards, building adjoints.
 
 Like micrograd's ``backward``: seed the result's adjoint with 1, visit ops in reverse
 order, ask each op's rule for its operands' contributions, and accumulate them (the
 first contribution assigns, later ones add; nothing is updated in place).  Only active
-values get adjoints: those that depend on a `wrt` parameter and reach the result.
-Zeros are symbolic (no contribution), never `0 * x`.
+values get adjoints: those that depend on a `wrt` parameter.  Zeros are symbolic (no
+contribution), and are materialized only where two paths must agree.
+
+Regions reverse structurally.  An `if` becomes an `if` on the same condition whose
+branches are the adjoints of the forward branches, merged with phis.  A loop becomes a
+loop over the iterations in reverse order that carries the adjoints of the loop's
+carried values and accumulates those of the values it reads from outside.  The values
+the reverse loop needs from each iteration are pushed on a tape (a list) at the end of
+each block in the forward sweep, and popped at the start of its mirror in the reverse
+sweep; nothing else is saved.  Loops that can stop early count their trips.
 """
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from dataclasses import dataclass
+from typing import Iterable
 
 from .errors import InternalError
-from .ir import Builder, Const, Graph, Namespace, Op, Operand, Sym, Var, as_operand
+from .ir import (
+    Builder,
+    Const,
+    Graph,
+    If,
+    Loop,
+    Namespace,
+    Op,
+    Operand,
+    Stmt,
+    Sym,
+    Var,
+    as_operand,
+    operands,
+    walk,
+)
 from .primitives import PRIMITIVES
 from .rules import ADJOINTS, BROADCASTING, NONDIFFERENTIABLE
 
 
 @dataclass
 class Adjoint:
-    """The reverse sweep of a graph: its ops, and the gradient of each `wrt` parameter."""
+    """The two sweeps of a gradient: the forward statements (with the tapes the reverse
+    sweep reads), the reverse statements, and the gradient of each `wrt` parameter."""
 
-    ops: list[Op]
+    forward: list[Stmt]
+    ops: list[Stmt]
     grads: list[Operand]
     checks: list[Op]  # ops kept for their effect (the scalar-result check)
 
     def __str__(self) -> str:
-        lines = [f"    {op}" for op in self.checks + self.ops]
-        return "\n".join(["reverse:", *lines, f"    return {', '.join(map(repr, self.grads))}"])
+        lines = [line for s in self.checks + self.ops for line in s.lines()]
+        return "\n".join(
+            ["reverse:", *("    " + line for line in lines)]
+            + [f"    return {', '.join(map(repr, self.grads))}"]
+        )
 
 
-def active_values(graph: Graph, wrt: list[Var]) -> set[Var]:
+def _differentiable_args(op: Op) -> list[Operand]:
+    if op.prim in NONDIFFERENTIABLE:
+        return []
+    prim = PRIMITIVES[op.prim]
+    if len(prim.operands) != len(op.args):
+        return list(op.args)
+    return [a for a, name in zip(op.args, prim.operands) if name not in prim.nondiff]
+
+
+def _flows(s: Stmt) -> list[tuple[Var, list[Operand | None]]]:
+    """Which values each value defined by `s` depends on, differentiably."""
+    if isinstance(s, Op):
+        return [(d, _differentiable_args(s)) for d in s.defines]
+    if isinstance(s, If):
+        return [(o, [a, b]) for o, a, b in zip(s.outs, s.then_vals, s.else_vals)]
+    return [(c, [i, n]) for c, i, n in zip(s.carried, s.inits, s.nexts)] + [
+        (o, [c]) for o, c in zip(s.outs, s.carried)
+    ]
+
+
+def active_values(stmts: list[Stmt], wrt: list[Var]) -> set[Var]:
     """Values that depend, through differentiable operands, on a `wrt` parameter."""
     active = set(wrt)
-    for op in graph.ops:
-        if op.prim in NONDIFFERENTIABLE:
-            continue
-        prim = PRIMITIVES[op.prim]
-        names = prim.operands if len(prim.operands) == len(op.args) else ()
-        for i, a in enumerate(op.args):
-            if a in active and (not names or names[i] not in prim.nondiff):
-                active.add(op.out)
-                break
+    changed = True
+    while changed:
+        changed = False
+        for s in walk(stmts):
+            for v, sources in _flows(s):
+                if v not in active and any(x in active for x in sources if x is not None):
+                    active.add(v)
+                    changed = True
     return active
+
+
+def copy_regions(stmts: list[Stmt]) -> list[Stmt]:
+    """A copy of the statement tree whose blocks and regions can be changed freely
+    (the ops themselves are shared)."""
+    out: list[Stmt] = []
+    for s in stmts:
+        if isinstance(s, If):
+            s = copy.copy(s)
+            s.then, s.orelse = copy_regions(s.then), copy_regions(s.orelse)
+            s.outs, s.then_vals, s.else_vals = list(s.outs), list(s.then_vals), list(s.else_vals)
+        elif isinstance(s, Loop):
+            s = copy.copy(s)
+            s.header, s.body = copy_regions(s.header), copy_regions(s.body)
+            s.carried, s.inits, s.nexts, s.outs = (
+                list(s.carried), list(s.inits), list(s.nexts), list(s.outs)
+            )
+        out.append(s)
+    return out
+
+
+def substitute(stmts: Iterable[Stmt], mapping: dict[Var, Operand]) -> None:
+    """Replace operands throughout a statement tree (in place)."""
+
+    def sub(x):
+        return mapping.get(x, x) if isinstance(x, Var) else x
+
+    for s in walk(list(stmts)):
+        if isinstance(s, Op):
+            s.args = tuple(sub(a) for a in s.args)
+        elif isinstance(s, If):
+            s.cond = sub(s.cond)
+            s.then_vals = [sub(v) for v in s.then_vals]
+            s.else_vals = [sub(v) for v in s.else_vals]
+        else:
+            s.inits = [sub(v) for v in s.inits]
+            s.nexts = [sub(v) for v in s.nexts]
+            s.iterable, s.cond, s.stop = sub(s.iterable), sub(s.cond), sub(s.stop)
+
+
+def _use_counts(stmts: list[Stmt], result: Operand) -> Counter:
+    """How often each value is read; a read inside a deeper loop counts as many."""
+    depth: dict[Var, int] = {}
+    counts: Counter = Counter()
+
+    def block(body: list[Stmt], d: int) -> None:
+        for s in body:
+            if isinstance(s, Loop):
+                for v in s.carried + ([s.index] if s.index else []):
+                    depth[v] = d + 1
+            for x in operands(s):
+                if isinstance(x, Var):
+                    counts[x] += 1 if depth.get(x, 0) >= d else 2
+            if isinstance(s, If):
+                block(s.then, d)
+                block(s.orelse, d)
+            elif isinstance(s, Loop):
+                block(s.header, d + 1)
+                block(s.body, d + 1)
+            for v in s.defines:
+                depth[v] = d
+
+    block(stmts, 0)
+    counts[result] += 1
+    return counts
 
 
 class _Reverse:
     def __init__(self, graph: Graph, wrt: list[Var], names: Namespace):
         self.graph = graph
-        self.active = active_values(graph, wrt)
+        self.forward = copy_regions(graph.ops)
+        self.active = active_values(self.forward, wrt)
         self.builder = Builder(names)
-        self.adjoints: dict[Var, Operand] = {}
         self.named: set[Operand] = set()  # values that already are some value's adjoint
-        self.uses = Counter(
-            a for op in graph.ops for a in op.args if isinstance(a, Var)
-        )
-        self.uses[graph.result] += 1
-        self.defs = {op.out: op for op in graph.ops}
+        self.defs = {v: s for s in walk(self.forward) for v in s.defines}
+        self.uses = _use_counts(self.forward, graph.result)
+        self.tapes: list[Op] = []  # `saved = []` statements for the forward preamble
+        self.mirror: dict[int, list[Stmt]] = {}  # id(forward block) -> its reverse block
 
     def run(self, wrt: list[Var]) -> Adjoint:
         b = self.builder
         result = self.graph.result
         checks: list[Op] = []
         if isinstance(result, Var):
-            checks.append(
-                Op("check_scalar", (result,), b.var("checked"), {}, self.graph.loc)
-            )
+            checks.append(Op("check_scalar", (result,), b.var("checked"), {}, self.graph.loc))
+        adjoints: dict[Var, Operand] = {}
         if result in self.active:
-            self.adjoints[result] = Const(1.0)
-        for op in reversed(self.graph.ops):
-            if op.out in self.adjoints and op.prim not in NONDIFFERENTIABLE:
-                self.visit(op)
-        grads = []
-        b.loc = None
-        for p in wrt:
-            if p in self.adjoints:
-                grads.append(self.adjoints[p])
-            else:
-                grads.append(
-                    b.emit(
-                        "zeros", b.emit("shape", p), hint="d" + p.hint, role="adjoint"
-                    )
-                )
-        return Adjoint(b.ops, grads, checks)
+            adjoints[result] = Const(1.0)
+        self.block(self.forward, adjoints)
+        b.loc, b.lib = None, "np"
+        grads = [
+            adjoints[p] if p in adjoints else self.zeros(p, hint="d" + p.hint, role="adjoint")
+            for p in wrt
+        ]
+        return Adjoint(self.tapes + self.forward, b.ops, grads, checks)
 
-    def visit(self, op: Op) -> None:
+    def zeros(self, like: Operand, hint: str | None = None, role: str = "temp") -> Operand:
+        b = self.builder
+        return b.emit("zeros", b.emit("shape", like), hint=hint, role=role)
+
+    def block(self, stmts: list[Stmt], adjoints: dict[Var, Operand]) -> None:
+        for s in reversed(stmts):
+            if isinstance(s, Op):
+                if s.out in adjoints and s.prim not in NONDIFFERENTIABLE:
+                    self.visit(s, adjoints)
+            elif isinstance(s, If):
+                self.reverse_if(s, adjoints)
+            else:
+                self.reverse_loop(s, adjoints)
+
+    # --- ops ------------------------------------------------------------------------
+
+    def visit(self, op: Op, adjoints: dict[Var, Operand]) -> None:
         b = self.builder
         b.loc, b.lib = op.loc, op.params.get("lib", "np")
         rules = ADJOINTS.get(op.prim)
@@ -93,19 +213,17 @@ class _Reverse:
             raise InternalError(f"no derivative rule for primitive {op.prim!r}")
         prim = PRIMITIVES[op.prim]
         static = {k: op.params.get(k, default) for k, default in prim.static}
-        g, y = Sym(self.adjoints[op.out], b), Sym(op.out, b)
+        g, y = Sym(adjoints[op.out], b), Sym(op.out, b)
         args = [Sym(a, b) for a in op.args]
-        for i, (x, rule) in enumerate(zip(op.args, rules)):
+        for x, rule in zip(op.args, rules):
             if rule is None or x not in self.active:
                 continue
             contribution = rule(g, y, *args, **static)
             if contribution is None:
                 continue
             if op.prim in BROADCASTING and not self.may_stay_broadcast(x):
-                contribution = Sym(
-                    b.emit("unbroadcast", as_operand(contribution), x), b
-                )
-            self.accumulate(x, as_operand(contribution))
+                contribution = Sym(b.emit("unbroadcast", as_operand(contribution), x), b)
+            self.accumulate(adjoints, x, as_operand(contribution))
 
     def may_stay_broadcast(self, x: Var) -> bool:
         """Whether x's adjoint may keep the broadcast shape of its one consumer.
@@ -119,15 +237,11 @@ class _Reverse:
         return (
             x.role == "temp"
             and self.uses[x] == 1
-            and op is not None
+            and isinstance(op, Op)
             and op.prim in BROADCASTING
         )
 
-    def accumulate(self, x: Var, c: Operand) -> None:
-        self._accumulate(x, c)
-        self.named.add(self.adjoints[x])
-
-    def _accumulate(self, x: Var, c: Operand) -> None:
+    def accumulate(self, adjoints: dict[Var, Operand], x: Var, c: Operand) -> None:
         """Add contribution `c` into x's adjoint; the first one names it `d<x>`.
 
         A temporary of the reverse sweep that is nobody's adjoint yet is simply renamed.
@@ -135,17 +249,193 @@ class _Reverse:
         b = self.builder
         hint = "d" + x.hint
         role = "temp" if x.role == "temp" else "adjoint"
-        if x in self.adjoints:
-            self.adjoints[x] = b.emit("add", self.adjoints[x], c, hint=hint, role=role)
+        if x in adjoints:
+            adjoints[x] = b.emit("add", adjoints[x], c, hint=hint, role=role)
         elif c in b.defs and c.role == "temp" and c not in self.named:
             c.name, c.hint, c.role = b.names.fresh(hint), hint, role
-            self.adjoints[x] = c
+            adjoints[x] = c
         elif x.role != "temp" or isinstance(c, Const):
-            self.adjoints[x] = b.emit("copy", c, hint=hint, role="adjoint")
+            adjoints[x] = b.emit("copy", c, hint=hint, role="adjoint")
         else:
-            self.adjoints[x] = c
+            adjoints[x] = c
+        self.named.add(adjoints[x])
+
+    # --- branches -------------------------------------------------------------------
+
+    def reverse_if(self, s: If, adjoints: dict[Var, Operand]) -> None:
+        flowing = [(o, adjoints[o]) for o in s.outs if o in adjoints]
+        if not flowing:
+            return
+        b = self.builder
+        sides = []
+        for body, vals in ((s.then, s.then_vals), (s.orelse, s.else_vals)):
+            branch = dict(adjoints)
+            saved, b.ops = b.ops, []
+            b.loc = s.loc
+            for out, g in flowing:
+                v = vals[s.outs.index(out)]
+                if isinstance(v, Var) and v in self.active:
+                    self.accumulate(branch, v, g)
+            self.block(body, branch)
+            self.mirror[id(body)] = b.ops
+            sides.append((b.ops, branch))
+            b.ops = saved
+        inside = {v for st in walk(s.then + s.orelse) for v in st.defines} | set(s.outs)
+        (then_ops, then_adj), (else_ops, else_adj) = sides
+        region = If(s.cond, then_ops, else_ops, loc=s.loc)
+        for k in dict.fromkeys([*then_adj, *else_adj]):
+            if k in inside or then_adj.get(k) is else_adj.get(k):
+                continue
+            region.then_vals.append(self._in_block(then_ops, then_adj.get(k), k))
+            region.else_vals.append(self._in_block(else_ops, else_adj.get(k), k))
+            out = b.var("d" + k.hint, "temp" if k.role == "temp" else "adjoint")
+            region.outs.append(out)
+            adjoints[k] = out
+            self.named.add(out)
+        b.loc = s.loc
+        b.ops.append(region)
+
+    def _in_block(self, ops: list[Stmt], value: Operand | None, like: Var) -> Operand:
+        """`value`, or zeros shaped like `like` made at the end of the block `ops`."""
+        if value is not None:
+            return value
+        b = self.builder
+        saved, b.ops = b.ops, ops
+        try:
+            return self.zeros(like)
+        finally:
+            b.ops = saved
+
+    # --- loops ----------------------------------------------------------------------
+
+    def reverse_loop(self, loop: Loop, adjoints: dict[Var, Operand]) -> None:
+        b = self.builder
+        carried = [k for k, c in enumerate(loop.carried) if c in self.active]
+        if not any(loop.outs[k] in adjoints for k in carried):
+            return
+        inner = {v for st in walk(loop.header + loop.body) for v in st.defines}
+        inner |= set(loop.carried) | {loop.index}
+        outside = list(
+            dict.fromkeys(
+                x
+                for st in walk(loop.body)
+                for x in (*operands(st), *(loop.nexts[k] for k in carried))
+                if isinstance(x, Var) and x in self.active and x not in inner
+            )
+        )
+        b.loc = loop.loc
+        phis, inits = [], []
+        for k in carried:
+            out = loop.outs[k]
+            phis.append(b.var("d" + out.hint, "adjoint"))
+            inits.append(adjoints[out] if out in adjoints else self.zeros(out))
+        for u in outside:
+            phis.append(b.var("d" + u.hint, "adjoint"))
+            inits.append(adjoints[u] if u in adjoints else self.zeros(u))
+        self.named.update(phis)
+
+        saved, b.ops = b.ops, []
+        body_adj: dict[Var, Operand] = dict(zip(outside, phis[len(carried) :]))
+        for k, phi in zip(carried, phis):
+            nxt = loop.nexts[k]
+            if isinstance(nxt, Var) and nxt in self.active:
+                self.accumulate(body_adj, nxt, phi)
+        self.block(loop.body, body_adj)
+        b.loc = loop.loc
+        nexts = [
+            body_adj[loop.carried[k]] if loop.carried[k] in body_adj else self.zeros(loop.outs[k])
+            for k in carried
+        ] + [body_adj[u] for u in outside]
+        body, b.ops = b.ops, saved
+        self.mirror[id(loop.body)] = body
+
+        index = b.var(loop.index.hint, "user") if loop.index is not None else None
+        region = Loop(
+            phis,
+            inits,
+            body,
+            nexts,
+            [b.var(p.hint, p.role) for p in phis],
+            index=index,
+            iterable=self.reverse_iterations(loop),
+            loc=loop.loc,
+        )
+        b.ops.append(region)
+        for k, out in zip(carried, region.outs):
+            init = loop.inits[k]
+            if isinstance(init, Var) and init in self.active:
+                self.accumulate(adjoints, init, out)
+        for u, out in zip(outside, region.outs[len(carried) :]):
+            adjoints[u] = out
+        if index is not None:
+            substitute(body, {loop.index: index})
+        self.attach_tapes(loop)
+
+    def reverse_iterations(self, loop: Loop) -> Operand:
+        """What the reverse loop iterates over: the forward iterations, last first."""
+        b = self.builder
+        trips = None
+        if loop.iterable is None or loop.stop is not None:
+            trips = self.count_trips(loop)
+        if loop.iterable is None:
+            return b.emit("range", Const(0), trips, Const(1), lib="builtin")
+        made = self.defs.get(loop.iterable)
+        steps = b.emit("range", *made.args, lib="builtin") if isinstance(made, Op) else loop.iterable
+        if trips is not None:
+            spec = (False, ("slice", False, True, False))
+            steps = b.emit("getitem", steps, trips, spec=spec)
+        return b.emit("reversed", steps, lib="builtin")
+
+    def count_trips(self, loop: Loop) -> Var:
+        """Give a forward loop a counter of its iterations; return its final value."""
+        b = self.builder
+        phi, nxt, out = b.var("trips", "user"), b.var("trips", "user"), b.var("trips", "user")
+        loop.body.insert(0, Op("add", (phi, Const(1)), nxt))
+        loop.carried.append(phi)
+        loop.inits.append(Const(0))
+        loop.nexts.append(nxt)
+        loop.outs.append(out)
+        self.defs[out] = loop
+        return out
+
+    def attach_tapes(self, loop: Loop) -> None:
+        """Save, per iteration, the forward values the reverse loop reads: a block's
+        values are pushed at its end (the carried values at the start of the body,
+        before they are overwritten) and popped at the start of its mirror."""
+        reverse_body = self.mirror[id(loop.body)]
+        read = {x for st in walk(reverse_body) for x in operands(st) if isinstance(x, Var)}
+        carried = [v for v in loop.carried if v in read]
+        if carried:
+            self.tape(carried, loop.body, 0, reverse_body)
+        for block in self._blocks(loop):
+            needed = [v for st in block for v in st.defines if v in read]
+            if needed:
+                self.tape(needed, block, len(block), self.mirror[id(block)])
+
+    def tape(self, values: list[Var], block: list[Stmt], at: int, mirror: list[Stmt]) -> None:
+        """Push `values` at position `at` of a forward block, pop them at the start of
+        its mirror, and make the mirror read the popped values."""
+        b = self.builder
+        tape = b.var(f"{values[0].hint}_tape", "user")
+        self.tapes.append(Op("new_stack", (), tape))
+        block.insert(at, Op("push", (tape, *values), b.var("pushed")))
+        popped = tuple(b.var(v.hint, "user" if v.role == "param" else v.role) for v in values)
+        substitute(mirror, dict(zip(values, popped)))
+        mirror.insert(0, Op("pop", (tape,), b.var("popped"), outs=popped))
+
+    def _blocks(self, loop: Loop) -> Iterable[list[Stmt]]:
+        """The loop body and the branches nested in it (not in nested loops)."""
+        yield loop.body
+        pending = list(loop.body)
+        while pending:
+            s = pending.pop(0)
+            if isinstance(s, If):
+                for branch in (s.then, s.orelse):
+                    if id(branch) in self.mirror:
+                        yield branch
+                    pending.extend(branch)
 
 
 def reverse(graph: Graph, wrt: list[Var], names: Namespace) -> Adjoint:
-    """Build the adjoint ops of `graph` with respect to the parameters `wrt`."""
+    """Build the adjoint of `graph` with respect to the parameters `wrt`."""
     return _Reverse(graph, wrt, names).run(wrt)

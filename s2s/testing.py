@@ -74,12 +74,12 @@ def check_grad(
 
     Returns the worst element of each checked parameter.
     """
-    args_list = [_as_real(a) for a in args]
     g = grad(f, wrt=wrt)
-    analytic = g(*args_list)
     params = g.stages.wrt
-    grads = analytic if g.stages.many else (analytic,)
     positions = [g.stages.graph.params.index(p) for p in params]
+    args_list = [_as_real(a) if i in positions else a for i, a in enumerate(args)]
+    analytic = g(*args_list)
+    grads = analytic if g.stages.many else (analytic,)
     rng = np.random.default_rng(seed)
     reports = []
     for p, i, a in zip(params, positions, grads):
