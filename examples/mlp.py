@@ -35,5 +35,7 @@ if __name__ == "__main__":
     y = np.eye(q)[:, rng.integers(0, q, batch)]
     value_and_grad = s2s.value_and_grad(J, wrt=("W1", "W2"))
     value, (dW1, dW2) = value_and_grad(W1, W2, x, y, 0.1)
-    print(f"J = {value:.4f}, |dJ/dW1| = {np.linalg.norm(dW1):.4f}, |dJ/dW2| = {np.linalg.norm(dW2):.4f}")
+    print(
+        f"J = {value:.4f}, |dJ/dW1| = {np.linalg.norm(dW1):.4f}, |dJ/dW2| = {np.linalg.norm(dW2):.4f}"
+    )
     print(value_and_grad.source)

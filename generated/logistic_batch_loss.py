@@ -52,6 +52,8 @@ def _as_matrices(g, a, b):
 
 def _matmul_adjoint_b(g, a, b):
     """Adjoint of `b` in `a @ b`, for every mix of 1-D, 2-D and stacked operands."""
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        return g * a
     g2, a2, b2 = _as_matrices(g, a, b)
     return np.reshape(_unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2), np.shape(b))
 

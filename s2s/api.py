@@ -90,7 +90,10 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
                 f"Gradient of {graph.name} with respect to {what}.",
                 graph.params,
                 graph.defaults,
-                [("forward", adjoint.forward + adjoint.checks), ("reverse", adjoint.ops)],
+                [
+                    ("forward", adjoint.forward + adjoint.checks),
+                    ("reverse", adjoint.ops),
+                ],
                 grads,
             ),
             FunctionSpec(
@@ -98,7 +101,10 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
                 f"Value of {graph.name}, and its gradient with respect to {what}.",
                 graph.params,
                 graph.defaults,
-                [("forward", adjoint.forward + adjoint.checks), ("reverse", adjoint.ops)],
+                [
+                    ("forward", adjoint.forward + adjoint.checks),
+                    ("reverse", adjoint.ops),
+                ],
                 (graph.result, grads),
             ),
         ]
@@ -115,12 +121,16 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
 
 def _all_vars(graph: Graph) -> list[Var]:
     inner = [v for s in walk(graph.ops) for v in s.defines]
-    loops = [v for s in walk(graph.ops) if isinstance(s, Loop) for v in s.carried + [s.index]]
+    loops = [
+        v for s in walk(graph.ops) if isinstance(s, Loop) for v in s.carried + [s.index]
+    ]
     return graph.params + inner + [v for v in loops if v is not None]
 
 
 def _with_body(graph: Graph, body: list) -> Graph:
-    return Graph(graph.name, graph.params, body, graph.result, graph.defaults, graph.loc)
+    return Graph(
+        graph.name, graph.params, body, graph.result, graph.defaults, graph.loc
+    )
 
 
 _module_counter = iter(range(1, 1 << 62))
@@ -164,7 +174,9 @@ class GradFunction:
         name = stages.graph.name + suffix
         self._compiled = load_module(self.source, name)[name]
         params = stages.graph.params
-        self._real = {params.index(p) for p in stages.wrt} | {p.name for p in stages.wrt}
+        self._real = {params.index(p) for p in stages.wrt} | {
+            p.name for p in stages.wrt
+        }
         functools.update_wrapper(self, fun)
         self.__name__ = self.__qualname__ = name
 

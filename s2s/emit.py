@@ -207,7 +207,9 @@ class _Naming:
                 live = self._loop(s, live, record)
         return live
 
-    def _copies(self, dsts: list[Var], srcs: list[Any], live: set[Var], record: bool) -> set:
+    def _copies(
+        self, dsts: list[Var], srcs: list[Any], live: set[Var], record: bool
+    ) -> set:
         """Parallel copies dst <- src at a join: what is live before them."""
         before = live - set(dsts)
         for d, src in zip(dsts, srcs):
@@ -234,16 +236,22 @@ class _Naming:
         header: set[Var] = set()
         for final in (False, True):
             while True:
-                end = self._copies(s.carried, s.nexts, header | self.reads([s.stop]), False)
+                end = self._copies(
+                    s.carried, s.nexts, header | self.reads([s.stop]), False
+                )
                 body_in = self.block(s.body, end, False)
-                top = self.block(s.header, after | body_in | self.reads([s.cond]), False)
+                top = self.block(
+                    s.header, after | body_in | self.reads([s.cond]), False
+                )
                 new = (top - index) | header
                 if new == header:
                     break
                 header = new
             if final and record:
                 self._copies(s.carried, s.nexts, header | self.reads([s.stop]), True)
-                end = self._copies(s.carried, s.nexts, header | self.reads([s.stop]), False)
+                end = self._copies(
+                    s.carried, s.nexts, header | self.reads([s.stop]), False
+                )
                 body_in = self.block(s.body, end, True)
                 self.block(s.header, after | body_in | self.reads([s.cond]), True)
                 for v in index:
@@ -271,9 +279,14 @@ class _Naming:
             self.define(p)
         for s in walk(stmts):
             for v in [*s.defines] + (
-                [*s.carried] + ([s.index] if s.index else []) if isinstance(s, Loop) else []
+                [*s.carried] + ([s.index] if s.index else [])
+                if isinstance(s, Loop)
+                else []
             ):
-                if not (isinstance(s, Op) and (s.out in self.e.inlined or s.prim in _NO_VALUE)):
+                if not (
+                    isinstance(s, Op)
+                    and (s.out in self.e.inlined or s.prim in _NO_VALUE)
+                ):
                     self.define(v)
         self.block(stmts, set(operands_of(returns)))
         for s in walk(stmts):
@@ -417,9 +430,13 @@ class _FunctionEmitter:
         if op.prim == "tuple":
             return ast.Tuple(args, ast.Load())
         if op.prim == "getitem":
-            return ast.Subscript(args[0], self.index(op.params["spec"], args[1:]), ast.Load())
+            return ast.Subscript(
+                args[0], self.index(op.params["spec"], args[1:]), ast.Load()
+            )
         if op.prim == "unindex":
-            index = ast.Subscript(_attr("np", "s_"), self.index(op.params["spec"], args[2:]))
+            index = ast.Subscript(
+                _attr("np", "s_"), self.index(op.params["spec"], args[2:])
+            )
             return ast.Call(ast.Name(prim.helper, ast.Load()), [*args[:2], index], [])
         if op.prim == "transpose" and op.params.get("axes") is None:
             return ast.Attribute(args[0], "T", ast.Load())
@@ -496,11 +513,17 @@ class _FunctionEmitter:
         if s.prim in _NO_VALUE:
             return [ast.Expr(value)]
         if len(s.outs) > 1:
-            target = ast.Tuple([_name(self.names[v], True) for v in s.outs], ast.Store())
+            target = ast.Tuple(
+                [_name(self.names[v], True) for v in s.outs], ast.Store()
+            )
             return [ast.Assign([target], value)]
         if s.outs:
             return [ast.Assign([_name(self.names[s.outs[0]], True)], value)]
-        if s.prim == "copy" and isinstance(value, ast.Name) and value.id == self.names[s.out]:
+        if (
+            s.prim == "copy"
+            and isinstance(value, ast.Name)
+            and value.id == self.names[s.out]
+        ):
             return []
         return [ast.Assign([_name(self.names[s.out], True)], value)]
 
@@ -514,7 +537,9 @@ class _FunctionEmitter:
             value = self.expr(s)
             if isinstance(value, ast.Name) and value.id == self.names[d]:
                 continue
-            pairs.append((self.names[d], value, set(self.names[v] for v in self.reads([s]))))
+            pairs.append(
+                (self.names[d], value, set(self.names[v] for v in self.reads([s])))
+            )
         written: set[str] = set()
         hazard = False
         for name, _, read in pairs:
@@ -522,7 +547,9 @@ class _FunctionEmitter:
             written.add(name)
         if hazard:
             targets = ast.Tuple([_name(n, True) for n, _, _ in pairs], ast.Store())
-            return [ast.Assign([targets], ast.Tuple([v for _, v, _ in pairs], ast.Load()))]
+            return [
+                ast.Assign([targets], ast.Tuple([v for _, v, _ in pairs], ast.Load()))
+            ]
         return [ast.Assign([_name(n, True)], v) for n, v, _ in pairs]
 
     def if_statement(self, s: If, line: int | None) -> list[ast.stmt]:
@@ -532,7 +559,9 @@ class _FunctionEmitter:
             len(s.outs) == 1
             and len(then) == len(orelse) == 1
             and all(isinstance(b[0], ast.Assign) for b in (then, orelse))
-            and then[0].targets[0].id == orelse[0].targets[0].id == self.names[s.outs[0]]
+            and then[0].targets[0].id
+            == orelse[0].targets[0].id
+            == self.names[s.outs[0]]
         )
         if single:
             choice = ast.IfExp(self.expr(s.cond), then[0].value, orelse[0].value)
@@ -548,7 +577,9 @@ class _FunctionEmitter:
             body.append(ast.If(self.expr(s.stop), [ast.Break()], []))
         if s.iterable is not None:
             target = _name(self.names[s.index] if s.index else "_", True)
-            return before + [ast.For(target, self.expr(s.iterable), body or [ast.Pass()], [])]
+            return before + [
+                ast.For(target, self.expr(s.iterable), body or [ast.Pass()], [])
+            ]
         header = self.block(s.header, line)
         if not header:
             return before + [ast.While(self.expr(s.cond), body or [ast.Pass()], [])]
@@ -582,7 +613,10 @@ class _FunctionEmitter:
         }
 
     def uses_math(self) -> bool:
-        return any(isinstance(s, Op) and s.params.get("lib") == "math" for s in walk(self.stmts))
+        return any(
+            isinstance(s, Op) and s.params.get("lib") == "math"
+            for s in walk(self.stmts)
+        )
 
 
 def _range_args(operands_: tuple, args: list[ast.expr]) -> list[ast.expr]:
@@ -610,7 +644,9 @@ def _runtime_helpers() -> dict[str, ast.FunctionDef]:
 
 
 _HELPER_NAMES = frozenset(
-    name for name in dir(runtime) if name.startswith("_") and callable(getattr(runtime, name))
+    name
+    for name in dir(runtime)
+    if name.startswith("_") and callable(getattr(runtime, name))
 )
 
 
@@ -624,7 +660,9 @@ def _with_dependencies(names: set[str]) -> list[ast.FunctionDef]:
             continue
         needed.add(name)
         stack.extend(
-            n.id for n in ast.walk(helpers[name]) if isinstance(n, ast.Name) and n.id in helpers
+            n.id
+            for n in ast.walk(helpers[name])
+            if isinstance(n, ast.Name) and n.id in helpers
         )
     return [node for name, node in helpers.items() if name in needed]
 
@@ -648,5 +686,10 @@ def emit_module(functions: list[FunctionSpec], header: str = "") -> GeneratedMod
 
     text = re.sub(rf"^([ \t]*){_MARKER}(\d+)$", comment, text, flags=re.M)
     if header:
-        text = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines()) + text
+        text = (
+            "".join(
+                f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines()
+            )
+            + text
+        )
     return GeneratedModule(format_source(text), tree, [spec.name for spec in functions])

@@ -157,7 +157,10 @@ class Loop:
             head = [f"while:{where}", *_indent(self.header)]
             head.append(f"    if not {self.cond!r}: break")
         carried = ["    " + c for c in _phis(self.carried, self.inits, self.nexts)]
-        after = [f"{o.name} = {c.name} after the loop" for o, c in zip(self.outs, self.carried)]
+        after = [
+            f"{o.name} = {c.name} after the loop"
+            for o, c in zip(self.outs, self.carried)
+        ]
         return head[:1] + carried + head[1:] + _indent(self.body) + stop + after
 
 
@@ -511,7 +514,7 @@ class Sym:
 
     @property
     def T(self) -> Sym:
-        return self.apply("transpose")
+        return self.apply("transpose", self)
 
     @property
     def is_const(self) -> bool:

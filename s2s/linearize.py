@@ -45,6 +45,19 @@ _BINOPS = {
     ast.FloorDiv: "floordiv",
     ast.Mod: "mod",
 }
+_AUG = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+}
+#: Ops whose numpy result may be a view of an operand: updating it in place changes
+#: the operand too.
+_VIEWS = {"transpose", "reshape", "getitem", "expand_dims", "broadcast_to", "copy"}
 _COMPARE = {
     ast.Lt: "lt",
     ast.LtE: "le",
@@ -170,11 +183,16 @@ class Linearizer:
         for bad, what in (
             (args.vararg, "*args"),
             (args.kwarg, "**kwargs"),
-            (args.kwonlyargs[0] if args.kwonlyargs else None, "keyword-only parameters"),
+            (
+                args.kwonlyargs[0] if args.kwonlyargs else None,
+                "keyword-only parameters",
+            ),
         ):
             if bad is not None:
                 raise self.fn.error(
-                    bad, f"{what} are not supported", "Use ordinary positional parameters."
+                    bad,
+                    f"{what} are not supported",
+                    "Use ordinary positional parameters.",
                 )
 
     def _default(self, value: Any, node: ast.AST) -> Const:
@@ -213,10 +231,14 @@ class Linearizer:
 
     def unsupported(self, node: ast.AST, hint: str = ""):
         kind = type(node).__name__
-        hint = hint or _ADVICE.get(kind, "") or (
-            "s2s differentiates a subset of Python: assignments, arithmetic, calls to "
-            "numpy/math functions and to your own functions, if/for/while. Rewrite this "
-            "part with those."
+        hint = (
+            hint
+            or _ADVICE.get(kind, "")
+            or (
+                "s2s differentiates a subset of Python: assignments, arithmetic, calls to "
+                "numpy/math functions and to your own functions, if/for/while. Rewrite this "
+                "part with those."
+            )
         )
         raise self.fn.error(node, f"unsupported syntax: {_describe(node)}", hint)
 
@@ -239,6 +261,20 @@ class Linearizer:
                 node.target,
                 f"cannot update {_describe(node.target)} in place",
                 "Arrays cannot be updated in place; assign a new array to a name.",
+            )
+        name, symbol = node.target.id, _AUG[type(node.op)]
+        current = self.env.get(name)
+        sharing = [n for n, v in self.env.items() if v is current and n != name]
+        made = self.builder.defs.get(current) if isinstance(current, Var) else None
+        if sharing or (made is not None and made.prim in _VIEWS):
+            holder = (
+                f"'{sharing[0]}' also holds" if sharing else "may be a view of another"
+            )
+            raise self.fn.error(
+                node,
+                f"`{name} {symbol}= ...` would update in place an array that {holder}",
+                f"Write `{name} = {name} {symbol} ...`: s2s treats arrays as values and "
+                "never updates one in place.",
             )
         binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
         self.assign(node.target, ast.copy_location(binop, node))
@@ -284,9 +320,13 @@ class Linearizer:
         if isinstance(target, ast.Name):
             self.env[target.id] = self.value(value, hint=target.id)
             return
-        if isinstance(target, ast.Tuple) and all(isinstance(t, ast.Name) for t in target.elts):
+        if isinstance(target, ast.Tuple) and all(
+            isinstance(t, ast.Name) for t in target.elts
+        ):
             if isinstance(value, ast.Tuple):
-                values = tuple(self.expr(v, hint=t.id) for t, v in zip(target.elts, value.elts))
+                values = tuple(
+                    self.expr(v, hint=t.id) for t, v in zip(target.elts, value.elts)
+                )
             else:
                 values = self.value(value)
             if not isinstance(values, tuple) or len(values) != len(target.elts):
@@ -321,7 +361,9 @@ class Linearizer:
         self.builder.loc = loc
         self.builder.ops.append(region)
 
-    def merge(self, region: If, then_env: dict[str, Value], else_env: dict[str, Value]) -> None:
+    def merge(
+        self, region: If, then_env: dict[str, Value], else_env: dict[str, Value]
+    ) -> None:
         """Give every name the branches disagree on a phi: an out of the If."""
         for name in dict.fromkeys([*then_env, *else_env]):
             a, b = then_env.get(name), else_env.get(name)
@@ -330,13 +372,17 @@ class Linearizer:
                     self.env[name] = a
                 continue
             if isinstance(a, tuple) or isinstance(b, tuple):
-                if not (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)):
+                if not (
+                    isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
+                ):
                     raise self.fn.error(
                         region_node(region),
                         "the branches return tuples of different lengths",
                         "Return the same number of values on every path.",
                     )
-                self.env[name] = tuple(self._phi(region, name, x, y) for x, y in zip(a, b))
+                self.env[name] = tuple(
+                    self._phi(region, name, x, y) for x, y in zip(a, b)
+                )
             else:
                 self.env[name] = self._phi(region, name, a, b)
 
@@ -366,11 +412,17 @@ class Linearizer:
 
     def stmt_For(self, node: ast.For) -> None:
         if node.orelse:
-            raise self.fn.error(node.orelse[0], "`for ... else` is not supported",
-                                "Track the condition with a variable instead.")
+            raise self.fn.error(
+                node.orelse[0],
+                "`for ... else` is not supported",
+                "Track the condition with a variable instead.",
+            )
         if not isinstance(node.target, ast.Name):
-            raise self.fn.error(node.target, "the loop variable must be a single name",
-                                "Write `for i in range(n):` and index inside the body.")
+            raise self.fn.error(
+                node.target,
+                "the loop variable must be a single name",
+                "Write `for i in range(n):` and index inside the body.",
+            )
         iterable = self._range(node.iter)
         loop = Loop([], [], [], [], [], iterable=iterable, loc=self.fn.location(node))
         loop.index = self.builder.var(node.target.id, "user")
@@ -400,12 +452,17 @@ class Linearizer:
 
     def stmt_While(self, node: ast.While) -> None:
         if node.orelse:
-            raise self.fn.error(node.orelse[0], "`while ... else` is not supported",
-                                "Track the condition with a variable instead.")
+            raise self.fn.error(
+                node.orelse[0],
+                "`while ... else` is not supported",
+                "Track the condition with a variable instead.",
+            )
         loop = Loop([], [], [], [], [], loc=self.fn.location(node))
         self._loop_body(loop, node, {})
 
-    def _loop_body(self, loop: Loop, node: ast.For | ast.While, bound: dict[str, Var]) -> None:
+    def _loop_body(
+        self, loop: Loop, node: ast.For | ast.While, bound: dict[str, Var]
+    ) -> None:
         """Fill in a loop's carried values, header, body and outs."""
         names = [n for n in _assigned_names(node.body) if n not in bound]
         before = dict(self.env)
@@ -434,8 +491,11 @@ class Linearizer:
         for name, phi in zip(names, loop.carried):
             next_value = env.get(name)
             if isinstance(next_value, tuple):
-                raise self.fn.error(node, f"'{name}' holds a tuple across loop iterations",
-                                    "Unpack the tuple into separate names.")
+                raise self.fn.error(
+                    node,
+                    f"'{name}' holds a tuple across loop iterations",
+                    "Unpack the tuple into separate names.",
+                )
             loop.nexts.append(next_value)
             out = self.builder.var(name, "user")
             loop.outs.append(out)
@@ -459,7 +519,9 @@ class Linearizer:
             self.unsupported(node)
         return visit(node, hint)
 
-    def emit(self, prim: str, *args: Operand, hint: str | None = None, **params: Any) -> Operand:
+    def emit(
+        self, prim: str, *args: Operand, hint: str | None = None, **params: Any
+    ) -> Operand:
         return self.builder.emit(prim, *args, hint=hint, role="user", **params)
 
     def expr_Constant(self, node: ast.Constant, hint: str | None) -> Operand:
@@ -467,15 +529,21 @@ class Linearizer:
             return Const(node.value)
         if node.value is Ellipsis:
             return Const(Ellipsis)
-        raise self.fn.error(node, f"unsupported constant {node.value!r}",
-                            "Use numbers, booleans, None or strings.")
+        raise self.fn.error(
+            node,
+            f"unsupported constant {node.value!r}",
+            "Use numbers, booleans, None or strings.",
+        )
 
     def expr_Name(self, node: ast.Name, hint: str | None) -> Operand:
         if node.id in self.env:
             value = self.env[node.id]
             if isinstance(value, tuple):
-                raise self.fn.error(node, f"'{node.id}' holds a tuple of values here",
-                                    "Unpack it: `a, b = ...`.")
+                raise self.fn.error(
+                    node,
+                    f"'{node.id}' holds a tuple of values here",
+                    "Unpack it: `a, b = ...`.",
+                )
             return value
         binding = self.fn.resolve(node.id)
         if binding is not None and binding.kind == "const":
@@ -490,7 +558,10 @@ class Linearizer:
                 "(A loop's index is not visible after the loop.)",
             )
         if binding.kind in ("numpy", "math"):
-            return f"the module '{name}' cannot be used as a value", "Call one of its functions."
+            return (
+                f"the module '{name}' cannot be used as a value",
+                "Call one of its functions.",
+            )
         if binding.kind == "unsupported" and hasattr(binding.value, "shape"):
             return (
                 f"'{name}' is a module-level array; s2s inlines only numbers",
@@ -610,7 +681,9 @@ class Linearizer:
 
     # --- calls ----------------------------------------------------------------------
 
-    def expr_Call(self, node: ast.Call, hint: str | None, allow_tuple: bool = False) -> Value:
+    def expr_Call(
+        self, node: ast.Call, hint: str | None, allow_tuple: bool = False
+    ) -> Value:
         func = node.func
         if isinstance(func, ast.Attribute):
             module = self._module_of(func.value)
@@ -654,11 +727,16 @@ class Linearizer:
         child = Linearizer(callee, self.builder, self.active_calls)
         child._check_signature(callee.node.args)
         params = callee.params
-        defaults = dict(zip(params[len(params) - len(callee.defaults):], callee.defaults))
+        defaults = dict(
+            zip(params[len(params) - len(callee.defaults) :], callee.defaults)
+        )
         args: dict[str, Operand] = {}
         if len(node.args) > len(params):
-            raise self.fn.error(node, f"{callee.name}() takes {len(params)} arguments "
-                                f"but {len(node.args)} were given")
+            raise self.fn.error(
+                node,
+                f"{callee.name}() takes {len(params)} arguments "
+                f"but {len(node.args)} were given",
+            )
         for name, arg in zip(params, node.args):
             if isinstance(arg, ast.Starred):
                 self.unsupported(arg, "Pass the arguments one by one.")
@@ -674,7 +752,9 @@ class Linearizer:
         for name in params:
             if name not in args:
                 if name not in defaults:
-                    raise self.fn.error(node, f"{callee.name}() is missing the argument '{name}'")
+                    raise self.fn.error(
+                        node, f"{callee.name}() is missing the argument '{name}'"
+                    )
                 args[name] = child._default(defaults[name], node)
         child.env.update(args)
         saved_loc = self.builder.loc
@@ -682,8 +762,11 @@ class Linearizer:
         child.body(callee.node)
         self.builder.loc = saved_loc
         result = child.env[RESULT]
-        if hint and isinstance(result, Var) and result.role in ("temp", "user") and (
-            result not in args.values()
+        if (
+            hint
+            and isinstance(result, Var)
+            and result.role in ("temp", "user")
+            and (result not in args.values())
         ):
             result.hint, result.role = hint, "user"
         del first
@@ -691,8 +774,12 @@ class Linearizer:
 
     def _parse_callee(self, target: Any, node: ast.Call) -> ParsedFunction:
         if isinstance(target, ast.FunctionDef):  # read statically from the same file
-            parsed = ParsedFunction(target, self.fn.filename, self.fn.lines, self.fn.resolve)
-            parsed.defaults = tuple(_literal_default(d, parsed) for d in target.args.defaults)
+            parsed = ParsedFunction(
+                target, self.fn.filename, self.fn.lines, self.fn.resolve
+            )
+            parsed.defaults = tuple(
+                _literal_default(d, parsed) for d in target.args.defaults
+            )
             return parsed
         if isinstance(target, types.FunctionType):
             try:
@@ -716,7 +803,9 @@ class Linearizer:
         if name == "transpose":
             x = self.expr(func.value)
             axes = self._varargs_constant(node, "axes")
-            return self.emit("transpose", x, hint=hint, **({"axes": axes} if axes else {}))
+            return self.emit(
+                "transpose", x, hint=hint, **({"axes": axes} if axes else {})
+            )
         raise self.fn.error(
             node,
             f"unsupported method .{name}()",
@@ -725,8 +814,11 @@ class Linearizer:
 
     def _shape_argument(self, node: ast.Call) -> Operand:
         if node.keywords:
-            raise self.fn.error(node.keywords[0].value, "reshape takes the shape positionally",
-                                "Write x.reshape(a, b) or x.reshape((a, b)).")
+            raise self.fn.error(
+                node.keywords[0].value,
+                "reshape takes the shape positionally",
+                "Write x.reshape(a, b) or x.reshape((a, b)).",
+            )
         if len(node.args) == 1:
             return self.expr(node.args[0])
         items = [self.expr(a) for a in node.args]
@@ -751,7 +843,12 @@ class Linearizer:
         )
 
     def call(
-        self, prim_name: str, node: ast.Call, leading: list[ast.expr], lib: str, hint: str | None
+        self,
+        prim_name: str,
+        node: ast.Call,
+        leading: list[ast.expr],
+        lib: str,
+        hint: str | None,
     ) -> Operand:
         """Bind a call's arguments to the primitive's operands and static parameters."""
         prim = PRIMITIVES[prim_name]
@@ -781,18 +878,28 @@ class Linearizer:
                     f"Supported arguments: {', '.join(slots)}.",
                 )
             if kw.arg in operands or kw.arg in static:
-                raise self.fn.error(kw.value, f"{spelled}() got '{kw.arg}' twice",
-                                    "Pass each argument once.")
+                raise self.fn.error(
+                    kw.value,
+                    f"{spelled}() got '{kw.arg}' twice",
+                    "Pass each argument once.",
+                )
             self._bind(kw.arg, kw.value, prim, operands, static)
         missing = [n for n in prim.operands if n not in operands]
         if missing:
-            raise self.fn.error(node, f"{spelled}() is missing the argument '{missing[0]}'",
-                                f"It takes: {', '.join(slots)}.")
+            raise self.fn.error(
+                node,
+                f"{spelled}() is missing the argument '{missing[0]}'",
+                f"It takes: {', '.join(slots)}.",
+            )
         if lib != "np":
             static["lib"] = lib
-        return self.emit(prim_name, *(operands[n] for n in prim.operands), hint=hint, **static)
+        return self.emit(
+            prim_name, *(operands[n] for n in prim.operands), hint=hint, **static
+        )
 
-    def _bind(self, name: str, arg: ast.expr, prim, operands: dict, static: dict) -> None:
+    def _bind(
+        self, name: str, arg: ast.expr, prim, operands: dict, static: dict
+    ) -> None:
         if name in prim.operands:
             operands[name] = self.expr(arg)
         else:
@@ -819,8 +926,11 @@ def _literal_default(node: ast.expr, parsed: ParsedFunction) -> Any:
     try:
         return ast.literal_eval(node)
     except ValueError:
-        raise parsed.error(node, "default values must be constants",
-                           "Use a number (or None) as the default.") from None
+        raise parsed.error(
+            node,
+            "default values must be constants",
+            "Use a number (or None) as the default.",
+        ) from None
 
 
 def _is_docstring(node: ast.stmt) -> bool:

@@ -27,7 +27,9 @@ def _has_exit(block: list[ast.stmt]) -> bool:
     for stmt in block:
         if isinstance(stmt, _EXITS):
             return True
-        if isinstance(stmt, ast.If) and (_has_exit(stmt.body) or _has_exit(stmt.orelse)):
+        if isinstance(stmt, ast.If) and (
+            _has_exit(stmt.body) or _has_exit(stmt.orelse)
+        ):
             return True
         if isinstance(stmt, (ast.For, ast.While)) and _has_return(stmt.body):
             return True
@@ -45,7 +47,11 @@ def always_exits(block: list[ast.stmt]) -> bool:
     last = block[-1]
     if isinstance(last, _EXITS):
         return True
-    return isinstance(last, ast.If) and always_exits(last.body) and always_exits(last.orelse)
+    return (
+        isinstance(last, ast.If)
+        and always_exits(last.body)
+        and always_exits(last.orelse)
+    )
 
 
 def normalize_block(block: list[ast.stmt]) -> list[ast.stmt]:
@@ -60,7 +66,9 @@ def normalize_block(block: list[ast.stmt]) -> list[ast.stmt]:
             stmt.body = normalize_block(stmt.body)
             out.append(stmt)
             continue
-        if isinstance(stmt, ast.If) and (_has_exit(stmt.body) or _has_exit(stmt.orelse)):
+        if isinstance(stmt, ast.If) and (
+            _has_exit(stmt.body) or _has_exit(stmt.orelse)
+        ):
             rest = block[k + 1 :]
             new = copy.copy(stmt)
             new.body = normalize_block(_then_rest(stmt.body, rest))

@@ -139,9 +139,13 @@ def _drop_defs(stmts: list[Stmt], dropped: set[Var]) -> list[Stmt]:
         if isinstance(s, Op) and s.out in dropped:
             continue
         if isinstance(s, If):
-            s.then, s.orelse = _drop_defs(s.then, dropped), _drop_defs(s.orelse, dropped)
+            s.then, s.orelse = _drop_defs(s.then, dropped), _drop_defs(
+                s.orelse, dropped
+            )
         elif isinstance(s, Loop):
-            s.header, s.body = _drop_defs(s.header, dropped), _drop_defs(s.body, dropped)
+            s.header, s.body = _drop_defs(s.header, dropped), _drop_defs(
+                s.body, dropped
+            )
         out.append(s)
     return out
 
@@ -181,7 +185,10 @@ class ShapeClasses:
     def __init__(self, stmts: list[Stmt]):
         loops = [s for s in walk(stmts) if isinstance(s, Loop)]
         assumed = {
-            (loop, k) for loop in loops for k, init in enumerate(loop.inits) if init is not None
+            (loop, k)
+            for loop in loops
+            for k, init in enumerate(loop.inits)
+            if init is not None
         }
         while True:
             self.parent: dict[Var, Var] = {}
@@ -197,7 +204,9 @@ class ShapeClasses:
 
     def _solve(self, stmts: list[Stmt], assumed: set) -> None:
         pushed = {
-            s.args[0]: s.args[1:] for s in walk(stmts) if isinstance(s, Op) and s.prim == "push"
+            s.args[0]: s.args[1:]
+            for s in walk(stmts)
+            if isinstance(s, Op) and s.prim == "push"
         }
         for s in walk(stmts):  # a value popped off a tape is the value pushed
             if isinstance(s, Op) and s.prim == "pop":
@@ -286,8 +295,10 @@ def simplify_shapes(stmts: list[Stmt], roots: list[Any], always_visible: set[Var
     best: dict[Var, Var] = {}
     for v in always_visible:
         root = classes.find(v)
-        if root not in best or _RANK[v.role] < _RANK[best[root].role] or (
-            _RANK[v.role] == _RANK[best[root].role] and v.name < best[root].name
+        if (
+            root not in best
+            or _RANK[v.role] < _RANK[best[root].role]
+            or (_RANK[v.role] == _RANK[best[root].role] and v.name < best[root].name)
         ):
             best[root] = v
     replace: dict[Var, Operand] = {}
@@ -309,8 +320,10 @@ def simplify_shapes(stmts: list[Stmt], roots: list[Any], always_visible: set[Var
                 like = s.args[k] if k is not None else None
                 if isinstance(like, Var):
                     stand_in = best.get(classes.find(like), like)
-                    if stand_in is not like and _RANK[stand_in.role] < _RANK[like.role] and (
-                        like.role == "temp" or stand_in.role == "param"
+                    if (
+                        stand_in is not like
+                        and _RANK[stand_in.role] < _RANK[like.role]
+                        and (like.role == "temp" or stand_in.role == "param")
                     ):
                         args = list(s.args)
                         args[k] = stand_in
@@ -423,7 +436,9 @@ def _live_loop(s: Loop, live: set[Var]) -> Loop | None:
     )
 
 
-def optimize(stmts: list[Stmt], roots: list[Any], always_visible: set[Var] = frozenset()):
+def optimize(
+    stmts: list[Stmt], roots: list[Any], always_visible: set[Var] = frozenset()
+):
     """Run the passes to a fixed point (each reports whether it changed anything)."""
     changed = True
     while changed:

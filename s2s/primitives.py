@@ -44,8 +44,12 @@ def _operator(
     return Primitive(name, operands, operator=node, elementwise=name != "matmul")
 
 
-def _ufunc(name: str, math_name: str | None = None, builtin: str | None = None) -> Primitive:
-    return Primitive(name, ("x",), numpy=name, math=math_name, builtin=builtin, elementwise=True)
+def _ufunc(
+    name: str, math_name: str | None = None, builtin: str | None = None
+) -> Primitive:
+    return Primitive(
+        name, ("x",), numpy=name, math=math_name, builtin=builtin, elementwise=True
+    )
 
 
 def _ufunc2(
@@ -138,7 +142,9 @@ _ALL = [
     Primitive("zeros", ("shape",), numpy="zeros"),
     Primitive("tuple", ("items",)),  # variadic: a tuple display of run-time values
     # Indexing: `x[parts]`, the parts described by the `spec` parameter (see linearize).
-    Primitive("getitem", ("x", "index"), (("spec", None),), nondiff=frozenset({"index"})),
+    Primitive(
+        "getitem", ("x", "index"), (("spec", None),), nondiff=frozenset({"index"})
+    ),
     Primitive("unindex", ("g", "like", "index"), (("spec", None),), helper="_unindex"),
     # Python built-ins.
     Primitive("len", ("x",), builtin="len"),

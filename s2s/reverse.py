@@ -89,7 +89,9 @@ def active_values(stmts: list[Stmt], wrt: list[Var]) -> set[Var]:
         changed = False
         for s in walk(stmts):
             for v, sources in _flows(s):
-                if v not in active and any(x in active for x in sources if x is not None):
+                if v not in active and any(
+                    x in active for x in sources if x is not None
+                ):
                     active.add(v)
                     changed = True
     return active
@@ -103,12 +105,19 @@ def copy_regions(stmts: list[Stmt]) -> list[Stmt]:
         if isinstance(s, If):
             s = copy.copy(s)
             s.then, s.orelse = copy_regions(s.then), copy_regions(s.orelse)
-            s.outs, s.then_vals, s.else_vals = list(s.outs), list(s.then_vals), list(s.else_vals)
+            s.outs, s.then_vals, s.else_vals = (
+                list(s.outs),
+                list(s.then_vals),
+                list(s.else_vals),
+            )
         elif isinstance(s, Loop):
             s = copy.copy(s)
             s.header, s.body = copy_regions(s.header), copy_regions(s.body)
             s.carried, s.inits, s.nexts, s.outs = (
-                list(s.carried), list(s.inits), list(s.nexts), list(s.outs)
+                list(s.carried),
+                list(s.inits),
+                list(s.nexts),
+                list(s.outs),
             )
         out.append(s)
     return out
@@ -170,26 +179,36 @@ class _Reverse:
         self.defs = {v: s for s in walk(self.forward) for v in s.defines}
         self.uses = _use_counts(self.forward, graph.result)
         self.tapes: list[Op] = []  # `saved = []` statements for the forward preamble
-        self.mirror: dict[int, list[Stmt]] = {}  # id(forward block) -> its reverse block
+        self.mirror: dict[int, list[Stmt]] = (
+            {}
+        )  # id(forward block) -> its reverse block
 
     def run(self, wrt: list[Var]) -> Adjoint:
         b = self.builder
         result = self.graph.result
         checks: list[Op] = []
         if isinstance(result, Var):
-            checks.append(Op("check_scalar", (result,), b.var("checked"), {}, self.graph.loc))
+            checks.append(
+                Op("check_scalar", (result,), b.var("checked"), {}, self.graph.loc)
+            )
         adjoints: dict[Var, Operand] = {}
         if result in self.active:
             adjoints[result] = Const(1.0)
         self.block(self.forward, adjoints)
         b.loc, b.lib = None, "np"
         grads = [
-            adjoints[p] if p in adjoints else self.zeros(p, hint="d" + p.hint, role="adjoint")
+            (
+                adjoints[p]
+                if p in adjoints
+                else self.zeros(p, hint="d" + p.hint, role="adjoint")
+            )
             for p in wrt
         ]
         return Adjoint(self.tapes + self.forward, b.ops, grads, checks)
 
-    def zeros(self, like: Operand, hint: str | None = None, role: str = "temp") -> Operand:
+    def zeros(
+        self, like: Operand, hint: str | None = None, role: str = "temp"
+    ) -> Operand:
         b = self.builder
         return b.emit("zeros", b.emit("shape", like), hint=hint, role=role)
 
@@ -222,7 +241,9 @@ class _Reverse:
             if contribution is None:
                 continue
             if op.prim in BROADCASTING and not self.may_stay_broadcast(x):
-                contribution = Sym(b.emit("unbroadcast", as_operand(contribution), x), b)
+                contribution = Sym(
+                    b.emit("unbroadcast", as_operand(contribution), x), b
+                )
             self.accumulate(adjoints, x, as_operand(contribution))
 
     def may_stay_broadcast(self, x: Var) -> bool:
@@ -343,7 +364,11 @@ class _Reverse:
         self.block(loop.body, body_adj)
         b.loc = loop.loc
         nexts = [
-            body_adj[loop.carried[k]] if loop.carried[k] in body_adj else self.zeros(loop.outs[k])
+            (
+                body_adj[loop.carried[k]]
+                if loop.carried[k] in body_adj
+                else self.zeros(loop.outs[k])
+            )
             for k in carried
         ] + [body_adj[u] for u in outside]
         body, b.ops = b.ops, saved
@@ -380,7 +405,11 @@ class _Reverse:
         if loop.iterable is None:
             return b.emit("range", Const(0), trips, Const(1), lib="builtin")
         made = self.defs.get(loop.iterable)
-        steps = b.emit("range", *made.args, lib="builtin") if isinstance(made, Op) else loop.iterable
+        steps = (
+            b.emit("range", *made.args, lib="builtin")
+            if isinstance(made, Op)
+            else loop.iterable
+        )
         if trips is not None:
             spec = (False, ("slice", False, True, False))
             steps = b.emit("getitem", steps, trips, spec=spec)
@@ -389,7 +418,11 @@ class _Reverse:
     def count_trips(self, loop: Loop) -> Var:
         """Give a forward loop a counter of its iterations; return its final value."""
         b = self.builder
-        phi, nxt, out = b.var("trips", "user"), b.var("trips", "user"), b.var("trips", "user")
+        phi, nxt, out = (
+            b.var("trips", "user"),
+            b.var("trips", "user"),
+            b.var("trips", "user"),
+        )
         loop.body.insert(0, Op("add", (phi, Const(1)), nxt))
         loop.carried.append(phi)
         loop.inits.append(Const(0))
@@ -403,7 +436,9 @@ class _Reverse:
         values are pushed at its end (the carried values at the start of the body,
         before they are overwritten) and popped at the start of its mirror."""
         reverse_body = self.mirror[id(loop.body)]
-        read = {x for st in walk(reverse_body) for x in operands(st) if isinstance(x, Var)}
+        read = {
+            x for st in walk(reverse_body) for x in operands(st) if isinstance(x, Var)
+        }
         carried = [v for v in loop.carried if v in read]
         if carried:
             self.tape(carried, loop.body, 0, reverse_body)
@@ -412,14 +447,18 @@ class _Reverse:
             if needed:
                 self.tape(needed, block, len(block), self.mirror[id(block)])
 
-    def tape(self, values: list[Var], block: list[Stmt], at: int, mirror: list[Stmt]) -> None:
+    def tape(
+        self, values: list[Var], block: list[Stmt], at: int, mirror: list[Stmt]
+    ) -> None:
         """Push `values` at position `at` of a forward block, pop them at the start of
         its mirror, and make the mirror read the popped values."""
         b = self.builder
         tape = b.var(f"{values[0].hint}_tape", "user")
         self.tapes.append(Op("new_stack", (), tape))
         block.insert(at, Op("push", (tape, *values), b.var("pushed")))
-        popped = tuple(b.var(v.hint, "user" if v.role == "param" else v.role) for v in values)
+        popped = tuple(
+            b.var(v.hint, "user" if v.role == "param" else v.role) for v in values
+        )
         substitute(mirror, dict(zip(values, popped)))
         mirror.insert(0, Op("pop", (tape,), b.var("popped"), outs=popped))
 

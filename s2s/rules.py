@@ -98,11 +98,17 @@ elementwise("abs", lambda g, y, x: g * np.sign(x))
 
 
 def _pow_base(g, y, a, b):
-    return g * b * a ** (b - 1)
+    if b.is_const and b.value == 0:
+        return None  # x ** 0 is constant (and 0 * 0.0 ** -1 would divide by zero)
+    if b.is_const:
+        return g * b * a ** (b - 1)
+    # Where an exponent is 0 the term is 0 * a ** -1: use a ** 1 so that a == 0 is finite.
+    return g * b * a ** np.where(b == 0, 1.0, b - 1)
 
 
 def _pow_exponent(g, y, a, b):
-    return g * y * np.log(a)
+    # At a == 0 the term is 0 * log(0); take its limit, 0 (as central differences do).
+    return g * y * np.log(np.where(a == 0, 1.0, a))
 
 
 elementwise("div", lambda g, y, a, b: g / b, lambda g, y, a, b: -g * y / b)
@@ -173,7 +179,8 @@ structural("min", lambda g, y, a, **p: rt.extremum_adjoint(g, a, y, **p))
 def _transpose(g, y, a, axes=None):
     if axes is None:
         return g.T
-    inverse = tuple(sorted(range(len(axes)), key=lambda i: axes[i]))
+    n = len(axes)  # a permutation names every axis, so n is the rank
+    inverse = tuple(sorted(range(n), key=lambda i: axes[i] % n))
     return np.transpose(g, axes=inverse)
 
 

@@ -126,7 +126,9 @@ def test_non_scalar_result_is_an_error_with_the_shape():
 
 
 def test_check_grad_passes_and_reports_the_worst_element():
-    reports = s2s.check_grad(quadratic, np.array([1.0, -2.0]), np.array([0.5, 3.0]), wrt=(0, 1))
+    reports = s2s.check_grad(
+        quadratic, np.array([1.0, -2.0]), np.array([0.5, 3.0]), wrt=(0, 1)
+    )
     assert [r.parameter for r in reports] == ["x", "w"]
     assert all(r.ratio <= 1 for r in reports)
 

@@ -29,7 +29,9 @@ TARGETS = _targets()
 
 def _module_path(target):
     path, name = target.split(":")
-    return os.path.join(GENERATED, f"{os.path.splitext(os.path.basename(path))[0]}_{name}.py")
+    return os.path.join(
+        GENERATED, f"{os.path.splitext(os.path.basename(path))[0]}_{name}.py"
+    )
 
 
 @pytest.mark.parametrize("target, wrt", TARGETS)
@@ -39,9 +41,9 @@ def test_committed_module_is_fresh(target, wrt, monkeypatch):
     expected = build(path, name, wrt).module.text
     with open(_module_path(target), encoding="utf-8") as f:
         committed = f.read()
-    assert committed == expected, (
-        f"{_module_path(target)} is stale: run `bash generated/regenerate.sh`"
-    )
+    assert (
+        committed == expected
+    ), f"{_module_path(target)} is stale: run `bash generated/regenerate.sh`"
 
 
 def test_regenerate_script_check_passes():
@@ -60,7 +62,15 @@ def test_check_catches_a_stale_module(tmp_path):
     stale = tmp_path / "graph_J.py"
     with open(_module_path("examples/graph.py:J"), encoding="utf-8") as f:
         stale.write_text(f.read().replace("dv = 3.0", "dv = 4.0"))
-    cmd = [sys.executable, "-m", "s2s", "generate", "examples/graph.py:J", "--wrt", "a,b,c"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "s2s",
+        "generate",
+        "examples/graph.py:J",
+        "--wrt",
+        "a,b,c",
+    ]
     result = subprocess.run(
         cmd + ["-o", str(tmp_path), "--check"], cwd=ROOT, capture_output=True, text=True
     )
@@ -115,8 +125,13 @@ def test_generated_module_matches_live_gradient():
     with open(_module_path("examples/mlp.py:J"), encoding="utf-8") as f:
         exec(compile(f.read(), "mlp_J.py", "exec"), namespace)
     rng = np.random.default_rng(3)
-    args = (rng.normal(size=(5, 4)), rng.normal(size=(3, 5)), rng.normal(size=(4, 6)),
-            np.eye(3)[:, rng.integers(0, 3, 6)], 0.1)
+    args = (
+        rng.normal(size=(5, 4)),
+        rng.normal(size=(3, 5)),
+        rng.normal(size=(4, 6)),
+        np.eye(3)[:, rng.integers(0, 3, 6)],
+        0.1,
+    )
     live = s2s.grad(mlp.J, wrt=("W1", "W2"))(*args)
     for a, b in zip(namespace["J_grad"](*args), live):
         np.testing.assert_array_equal(a, b)
@@ -127,14 +142,19 @@ def test_output_is_identical_across_hash_seeds():
     outputs = set()
     for seed in ("0", "1", "12345"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        outputs.add(subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                                   check=True).stdout)
+        outputs.add(
+            subprocess.run(
+                cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )
     assert len(outputs) == 1
 
 
 def test_golden_ir_of_J(monkeypatch):
     monkeypatch.chdir(ROOT)
     stages = build("examples/graph.py", "J", "a,b,c")
-    with open(os.path.join(ROOT, "tests", "golden", "graph_J.ir"), encoding="utf-8") as f:
+    with open(
+        os.path.join(ROOT, "tests", "golden", "graph_J.ir"), encoding="utf-8"
+    ) as f:
         golden = f.read()
     assert f"{stages.graph}\n{stages.adjoint}\n" == golden

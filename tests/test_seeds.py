@@ -75,7 +75,9 @@ def test_sigmoid_neuron_node_adjoints():
 def test_logistic_single_sample_matches_seed_derivation():
     """Seed 000: dL/dz = a - y; dL/dw1 = x1 dz, dL/dw2 = x2 dz, dL/db = dz."""
     w1, w2, b, x1, x2, y = 0.5, -0.3, 0.1, 1.0, 2.0, 1.0
-    dw1, dw2, db = s2s.grad(logistic.sigmoid_loss, wrt=("w1", "w2", "b"))(w1, w2, b, x1, x2, y)
+    dw1, dw2, db = s2s.grad(logistic.sigmoid_loss, wrt=("w1", "w2", "b"))(
+        w1, w2, b, x1, x2, y
+    )
     a = 1 / (1 + math.exp(-(w1 * x1 + w2 * x2 + b)))
     dz = a - y
     assert (dw1, dw2, db) == pytest.approx((x1 * dz, x2 * dz, dz), rel=1e-12)

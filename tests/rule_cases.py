@@ -1,0 +1,547 @@
+"""Test inputs for every derivative rule, as data: used by tests/test_rules.py.
+
+Each row of :data:`RULES` names the primitive it exercises, the expression a user would
+write, its arguments with the domain each is drawn from, and the shapes to try.  The
+test wraps the expression as ``np.sum((expr) * w)`` with a fixed random weight `w` of
+the output's shape, and checks the gradient with respect to every differentiable
+argument against central differences.
+
+Shapes are written one token per argument, separated by spaces:
+
+    f      a Python float             i      a Python int
+    0      a 0-d float array          i:0    a 0-d int array
+    5      a float array of shape (5,)  3,4  ... of shape (3, 4)
+    i:3,4  an int array of shape (3, 4)
+    -      the domain gives the whole value (fixed index arrays)
+
+Domains (see :data:`DOMAINS`) keep inputs where the function is smooth: away from the
+poles, branch cuts and kinks of the function, and without ties for max/min/maximum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --- domains ----------------------------------------------------------------------------
+
+
+def _uniform(lo, hi):
+    return lambda rng, shape: rng.uniform(lo, hi, shape)
+
+
+def _ints(lo, hi):  # inclusive
+    return lambda rng, shape: rng.integers(lo, hi + 1, shape)
+
+
+def _signed(sampler):
+    return lambda rng, shape: sampler(rng, shape) * rng.choice([-1, 1], shape)
+
+
+def _bands(rng, shape):
+    """Values in [-1.2, -0.8], [-0.3, 0.3] or [0.8, 1.2]: clear of clip bounds near 0.5."""
+    centre = rng.choice([-1.0, 0.0, 1.0], shape)
+    return centre + rng.uniform(-0.2, 0.2, shape) * np.where(centre == 0, 1.5, 1.0)
+
+
+def _mod_numerator(rng, shape):
+    """2k + u, u in [0.7, 1.3]: with a divisor of magnitude 1.9..2.1, x / y stays at
+    least 0.06 from an integer, so x % y is smooth."""
+    return 2.0 * rng.integers(-2, 3, shape) + rng.uniform(0.7, 1.3, shape)
+
+
+def _frac(rng, shape):
+    """k + u, u in [0.2, 0.8]: clear of the jumps of floor, ceil and int."""
+    return rng.integers(-3, 3, shape) + rng.uniform(0.2, 0.8, shape)
+
+
+def _distinct_ints(rng, shape):
+    size = int(np.prod(shape, dtype=int))
+    return np.reshape(rng.permutation(size) - size // 2, shape)
+
+
+def _with_zeros(count):
+    """Nonzero values with `count` elements set to zero (products through zeros)."""
+
+    def sample(rng, shape):
+        x = _signed(_uniform(0.5, 1.5))(rng, shape)
+        flat = np.reshape(x, -1).copy()
+        flat[[1, 2, 7][:count]] = 0.0
+        return np.reshape(flat, shape)
+
+    return sample
+
+
+def _constant(value):
+    return lambda rng, shape: np.full(shape, value, dtype=float)
+
+
+#: name -> (float sampler, int sampler or None, differentiable)
+DOMAINS = {
+    "real": (lambda rng, shape: rng.standard_normal(shape), _ints(-3, 3), True),
+    "pos": (_uniform(0.5, 2.0), _ints(1, 3), True),
+    "neg": (_uniform(-2.0, -0.5), _ints(-3, -1), True),
+    "nz": (_signed(_uniform(0.5, 2.0)), _signed(_ints(1, 3)), True),
+    "unit": (_uniform(-0.9, 0.9), _ints(0, 0), True),  # arcsin, arccos, log1p
+    "small": (_uniform(-1.2, 1.2), _ints(-1, 1), True),  # tan: clear of its poles
+    "big": (_uniform(700.0, 800.0), None, True),  # logaddexp where exp overflows
+    # maximum/minimum: continuous floats never tie; ints are even against odd.
+    "even": (
+        lambda rng, shape: rng.standard_normal(shape),
+        lambda r, s: 2 * _ints(-2, 2)(r, s),
+        True,
+    ),
+    "odd": (
+        lambda rng, shape: rng.standard_normal(shape),
+        lambda r, s: 2 * _ints(-2, 1)(r, s) + 1,
+        True,
+    ),
+    "distinct": (lambda rng, shape: rng.standard_normal(shape), _distinct_ints, True),
+    "bands": (_bands, _ints(-1, 1), True),  # clip's argument
+    "lo": (_uniform(-0.6, -0.4), None, True),  # clip's lower bound
+    "hi": (_uniform(0.4, 0.6), None, True),  # clip's upper bound
+    "modnum": (_mod_numerator, lambda r, s: 2 * _ints(-2, 2)(r, s) + 1, True),
+    "modden": (_signed(_uniform(1.9, 2.1)), _signed(_ints(2, 2)), True),
+    "frac": (_frac, None, True),
+    "zero1": (_with_zeros(1), None, True),  # products through one zero
+    "zeros": (_with_zeros(3), None, True),  # ... and through several
+    "zero": (_constant(0.0), _ints(0, 0), True),
+    "half": (_constant(0.5), None, True),
+    "two": (_constant(2.0), None, True),
+    # Not differentiated: exponents of negative bases, masks, indices.
+    "intexp": (
+        lambda rng, shape: _ints(-2, 3)(rng, shape).astype(float),
+        _ints(-2, 3),
+        False,
+    ),
+    "mask": (lambda rng, shape: rng.random(shape) < 0.5, None, False),
+    "index": (lambda rng, shape: 1, None, False),
+    "indices": (lambda rng, shape: np.array([2, 0, 2, 1]), None, False),
+    "arange": (  # exponents 0, 1, 2, ... (polynomial features)
+        lambda rng, shape: np.reshape(np.arange(float(np.prod(shape))), shape),
+        lambda rng, shape: np.reshape(np.arange(int(np.prod(shape))), shape),
+        False,
+    ),
+}
+
+# --- shape sets ---------------------------------------------------------------------------
+
+UNARY = ["f", "0", "5", "3,4", "2,2,3", "i", "i:4", "i:0"]
+FLOATS = ["f", "0", "5", "3,4", "2,2,3"]  # domains without integer points
+MATH1 = ["f", "0", "i"]
+MATH2 = ["f f", "0 0", "i f", "f i", "i i"]
+BINARY = [
+    *("f f", "0 0", "5 5", "3,4 3,4", "3,1 1,4", "4 3,4", "3,4 4"),
+    *("f 3,4", "3,4 0", "2,1,3 2,1", "i i", "i:5 f", "f i:2,3", "i:3 i:3"),
+]
+BINARY_FLOATS = [s for s in BINARY if "i" not in s]
+FEW2 = ["f f", "5 5", "3,1 1,4", "i:4 3,4"]  # other spellings of the same primitive
+FEW2_FLOATS = ["f f", "5 5", "3,1 1,4"]
+ALL_RANKS = ["f", "0", "5", "3,4", "2,2,3", "i:3,4"]
+MATRIX = ["3,4"]
+AXIS0 = ["5", "3,4", "2,2,3", "i:3,4"]
+AXIS1 = ["3,4", "2,2,3"]
+CUBE = ["2,2,3"]
+
+# --- the rule table ---------------------------------------------------------------------
+
+#: (primitive, expression, arguments as "name:domain ...", shapes[, setup statements])
+RULES = [
+    # Linear.
+    ("add", "x + y", "x:real y:real", BINARY),
+    ("add", "np.add(x, y)", "x:real y:real", FEW2),
+    ("add", "x + 1.5", "x:real", UNARY),
+    ("sub", "x - y", "x:real y:real", BINARY),
+    ("sub", "np.subtract(x, y)", "x:real y:real", FEW2),
+    ("sub", "2.0 - x", "x:real", UNARY),
+    ("neg", "-x", "x:real", UNARY),
+    ("neg", "np.negative(x)", "x:real", ["f", "5", "3,4", "i:4"]),
+    ("float", "float(x)", "x:real", ["f", "0", "i", "i:0"]),
+    ("copy", "z", "x:real", ["f", "5", "3,4"], "z = x"),
+    # Bilinear.
+    ("mul", "x * y", "x:real y:real", BINARY),
+    ("mul", "np.multiply(x, y)", "x:real y:real", FEW2),
+    ("mul", "x * x", "x:real", UNARY),
+    ("mul", "3.0 * x", "x:real", ["f", "5", "i"]),
+    (
+        "matmul",
+        "x @ y",
+        "x:real y:real",
+        [
+            *("4 4", "3,4 4", "4 4,2", "3,4 4,2", "1,3 3,1", "3,1 1,4"),
+            *("2,3,2 2,3", "2,2,3 3", "3 2,3,2", "2,3,2 2,2,3", "3,2 2,2,3"),
+            *("2,1,2,2 3,2,2", "i:3,4 4", "3 i:3,2"),
+        ],
+    ),
+    (
+        "matmul",
+        "np.matmul(x, y)",
+        "x:real y:real",
+        ["4 4", "3,4 4,2", "2,2,3 3", "3 2,3,2"],
+    ),
+    ("matmul", "x @ x", "x:real", ["3,3", "4"]),
+    (
+        "dot",
+        "np.dot(x, y)",
+        "x:real y:real",
+        [
+            *("4 4", "3,4 4", "4 4,2", "3,4 4,2", "1,3 3,1"),
+            *("f 3,4", "3,4 f", "0 4", "f f", "i 4", "i:4 4"),
+        ],
+    ),
+    ("dot", "x.dot(y)", "x:real y:real", ["4 4", "3,4 4", "4 4,2", "3,4 4,2"]),
+    # Elementwise, one argument.
+    ("exp", "np.exp(x)", "x:real", UNARY),
+    ("exp", "math.exp(x)", "x:real", MATH1),
+    ("exp2", "np.exp2(x)", "x:real", UNARY),
+    ("log", "np.log(x)", "x:pos", UNARY),
+    ("log", "math.log(x)", "x:pos", MATH1),
+    ("log2", "np.log2(x)", "x:pos", UNARY),
+    ("log2", "math.log2(x)", "x:pos", MATH1),
+    ("log10", "np.log10(x)", "x:pos", UNARY),
+    ("log10", "math.log10(x)", "x:pos", MATH1),
+    ("log1p", "np.log1p(x)", "x:unit", UNARY),
+    ("log1p", "math.log1p(x)", "x:unit", MATH1),
+    ("expm1", "np.expm1(x)", "x:real", UNARY),
+    ("expm1", "math.expm1(x)", "x:real", MATH1),
+    ("sqrt", "np.sqrt(x)", "x:pos", UNARY),
+    ("sqrt", "math.sqrt(x)", "x:pos", MATH1),
+    ("square", "np.square(x)", "x:real", UNARY),
+    ("sin", "np.sin(x)", "x:real", UNARY),
+    ("sin", "math.sin(x)", "x:real", MATH1),
+    ("cos", "np.cos(x)", "x:real", UNARY),
+    ("cos", "math.cos(x)", "x:real", MATH1),
+    ("tan", "np.tan(x)", "x:small", UNARY),
+    ("tan", "math.tan(x)", "x:small", MATH1),
+    ("arcsin", "np.arcsin(x)", "x:unit", UNARY),
+    ("arcsin", "math.asin(x)", "x:unit", MATH1),
+    ("arccos", "np.arccos(x)", "x:unit", UNARY),
+    ("arccos", "math.acos(x)", "x:unit", MATH1),
+    ("arctan", "np.arctan(x)", "x:real", UNARY),
+    ("arctan", "math.atan(x)", "x:real", MATH1),
+    ("sinh", "np.sinh(x)", "x:real", UNARY),
+    ("sinh", "math.sinh(x)", "x:real", MATH1),
+    ("cosh", "np.cosh(x)", "x:real", UNARY),
+    ("cosh", "math.cosh(x)", "x:real", MATH1),
+    ("tanh", "np.tanh(x)", "x:real", UNARY),
+    ("tanh", "math.tanh(x)", "x:real", MATH1),
+    ("abs", "np.abs(x)", "x:nz", UNARY),
+    ("abs", "np.absolute(x)", "x:nz", ["f", "5", "3,4", "i:4"]),
+    ("abs", "abs(x)", "x:nz", ["f", "0", "5", "3,4", "i", "i:4"]),
+    ("abs", "math.fabs(x)", "x:nz", MATH1),
+    # Elementwise, several arguments.
+    ("div", "x / y", "x:real y:nz", BINARY),
+    ("div", "np.divide(x, y)", "x:real y:nz", FEW2),
+    ("div", "np.true_divide(x, y)", "x:real y:nz", FEW2),
+    ("div", "1.0 / x", "x:nz", UNARY),
+    ("div", "x / 4.0", "x:real", ["f", "5", "i"]),
+    ("pow", "x ** y", "x:pos y:real", BINARY),
+    ("pow", "np.power(x, y)", "x:pos y:real", FEW2),
+    ("pow", "math.pow(x, y)", "x:pos y:real", MATH2),
+    ("pow", "x ** 2", "x:real", UNARY),
+    ("pow", "x ** 3", "x:neg", ["f", "0", "5", "3,4", "i", "i:4"]),
+    ("pow", "x ** 0.5", "x:pos", ["f", "5", "i"]),
+    ("pow", "x ** -2", "x:nz", ["f", "5", "3,4", "i", "i:4"]),
+    ("pow", "x ** 0", "x:nz", ["f", "5"]),
+    ("pow", "2.0 ** x", "x:real", UNARY),
+    (
+        "pow",
+        "x ** y",
+        "x:neg y:intexp",
+        ["f f", "f i", "5 5", "3,4 4", "5 i:5", "i i", "i:4 i"],
+    ),
+    ("pow", "math.pow(x, y)", "x:neg y:intexp", ["f f", "f i", "i i"]),
+    ("pow", "np.power(x, 3)", "x:neg", ["f", "5"]),
+    ("mod", "x % y", "x:modnum y:modden", BINARY),
+    ("mod", "x % 2.0", "x:modnum", UNARY),
+    ("maximum", "np.maximum(x, y)", "x:even y:odd", BINARY),
+    ("maximum", "np.maximum(x, 0.0)", "x:nz", UNARY),
+    ("maximum", "max(x, y)", "x:even y:odd", ["f f", "0 0", "i f", "i i"]),
+    ("minimum", "np.minimum(x, y)", "x:even y:odd", BINARY),
+    ("minimum", "np.minimum(x, 0.0)", "x:nz", UNARY),
+    ("minimum", "min(x, y)", "x:even y:odd", ["f f", "0 0", "f i", "i i"]),
+    ("arctan2", "np.arctan2(x, y)", "x:nz y:real", BINARY),
+    ("arctan2", "math.atan2(x, y)", "x:nz y:real", MATH2),
+    ("hypot", "np.hypot(x, y)", "x:nz y:nz", BINARY),
+    ("hypot", "math.hypot(x, y)", "x:nz y:nz", MATH2),
+    ("logaddexp", "np.logaddexp(x, y)", "x:real y:real", BINARY),
+    ("logaddexp", "np.logaddexp(x, y)", "x:big y:big", FEW2_FLOATS),
+    (
+        "where",
+        "np.where(x > 0, x, y)",
+        "x:nz y:real",
+        [
+            *("f f", "0 0", "5 5", "3,4 3,4", "3,1 1,4", "4 3,4", "3,4 f", "f 3,4"),
+            "i:5 i:5",
+        ],
+    ),
+    (
+        "where",
+        "np.where(c, x, y)",
+        "c:mask x:real y:real",
+        [
+            *("5 5 5", "3,4 3,4 3,4", "3,4 4 3,1", "3,1 f 1,4", "4 3,4 f", "3,4 0 i:4"),
+            "3,4 f 0",  # the condition is larger than both branches
+        ],
+    ),
+    ("where", "np.where(x > 0, x, 0.0)", "x:nz", UNARY),
+    ("where", "np.where(x < y, x * y, x - y)", "x:even y:odd", BINARY),
+    ("clip", "np.clip(x, -0.5, 0.5)", "x:bands", UNARY),
+    (
+        "clip",
+        "np.clip(x, lo, hi)",
+        "x:bands lo:lo hi:hi",
+        [
+            *("f f f", "0 0 0", "5 5 5", "3,4 4 3,1", "3,4 f f", "5 f 5", "i:5 f 5"),
+            *("4 3,4 f", "f 5 5", "f f 3,1"),  # bounds larger than x
+        ],
+    ),
+    ("clip", "np.clip(x, a_min=lo, a_max=hi)", "x:bands lo:lo hi:hi", ["5 5 5"]),
+    ("clip", "np.clip(x, None, 0.5)", "x:bands", ["f", "5", "3,4", "i:4"]),
+    ("clip", "np.clip(x, -0.5, None)", "x:bands", ["f", "5", "3,4", "i:4"]),
+    ("clip", "np.clip(x, lo, None)", "x:bands lo:lo", ["f f", "5 5", "3,4 4", "4 f"]),
+    ("clip", "np.clip(x, None, hi)", "x:bands hi:hi", ["f f", "5 5", "3,4 3,1", "4 f"]),
+    ("clip", "x.clip(lo, hi)", "x:bands lo:lo hi:hi", ["0 f f", "5 5 5", "3,4 4 3,1"]),
+    # Reductions.
+    ("sum", "np.sum(x)", "x:real", ALL_RANKS),
+    ("sum", "np.sum(x, axis=0)", "x:real", AXIS0),
+    ("sum", "np.sum(x, axis=1)", "x:real", AXIS1),
+    ("sum", "np.sum(x, axis=-1)", "x:real", AXIS0),
+    ("sum", "np.sum(x, axis=-2)", "x:real", AXIS1),
+    ("sum", "np.sum(x, 1)", "x:real", MATRIX),
+    ("sum", "np.sum(x, axis=None, keepdims=True)", "x:real", ["5", "3,4"]),
+    ("sum", "np.sum(x, axis=0, keepdims=True)", "x:real", AXIS0),
+    ("sum", "np.sum(x, axis=1, keepdims=True)", "x:real", AXIS1),
+    ("sum", "np.sum(x, axis=-1, keepdims=True)", "x:real", AXIS0),
+    ("sum", "np.sum(x, axis=(0, 2))", "x:real", CUBE),
+    ("sum", "np.sum(x, axis=(0, -1), keepdims=True)", "x:real", CUBE),
+    ("sum", "np.sum(x, axis=(0, 1))", "x:real", MATRIX),
+    ("sum", "np.sum(x, axis=())", "x:real", MATRIX),
+    ("sum", "x.sum()", "x:real", ["0", "5", "3,4"]),
+    ("sum", "x.sum(axis=1, keepdims=True)", "x:real", MATRIX),
+    ("sum", "x.sum(0)", "x:real", MATRIX),
+    ("mean", "np.mean(x)", "x:real", ALL_RANKS),
+    ("mean", "np.mean(x, axis=0)", "x:real", AXIS0),
+    ("mean", "np.mean(x, axis=1)", "x:real", AXIS1),
+    ("mean", "np.mean(x, axis=-1)", "x:real", AXIS0),
+    ("mean", "np.mean(x, axis=None, keepdims=True)", "x:real", ["5", "3,4"]),
+    ("mean", "np.mean(x, axis=0, keepdims=True)", "x:real", AXIS0),
+    ("mean", "np.mean(x, axis=-1, keepdims=True)", "x:real", AXIS0),
+    ("mean", "np.mean(x, axis=(0, 2))", "x:real", CUBE),
+    ("mean", "np.mean(x, axis=(-1, 0))", "x:real", CUBE),
+    ("mean", "np.mean(x, axis=(1, 2), keepdims=True)", "x:real", CUBE),
+    ("mean", "x.mean()", "x:real", ["0", "5", "3,4"]),
+    ("mean", "x.mean(axis=1)", "x:real", MATRIX),
+    ("prod", "np.prod(x)", "x:nz", ALL_RANKS),
+    ("prod", "np.prod(x, axis=0)", "x:nz", AXIS0),
+    ("prod", "np.prod(x, axis=1)", "x:nz", AXIS1),
+    ("prod", "np.prod(x, axis=-1)", "x:nz", AXIS0),
+    ("prod", "np.prod(x, axis=None, keepdims=True)", "x:nz", ["5", "3,4"]),
+    ("prod", "np.prod(x, axis=0, keepdims=True)", "x:nz", AXIS0),
+    ("prod", "np.prod(x, axis=1, keepdims=True)", "x:nz", AXIS1),
+    ("prod", "np.prod(x, axis=(0, 2))", "x:nz", CUBE),
+    ("prod", "np.prod(x, axis=(-1, 1))", "x:nz", CUBE),
+    ("prod", "np.prod(x, axis=(0, 2), keepdims=True)", "x:nz", CUBE),
+    ("prod", "np.prod(x)", "x:zero1", ["5", "3,4"]),
+    ("prod", "np.prod(x)", "x:zeros", ["3,4"]),
+    ("prod", "np.prod(x, axis=1)", "x:zero1", ["3,4"]),
+    ("prod", "np.prod(x, axis=1)", "x:zeros", ["3,4", "2,2,3"]),
+    ("prod", "np.prod(x, axis=0, keepdims=True)", "x:zeros", ["3,4"]),
+    ("prod", "x.prod(axis=-1)", "x:nz", MATRIX),
+    ("max", "np.max(x)", "x:distinct", ALL_RANKS),
+    ("max", "np.max(x, axis=0)", "x:distinct", AXIS0),
+    ("max", "np.max(x, axis=1)", "x:distinct", AXIS1),
+    ("max", "np.max(x, axis=-1)", "x:distinct", AXIS0),
+    ("max", "np.max(x, axis=None, keepdims=True)", "x:distinct", ["5", "3,4"]),
+    ("max", "np.max(x, axis=1, keepdims=True)", "x:distinct", AXIS1),
+    ("max", "np.max(x, axis=(0, 2))", "x:distinct", CUBE),
+    ("max", "np.max(x, axis=(-1, 0))", "x:distinct", CUBE),
+    ("max", "np.max(x, axis=(0, 2), keepdims=True)", "x:distinct", CUBE),
+    ("max", "np.amax(x, axis=0)", "x:distinct", MATRIX),
+    ("max", "x.max(axis=1)", "x:distinct", MATRIX),
+    ("max", "x.max()", "x:distinct", ["0", "5"]),
+    ("min", "np.min(x)", "x:distinct", ALL_RANKS),
+    ("min", "np.min(x, axis=0)", "x:distinct", AXIS0),
+    ("min", "np.min(x, axis=1)", "x:distinct", AXIS1),
+    ("min", "np.min(x, axis=-1)", "x:distinct", AXIS0),
+    ("min", "np.min(x, axis=None, keepdims=True)", "x:distinct", ["5", "3,4"]),
+    ("min", "np.min(x, axis=0, keepdims=True)", "x:distinct", AXIS0),
+    ("min", "np.min(x, axis=(1, 2))", "x:distinct", CUBE),
+    ("min", "np.min(x, axis=(0, 1), keepdims=True)", "x:distinct", CUBE),
+    ("min", "np.amin(x, axis=1)", "x:distinct", MATRIX),
+    ("min", "x.min(axis=0)", "x:distinct", MATRIX),
+    ("min", "x.min()", "x:distinct", ["0", "5"]),
+    # Shapes.
+    ("transpose", "x.T", "x:real", ["0", "5", "3,4", "2,2,3", "i:3,4"]),
+    ("transpose", "np.transpose(x)", "x:real", ["5", "3,4", "2,2,3"]),
+    ("transpose", "np.transpose(x, (1, 0, 2))", "x:real", CUBE),
+    ("transpose", "np.transpose(x, axes=(2, 0, 1))", "x:real", CUBE),
+    ("transpose", "np.transpose(x, axes=(1, 0))", "x:real", MATRIX),
+    ("transpose", "x.transpose(2, 0, 1)", "x:real", CUBE),
+    ("transpose", "np.transpose(x, (-1, 0, 1))", "x:real", CUBE),
+    ("transpose", "x.transpose(1, -1, 0)", "x:real", CUBE),
+    ("transpose", "np.transpose(x, (-1, -2))", "x:real", MATRIX),
+    ("transpose", "x.transpose((1, 2, 0))", "x:real", CUBE),
+    ("transpose", "x.transpose()", "x:real", ["3,4", "2,2,3"]),
+    ("reshape", "np.reshape(x, (4, 3))", "x:real", ["3,4", "2,2,3", "i:3,4"]),
+    ("reshape", "np.reshape(x, (2, -1))", "x:real", ["3,4", "2,2,3"]),
+    ("reshape", "np.reshape(x, -1)", "x:real", ["0", "3,4", "2,2,3"]),
+    ("reshape", "np.reshape(x, (1, 1))", "x:real", ["f", "0", "i"]),
+    ("reshape", "x.reshape(2, 6)", "x:real", ["3,4"]),
+    ("reshape", "x.reshape(2, 3, 2)", "x:real", ["3,4", "12"]),
+    ("reshape", "x.reshape((6, 2))", "x:real", ["3,4"]),
+    ("reshape", "x.reshape(-1)", "x:real", ["3,4", "2,2,3"]),
+    (
+        "reshape",
+        "np.reshape(x, np.shape(y))",
+        "x:real y:real",
+        ["3,4 4,3", "2,2,3 12", "3,4 2,6"],
+    ),
+    ("expand_dims", "np.expand_dims(x, 0)", "x:real", ["f", "0", "5", "3,4", "i:4"]),
+    ("expand_dims", "np.expand_dims(x, axis=1)", "x:real", ["5", "3,4"]),
+    ("expand_dims", "np.expand_dims(x, axis=-1)", "x:real", ["5", "3,4"]),
+    ("expand_dims", "np.expand_dims(x, (0, 2))", "x:real", ["5", "3,4"]),
+    ("expand_dims", "np.expand_dims(x, (-1, 0))", "x:real", ["5", "3,4"]),
+    (
+        "broadcast_to",
+        "np.broadcast_to(x, (3, 4))",
+        "x:real",
+        ["f", "0", "4", "3,1", "1,4", "3,4", "i", "i:4"],
+    ),
+    ("broadcast_to", "np.broadcast_to(x, (2, 3, 2))", "x:real", ["2", "3,1", "2,1,1"]),
+    (
+        "broadcast_to",
+        "np.broadcast_to(x, np.shape(y))",
+        "x:real y:real",
+        ["4 3,4", "3,1 3,4", "f 2,3"],
+    ),
+    ("broadcast_to", "np.broadcast_to(x, y.shape)", "x:real y:real", ["1,4 3,4"]),
+    # Indexing.
+    ("getitem", "x[1]", "x:real", ["5", "3,4", "2,2,3"]),
+    ("getitem", "x[-1]", "x:real", ["5", "3,4"]),
+    ("getitem", "x[1:3]", "x:real", ["5", "3,4"]),
+    ("getitem", "x[::2]", "x:real", ["5", "3,4"]),
+    ("getitem", "x[::-1]", "x:real", ["5", "3,4"]),
+    ("getitem", "x[3:0:-2]", "x:real", ["5", "3,4"]),
+    ("getitem", "x[:, ::-2]", "x:real", ["3,4"]),
+    ("getitem", "x[1:]", "x:real", ["5", "i:5"]),
+    ("getitem", "x[:-1]", "x:real", ["5"]),
+    ("getitem", "x[:, 1]", "x:real", ["3,4", "2,2,3"]),
+    ("getitem", "x[1, 2]", "x:real", ["3,4"]),
+    ("getitem", "x[1:, :-1]", "x:real", ["3,4"]),
+    ("getitem", "x[None, :]", "x:real", ["5", "3,4"]),
+    ("getitem", "x[:, None]", "x:real", ["5"]),
+    ("getitem", "x[..., 0]", "x:real", ["3,4", "2,2,3"]),
+    ("getitem", "x[0][1]", "x:real", ["3,4"]),
+    ("getitem", "x[()]", "x:real", ["0", "5"]),
+    ("getitem", "x[i]", "x:real i:index", ["5 -", "3,4 -"]),
+    ("getitem", "x[i:]", "x:real i:index", ["5 -", "3,4 -"]),
+    ("getitem", "x[:i, i]", "x:real i:index", ["3,4 -"]),
+    ("getitem", "x[-i]", "x:real i:index", ["5 -"]),
+    ("getitem", "x[k]", "x:real k:indices", ["5 -", "3,4 -"]),  # a repeated index
+    ("getitem", "x[k, 1:]", "x:real k:indices", ["3,4 -"]),
+    ("getitem", "x[k, k]", "x:real k:indices", ["3,4 -"]),
+    ("getitem", "x[None, k]", "x:real k:indices", ["5 -"]),
+    ("getitem", "x[:, k]", "x:real k:indices", ["3,4 -", "2,3,2 -"]),
+    ("getitem", "x[c]", "x:real c:mask", ["5 5", "3,4 3,4", "3,4 3"]),
+    ("getitem", "x[x > 0]", "x:nz", ["5", "3,4"]),
+]
+
+#: Primitives that user code can name but that never appear as ops in the function's
+#: own graph, with the reason; their rows are checked for gradients only.
+NOT_IN_GRAPH = {
+    "copy": "`z = x` just names a value; copy ops appear in the reverse sweep only",
+}
+
+# --- documented behaviour at kinks and special points -----------------------------------
+
+#: Points where a function is not smooth but the rules promise what central differences
+#: see (ties split evenly, sign(0) = 0, products through zeros), and special values.
+EDGES = [
+    ("maximum", "np.maximum(x, y)", "x:half y:half", ["f f", "5 5", "3,1 1,4"]),
+    ("maximum", "np.maximum(x, 0.5)", "x:half", ["f", "5"]),
+    ("maximum", "max(x, y)", "x:half y:half", ["f f"]),
+    ("minimum", "np.minimum(x, y)", "x:half y:half", ["f f", "5 5"]),
+    ("minimum", "min(x, y)", "x:half y:half", ["f f"]),
+    ("abs", "np.abs(x)", "x:zero", ["f", "5", "i"]),
+    ("max", "np.max(x, axis=1)", "x:half", ["3,2"]),  # two-way ties: 1/2 each
+    ("pow", "x ** 2", "x:zero", ["f", "5"]),
+    ("pow", "x ** y", "x:zero y:two", ["f f", "5 5"]),  # d/dy 0**y = 0
+    ("pow", "x ** 0", "x:zero", ["f", "5", "i"]),  # d/dx x**0 = 0, also at 0
+    (
+        "pow",
+        "x ** y",
+        "x:zero y:arange",
+        ["f 4", "f i:4", "4 i:4", "f i", "f f"],
+    ),  # 0**0 = 1
+    ("pow", "x ** 2.0", "x:neg", ["f", "5"]),
+    ("pow", "x ** 1", "x:neg", ["f", "5"]),  # folded away: no pow op
+]
+
+# --- primitives whose derivative is zero ------------------------------------------------
+
+#: (primitives covered, setup, expression, arguments, shapes, whether the whole
+#: gradient must be exactly zero)
+NONDIFF = [
+    ("sign", "", "np.sign(x) * x", "x:nz", ["f", "5", "3,4", "i:4"], False),
+    ("sign", "", "np.sign(x)", "x:nz", ["f", "5"], True),
+    ("floor", "", "np.floor(x) * x", "x:frac", ["f", "5", "3,4"], False),
+    ("floor", "", "np.floor(x)", "x:frac", ["5"], True),
+    ("floor", "", "math.floor(x) + x", "x:frac", ["f"], False),
+    ("ceil", "", "np.ceil(x) * x", "x:frac", ["f", "5", "3,4"], False),
+    ("ceil", "", "math.ceil(x) * x", "x:frac", ["f"], False),
+    ("ceil", "", "np.ceil(x)", "x:frac", ["5"], True),
+    (
+        "floordiv",
+        "",
+        "(x // y) * x",
+        "x:modnum y:modden",
+        ["f f", "5 5", "3,4 4"],
+        False,
+    ),
+    ("floordiv", "", "x // y", "x:modnum y:modden", ["5 5"], True),
+    ("lt", "", "(x < y) * x", "x:even y:odd", ["f f", "5 5", "3,4 4"], False),
+    ("le", "", "(x <= y) * y", "x:even y:odd", ["5 5"], False),
+    ("gt", "", "(x > 0) * x", "x:nz", ["f", "5", "3,4"], False),
+    ("ge", "", "(x >= y) * (x - y)", "x:even y:odd", ["5 5"], False),
+    ("eq", "", "(x == y) * x + x", "x:even y:odd", ["5 5"], False),
+    ("ne", "", "(x != y) * x", "x:even y:odd", ["5 5"], False),
+    ("lt gt", "", "(x < y) * 1.0 + (x > 0)", "x:even y:odd", ["5 5"], True),
+    ("not", "", "(-x if not x > 0 else 2.0 * x)", "x:nz", ["f", "0"], False),
+    ("both", "", "(x * y if x > 0 and y > 0 else x - y)", "x:nz y:nz", ["f f"], False),
+    ("either", "", "(x * y if x > 0 or y > 0 else x - y)", "x:nz y:nz", ["f f"], False),
+    ("shape", "", "x * x.shape[0]", "x:real", ["5", "3,4"], False),
+    ("shape", "", "x * np.shape(x)[-1]", "x:real", ["3,4"], False),
+    ("ndim", "", "x * x.ndim", "x:real", ["5", "3,4"], False),
+    ("ndim", "", "x * np.ndim(x)", "x:real", ["3,4"], False),
+    ("size", "", "x * x.size", "x:real", ["5", "3,4"], False),
+    ("size", "", "x / np.size(x)", "x:real", ["3,4"], False),
+    ("zeros_like", "", "np.zeros_like(x) + x", "x:real", ["f", "5", "3,4"], False),
+    ("zeros_like", "", "np.zeros_like(x)", "x:real", ["5"], True),
+    ("zeros", "", "np.zeros(3) + x", "x:real", ["3", "2,3"], False),
+    ("zeros", "", "np.zeros((2, 3)) * x", "x:real", ["3"], True),
+    ("tuple", "", "np.reshape(x, (x.shape[0], -1))", "x:real", ["3,4", "2,2,3"], False),
+    ("len", "", "x * len(x)", "x:real", ["5", "3,4"], False),
+    ("int", "", "int(x) * x", "x:frac", ["f"], False),
+    ("int", "", "x * int(y)", "x:real y:frac", ["5 f"], False),
+    (
+        "range reversed new_stack push pop",
+        "for j in range(3):\n    x = np.sin(x) * 1.5",
+        "x",
+        "x:real",
+        ["f", "5", "3,4"],
+        False,
+    ),
+]
+
+#: Nondifferentiable primitives with no user spelling, with the reason.
+#: prim -> (reason, an expression using it that s2s must reject).
+NONDIFF_UNSPELLABLE = {
+    "and": (
+        "`&` is rejected (use `and`); only rules emit it",
+        "((x > 0) & (x < 1)) * x",
+    ),
+    "or": ("`|` is rejected (use `or`)", "((x > 0) | (x < -1)) * x"),
+}
+
+#: Known s2s bugs: test id -> reason.  Each makes that one case a strict xfail.
+XFAIL: dict[str, str] = {}

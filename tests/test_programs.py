@@ -1,0 +1,151 @@
+"""Property test: s2s's gradients of random straight-line numpy programs agree with
+central finite differences (see program_generator.py for what is generated).
+
+Each program is written to a real file (s2s reads source with inspect.getsource) as a
+self-contained module: `f`, and the arguments `ARGS` it is checked at.  On a failure
+the module text is printed, so it can be saved and reproduced with
+`s2s.check_grad(f, *ARGS, wrt=(...))`.
+
+Profiles: by default a bounded, derandomized one for CI; set
+`S2S_HYPOTHESIS_PROFILE=thorough` for many more (random) examples.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import itertools
+import linecache
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+
+import s2s
+from program_generator import Program, programs
+
+settings.register_profile(
+    "s2s-programs-ci",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile(
+    "s2s-programs-thorough",
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+
+_PROFILE = os.environ.get("S2S_HYPOTHESIS_PROFILE", "ci")
+if _PROFILE not in ("ci", "thorough"):
+    raise ValueError(
+        f"S2S_HYPOTHESIS_PROFILE must be 'ci' or 'thorough', not {_PROFILE!r}"
+    )
+PROFILE = settings.get_profile(f"s2s-programs-{_PROFILE}")
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def program_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("programs")
+
+
+def load(source: str, directory) -> dict:
+    """Import `source` from a new file, so that inspect.getsource sees exactly it."""
+    n = next(_counter)
+    path = directory / f"s2s_program_{n}.py"
+    path.write_text(source)
+    linecache.checkcache(str(path))
+    spec = importlib.util.spec_from_file_location(f"s2s_program_{n}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return vars(module)
+
+
+def copy_args(args: tuple) -> tuple:
+    return tuple(np.copy(a) if isinstance(a, np.ndarray) else a for a in args)
+
+
+def same(a, b) -> bool:
+    """Bitwise identical results (of the same type and shape)."""
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return (
+            type(a) is type(b)
+            and len(a) == len(b)
+            and all(same(x, y) for x, y in zip(a, b))
+        )
+    a_arr, b_arr = np.asarray(a), np.asarray(b)
+    return (
+        type(a) is type(b)
+        and a_arr.shape == b_arr.shape
+        and a_arr.dtype == b_arr.dtype
+        and a_arr.tobytes() == b_arr.tobytes()
+    )
+
+
+def check_program(program: Program, directory) -> None:
+    source = program.module_source()
+    ast.parse(source)
+    namespace = load(source, directory)
+    f, args, wrt = namespace["f"], namespace["ARGS"], program.wrt
+    context = f"\n--- program ---\n{source}"
+
+    # The program itself is in its safe domain: a finite scalar, inputs untouched.
+    saved = copy_args(args)
+    value = f(*args)
+    assert np.ndim(value) == 0 and np.isfinite(value), f"bad program{context}"
+    assert same(args, saved), f"the program changed its arguments{context}"
+
+    g = s2s.grad(f, wrt=wrt)
+    first = g(*args)
+    assert same(args, saved), f"the gradient changed its arguments{context}"
+    assert isinstance(first, tuple) and len(first) == len(wrt)
+    for name, grad, x in zip(wrt, first, args):
+        assert np.shape(grad) == np.shape(x), f"d{name} has the wrong shape{context}"
+        assert np.all(np.isfinite(grad)), f"d{name} is not finite{context}"
+
+    # Deterministic: the same gradient on a second call and from a second transform.
+    assert same(g(*args), first), f"second call differs{context}"
+    again = s2s.grad(f, wrt=wrt)
+    assert again.source == g.source, f"generated source differs{context}"
+    assert same(again(*args), first), f"second transform differs{context}"
+
+    v, grads = s2s.value_and_grad(f, wrt=wrt)(*args)
+    assert same(grads, first), f"value_and_grad's gradient differs{context}"
+    assert np.allclose(v, value, rtol=1e-12, atol=0), f"value differs{context}"
+
+    try:
+        s2s.check_grad(f, *args, wrt=wrt)
+    except s2s.GradientMismatchError as e:
+        raise AssertionError(f"{e}{context}\n--- gradient ---\n{g.source}") from None
+
+
+@PROFILE
+@given(program=programs())
+def test_random_program_gradients(program, program_dir):
+    note(f"program:\n{program.module_source()}")
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        check_program(program, program_dir)
+
+
+def test_module_source_round_trips(tmp_path):
+    """A hand-written program in the generator's format loads and checks."""
+    from program_generator import Param
+
+    program = Program(
+        "f",
+        [Param("x", (2, 3), False), Param("y", (), True)],
+        [
+            "    v1 = np.maximum(x, y) * np.transpose(x, (1, 0)).sum(axis=1)",
+            "    return np.sum(v1)",
+        ],
+        (np.arange(6.0).reshape(2, 3) / 7 - 0.3, 0.123),
+    )
+    check_program(program, tmp_path)
