@@ -15,5 +15,8 @@ examples/neuron.py:neuron w0,w1,w2,x0,x1
 examples/logistic.py:sigmoid_loss w1,w2,b
 examples/logistic.py:batch_loss w,b
 examples/mlp.py:J W1,W2
+examples/rnn.py:loss Wx,Wh,b
+examples/rnn.py:loss_all_states Wx,Wh,b
+examples/newton.py:loss a
 TARGETS
 exit $status

@@ -575,6 +575,8 @@ class _FunctionEmitter:
         body = self.block(s.body, line) + self.copies(s.carried, s.nexts)
         if s.stop is not None:
             body.append(ast.If(self.expr(s.stop), [ast.Break()], []))
+        if all(_is_marker(b) for b in body):
+            body.append(ast.Pass())
         if s.iterable is not None:
             target = _name(self.names[s.index] if s.index else "_", True)
             return before + [
@@ -617,6 +619,10 @@ class _FunctionEmitter:
             isinstance(s, Op) and s.params.get("lib") == "math"
             for s in walk(self.stmts)
         )
+
+
+def _is_marker(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Name)
 
 
 def _range_args(operands_: tuple, args: list[ast.expr]) -> list[ast.expr]:

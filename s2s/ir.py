@@ -393,6 +393,8 @@ class Builder:
                 return b
             if _is(b, 0):
                 return a
+            if self._negated(b) is not None:
+                return self.emit("sub", a, self._negated(b))
         if prim == "sub":
             a, b = args
             if _is(b, 0):

@@ -142,7 +142,7 @@ class Linearizer:
         self.names = self.builder.names
         self.env: dict[str, Value] = {}
         self.loop_depth = 0
-        self.active_calls = active_calls + (fn.node,)
+        self.active_calls = active_calls + (_identity(fn),)
         self.return_loc = fn.location(fn.node)
 
     # --- driver ---------------------------------------------------------------------
@@ -718,7 +718,7 @@ class Linearizer:
     def inline(self, target: Any, node: ast.Call, hint: str | None) -> Value:
         """Linearize a call to one of the user's functions in place."""
         callee = self._parse_callee(target, node)
-        if callee.node in self.active_calls:
+        if _identity(callee) in self.active_calls:
             raise self.fn.error(
                 node,
                 f"recursive call to {callee.name}() cannot be differentiated",
@@ -913,6 +913,10 @@ class Linearizer:
             "reference in the README) and your own functions written in the same subset. "
             "For anything else, write it with supported numpy operations.",
         )
+
+
+def _identity(fn: ParsedFunction) -> tuple[str, int, str]:
+    return (fn.filename, fn.node.lineno, fn.name)
 
 
 def region_node(region: If) -> ast.AST:

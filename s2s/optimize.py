@@ -379,7 +379,9 @@ def _live_block(stmts: list[Stmt], live: set[Var]) -> list[Stmt]:
                 kept.append(region)
         else:
             region = _live_loop(s, live)
-            if region is not None:
+            if isinstance(region, list):
+                kept.extend(reversed(region))
+            elif region is not None:
                 kept.append(region)
     kept.reverse()
     return kept
@@ -421,6 +423,22 @@ def _live_loop(s: Loop, live: set[Var]) -> Loop | None:
     effects = any(isinstance(x, Op) and x.prim in EFFECTS for x in walk(body))
     if not keep and not effects:
         return None
+    copies = {
+        op.out: op.args[0] for op in body if isinstance(op, Op) and op.prim == "copy"
+    }
+
+    def through_copies(x):
+        while x in copies:
+            x = copies[x]
+        return x
+
+    only_copies = len(copies) == len(body)
+    if only_copies and all(through_copies(s.nexts[k]) is s.carried[k] for k in keep):
+        # Nothing happens in an iteration: after the loop, each value is as it entered.
+        idle = [Op("copy", (s.inits[k],), s.outs[k], {}, s.loc) for k in sorted(keep)]
+        live.difference_update(s.outs)
+        live.update(_vars(s.inits[k] for k in keep))
+        return idle
     order = sorted(keep)
     live.difference_update(s.outs)
     live.update(_vars([*(s.inits[k] for k in order), s.iterable]))
@@ -445,5 +463,59 @@ def optimize(
         stmts, roots, cse = eliminate_common_subexpressions(stmts, roots)
         stmts, roots, shapes = simplify_shapes(stmts, roots, set(always_visible))
         stmts, roots, dce = eliminate_dead_code(stmts, roots)
-        changed = cse or shapes or dce
+        stmts, roots, tapes = prune_tapes(stmts, roots)
+        changed = cse or shapes or dce or tapes
     return stmts, roots
+
+
+# --- tapes ------------------------------------------------------------------------------
+
+
+def prune_tapes(stmts: list[Stmt], roots: list[Any]):
+    """Stop saving what the reverse sweep no longer reads: a popped value nobody uses
+    is dropped from its push and its pop (and an empty tape from both sweeps)."""
+    read = {
+        x
+        for s in walk(stmts)
+        if not (isinstance(s, Op) and s.prim == "push")
+        for x in operands(s)
+        if isinstance(x, Var)
+    } | set(operands_of(tuple(roots)))
+    unused: dict[Var, list[int]] = {}
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "pop":
+            unused[s.args[0]] = [i for i, v in enumerate(s.outs) if v not in read]
+    if not any(unused.values()):
+        return stmts, roots, False
+    stmts = _copy(stmts)
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.prim in ("push", "pop") and unused.get(s.args[0]):
+            drop = set(unused[s.args[0]])
+            if s.prim == "pop":
+                s.outs = tuple(v for i, v in enumerate(s.outs) if i not in drop)
+            else:
+                s.args = s.args[:1] + tuple(
+                    v for i, v in enumerate(s.args[1:]) if i not in drop
+                )
+    emptied = {
+        s.args[0]
+        for s in walk(stmts)
+        if isinstance(s, Op) and s.prim == "pop" and not s.outs
+    }
+    return _drop_tape_ops(stmts, emptied), roots, True
+
+
+def _drop_tape_ops(stmts: list[Stmt], tapes: set[Var]) -> list[Stmt]:
+    out = []
+    for s in stmts:
+        if isinstance(s, Op) and s.prim in ("push", "pop") and s.args[0] in tapes:
+            continue
+        if isinstance(s, If):
+            s.then, s.orelse = _drop_tape_ops(s.then, tapes), _drop_tape_ops(
+                s.orelse, tapes
+            )
+        elif isinstance(s, Loop):
+            s.header = _drop_tape_ops(s.header, tapes)
+            s.body = _drop_tape_ops(s.body, tapes)
+        out.append(s)
+    return out

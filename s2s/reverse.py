@@ -123,6 +123,17 @@ def copy_regions(stmts: list[Stmt]) -> list[Stmt]:
     return out
 
 
+def defined_in(stmts: list[Stmt]) -> set[Var]:
+    """Every value a statement tree defines, loop-carried values and indices included."""
+    found: set[Var] = set()
+    for s in walk(stmts):
+        found.update(s.defines)
+        if isinstance(s, Loop):
+            found.update(s.carried)
+            found.add(s.index)
+    return found
+
+
 def substitute(stmts: Iterable[Stmt], mapping: dict[Var, Operand]) -> None:
     """Replace operands throughout a statement tree (in place)."""
 
@@ -301,7 +312,7 @@ class _Reverse:
             self.mirror[id(body)] = b.ops
             sides.append((b.ops, branch))
             b.ops = saved
-        inside = {v for st in walk(s.then + s.orelse) for v in st.defines} | set(s.outs)
+        inside = defined_in(s.then + s.orelse) | set(s.outs)
         (then_ops, then_adj), (else_ops, else_adj) = sides
         region = If(s.cond, then_ops, else_ops, loc=s.loc)
         for k in dict.fromkeys([*then_adj, *else_adj]):
@@ -334,8 +345,7 @@ class _Reverse:
         carried = [k for k, c in enumerate(loop.carried) if c in self.active]
         if not any(loop.outs[k] in adjoints for k in carried):
             return
-        inner = {v for st in walk(loop.header + loop.body) for v in st.defines}
-        inner |= set(loop.carried) | {loop.index}
+        inner = defined_in([loop])
         outside = list(
             dict.fromkeys(
                 x
@@ -349,7 +359,14 @@ class _Reverse:
         for k in carried:
             out = loop.outs[k]
             phis.append(b.var("d" + out.hint, "adjoint"))
-            inits.append(adjoints[out] if out in adjoints else self.zeros(out))
+            if out in adjoints:
+                inits.append(adjoints[out])
+            elif (
+                loop.inits[k] is None
+            ):  # made in the loop, unused after: out may not exist
+                inits.append(Const(0.0))
+            else:
+                inits.append(self.zeros(out))
         for u in outside:
             phis.append(b.var("d" + u.hint, "adjoint"))
             inits.append(adjoints[u] if u in adjoints else self.zeros(u))
@@ -386,12 +403,14 @@ class _Reverse:
             loc=loop.loc,
         )
         b.ops.append(region)
+        for u, out in zip(outside, region.outs[len(carried) :]):
+            adjoints[u] = (
+                out  # the accumulator started from u's adjoint: it replaces it
+            )
         for k, out in zip(carried, region.outs):
             init = loop.inits[k]
             if isinstance(init, Var) and init in self.active:
                 self.accumulate(adjoints, init, out)
-        for u, out in zip(outside, region.outs[len(carried) :]):
-            adjoints[u] = out
         if index is not None:
             substitute(body, {loop.index: index})
         self.attach_tapes(loop)
