@@ -675,8 +675,8 @@ class Linearizer:
             if binding is not None and binding.kind in ("numpy", "math"):
                 return binding.kind
         if isinstance(node, ast.Attribute) and self._module_of(node.value) == "numpy":
-            if node.attr == "linalg":
-                return "numpy.linalg"
+            if isinstance(getattr(numpy, node.attr, None), types.ModuleType):
+                return f"numpy.{node.attr}"
         return None
 
     # --- calls ----------------------------------------------------------------------

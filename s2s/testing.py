@@ -44,7 +44,9 @@ def _directional(
     as_float = np.ndim(x) == 0 and not isinstance(x, np.ndarray)
 
     def at(t: float) -> float:
-        moved = np.asarray(x, dtype=np.float64) + t * direction
+        moved = np.array(
+            np.asarray(x, dtype=np.float64) + t * direction
+        )  # 0-d stays an array
         return float(f(*_with(args, i, float(moved) if as_float else moved)))
 
     return (at(h) - at(-h)) / (2 * h)

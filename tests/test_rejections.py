@@ -1,0 +1,102 @@
+"""Bad input gets a clear S2SError naming the file, line and construct, with advice,
+never a stray traceback or a wrong gradient."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import s2s
+from tests_support import marked_line
+import rejected
+
+CASES = [
+    ("comprehension", s2s.UnsupportedSyntaxError, "comprehension"),
+    ("fstring", s2s.UnsupportedSyntaxError, "f-string"),
+    ("subscript_update", s2s.UnsupportedSyntaxError, "cannot assign"),
+    ("chained_assignment", s2s.UnsupportedSyntaxError, "chained"),
+    ("no_effect", s2s.UnsupportedSyntaxError, "no effect"),
+    ("try_block", s2s.UnsupportedSyntaxError, "Try"),
+    ("return_in_loop", s2s.UnsupportedSyntaxError, "inside a loop"),
+    ("loop_over_array", s2s.UnsupportedSyntaxError, "range"),
+    ("unknown_function", s2s.UnknownFunctionError, "np.fft.fft"),
+    ("bad_keyword", s2s.UnsupportedSyntaxError, "dtype"),
+    ("runtime_axis", s2s.UnsupportedSyntaxError, "constant"),
+    ("module_array", s2s.UnsupportedSyntaxError, "parameter"),
+    ("undefined_name", s2s.UnsupportedSyntaxError, "undefined_thing"),
+    ("shared_update", s2s.UnsupportedSyntaxError, "in place"),
+    ("is_comparison", s2s.UnsupportedSyntaxError, "comparison"),
+    ("bitwise", s2s.UnsupportedSyntaxError, "operator"),
+    ("star_args", s2s.UnsupportedSyntaxError, "*args"),
+    ("missing_return", s2s.UnsupportedSyntaxError, "return"),
+]
+
+
+@pytest.mark.parametrize("name, kind, words", CASES, ids=[c[0] for c in CASES])
+def test_rejected_with_file_line_caret_and_advice(name, kind, words):
+    with pytest.raises(kind) as info:
+        s2s.grad(getattr(rejected, name))
+    error = info.value
+    assert not isinstance(error, s2s.InternalError)
+    assert error.filename == rejected.__file__
+    assert error.lineno == marked_line(rejected.__file__, name)
+    text = str(error)
+    assert words in text
+    lines = text.splitlines()
+    assert lines[0].startswith(f"{rejected.__file__}:{error.lineno}:")
+    assert lines[2].strip() == "^"  # the caret under the quoted line
+    assert len(lines) >= 4 and lines[3].strip()  # advice
+    assert error.__cause__ is None  # no internal exception chained on
+    assert error.__context__ is None or error.__suppress_context__
+
+
+def test_lambda_has_no_source():
+    with pytest.raises(s2s.SourceUnavailableError, match="lambda"):
+        s2s.grad(lambda x: x * 2)
+
+
+def test_exec_function_has_no_source():
+    namespace = {}
+    exec("def f(x):\n    return x * 2\n", namespace)
+    with pytest.raises(s2s.SourceUnavailableError, match="def"):
+        s2s.grad(namespace["f"])
+
+
+def test_builtin_is_not_a_python_function():
+    with pytest.raises(s2s.SourceUnavailableError):
+        s2s.grad(np.sin)
+
+
+@pytest.mark.parametrize("wrt", [5, -9, "nope", 1.5, True, None, ()])
+def test_bad_wrt(wrt):
+    def f(a, b):
+        return a * b
+
+    with pytest.raises(s2s.WrtError) as info:
+        s2s.grad(f, wrt=wrt)
+    assert "a, b" in str(info.value)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "tests/rejected.py:comprehension",
+        "tests/no_such_file.py:f",
+        "tests/rejected.py:nope",
+    ],
+)
+def test_cli_reports_input_errors_with_exit_code_2(target):
+    result = subprocess.run(
+        [sys.executable, "-m", "s2s", "show", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("s2s: error:")
