@@ -438,7 +438,7 @@ class _FunctionEmitter:
                 _attr("np", "s_"), self.index(op.params["spec"], args[2:])
             )
             return ast.Call(ast.Name(prim.helper, ast.Load()), [*args[:2], index], [])
-        if op.prim == "transpose" and op.params.get("axes") is None:
+        if op.prim == "transpose" and op.params.get("attr"):
             return ast.Attribute(args[0], "T", ast.Load())
         if op.prim == "range":
             return ast.Call(_name("range"), _range_args(op.args, args), [])

@@ -637,8 +637,8 @@ class Linearizer:
                 "Use a numpy/math function call, or pass the value as a parameter.",
             )
         value = self.expr(node.value)
-        if node.attr == "T":
-            return self.emit("transpose", value, hint=hint)
+        if node.attr == "T":  # written back as .T: the value is an array
+            return self.emit("transpose", value, hint=hint, attr=True)
         if node.attr in ("shape", "ndim", "size"):
             return self.emit(node.attr, value, hint=hint)
         raise self.fn.error(

@@ -18,8 +18,9 @@ from .reverse import substitute
 
 #: Ops kept for what they do, not for their value.
 EFFECTS = {"check_scalar", "push", "pop", "section"}
-#: Ops never merged with an identical one: each makes a new object.
-_DISTINCT = EFFECTS | {"new_stack"}
+#: Ops never merged with an identical one: each makes a new object (a list, or an
+#: iterator that one loop uses up).
+_DISTINCT = EFFECTS | {"new_stack", "reversed"}
 
 
 def operands_of(tree: Any) -> Iterable[Var]:

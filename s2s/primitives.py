@@ -126,7 +126,9 @@ _ALL = [
     Primitive("min", ("a",), _REDUCE, numpy="min"),
     # Linear algebra and shapes.
     Primitive("dot", ("a", "b"), numpy="dot"),
-    Primitive("transpose", ("a",), (("axes", None),), numpy="transpose"),
+    Primitive(
+        "transpose", ("a",), (("axes", None), ("attr", False)), numpy="transpose"
+    ),
     Primitive("reshape", ("a", "shape"), nondiff=frozenset({"shape"}), numpy="reshape"),
     Primitive(
         "broadcast_to",

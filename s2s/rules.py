@@ -176,9 +176,9 @@ structural("min", lambda g, y, a, **p: rt.extremum_adjoint(g, a, y, **p))
 # --- shapes -----------------------------------------------------------------------------
 
 
-def _transpose(g, y, a, axes=None):
-    if axes is None:
-        return g.T
+def _transpose(g, y, a, axes=None, attr=False):
+    if axes is None:  # np.transpose, not .T: the adjoint may be a Python float
+        return np.transpose(g)
     n = len(axes)  # a permutation names every axis, so n is the rank
     inverse = tuple(sorted(range(n), key=lambda i: axes[i] % n))
     return np.transpose(g, axes=inverse)

@@ -38,12 +38,14 @@ from hypothesis import strategies as st
 #: generated.
 KNOWN_BUG_TRANSPOSE_NO_AXES = False
 
-#: `v += e` (and -=, *=) updates numpy arrays in place, which also changes every other
-#: name (or the caller's argument) bound to the same array.  s2s treats arrays as
-#: values and rejects such updates with an UnsupportedSyntaxError (tested in
-#: test_errors.py), so augmented assignments are generated only for names whose array
-#: no other name shares.
-KNOWN_BUG_AUGASSIGN_ALIASING = True
+#: `v += e` (and -=, *=) updates a numpy array in place, which also changes every other
+#: name bound to it or to a view of it.  s2s treats arrays as values: it rejects the
+#: update when another name holds the same value or when v was made by a view op, but
+#: it misses a *view of v held by another name*: after `w = np.transpose(v, (1, 0))`,
+#: `v += 1.0` changes w in numpy and not in s2s, a silently wrong gradient.  While True,
+#: no name with a live view is updated.  (Names s2s rejects are never updated; nor are
+#: arrays of the caller: finite differences need f to be a function.)
+KNOWN_BUG_AUGASSIGN_VIEW_OF_LIVE_NAME = True
 
 # --- parameters of the generator ------------------------------------------------------
 
@@ -83,6 +85,7 @@ class Value:
     bound: float  # every element has magnitude at most this
     pyfloat: bool  # a Python float, which has no array methods
     buffer: int  # identity of the object; names sharing it see in-place updates
+    view: bool = False  # made by a view op (transpose): s2s refuses `v op= e` on it
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Expr:
     bound: float
     pyfloat: bool = False
     buffer: int | None = None  # the object it may evaluate to, None when fresh
+    view: bool = False  # a view (of a name or of a temporary)
 
     @property
     def ndim(self) -> int:
@@ -173,9 +177,11 @@ class Program:
         return f"ARGS = ({', '.join(items)},)\n"
 
     def module_source(self) -> str:
-        """A self-contained module: numpy, the function, and its arguments ARGS."""
+        """A self-contained module: numpy, the helpers, the function, and ARGS."""
         return (
             "import math\n\nimport numpy as np\n\n\n"
+            + HELPERS
+            + "\n\n"
             + self.function_source()
             + "\n\n"
             + self.args_source()
@@ -187,6 +193,20 @@ class Program:
 
     def __repr__(self) -> str:  # how hypothesis shows a falsifying example
         return f"Program(<<<\n{self.module_source()}>>>)"
+
+
+#: Module-level functions the programs may call (s2s inlines them).
+HELPERS = """\
+def helper_mix(a, b):
+    return a * np.tanh(b) + 0.5 * b
+
+
+def helper_pair(a, b=1.0):
+    s = 0.5 * (a + b)
+    if np.sum(s) > 0:
+        return s, a * helper_mix(b, a)
+    return -s, a - b
+"""
 
 
 def make_args(params: list[Param], seed: int) -> tuple:
@@ -209,7 +229,7 @@ class ProgramBuilder:
         self.indent = 1
         self.new_names = (f"v{i}" for i in itertools.count(1))
         self.buffers = itertools.count()
-        self.param_buffers: set[int] = set()
+        self.param_buffers: set[int] = set()  # the arrays of the caller
         self.last: str | None = None  # the name assigned last
         self.forced: str | None = None  # the name the next leaf must be
 
@@ -231,7 +251,8 @@ class ProgramBuilder:
             shape = () if pyfloat else kind
             params.append(Param(name, shape, pyfloat))
             buffer = next(self.buffers)
-            self.param_buffers.add(buffer)
+            if not pyfloat:
+                self.param_buffers.add(buffer)
             self.env[name] = Value(shape, ARG_RANGE, pyfloat, buffer)
         for _ in range(self.draw(st.integers(1, self.max_statements))):
             self.statement()
@@ -240,8 +261,111 @@ class ProgramBuilder:
         return Program("f", params, self.lines, make_args(params, seed))
 
     def statement_kinds(self) -> tuple[str, ...]:
-        # Later: "if", "for", "while", "call" (a helper function defined in the module).
-        return ("assign", "assign", "rebind", "assign", "update")
+        kinds = ("assign", "assign", "rebind", "assign", "update", "call")
+        if self.indent == 1:  # regions nest at most one level deep
+            kinds += ("if", "for", "while")
+        return kinds
+
+    # --- control flow and calls ---------------------------------------------------------
+
+    def condition(self) -> str:
+        """A scalar test on run-time values (ties have probability zero)."""
+        e = self.expr(self.choose((0, 1)))
+        if e.ndim:
+            e = self.to_scalar(e)
+        test = f"{e.wrap(ADD)} {self.choose(('>', '<', '>='))} {self.choose(('0.0', '0.5'))}"
+        if self.draw(st.booleans()):
+            other = self.leaf()
+            other = self.to_scalar(other) if other.ndim else other
+            test = f"{test} {self.choose(('and', 'or'))} not {other.wrap(ADD)} < -1.0"
+        return test
+
+    def contract(self, name: str) -> None:
+        """`name = 0.5 * name + 0.25 * tanh(e)`: a bounded update keeping name's shape."""
+        target = self.env[name]
+        e = self.squash(self.expr(self.choose((0, 1, 2))))
+        if broadcast(target.shape, e.shape) != target.shape:
+            e = self.squash(self.to_scalar(e))
+        self.emit(f"{name} = 0.5 * {name} + 0.25 * {e.text}")
+        bound = 0.5 * target.bound + 0.25
+        self.env.pop(name)
+        self.env[name] = Value(
+            target.shape,
+            max(bound, target.bound),
+            target.pyfloat or e.pyfloat,
+            target.buffer,  # when the branch is not taken, or the loop not run
+            target.view,
+        )
+        self.last = name
+
+    def nested(self, body: Callable[[], None]) -> None:
+        self.indent += 1
+        body()
+        self.indent -= 1
+
+    def stmt_if(self) -> None:
+        """if/elif/else, each branch updating a name (some branches only)."""
+        name = self.choose(reversed(self.env))
+        self.emit(f"if {self.condition()}:")
+        self.nested(lambda: self.contract(name))
+        if self.draw(st.booleans()):
+            self.emit(f"elif {self.condition()}:")
+            self.nested(lambda: self.contract(name))
+        if self.draw(st.booleans()):
+            self.emit("else:")
+            self.nested(lambda: self.contract(name))
+
+    def stmt_for(self) -> None:
+        """A for loop over a small range (maybe empty, maybe backwards), with an
+        optional continue or break."""
+        name = self.choose(reversed(self.env))
+        bounds = self.choose(("3", "0", "1, 4", "4, 0, -2", "2, 2"))
+        self.emit(f"for i in range({bounds}):")
+
+        def body() -> None:
+            exit_ = self.choose(("", "", "continue", "break"))
+            if exit_ == "continue":
+                self.emit("if i % 2 == 1:")
+                self.nested(lambda: self.emit("continue"))
+            self.contract(name)
+            if exit_ == "break":
+                self.emit(f"if {self.condition()}:")
+                self.nested(lambda: self.emit("break"))
+            self.emit(f"{name} = {name} + 0.125 * i")
+            value = self.env[name]
+            self.env[name] = replace(value, bound=value.bound + 0.5)
+
+        self.nested(body)
+
+    def stmt_while(self) -> None:
+        """A while loop counting up to a small bound."""
+        name = self.choose(reversed(self.env))
+        counter = f"k{len(self.lines)}"
+        trips = self.choose(("0", "2", "3"))
+        self.emit(f"{counter} = 0")
+        self.emit(f"while {counter} < {trips}:")
+
+        def body() -> None:
+            self.contract(name)
+            self.emit(f"{counter} = {counter} + 1")
+
+        self.nested(body)
+
+    def stmt_call(self) -> None:
+        """A call to a helper defined in the module (inlined by s2s)."""
+        a = self.squash(self.expr(self.choose((0, 1))))
+        b = self.fit(self.squash(self.expr(self.choose((0, 1)))), a.shape)
+        shape = broadcast(a.shape, b.shape)
+        pyfloat = a.pyfloat and b.pyfloat
+        if self.draw(st.booleans()):
+            name = next(self.new_names)
+            self.emit(f"{name} = helper_mix({a.text}, {b.text})")
+            self.bind(name, Expr(name, ATOM, shape, 1.5, pyfloat))
+        else:
+            first, second = next(self.new_names), next(self.new_names)
+            self.emit(f"{first}, {second} = helper_pair({a.text}, b={b.text})")
+            self.bind(first, Expr(first, ATOM, shape, 1.0, pyfloat))
+            self.bind(second, Expr(second, ATOM, shape, 2.0, pyfloat))
 
     def statement(self) -> None:
         getattr(self, "stmt_" + self.choose(self.statement_kinds()))()
@@ -249,7 +373,7 @@ class ProgramBuilder:
     def bind(self, name: str, e: Expr) -> None:
         buffer = e.buffer if e.buffer is not None else next(self.buffers)
         self.env.pop(name, None)
-        self.env[name] = Value(e.shape, e.bound, e.pyfloat, buffer)
+        self.env[name] = Value(e.shape, e.bound, e.pyfloat, buffer, e.view)
         self.last = name
 
     def stmt_assign(self) -> None:
@@ -269,14 +393,16 @@ class ProgramBuilder:
         self.bind(name, e)
 
     def updatable(self, name: str) -> bool:
-        """Whether `name op= e` means the same in numpy as `name = name op e`."""
+        """Whether s2s accepts `name op= e`, and it means in numpy what it means in s2s:
+        `name = name op e`."""
         value = self.env[name]
-        if value.pyfloat:
-            return True
-        if value.buffer in self.param_buffers:
-            return False  # the caller's array: f would not be a function
-        shared = [n for n, v in self.env.items() if v.buffer == value.buffer]
-        return shared == [name] or not KNOWN_BUG_AUGASSIGN_ALIASING
+        if value.view or value.buffer in self.param_buffers:
+            return False  # s2s refuses a view; the caller's array must stay unchanged
+        others = [n for n, v in self.env.items() if v.buffer == value.buffer]
+        others.remove(name)
+        if any(not self.env[n].view for n in others):
+            return False  # s2s refuses: another name holds the value (floats too)
+        return not others or not KNOWN_BUG_AUGASSIGN_VIEW_OF_LIVE_NAME
 
     def stmt_update(self) -> None:
         """`v += expr`, `v -= expr`, `v *= expr`, keeping v's shape."""
@@ -343,7 +469,7 @@ class ProgramBuilder:
         else:
             name = self.choose(reversed(self.env))  # the most recent first
         v = self.env[name]
-        return Expr(name, ATOM, v.shape, v.bound, v.pyfloat, v.buffer)
+        return Expr(name, ATOM, v.shape, v.bound, v.pyfloat, v.buffer, v.view)
 
     def ufunc(self, name: str, a: Expr, bound: float) -> Expr:
         """`np.<name>(a)`; for a scalar also `math.<name>(a)`, a Python float."""
@@ -418,7 +544,7 @@ class ProgramBuilder:
             text = e.wrap(ATOM) + spelling[1:]
         else:
             text = spelling.replace("(a", f"({e.text}", 1)
-        return Expr(text, ATOM, e.shape[::-1], e.bound, buffer=e.buffer)
+        return Expr(text, ATOM, e.shape[::-1], e.bound, buffer=e.buffer, view=True)
 
     # Each family builds an expression from subexpressions of depth at most `d`.
 
@@ -561,7 +687,7 @@ class ProgramBuilder:
         if spelling == "np.transpose(a)":
             return call("np.transpose", a, shape=a.shape, bound=a.bound)
         text = a.wrap(ATOM) + spelling[1:]
-        return Expr(text, ATOM, a.shape, a.bound, buffer=a.buffer)
+        return Expr(text, ATOM, a.shape, a.bound, buffer=a.buffer, view=True)
 
 
 @st.composite
