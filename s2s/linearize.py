@@ -758,7 +758,6 @@ class Linearizer:
                 args[name] = child._default(defaults[name], node)
         child.env.update(args)
         saved_loc = self.builder.loc
-        first = len(self.names._taken)
         child.body(callee.node)
         self.builder.loc = saved_loc
         result = child.env[RESULT]
@@ -769,7 +768,6 @@ class Linearizer:
             and (result not in args.values())
         ):
             result.hint, result.role = hint, "user"
-        del first
         return result
 
     def _parse_callee(self, target: Any, node: ast.Call) -> ParsedFunction:
