@@ -16,7 +16,11 @@ def _check_scalar(y):
 
 def _unbroadcast(g, like):
     """Sum `g` over the axes that broadcasting added or stretched, to the shape of `like`."""
-    shape = np.shape(like)
+    return _unbroadcast_to(g, np.shape(like))
+
+
+def _unbroadcast_to(g, shape):
+    """Sum `g` over the axes that broadcasting added or stretched, to `shape`."""
     if np.shape(g) == shape:
         return g
     lead = np.ndim(g) - len(shape)
@@ -34,9 +38,14 @@ def _unbroadcast(g, like):
 
 def _unreduce(g, like, axis=None, keepdims=False):
     """Spread the adjoint of a reduction of `like` back over like's shape."""
+    return _unreduce_to(g, np.shape(like), axis, keepdims)
+
+
+def _unreduce_to(g, shape, axis=None, keepdims=False):
+    """Spread the adjoint of a reduction back over the reduced array's `shape`."""
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, np.shape(like))
+    return np.broadcast_to(g, shape)
 
 
 def _extremum_adjoint(g, a, y, axis=None, keepdims=False):

@@ -17,21 +17,21 @@ def _check_scalar(y):
 def loss_grad(a):
     """Gradient of loss with respect to a."""
     # forward
-    x_tape = []
+    step_tape = []
     mul_tape = []
     # newton.py:16  while abs(step) > tol:
     step = 1.0
     r = a
     trips = 0
     while abs(step) > 1e-12:
-        x_tape.append(r)
+        step_tape.append((step, r))
         trips = trips + 1
         # newton.py:17  step = (x**3 - a) / (3 * x**2)
         mul = 3 * r**2
         step = (r**3 - a) / mul
         # newton.py:18  x = x - step
         x = r - step
-        mul_tape.append((mul, step))
+        mul_tape.append(mul)
         r = x
     # newton.py:24  return r * r
     loss = r * r
@@ -45,8 +45,8 @@ def loss_grad(a):
     dstep = 0.0
     da = 0.0
     for _ in range(trips):
-        mul_1, step = mul_tape.pop()
-        x = x_tape.pop()
+        mul_1 = mul_tape.pop()
+        step_1, x = step_tape.pop()
         dx = dr
         # newton.py:18  x = x - step
         dstep = dstep + -dx
@@ -57,6 +57,7 @@ def loss_grad(a):
         dx = dx + dsub * 3 * x**2
         dstep = 0.0
         dr = dx
+        step = step_1
     da = da + dr
     return da
 
@@ -64,21 +65,21 @@ def loss_grad(a):
 def loss_value_and_grad(a):
     """Value of loss, and its gradient with respect to a."""
     # forward
-    x_tape = []
+    step_tape = []
     mul_tape = []
     # newton.py:16  while abs(step) > tol:
     step = 1.0
     r = a
     trips = 0
     while abs(step) > 1e-12:
-        x_tape.append(r)
+        step_tape.append((step, r))
         trips = trips + 1
         # newton.py:17  step = (x**3 - a) / (3 * x**2)
         mul = 3 * r**2
         step = (r**3 - a) / mul
         # newton.py:18  x = x - step
         x = r - step
-        mul_tape.append((mul, step))
+        mul_tape.append(mul)
         r = x
     # newton.py:24  return r * r
     loss = r * r
@@ -92,8 +93,8 @@ def loss_value_and_grad(a):
     dstep = 0.0
     da = 0.0
     for _ in range(trips):
-        mul_1, step = mul_tape.pop()
-        x = x_tape.pop()
+        mul_1 = mul_tape.pop()
+        step_1, x = step_tape.pop()
         dx = dr
         # newton.py:18  x = x - step
         dstep = dstep + -dx
@@ -104,5 +105,6 @@ def loss_value_and_grad(a):
         dx = dx + dsub * 3 * x**2
         dstep = 0.0
         dr = dx
+        step = step_1
     da = da + dr
     return loss, da

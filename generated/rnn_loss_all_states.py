@@ -16,7 +16,11 @@ def _check_scalar(y):
 
 def _unbroadcast(g, like):
     """Sum `g` over the axes that broadcasting added or stretched, to the shape of `like`."""
-    shape = np.shape(like)
+    return _unbroadcast_to(g, np.shape(like))
+
+
+def _unbroadcast_to(g, shape):
+    """Sum `g` over the axes that broadcasting added or stretched, to `shape`."""
     if np.shape(g) == shape:
         return g
     lead = np.ndim(g) - len(shape)
@@ -34,9 +38,14 @@ def _unbroadcast(g, like):
 
 def _unreduce(g, like, axis=None, keepdims=False):
     """Spread the adjoint of a reduction of `like` back over like's shape."""
+    return _unreduce_to(g, np.shape(like), axis, keepdims)
+
+
+def _unreduce_to(g, shape, axis=None, keepdims=False):
+    """Spread the adjoint of a reduction back over the reduced array's `shape`."""
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, np.shape(like))
+    return np.broadcast_to(g, shape)
 
 
 def _as_matrices(g, a, b):
@@ -70,7 +79,7 @@ def loss_all_states_grad(Wx, Wh, b, x, h0):
     """Gradient of loss_all_states with respect to Wx, Wh, b."""
     # forward
     h_tape = []
-    part_tape = []
+    matmul_shape_tape = []
     # rnn.py:26  for t in range(x.shape[0]):
     steps = range(np.shape(x)[0])
     h = h0
@@ -78,14 +87,13 @@ def loss_all_states_grad(Wx, Wh, b, x, h0):
     for t in steps:
         h_tape.append(h)
         # rnn.py:27  h = np.tanh(x[t] @ Wx + h @ Wh + b)
-        part = x[t]
-        matmul = part @ Wx
+        matmul = x[t] @ Wx
         matmul_1 = h @ Wh
         h = np.tanh(matmul + matmul_1 + b)
         # rnn.py:28  total = total + np.mean(h**2)
         power = h**2
         total = total + np.mean(power)
-        part_tape.append((part, matmul, matmul_1, h, power))
+        matmul_shape_tape.append((np.shape(matmul), np.shape(matmul_1), power))
     # rnn.py:29  return total
     _check_scalar(total)
 
@@ -97,17 +105,18 @@ def loss_all_states_grad(Wx, Wh, b, x, h0):
     dWh = np.zeros(np.shape(Wh))
     db = np.zeros(np.shape(b))
     for t in reversed(steps):
-        part_1, matmul_2, matmul_3, h, power_1 = part_tape.pop()
+        matmul_shape, matmul_shape_1, power_1 = matmul_shape_tape.pop()
         h_1 = h_tape.pop()
         # rnn.py:28  total = total + np.mean(h**2)
-        dh = dh + _unreduce(dtotal / np.size(power_1), power_1) * 2 * h
+        dh = dh + _unbroadcast(_unreduce(dtotal / np.size(power_1), power_1) * 2 * h, h)
         # rnn.py:27  h = np.tanh(x[t] @ Wx + h @ Wh + b)
         dadd = dh * (1 - h**2)
         db = db + _unbroadcast(dadd, b)
-        dmatmul = _unbroadcast(dadd, matmul_3)
+        dmatmul = _unbroadcast_to(dadd, matmul_shape_1)
         dh = _matmul_adjoint_a(dmatmul, h_1, Wh)
         dWh = dWh + _matmul_adjoint_b(dmatmul, h_1, Wh)
-        dWx = dWx + _matmul_adjoint_b(_unbroadcast(dadd, matmul_2), part_1, Wx)
+        dWx = dWx + _matmul_adjoint_b(_unbroadcast_to(dadd, matmul_shape), x[t], Wx)
+        h = h_1
     return dWx, dWh, db
 
 
@@ -115,7 +124,7 @@ def loss_all_states_value_and_grad(Wx, Wh, b, x, h0):
     """Value of loss_all_states, and its gradient with respect to Wx, Wh, b."""
     # forward
     h_tape = []
-    part_tape = []
+    matmul_shape_tape = []
     # rnn.py:26  for t in range(x.shape[0]):
     steps = range(np.shape(x)[0])
     h = h0
@@ -123,14 +132,13 @@ def loss_all_states_value_and_grad(Wx, Wh, b, x, h0):
     for t in steps:
         h_tape.append(h)
         # rnn.py:27  h = np.tanh(x[t] @ Wx + h @ Wh + b)
-        part = x[t]
-        matmul = part @ Wx
+        matmul = x[t] @ Wx
         matmul_1 = h @ Wh
         h = np.tanh(matmul + matmul_1 + b)
         # rnn.py:28  total = total + np.mean(h**2)
         power = h**2
         total = total + np.mean(power)
-        part_tape.append((part, matmul, matmul_1, h, power))
+        matmul_shape_tape.append((np.shape(matmul), np.shape(matmul_1), power))
     # rnn.py:29  return total
     _check_scalar(total)
 
@@ -142,15 +150,16 @@ def loss_all_states_value_and_grad(Wx, Wh, b, x, h0):
     dWh = np.zeros(np.shape(Wh))
     db = np.zeros(np.shape(b))
     for t in reversed(steps):
-        part_1, matmul_2, matmul_3, h, power_1 = part_tape.pop()
+        matmul_shape, matmul_shape_1, power_1 = matmul_shape_tape.pop()
         h_1 = h_tape.pop()
         # rnn.py:28  total = total + np.mean(h**2)
-        dh = dh + _unreduce(dtotal / np.size(power_1), power_1) * 2 * h
+        dh = dh + _unbroadcast(_unreduce(dtotal / np.size(power_1), power_1) * 2 * h, h)
         # rnn.py:27  h = np.tanh(x[t] @ Wx + h @ Wh + b)
         dadd = dh * (1 - h**2)
         db = db + _unbroadcast(dadd, b)
-        dmatmul = _unbroadcast(dadd, matmul_3)
+        dmatmul = _unbroadcast_to(dadd, matmul_shape_1)
         dh = _matmul_adjoint_a(dmatmul, h_1, Wh)
         dWh = dWh + _matmul_adjoint_b(dmatmul, h_1, Wh)
-        dWx = dWx + _matmul_adjoint_b(_unbroadcast(dadd, matmul_2), part_1, Wx)
+        dWx = dWx + _matmul_adjoint_b(_unbroadcast_to(dadd, matmul_shape), x[t], Wx)
+        h = h_1
     return total, (dWx, dWh, db)

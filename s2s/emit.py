@@ -378,13 +378,10 @@ class _FunctionEmitter:
         self.spec = spec
         self.comments = comments
         stmts: list[Stmt] = []
-        visible = set(spec.params)
         for name, section in spec.sections:
             stmts.append(Op("section", (), Var(name, name), {"name": name}))
             stmts.extend(section)
-            if name == "forward":
-                visible |= {v for s in section for v in s.defines}
-        self.stmts, (self.returns,) = optimize(stmts, [spec.returns], visible)
+        self.stmts, (self.returns,) = optimize(stmts, [spec.returns], spec.params)
         uses = _Uses(self.stmts, self.returns)
         self.defs = uses.defs
         self.inlined = {
@@ -498,10 +495,12 @@ class _FunctionEmitter:
                 body.append(self._comment(self.section))
                 line = None
                 continue
-            if s.loc is not None and s.loc.lineno != line:
+            starts_line = s.loc is not None and s.loc.lineno != line
+            code = self.statement(s, s.loc.lineno if starts_line else line)
+            if code and starts_line:
                 body.append(self._comment(_describe(s.loc)))
                 line = s.loc.lineno
-            body.extend(self.statement(s, line))
+            body.extend(code)
         return body
 
     def statement(self, s: Stmt, line: int | None) -> list[ast.stmt]:

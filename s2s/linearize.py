@@ -264,12 +264,18 @@ class Linearizer:
             )
         name, symbol = node.target.id, _AUG[type(node.op)]
         current = self.env.get(name)
-        sharing = [n for n, v in self.env.items() if v is current and n != name]
-        made = self.builder.defs.get(current) if isinstance(current, Var) else None
-        if sharing or (made is not None and made.prim in _VIEWS):
-            holder = (
-                f"'{sharing[0]}' also holds" if sharing else "may be a view of another"
-            )
+        sharing = [
+            n
+            for n, v in self.env.items()
+            if n != name and (v is current or current in self._viewed(v))
+        ]
+        if sharing or self._is_view(current):
+            if not sharing:
+                holder = "may be a view of another name's array"
+            elif self.env[sharing[0]] is current:
+                holder = f"'{sharing[0]}' also holds"
+            else:
+                holder = f"'{sharing[0]}' holds a view of"
             raise self.fn.error(
                 node,
                 f"`{name} {symbol}= ...` would update in place an array that {holder}",
@@ -278,6 +284,24 @@ class Linearizer:
             )
         binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
         self.assign(node.target, ast.copy_location(binop, node))
+
+    def _viewed(self, value: Value) -> list[Operand]:
+        """The arrays `value` may be a view of (through transpose, reshape, ...)."""
+        bases = []
+        made = self.builder.defs.get(value) if isinstance(value, Var) else None
+        while made is not None and made.prim in _VIEWS and not made.params.get("fresh"):
+            bases.append(made.args[0])
+            made = self.builder.defs.get(made.args[0])
+        return bases
+
+    def _is_view(self, value: Value) -> bool:
+        """Whether `value` may share memory with an array that a name holds."""
+        held = list(self.env.values())
+        return any(any(v is base for v in held) for base in self._viewed(value))
+
+    def _shared(self, value: Value) -> bool:
+        """Whether some name already holds `value`, or it may be a view of another."""
+        return any(v is value for v in self.env.values()) or self._is_view(value)
 
     def stmt_Return(self, node: ast.Return) -> None:
         if self.loop_depth:
@@ -318,7 +342,12 @@ class Linearizer:
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
-            self.env[target.id] = self.value(value, hint=target.id)
+            result = self.value(value, hint=target.id)
+            if isinstance(value, (ast.BinOp, ast.UnaryOp)) and self._shared(result):
+                # `v = --y` or `v = y * 1` folded to y, but Python made a new array:
+                # v must not alias y when `v += ...` follows.
+                result = self.emit("copy", result, hint=target.id, fresh=True)
+            self.env[target.id] = result
             return
         if isinstance(target, ast.Tuple) and all(
             isinstance(t, ast.Name) for t in target.elts

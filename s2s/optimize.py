@@ -169,6 +169,9 @@ _SHAPED_LIKE = {
     "dot_adjoint_b": 2,
 }
 
+#: Helpers whose result has the shape given by their second operand (a shape tuple).
+_SHAPED_BY = {"unbroadcast_to", "unreduce_to"}
+
 
 class ShapeClasses:
     """Which values provably have the same shape, and which are provably scalars.
@@ -204,18 +207,33 @@ class ShapeClasses:
             assumed -= broken
 
     def _solve(self, stmts: list[Stmt], assumed: set) -> None:
+        defs = {s.out: s for s in walk(stmts) if isinstance(s, Op)}
         pushed = {
             s.args[0]: s.args[1:]
             for s in walk(stmts)
             if isinstance(s, Op) and s.prim == "push"
         }
+        # shape_of[s] is an array whose shape the tuple s is (made by `shape`).
+        self.shape_of: dict[Var, Operand] = {
+            s.out: s.args[0]
+            for s in walk(stmts)
+            if isinstance(s, Op) and s.prim == "shape"
+        }
         for s in walk(stmts):  # a value popped off a tape is the value pushed
             if isinstance(s, Op) and s.prim == "pop":
                 for a, b in zip(s.outs, pushed.get(s.args[0], ())):
                     self.union(a, b)
+                    if b in self.shape_of:
+                        self.shape_of[a] = self.shape_of[b]
         for loop, k in assumed:
             self.union(loop.carried[k], loop.inits[k])
             self.union(loop.outs[k], loop.carried[k])
+        for s in walk(stmts):  # the index of a loop over a range is an int
+            if isinstance(s, Loop) and s.index is not None:
+                made = defs.get(s.iterable)
+                if isinstance(made, Op) and made.prim in ("range", "reversed"):
+                    self.union(s.index, self.SCALAR)
+        self.rows: dict[tuple, Var] = {}  # x[i] and x[j] have one shape
         changed = True
         while changed:
             changed = False
@@ -262,6 +280,11 @@ class ShapeClasses:
                 changed |= self.union(op.out, self.SCALAR)
         elif op.prim in _SHAPED_LIKE:
             changed |= self.union(op.out, op.args[_SHAPED_LIKE[op.prim]])
+        elif op.prim in _SHAPED_BY and op.args[1] in self.shape_of:
+            changed |= self.union(op.out, self.shape_of[op.args[1]])
+        elif op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
+            key = (self.find(op.args[0]), repr(op.params["spec"]))
+            changed |= self.union(op.out, self.rows.setdefault(key, op.out))
         elif op.prim in ("len", "size", "ndim", "range") or op.prim in _COMPARISONS:
             if op.prim not in _COMPARISONS:
                 changed |= self.union(op.out, self.SCALAR)
@@ -288,34 +311,38 @@ _RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
 _SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "size": 0, "shape": 0}
 
 
-def simplify_shapes(stmts: list[Stmt], roots: list[Any], always_visible: set[Var]):
+def simplify_shapes(stmts: list[Stmt], roots: list[Any], params: Iterable[Var]):
     """Drop `_unbroadcast(g, x)` where g and x provably have the same shape; make
-    zeros of a provably scalar shape `0.0`; read shapes off values that are alive
-    anyway (`always_visible`: parameters and top-level forward values)."""
+    zeros of a provably scalar shape `0.0`; read shapes off the best-named value of
+    the same shape that is visible there (a parameter rather than a temporary), so
+    that the temporary need not be kept."""
     classes = ShapeClasses(stmts)
-    best: dict[Var, Var] = {}
-    for v in always_visible:
-        root = classes.find(v)
-        if (
-            root not in best
-            or _RANK[v.role] < _RANK[best[root].role]
-            or (_RANK[v.role] == _RANK[best[root].role] and v.name < best[root].name)
-        ):
+
+    def prefer(best: dict[Var, Var], v: Var) -> None:
+        root, held = classes.find(v), best.get(classes.find(v))
+        if held is None or (_RANK[v.role], v.name) < (_RANK[held.role], held.name):
             best[root] = v
+
     replace: dict[Var, Operand] = {}
     changed = False
     shape_of = {
         s.out: s.args[0] for s in walk(stmts) if isinstance(s, Op) and s.prim == "shape"
     }
 
-    def block(body: list[Stmt]) -> list[Stmt]:
+    def block(body: list[Stmt], best: dict[Var, Var]) -> list[Stmt]:
+        """Simplify a block; `best` holds the preferred visible value of each class."""
         nonlocal changed
+        best = dict(best)
         out: list[Stmt] = []
         for s in body:
             if isinstance(s, If):
-                s.then, s.orelse = block(s.then), block(s.orelse)
+                s.then, s.orelse = block(s.then, best), block(s.orelse, best)
             elif isinstance(s, Loop):
-                s.header, s.body = block(s.header), block(s.body)
+                inside = dict(best)
+                for v in s.carried + ([s.index] if s.index else []):
+                    prefer(inside, v)
+                s.header = block(s.header, inside)
+                s.body = block(s.body, inside)
             elif isinstance(s, Op):
                 k = _SHAPE_ONLY.get(s.prim)
                 like = s.args[k] if k is not None else None
@@ -330,6 +357,10 @@ def simplify_shapes(stmts: list[Stmt], roots: list[Any], always_visible: set[Var
                         args[k] = stand_in
                         s.args = tuple(args)
                         changed = True
+                if s.prim == "unbroadcast_to" and classes.same(
+                    s.args[0], classes.shape_of.get(s.args[1])
+                ):
+                    s.prim, s.args = "unbroadcast", (s.args[0], s.args[0])
                 if s.prim == "unbroadcast" and classes.same(*s.args):
                     if s.out.role == "temp":
                         replace[s.out] = s.args[0]
@@ -342,10 +373,15 @@ def simplify_shapes(stmts: list[Stmt], roots: list[Any], always_visible: set[Var
                         continue
                     s.prim, s.args = "copy", (Const(0.0),)
                     changed = True
+            for v in s.defines:
+                prefer(best, v)
             out.append(s)
         return out
 
-    stmts = block(_copy(stmts))
+    visible: dict[Var, Var] = {}
+    for p in params:
+        prefer(visible, p)
+    stmts = block(_copy(stmts), visible)
     if replace:
         mapping = _resolve(replace)
         substitute(stmts, mapping)
@@ -455,14 +491,12 @@ def _live_loop(s: Loop, live: set[Var]) -> Loop | None:
     )
 
 
-def optimize(
-    stmts: list[Stmt], roots: list[Any], always_visible: set[Var] = frozenset()
-):
+def optimize(stmts: list[Stmt], roots: list[Any], params: Iterable[Var] = ()):
     """Run the passes to a fixed point (each reports whether it changed anything)."""
     changed = True
     while changed:
         stmts, roots, cse = eliminate_common_subexpressions(stmts, roots)
-        stmts, roots, shapes = simplify_shapes(stmts, roots, set(always_visible))
+        stmts, roots, shapes = simplify_shapes(stmts, roots, params)
         stmts, roots, dce = eliminate_dead_code(stmts, roots)
         stmts, roots, tapes = prune_tapes(stmts, roots)
         changed = cse or shapes or dce or tapes

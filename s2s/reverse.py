@@ -413,7 +413,8 @@ class _Reverse:
                 self.accumulate(adjoints, init, out)
         if index is not None:
             substitute(body, {loop.index: index})
-        self.attach_tapes(loop)
+        self.recompute(loop, index)
+        self.attach_tapes(loop, region)
 
     def reverse_iterations(self, loop: Loop) -> Operand:
         """What the reverse loop iterates over: the forward iterations, last first."""
@@ -450,27 +451,96 @@ class _Reverse:
         self.defs[out] = loop
         return out
 
-    def attach_tapes(self, loop: Loop) -> None:
+    def recompute(self, loop: Loop, index: Var | None) -> None:
+        """Recompute at the start of each reverse iteration the cheap values the
+        forward iteration derives from its index and from values made before the loop
+        (a row `x[t]`, `t + 1`), so that the tape does not save them."""
+        inner = defined_in([loop])
+        ints = {loop.index}  # values known to be Python ints: the index and its kin
+        copies: dict[Var, Operand] = {loop.index: index} if index is not None else {}
+        ops = []
+        for s in loop.body:
+            if not isinstance(s, Op) or s.outs or not _cheap(s, ints):
+                continue
+            if any(
+                isinstance(a, Var) and a in inner and a not in copies for a in s.args
+            ):
+                continue
+            args = tuple(copies.get(a, a) if isinstance(a, Var) else a for a in s.args)
+            copies[s.out] = self.builder.var(s.out.hint, s.out.role)
+            ops.append(Op(s.prim, args, copies[s.out], dict(s.params), s.loc))
+            if s.prim in _INT_ARITHMETIC:
+                ints.add(s.out)
+        copies.pop(loop.index, None)
+        reverse_body = self.mirror[id(loop.body)]
+        substitute(reverse_body, copies)
+        for op in reversed(ops):  # each just before its first reader, if any
+            readers = [k for k, st in enumerate(reverse_body) if op.out in _reads([st])]
+            if readers:
+                reverse_body.insert(readers[0], op)
+
+    def attach_tapes(self, loop: Loop, region: Loop) -> None:
         """Save, per iteration, the forward values the reverse loop reads: a block's
         values are pushed at its end (the carried values at the start of the body,
         before they are overwritten) and popped at the start of its mirror."""
         reverse_body = self.mirror[id(loop.body)]
-        read = {
-            x for st in walk(reverse_body) for x in operands(st) if isinstance(x, Var)
-        }
-        carried = [v for v in loop.carried if v in read]
+        chained = self.chain_iterations(loop, region, _reads(reverse_body))
+        read = _reads(reverse_body)
+        carried = [v for v in loop.carried if v in read or v in chained]
         if carried:
-            self.tape(carried, loop.body, 0, reverse_body)
+            popped = self.tape(carried, loop.body, 0, reverse_body)
+            region.nexts = [popped.get(x, x) for x in region.nexts]
         for block in self._blocks(loop):
             needed = [v for st in block for v in st.defines if v in read]
+            needed = [self.shape_instead(v, block, reverse_body) for v in needed]
             if needed:
                 self.tape(needed, block, len(block), self.mirror[id(block)])
 
+    def chain_iterations(self, loop: Loop, region: Loop, read: set[Var]) -> set[Var]:
+        """An iteration ends with the values the next one starts with: rather than
+        saving a carried value twice, the reverse loop passes each iteration's
+        starting value back as the end value of the iteration before it (the last
+        iteration's end value is the loop's result).  Returns the carried values
+        whose starting values must therefore be saved."""
+        body_defs = {v for st in loop.body for v in st.defines}
+        chained = set()
+        for k, (c, nxt) in enumerate(zip(loop.carried, loop.nexts)):
+            # Without an initial value the loop's result exists only after a trip.
+            if nxt not in read or nxt not in body_defs or loop.inits[k] is None:
+                continue
+            end = self.builder.var(nxt.hint, nxt.role)
+            region.carried.append(end)
+            region.inits.append(loop.outs[k])
+            region.nexts.append(c)  # the popped starting value, once it is taped
+            region.outs.append(self.builder.var(nxt.hint, nxt.role))
+            substitute(self.mirror[id(loop.body)], {nxt: end})
+            chained.add(c)
+        return chained
+
+    def shape_instead(self, v: Var, block: list[Stmt], reverse_body: list[Stmt]) -> Var:
+        """When the reverse loop reads `v` only for its shape (to sum a broadcast
+        adjoint back to it), save `np.shape(v)` instead of v's array."""
+        readers = [
+            st
+            for st in walk(reverse_body)
+            if any(x is v for x in operands(st) if isinstance(x, Var))
+        ]
+        if not readers or not all(_reads_only_shape(st, v) for st in readers):
+            return v
+        shape = self.builder.var(v.hint + "_shape", "temp")
+        block.append(Op("shape", (v,), shape, {}, None))
+        for st in readers:
+            if st.prim == "shape":
+                st.prim, st.args = "copy", (shape,)
+            else:
+                st.prim, st.args = _TO_SHAPE[st.prim], (st.args[0], shape)
+        return shape
+
     def tape(
         self, values: list[Var], block: list[Stmt], at: int, mirror: list[Stmt]
-    ) -> None:
+    ) -> dict[Var, Var]:
         """Push `values` at position `at` of a forward block, pop them at the start of
-        its mirror, and make the mirror read the popped values."""
+        its mirror, and make the mirror read the popped values (returned)."""
         b = self.builder
         tape = b.var(f"{values[0].hint}_tape", "user")
         self.tapes.append(Op("new_stack", (), tape))
@@ -480,6 +550,7 @@ class _Reverse:
         )
         substitute(mirror, dict(zip(values, popped)))
         mirror.insert(0, Op("pop", (tape,), b.var("popped"), outs=popped))
+        return dict(zip(values, popped))
 
     def _blocks(self, loop: Loop) -> Iterable[list[Stmt]]:
         """The loop body and the branches nested in it (not in nested loops)."""
@@ -492,6 +563,41 @@ class _Reverse:
                     if id(branch) in self.mirror:
                         yield branch
                     pending.extend(branch)
+
+
+#: Ops that take constant time whatever their operands: views and sizes.
+_CONSTANT_TIME = {"getitem", "shape", "len", "ndim", "size", "tuple", "copy"}
+#: Ops that are cheap on Python ints (and only on them: on arrays they are not).
+_INT_ARITHMETIC = {
+    *("add", "sub", "mul", "floordiv", "mod", "neg", "int", "float"),
+    *("lt", "le", "gt", "ge", "eq", "ne", "both", "either", "not"),
+}
+
+
+def _reads(stmts: list[Stmt]) -> set[Var]:
+    return {x for st in walk(stmts) for x in operands(st) if isinstance(x, Var)}
+
+
+#: Adjoint helpers that read their second operand only for its shape, and their
+#: variants that take the shape itself.
+_TO_SHAPE = {"unbroadcast": "unbroadcast_to", "unreduce": "unreduce_to"}
+
+
+def _reads_only_shape(st: Stmt, v: Var) -> bool:
+    if not isinstance(st, Op):
+        return False
+    if st.prim == "shape":
+        return True
+    return st.prim in _TO_SHAPE and st.args[0] is not v and st.args[1] is v
+
+
+def _cheap(op: Op, ints: set[Var]) -> bool:
+    """Whether recomputing `op` costs about as little as popping its value."""
+    if op.prim in _CONSTANT_TIME:
+        return True
+    return op.prim in _INT_ARITHMETIC and all(
+        isinstance(a, Const) or a in ints for a in op.args
+    )
 
 
 def reverse(graph: Graph, wrt: list[Var], names: Namespace) -> Adjoint:

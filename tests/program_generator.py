@@ -38,14 +38,6 @@ from hypothesis import strategies as st
 #: generated.
 KNOWN_BUG_TRANSPOSE_NO_AXES = False
 
-#: `v += e` (and -=, *=) updates a numpy array in place, which also changes every other
-#: name bound to it or to a view of it.  s2s treats arrays as values: it rejects the
-#: update when another name holds the same value or when v was made by a view op, but
-#: it misses a *view of v held by another name*: after `w = np.transpose(v, (1, 0))`,
-#: `v += 1.0` changes w in numpy and not in s2s, a silently wrong gradient.  While True,
-#: no name with a live view is updated.  (Names s2s rejects are never updated; nor are
-#: arrays of the caller: finite differences need f to be a function.)
-KNOWN_BUG_AUGASSIGN_VIEW_OF_LIVE_NAME = True
 
 # --- parameters of the generator ------------------------------------------------------
 
@@ -400,9 +392,9 @@ class ProgramBuilder:
             return False  # s2s refuses a view; the caller's array must stay unchanged
         others = [n for n, v in self.env.items() if v.buffer == value.buffer]
         others.remove(name)
-        if any(not self.env[n].view for n in others):
-            return False  # s2s refuses: another name holds the value (floats too)
-        return not others or not KNOWN_BUG_AUGASSIGN_VIEW_OF_LIVE_NAME
+        # s2s refuses when another name holds the value (floats too) or a view of it:
+        # numpy would change that name's array as well.
+        return not others
 
     def stmt_update(self) -> None:
         """`v += expr`, `v -= expr`, `v *= expr`, keeping v's shape."""
@@ -657,7 +649,10 @@ class ProgramBuilder:
             b = self.fit(self.sub(d), a.shape)
             args = (a, b)
         shape, bound = broadcast(a.shape, b.shape), max(a.bound, b.bound)
-        if a.pyfloat and b.pyfloat and self.choose((False, True)):
+        # Built-in min/max need scalars (pyfloat alone is conservative for methods:
+        # it is also set on a value that is an array on some paths).
+        scalars = a.pyfloat and b.pyfloat and shape == ()
+        if scalars and self.choose((False, True)):
             builtin = {"maximum": "max", "minimum": "min"}[name]
             return replace(call(builtin, *args, shape=shape, bound=bound), pyfloat=True)
         return call("np." + name, *args, shape=shape, bound=bound)

@@ -77,6 +77,13 @@ def shared_update(x):
     return np.sum(z + y)
 
 
+def update_under_a_view(x):
+    y = x * 2
+    z = y.T
+    y += 1.0  # <- here
+    return np.sum(z + y)
+
+
 def is_comparison(x):
     if x is None:  # <- here
         return 0.0

@@ -2,6 +2,7 @@
 at points on each side of every branch (issue 3)."""
 
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -229,6 +230,47 @@ def test_a_product_loop_saves_one_value_per_iteration():
     appends = _appends(s2s.grad(power_loop).source)
     assert len(appends) == 2  # J_grad and J_value_and_grad each save s once a trip
     assert all("," not in a for a in appends)
+
+
+def test_rows_and_index_arithmetic_are_recomputed_not_saved():
+    for fn, wrt in ((index_arithmetic, 0), (array_loop, (0, 1))):
+        appends = _appends(s2s.grad(fn, wrt=wrt).source)
+        assert appends and not any("[" in a or "+" in a for a in appends), appends
+
+
+def test_an_iteration_saves_its_state_once():
+    """The reverse loop hands each iteration's starting state back as the end state of
+    the iteration before it, so h is saved once a trip, not before and after."""
+    appends = _appends(s2s.grad(array_loop, wrt=(0, 1)).source)
+    assert appends == ["h)", "h)"]  # J_grad and J_value_and_grad
+
+
+def test_a_value_read_only_for_its_shape_saves_its_shape():
+    """Without known shapes, summing a broadcast adjoint back to `x[t] @ Wx` needs
+    only that product's shape: the tape holds shapes, not the products."""
+    saved = " ".join(_appends(s2s.grad(rnn.loss, wrt=(0, 1, 2)).source))
+    assert saved.count("matmul") == saved.count("np.shape(matmul") > 0, saved
+
+
+def test_saved_memory_grows_by_one_state_per_iteration():
+    """Peak memory of the gradient call grows with the trip count by one saved h
+    (n floats) per iteration, measured with tracemalloc."""
+    n = 2000
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=n) * 0.1
+    g = s2s.grad(array_loop, wrt=0)
+
+    def peak(trips):
+        X = rng.normal(size=(trips, n))
+        g(w, X)  # warm up
+        tracemalloc.start()
+        g(w, X)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    growth = (peak(120) - peak(60)) / 60
+    assert 0.7 * 8 * n < growth < 1.3 * 8 * n
 
 
 # --- calls ----------------------------------------------------------------------------

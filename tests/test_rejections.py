@@ -27,6 +27,7 @@ CASES = [
     ("module_array", s2s.UnsupportedSyntaxError, "parameter"),
     ("undefined_name", s2s.UnsupportedSyntaxError, "undefined_thing"),
     ("shared_update", s2s.UnsupportedSyntaxError, "in place"),
+    ("update_under_a_view", s2s.UnsupportedSyntaxError, "'z' holds a view of"),
     ("is_comparison", s2s.UnsupportedSyntaxError, "comparison"),
     ("bitwise", s2s.UnsupportedSyntaxError, "operator"),
     ("star_args", s2s.UnsupportedSyntaxError, "*args"),
