@@ -67,7 +67,12 @@ def probe(directory: str, cache: str, read_source: bool = False) -> dict:
 
 
 def measure(runs: int) -> dict[str, list[dict]]:
-    results: dict[str, list[dict]] = {"cold": [], "warm": [], "committed": [], "source": []}
+    results: dict[str, list[dict]] = {
+        "cold": [],
+        "warm": [],
+        "committed": [],
+        "source": [],
+    }
     with tempfile.TemporaryDirectory(prefix="s2s-bench-") as work:
         directory = os.path.join(work, "project")
         os.makedirs(directory)

@@ -221,14 +221,14 @@ def formatted_source(loaded: LoadedModule) -> str:
         return loaded.code
     if loaded.stages is not None:
         return loaded.stages.module.text
-    from .emit import format_source
-
-    import black
+    from importlib.metadata import version  # a tenth of the cost of importing black
 
     store = cache.default_cache()
-    key = formatted_key(loaded.key.cache, black.__version__) if loaded.key else None
+    key = formatted_key(loaded.key.cache, version("black")) if loaded.key else None
     text = store.lookup(key) if store is not None and key is not None else None
     if text is None:
+        from .emit import format_source
+
         text = format_source(loaded.code)
         if store is not None and key is not None:
             store.store(key, text)

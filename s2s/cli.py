@@ -486,6 +486,20 @@ def cmd_cache(args: argparse.Namespace) -> int:
 # --- the parser -------------------------------------------------------------------------
 
 
+def _add_targets(p: argparse.ArgumentParser, dest: str) -> None:
+    p.add_argument(
+        dest,
+        nargs="+" if dest == "targets" else None,
+        metavar="PATH.py[:FUNC]",
+        help="a function, or a file for its functions decorated with @s2s.grad",
+    )
+    p.add_argument(
+        "--wrt",
+        help="parameters to differentiate, e.g. a,b (default: the first; a, for a "
+        "tuple of one)",
+    )
+
+
 def _add_generate(sub: Any) -> None:
     p = sub.add_parser(
         "generate",
@@ -494,10 +508,7 @@ def _add_generate(sub: Any) -> None:
         "function; PATH.py alone means every function in it decorated with "
         "@s2s.grad (with the decorator's wrt).  Files are read, never run.",
     )
-    p.add_argument("targets", nargs="+", metavar="PATH.py[:FUNC]")
-    p.add_argument(
-        "--wrt", help="parameters to differentiate, e.g. a,b (default: the first)"
-    )
+    _add_targets(p, "targets")
     p.add_argument(
         "-o", "--output", default=DEFAULT_OUTPUT, help="directory (default: generated)"
     )
@@ -518,8 +529,7 @@ def _add_show(sub: Any) -> None:
         + "; ".join(f"{k}: {v}" for k, v in DUMPS.items())
         + ".",
     )
-    p.add_argument("targets", nargs="+", metavar="PATH.py[:FUNC]")
-    p.add_argument("--wrt", help="parameters to differentiate, e.g. a,b")
+    _add_targets(p, "targets")
     p.add_argument("--dump", choices=list(DUMPS), default="module")
     p.set_defaults(run=cmd_show)
 
@@ -534,8 +544,7 @@ def _add_check(sub: Any) -> None:
         "default, else standard normal values (seeded) of the shape given by --shape.  "
         "Only the function and the helpers it calls run, never the rest of the file.",
     )
-    p.add_argument("target", metavar="PATH.py[:FUNC]")
-    p.add_argument("--wrt", help="parameters to differentiate, e.g. a,b")
+    _add_targets(p, "target")
     p.add_argument(
         "--at",
         action="append",
