@@ -261,11 +261,6 @@ def _run(text: str, filename: str, name: str) -> dict[str, Any]:
     return namespace
 
 
-def load_module(text: str, name: str) -> dict[str, Any]:
-    """Execute generated module text, registering it with linecache for tracebacks."""
-    return _execute(text, _pseudo_filename(name, None), name)
-
-
 def _as_real(x: Any) -> Any:
     """Integers are treated as reals: 3 -> 3.0, an int array -> a float array."""
     if isinstance(x, numbers.Integral) and not isinstance(x, bool):
