@@ -83,6 +83,9 @@ def formatted_key(cache_key: str, black_version: str) -> str:
     return _sha256(f"{cache_key}\nformatted by black {black_version}")
 
 
+_BY_REPR = (bool, int, float, complex, str, bytes)
+
+
 def canonical(value: Any) -> str:
     """A deterministic text for a generation input: equal text for equal inputs, a
     type tag wherever types could collide (1, 1.0, True); TypeError otherwise."""
@@ -91,7 +94,7 @@ def canonical(value: Any) -> str:
         return f"ndarray({value.dtype.str},{value.shape},{data})"
     if isinstance(value, numpy.generic):
         return f"numpy.{value.dtype.name}({canonical(value.item())})"
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+    if value is None or value is Ellipsis or isinstance(value, _BY_REPR):
         return repr(value)  # floats: the shortest text that reads back exactly
     if isinstance(value, tuple):
         comma = "," if len(value) == 1 else ""
