@@ -383,8 +383,8 @@ def check_inputs(
     defaults = dict(
         zip(params[len(params) - len(f.__defaults__ or ()) :], f.__defaults__ or ())
     )
-    given = _assignments(at, "--at", params, _literal_value)
-    sizes = _assignments(shapes, "--shape", params, _shape)
+    given = _assignments(at, "--at", f.__name__, params, _literal_value)
+    sizes = _assignments(shapes, "--shape", f.__name__, params, _shape)
     rng = np.random.default_rng(seed)
     values, described = [], []
     for name in params:
@@ -406,7 +406,11 @@ def check_inputs(
 
 
 def _assignments(
-    items: Sequence[str], option: str, params: list[str], parse: Callable[[str], Any]
+    items: Sequence[str],
+    option: str,
+    function: str,
+    params: list[str],
+    parse: Callable[[str], Any],
 ) -> dict[str, Any]:
     """NAME=VALUE pairs, from repeated options and comma-separated lists."""
     found = {}
@@ -416,9 +420,10 @@ def _assignments(
             name = name.strip()
             if not sep or name not in params:
                 raise S2SError(
-                    f"{option} {part!r}: expected NAME=VALUE with NAME one of "
-                    f"{', '.join(params)}",
-                    hint=f"For example: {option} {params[0]}={'2.5' if option == '--at' else '3x4'}.",
+                    f"{option} {part!r}: expected NAME=VALUE, with NAME a parameter "
+                    f"of {function}: {', '.join(params)}",
+                    hint=f"For example: {option} NAME="
+                    + ("2.5" if option == "--at" else "3x4"),
                 )
             try:
                 found[name] = parse(text.strip())

@@ -163,7 +163,7 @@ def test_generated_output_is_identical_across_hash_seeds(project):
         (["generate", "model.py:loss", "--wrt", "q"], "no parameter named 'q'"),
         (["generate", "model.py", "--wrt", "w"], "--wrt applies to"),
         (["show", "model.py:loss", "--wrt", "w b"], "neither a parameter name"),
-        (["check", "model.py:loss", "--at", "zz=1"], "NAME one of w, b, x"),
+        (["check", "model.py:loss", "--at", "zz=1"], "a parameter of loss: w, b, x"),
         (["check", "model.py:loss", "--shape", "w=3xq"], "cannot read '3xq'"),
     ],
 )
