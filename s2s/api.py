@@ -2,35 +2,48 @@
 
 `generate` runs the stages (frontend, linearize, reverse, emit) and returns the module
 text; `grad` compiles that text into a callable with the same signature as the user's
-function.  Generated source is registered with `linecache`, so tracebacks through it
-show real lines and `inspect.getsource` works on it.
+function.  Before generating, `grad` looks for the module by key (:mod:`s2s.fingerprint`):
+a committed `generated/` module with the same content key, then the import-time cache
+(:mod:`s2s.cache`).  What is compiled is astor's text, without black: black is slow
+to import and to run, and only `.source` needs it.  Generated source is registered
+with `linecache`, so tracebacks through it show real lines and `inspect.getsource`
+works on it.
+
+The pipeline's modules are imported when a gradient is first generated, not with
+`s2s`: a gradient found in the cache needs none of them.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import linecache
 import numbers
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
-from .emit import FunctionSpec, GeneratedModule, emit_module
+from . import cache
 from .errors import InternalError, NonScalarOutputError, S2SError, WrtError
+from .fingerprint import Fingerprint, fingerprint, formatted_key
 from .frontend import ParsedFunction, parse_function
-from .ir import Graph, Loop, Namespace, Var, verify, walk
-from .linearize import linearize
-from .reverse import Adjoint, reverse
+
+if TYPE_CHECKING:
+    from .emit import GeneratedModule
+    from .ir import Graph, Var
+    from .reverse import Adjoint
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
 
-def _resolve_wrt(graph: Graph, wrt: Wrt) -> tuple[list[Var], bool]:
-    """The parameters to differentiate with respect to, and whether wrt was a tuple."""
+def resolve_wrt(
+    function: str, params: Sequence[str], wrt: Wrt
+) -> tuple[list[int], bool]:
+    """The positions of the parameters to differentiate, and whether wrt was a tuple."""
     many = isinstance(wrt, (tuple, list))
     items = list(wrt) if many else [wrt]
-    names = [p.hint for p in graph.params]
+    names = list(params)
     if not items:
         raise WrtError(
             "wrt is empty", hint=f"Name at least one of: {', '.join(names)}."
@@ -40,23 +53,34 @@ def _resolve_wrt(graph: Graph, wrt: Wrt) -> tuple[list[Var], bool]:
         if isinstance(item, bool) or not isinstance(item, (int, str)):
             raise WrtError(
                 f"wrt must be a parameter index or name, not {item!r}",
-                hint=f"{graph.name} has parameters: {', '.join(names)}.",
+                hint=f"{function} has parameters: {', '.join(names)}.",
             )
         if isinstance(item, int):
             if not -len(names) <= item < len(names):
                 raise WrtError(
-                    f"wrt={item} is out of range: {graph.name} has {len(names)} parameters",
+                    f"wrt={item} is out of range: {function} has {len(names)} parameters",
                     hint=f"Use an index from 0 to {len(names) - 1}, or a name: {', '.join(names)}.",
                 )
-            chosen.append(graph.params[item])
+            chosen.append(item % len(names))
         elif item in names:
-            chosen.append(graph.params[names.index(item)])
+            chosen.append(names.index(item))
         else:
             raise WrtError(
-                f"{graph.name} has no parameter named {item!r}",
+                f"{function} has no parameter named {item!r}",
                 hint=f"Its parameters are: {', '.join(names)}.",
             )
     return chosen, many
+
+
+def resolve_parsed_wrt(parsed: ParsedFunction, wrt: Wrt) -> tuple[list[int], bool]:
+    """:func:`resolve_wrt` for a parsed function.  As in :func:`generate`, a construct
+    s2s does not support is reported before a `wrt` that names no parameter."""
+    try:
+        return resolve_wrt(parsed.name, parsed.params, wrt)
+    except WrtError as e:
+        problem = e
+    generate(parsed, wrt)
+    raise problem
 
 
 @dataclass
@@ -73,11 +97,17 @@ class Stages:
 
 def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> Stages:
     """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text."""
+    from .emit import FunctionSpec, emit_module
+    from .ir import Namespace, verify
+    from .linearize import linearize
+    from .reverse import reverse
+
     parsed = f if isinstance(f, ParsedFunction) else parse_function(f)
     try:
         graph = linearize(parsed)
         verify(graph)
-        params, many = _resolve_wrt(graph, wrt)
+        positions, many = resolve_wrt(graph.name, [p.hint for p in graph.params], wrt)
+        params = [graph.params[i] for i in positions]
         names = Namespace(v.name for v in _all_vars(graph))
         adjoint = reverse(graph, params, names)
         verify(graph)
@@ -120,6 +150,8 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
 
 
 def _all_vars(graph: Graph) -> list[Var]:
+    from .ir import Loop, walk
+
     inner = [v for s in walk(graph.ops) for v in s.defines]
     loops = [
         v for s in walk(graph.ops) if isinstance(s, Loop) for v in s.carried + [s.index]
@@ -128,18 +160,99 @@ def _all_vars(graph: Graph) -> list[Var]:
 
 
 def _with_body(graph: Graph, body: list) -> Graph:
+    from .ir import Graph
+
     return Graph(
         graph.name, graph.params, body, graph.result, graph.defaults, graph.loc
     )
 
 
-_module_counter = iter(range(1, 1 << 62))
+# --- finding or generating a gradient module, and loading it ---------------------------
 
 
-def load_module(text: str, name: str) -> dict[str, Any]:
-    """Execute generated module text, registering it with linecache for tracebacks."""
-    filename = f"<s2s-generated {name} #{next(_module_counter)}>"
+@dataclass
+class LoadedModule:
+    """A gradient module compiled in this process, and where its code came from."""
+
+    namespace: dict[str, Any]
+    code: str  # the text that was compiled
+    provenance: str  # "generated", "cache" or "committed"
+    path: str | None  # the committed module or the cache entry, if any
+    key: Fingerprint | None  # None: not cacheable (or the cache is off)
+    stages: Stages | None = None  # when generated in this process
+
+
+def load_gradient(
+    parsed: ParsedFunction,
+    positions: Sequence[int],
+    many: bool,
+    options: Mapping[str, Any] | None = None,
+) -> LoadedModule:
+    """The compiled gradient module of `parsed` with respect to the parameters at
+    `positions`: a committed module with the same content key, else the cache's entry,
+    else generated now (and stored in the cache)."""
+    options = dict(options or {})
+    names = tuple(parsed.params[i] for i in positions)
+    store = cache.default_cache()
+    key = fingerprint(parsed, names, many, options) if store is not None else None
+    if key is not None:
+        committed = cache.find_committed(parsed.filename, parsed.name, key.content)
+        if committed is not None:
+            path, text = committed
+            namespace = _execute(text, path, parsed.name)
+            return LoadedModule(namespace, text, "committed", path, key)
+        text = store.lookup(key.cache)
+        if text is not None:
+            namespace = _execute(text, _pseudo_filename(parsed.name, key), parsed.name)
+            return LoadedModule(namespace, text, "cache", store.path(key.cache), key)
+    stages = generate(parsed, names if many else names[0], **options)
+    text = stages.module.raw
+    if key is not None:
+        store.store(key.cache, text)
+    namespace = _execute(text, _pseudo_filename(parsed.name, key), parsed.name)
+    path = store.path(key.cache) if key is not None else None
+    return LoadedModule(namespace, text, "generated", path, key, stages)
+
+
+def formatted_source(loaded: LoadedModule) -> str:
+    """The module formatted by black, as `s2s generate` writes it (without the header);
+    kept in the cache next to the code, so black runs once per module and machine."""
+    if loaded.provenance == "committed":
+        return loaded.code
+    if loaded.stages is not None:
+        return loaded.stages.module.text
+    from importlib.metadata import version  # a tenth of the cost of importing black
+
+    store = cache.default_cache()
+    key = formatted_key(loaded.key.cache, version("black")) if loaded.key else None
+    text = store.lookup(key) if store is not None and key is not None else None
+    if text is None:
+        from .emit import format_source
+
+        text = format_source(loaded.code)
+        if store is not None and key is not None:
+            store.store(key, text)
+    return text
+
+
+_module_counter = itertools.count(1)
+
+
+def _pseudo_filename(name: str, key: Fingerprint | None) -> str:
+    """The name tracebacks show for a generated module: the same for the same code."""
+    tag = key.cache[:12] if key is not None else f"#{next(_module_counter)}"
+    return f"<s2s-generated {name} {tag}>"
+
+
+def _execute(text: str, filename: str, name: str) -> dict[str, Any]:
+    """Run module text (once per text and filename in this process), registering it
+    with linecache so tracebacks and inspect show its lines."""
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    return _run(text, filename, name)
+
+
+@functools.lru_cache(maxsize=256)
+def _run(text: str, filename: str, name: str) -> dict[str, Any]:
     namespace: dict[str, Any] = {
         "__name__": f"s2s_generated_{name}",
         "__file__": filename,
@@ -160,28 +273,48 @@ def _as_real(x: Any) -> Any:
 class GradFunction:
     """A compiled gradient: call it like the original function.
 
-    `.source` is the generated module's text; `.fun` the original function.
+    `.source` is the generated module's text (formatted on first use); `.fun` the
+    original function; `.provenance` says where the compiled code came from:
+    "generated" now, the import-time "cache", or a "committed" generated/ module.
     """
 
-    def __init__(self, fun: Callable, wrt: Wrt, with_value: bool):
+    def __init__(
+        self,
+        fun: Callable,
+        wrt: Wrt,
+        with_value: bool,
+        options: Mapping[str, Any] | None = None,
+    ):
         self.fun = fun
         self.wrt = wrt
         self.with_value = with_value
-        stages = generate(fun, wrt)
-        self.stages = stages
-        self.source = stages.module.text
+        self.options = dict(options or {})
+        parsed = parse_function(fun)
+        positions, self.many = resolve_parsed_wrt(parsed, wrt)
+        self._parsed, self._positions = parsed, positions
+        self._loaded = load_gradient(parsed, positions, self.many, self.options)
+        self.provenance = self._loaded.provenance
         suffix = "_value_and_grad" if with_value else "_grad"
-        name = stages.graph.name + suffix
-        self._compiled = load_module(self.source, name)[name]
-        params = stages.graph.params
-        self._real = {params.index(p) for p in stages.wrt} | {
-            p.name for p in stages.wrt
-        }
+        name = parsed.name + suffix
+        self._compiled = self._loaded.namespace[name]
+        # Differentiated arguments are reals; others (sizes, indices) keep their type.
+        self._real = set(positions) | {parsed.params[i] for i in positions}
         functools.update_wrapper(self, fun)
         self.__name__ = self.__qualname__ = name
 
+    @functools.cached_property
+    def source(self) -> str:
+        return formatted_source(self._loaded)
+
+    @functools.cached_property
+    def stages(self) -> Stages:
+        """Every stage of the pipeline (generated now if the code came from a cache)."""
+        if self._loaded.stages is not None:
+            return self._loaded.stages
+        names = tuple(self._parsed.params[i] for i in self._positions)
+        return generate(self._parsed, names if self.many else names[0], **self.options)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # Differentiated arguments are reals; others (sizes, indices) keep their type.
         args = tuple(_as_real(a) if i in self._real else a for i, a in enumerate(args))
         kwargs = {k: _as_real(v) if k in self._real else v for k, v in kwargs.items()}
         try:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import astor
-import black
 
 from . import runtime
 from .errors import Location
@@ -58,15 +57,26 @@ class FunctionSpec:
 
 @dataclass
 class GeneratedModule:
-    """A generated module: its text, and the tree it was unparsed from."""
+    """A generated module: astor's text, the same formatted by black, and the tree.
 
-    text: str
+    `raw` is what `grad` compiles: the same statements and comments as `text`, but
+    black (slow to import and to run) is left off the import path; `text`, the
+    formatted module, is computed on first use.
+    """
+
+    raw: str
     tree: ast.Module
     functions: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def text(self) -> str:
+        return format_source(self.raw)
 
 
 def format_source(text: str) -> str:
     """Format with black; the one place that depends on black's version."""
+    import black  # here, not at the top: importing black takes a tenth of a second
+
     return black.format_str(text, mode=black.Mode(line_length=88))
 
 
@@ -697,4 +707,4 @@ def emit_module(functions: list[FunctionSpec], header: str = "") -> GeneratedMod
             )
             + text
         )
-    return GeneratedModule(format_source(text), tree, [spec.name for spec in functions])
+    return GeneratedModule(text, tree, [spec.name for spec in functions])

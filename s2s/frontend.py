@@ -269,21 +269,29 @@ def static_resolver(module: ast.Module) -> Callable[[str], Binding | None]:
     return resolve
 
 
-def parse_file(path: str, name: str) -> ParsedFunction:
-    """Parse function `name` from the file at `path`, without importing the file."""
+def read_module(path: str) -> tuple[str, ast.Module]:
+    """The text of the file at `path` and its syntax tree, without importing it."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
-    except OSError as e:
-        raise SourceUnavailableError(f"cannot read {path}: {e.strerror}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise SourceUnavailableError(f"cannot read {path}: {reason}") from None
     try:
-        module = ast.parse(text, filename=path)
+        return text, ast.parse(text, filename=path)
+    except ValueError as e:  # null bytes
+        raise SourceUnavailableError(f"cannot parse {path}: {e}") from None
     except SyntaxError as e:
         raise UnsupportedSyntaxError(
             f"syntax error: {e.msg}",
             Location(path, e.lineno or 1, (e.offset or 1) - 1, e.text or ""),
             "Fix the syntax error first.",
         ) from None
+
+
+def parse_file(path: str, name: str) -> ParsedFunction:
+    """Parse function `name` from the file at `path`, without importing the file."""
+    text, module = read_module(path)
     node = next(
         (n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == name),
         None,

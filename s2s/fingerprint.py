@@ -1,0 +1,205 @@
+"""Fingerprints: the keys under which a gradient's generated module is found again.
+
+A generated module is a function of the source it reads and of the code that writes it.
+Two keys follow from that:
+
+- the **content key** hashes what a reader of the source can see: the text and
+  position of the function and of every helper it differentiates through (the module
+  quotes source lines in its comments, so the text matters, not only the AST), what
+  each free name resolves to (numpy/math, a function, the *value* of a constant), the
+  defaults, the resolved `wrt`, the generation options and the s2s version.  It does
+  not depend on the machine: `s2s generate` writes it into a module's header, and
+  `grad` uses a committed module whose key matches.
+- the **cache key** adds the machine: a digest of the source files of s2s and astor
+  (the code that writes the compiled text; a development checkout changes without a
+  version bump), and the numpy and Python versions.  black is not in it: the compiled
+  text is astor's, and black's version keys only the formatted text (`formatted_key`).
+
+Everything is serialized by :func:`canonical` (sorted, typed, no ids or addresses), so
+a key is the same in every process whatever its hash seed.  An input with no canonical
+form (an arbitrary object as a default) makes the function uncacheable: `fingerprint`
+returns None and the gradient is generated afresh each time.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import importlib.util
+import os
+import sys
+import types
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy
+
+from .errors import S2SError
+from .frontend import Binding, ParsedFunction, parse_function
+
+#: Bumped when the key material changes shape, so old keys cannot collide with new.
+KEY_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The keys of one gradient module, and the text the content key hashes."""
+
+    content: str  # sha256 hex: the source-level inputs (written in generated headers)
+    cache: str  # sha256 hex: content + the machine (the import-time cache's key)
+    material: str  # what `content` hashes, for `s2s show --dump key`
+
+
+def fingerprint(
+    parsed: ParsedFunction,
+    wrt: tuple[str, ...],
+    many: bool,
+    options: Mapping[str, Any],
+) -> Fingerprint | None:
+    """The keys of the gradient of `parsed` with respect to the parameters `wrt` (a
+    tuple of gradients when `many`), generated with `options`; None if uncacheable."""
+    from . import __version__
+
+    try:
+        material = canonical(
+            {
+                "format": KEY_FORMAT,
+                "s2s": __version__,
+                "function": _Material().function(parsed),
+                "wrt": wrt,
+                "many": many,
+                "options": dict(options),
+            }
+        )
+    except (TypeError, ValueError, S2SError):
+        return None
+    content = _sha256(material)
+    return Fingerprint(content, _sha256(f"{content}\n{environment()}"), material)
+
+
+def formatted_key(cache_key: str, black_version: str) -> str:
+    """The key of the black-formatted text of the module stored under `cache_key`."""
+    return _sha256(f"{cache_key}\nformatted by black {black_version}")
+
+
+_BY_REPR = (bool, int, float, complex, str, bytes)
+
+
+def canonical(value: Any) -> str:
+    """A deterministic text for a generation input: equal text for equal inputs, a
+    type tag wherever types could collide (1, 1.0, True); TypeError otherwise."""
+    if isinstance(value, numpy.ndarray):
+        data = hashlib.sha256(numpy.ascontiguousarray(value).tobytes()).hexdigest()
+        return f"ndarray({value.dtype.str},{value.shape},{data})"
+    if isinstance(value, numpy.generic):
+        return f"numpy.{value.dtype.name}({canonical(value.item())})"
+    if value is None or value is Ellipsis or isinstance(value, _BY_REPR):
+        return repr(value)  # floats: the shortest text that reads back exactly
+    if isinstance(value, tuple):
+        comma = "," if len(value) == 1 else ""
+        return "(" + ",".join(canonical(v) for v in value) + comma + ")"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        items = sorted(f"{canonical(k)}:{canonical(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, (set, frozenset)):
+        return "set(" + ",".join(sorted(canonical(v) for v in value)) + ")"
+    raise TypeError(f"no canonical form for {type(value).__name__}")
+
+
+def free_names(node: ast.FunctionDef) -> list[str]:
+    """The names a function reads that are not its parameters, sorted.
+
+    Locals are kept: s2s resolves a name it has not seen assigned yet from the
+    module, so a local that shadows a module constant may still read it.
+    """
+    args = node.args
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    loaded = {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+    return sorted(loaded - params)
+
+
+def callee(target: Any, caller: ParsedFunction) -> ParsedFunction:
+    """The parsed form of a helper `caller` calls: a definition in the same file (read
+    statically) or a live function.  Raises ValueError or S2SError when it has none."""
+    if isinstance(target, ast.FunctionDef):
+        parsed = ParsedFunction(target, caller.filename, caller.lines, caller.resolve)
+        parsed.defaults = tuple(ast.literal_eval(d) for d in target.args.defaults)
+        return parsed
+    if isinstance(target, types.FunctionType):
+        return parse_function(target)
+    raise ValueError(f"not a function: {target!r}")
+
+
+class _Material:
+    """Builds the key material of a function and, recursively, of its helpers; each
+    function is parsed and described once (later mentions refer back to it)."""
+
+    def __init__(self) -> None:
+        self.described: dict[int, tuple] = {}  # id(function or node) -> reference
+        self.keep: list[Any] = []  # what the ids refer to, alive while we work
+
+    def function(self, parsed: ParsedFunction) -> dict[str, Any]:
+        node = parsed.node
+        filename = os.path.basename(parsed.filename.replace("\\", "/"))
+        for target in (node, parsed.origin):
+            if target is not None:
+                self.described[id(target)] = ("function", filename, node.lineno)
+                self.keep.append(target)
+        names = {}
+        for name in free_names(node):
+            binding = parsed.resolve(name)
+            if binding is not None:
+                names[name] = self.binding(binding, parsed)
+        return {
+            "file": filename,
+            "line": node.lineno,
+            "col_shift": parsed.col_shift,
+            "text": "".join(parsed.lines[node.lineno - 1 : node.end_lineno]),
+            "defaults": tuple(parsed.defaults),
+            "names": names,
+        }
+
+    def binding(self, binding: Binding, parsed: ParsedFunction) -> Any:
+        if binding.kind == "function":
+            if id(binding.value) in self.described:  # itself, or a helper met before
+                return self.described[id(binding.value)]
+            return ("function", self.function(callee(binding.value, parsed)))
+        if binding.kind == "unsupported":
+            # s2s refuses to use it, so its value cannot reach the generated code.
+            return ("unsupported",)
+        return (binding.kind, binding.value)
+
+
+@functools.lru_cache(maxsize=None)
+def environment() -> str:
+    """What, besides the source, the compiled text depends on (once per process)."""
+    parts = [f"python {sys.version}", f"numpy {numpy.__version__}"]
+    for package in ("s2s", "astor"):
+        parts.append(f"{package} {_package_digest(package)}")
+    return "\n".join(parts)
+
+
+def _package_digest(package: str) -> str:
+    """sha256 of a package's .py files (names and bytes), without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return "missing"
+    directory = list(spec.submodule_search_locations)[0]
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".py"):
+            with open(os.path.join(directory, name), "rb") as f:
+                digest.update(name.encode() + b"\0" + f.read() + b"\0")
+    return digest.hexdigest()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,90 @@
+"""One function of a file, made callable without running the file.
+
+`s2s check` takes central differences of the user's own function, but the command line
+never imports the user's module (its top level may have side effects).  The function
+is rebuilt from its definition alone: a module holding its `def` and the `def`s of the
+helpers it calls (decorators and annotations dropped, defaults checked to be
+constants), run in a namespace holding only what the file's names resolve to when it
+is read statically — numpy and math under their aliases, and module constants.  The
+generator has already accepted the function, so its body is in the subset s2s reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+import types
+
+import numpy
+
+from .errors import S2SError
+from .fingerprint import callee, free_names
+from .frontend import ParsedFunction, parse_file, read_module
+
+_MODULES = {"numpy": numpy, "math": math}
+
+
+def function_from_file(path: str, name: str) -> types.FunctionType:
+    """The function `name` of the file at `path`, defined without running the file."""
+    parsed = parse_file(path, name)
+    _, module = read_module(path)
+    imported = _imported_functions(module)
+    namespace: dict = {"__name__": f"s2s_standalone_{name}", "__file__": path}
+    definitions: dict[str, ast.FunctionDef] = {}
+    pending = [parsed]
+    while pending:
+        function = pending.pop()
+        if function.name in definitions:
+            continue
+        definitions[function.name] = _bare(function.node)
+        for free in free_names(function.node):
+            binding = function.resolve(free)
+            if binding is None or binding.kind in ("builtin", "unsupported"):
+                continue
+            if binding.kind == "function":
+                pending.append(_helper(binding.value, function))
+            elif binding.kind in _MODULES:
+                namespace[free] = _MODULES[binding.kind]
+            elif binding.kind == "const":
+                namespace[free] = binding.value
+            elif free in imported:
+                namespace[free] = imported[free]
+    tree = ast.Module(list(definitions.values()), type_ignores=[])
+    exec(compile(ast.fix_missing_locations(tree), path, "exec"), namespace)
+    return namespace[name]
+
+
+def _helper(target: ast.FunctionDef, caller: ParsedFunction) -> ParsedFunction:
+    try:
+        return callee(target, caller)
+    except ValueError:
+        raise S2SError(
+            f"{caller.filename}:{target.lineno}: the defaults of {target.name}() are "
+            f"not constants",
+            hint="Use numbers (or None) as defaults.",
+        ) from None
+
+
+def _bare(node: ast.FunctionDef) -> ast.FunctionDef:
+    """A copy of the definition that runs nothing when defined but its (constant)
+    defaults: no decorators, no annotations."""
+    node = copy.deepcopy(node)
+    node.decorator_list = []
+    node.returns = None
+    args = node.args
+    for arg in args.posonlyargs + args.args + args.kwonlyargs:
+        arg.annotation = None
+    return node
+
+
+def _imported_functions(module: ast.Module) -> dict[str, object]:
+    """`from numpy import exp as e` -> {"e": numpy.exp}, for numpy and math."""
+    found = {}
+    for node in module.body:
+        if isinstance(node, ast.ImportFrom) and node.module in _MODULES:
+            for alias in node.names:
+                value = getattr(_MODULES[node.module], alias.name, None)
+                if value is not None:
+                    found[alias.asname or alias.name] = value
+    return found

@@ -1,0 +1,326 @@
+"""The command line end to end, in fresh processes: generate (named and decorated
+targets, --check/--diff, atomic writes), show and its dumps, check, cache, --help,
+--version, exit codes, and never running the user's module."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from process_support import assert_clean_failure, environment, python, s2s
+from s2s.standalone import function_from_file
+from s2s.testing import ATOL, RTOL, numeric_gradient
+
+MODEL = '''\
+"""A module with a side effect at import: s2s must never run it."""
+import pathlib
+
+import numpy as xp
+
+import s2s
+from s2s import grad as G
+
+pathlib.Path(__file__).with_name("IMPORTED").write_text("the module ran")
+
+SCALE = 0.5
+
+
+def squash(v):
+    return xp.tanh(v) * SCALE
+
+
+@s2s.grad(wrt=("w", "b"))
+def loss(w, b, x):
+    h = squash(x @ w + b)
+    return xp.sum(h * h)
+
+
+@G
+def cube(x):
+    return x * x * x
+
+
+def kink(x):
+    return xp.floor(x) * x
+
+
+def comprehension(x):
+    return xp.sum([v * 2 for v in x])
+'''
+
+
+COMPREHENSION_LINE = 1 + MODEL.splitlines().index(
+    "    return xp.sum([v * 2 for v in x])"
+)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "model.py").write_text(MODEL)
+    (tmp_path / "plain.py").write_text("def f(x):\n    return x * x\n")
+    yield tmp_path
+    assert not (tmp_path / "IMPORTED").exists(), "s2s ran the user's module"
+
+
+def test_generate_a_file_writes_each_decorated_function(project):
+    result = s2s("generate", "model.py", cwd=project)
+    assert result.returncode == 0, result.stderr
+    written = sorted(os.listdir(project / "generated"))
+    assert written == ["model_cube.py", "model_loss.py"]  # and no leftover temp file
+    loss = (project / "generated" / "model_loss.py").read_text()
+    assert "def loss_grad(w, b, x):" in loss
+    assert "def loss_value_and_grad(w, b, x):" in loss
+    assert "regenerate with `s2s generate model.py:loss --wrt w,b`" in loss
+    assert "return dw, db" in loss
+    cube = (project / "generated" / "model_cube.py").read_text()
+    assert "regenerate with `s2s generate model.py:cube`." in cube
+
+
+_WITHOUT_S2S = """
+import importlib.util, json, sys
+import numpy as np
+sys.modules["s2s"] = None  # any `import s2s` now fails
+spec = importlib.util.spec_from_file_location("m", sys.argv[1])
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+rng = np.random.default_rng(0)
+w, b, x = rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 3))
+dw, db = m.loss_grad(w, b, x)
+value, (dw2, db2) = m.loss_value_and_grad(w, b, x)
+print(json.dumps({"dw": dw.tolist(), "db": db.tolist(), "value": float(value),
+                  "same": bool((dw == dw2).all() and (db == db2).all())}))
+"""
+
+
+def test_generated_module_runs_where_s2s_cannot_be_imported(project):
+    assert s2s("generate", "model.py", cwd=project).returncode == 0
+    result = python(
+        _WITHOUT_S2S, str(project / "generated" / "model_loss.py"), cwd=project
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    f = function_from_file(str(project / "model.py"), "loss")
+    rng = np.random.default_rng(0)
+    args = [rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 3))]
+    assert out["same"] and out["value"] == pytest.approx(f(*args), rel=1e-12)
+    for name, i in (("dw", 0), ("db", 1)):
+        numeric = numeric_gradient(f, args, i)
+        np.testing.assert_allclose(out[name], numeric, rtol=RTOL, atol=ATOL)
+
+
+def test_check_and_diff_catch_a_stale_module_and_write_nothing(project):
+    assert s2s("generate", "model.py:loss", "--wrt", "w,b", cwd=project).returncode == 0
+    fresh = s2s("generate", "model.py:loss", "--wrt", "w,b", "--check", cwd=project)
+    assert (fresh.returncode, fresh.stdout, fresh.stderr) == (0, "", "")
+    path = project / "generated" / "model_loss.py"
+    broken = path.read_text().replace("return dw, db", "return db, dw")
+    path.write_text(broken)
+    for flag in ("--check", "--diff"):
+        result = s2s("generate", "model.py:loss", "--wrt", "w,b", flag, cwd=project)
+        assert result.returncode == 1
+        assert "would update" in result.stderr and "Traceback" not in result.stderr
+        assert "-    return db, dw\n+    return dw, db\n" in result.stdout
+        assert path.read_text() == broken
+    path.unlink()
+    missing = s2s("generate", "model.py:loss", "--wrt", "w,b", "--check", cwd=project)
+    assert missing.returncode == 1 and "would create" in missing.stderr
+    assert not path.exists()
+
+
+def test_output_directory_and_regenerate_command(project):
+    result = s2s("generate", "plain.py:f", "-o", "out/grads", cwd=project)
+    assert result.returncode == 0, result.stderr
+    text = (project / "out" / "grads" / "plain_f.py").read_text()
+    assert "`s2s generate plain.py:f -o out/grads`" in text
+    again = s2s("generate", "plain.py:f", "-o", "out/grads", "--check", cwd=project)
+    assert again.returncode == 0
+
+
+def test_generated_output_is_identical_across_hash_seeds(project):
+    outputs = set()
+    for seed in ("0", "1", "4242"):
+        out = f"out{seed}"
+        env = environment(PYTHONHASHSEED=seed)
+        assert (
+            s2s("generate", "model.py", "-o", out, cwd=project, env=env).returncode == 0
+        )
+        outputs.add((project / out / "model_loss.py").read_text().replace(out, "OUT"))
+    assert len(outputs) == 1
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["generate", "missing.py:f"], "cannot read missing.py"),
+        (["generate", "model.py:nothing"], "no function named 'nothing'"),
+        (["generate", "model.py:comprehension"], f"model.py:{COMPREHENSION_LINE}:"),
+        (["generate", "plain.py"], "no function is decorated"),
+        (["generate", "model.py:loss", "--wrt", "q"], "no parameter named 'q'"),
+        (["generate", "model.py", "--wrt", "w"], "--wrt applies to"),
+        (["show", "model.py:loss", "--wrt", "w b"], "neither a parameter name"),
+        (["check", "model.py:loss", "--at", "zz=1"], "a parameter of loss: w, b, x"),
+        (["check", "model.py:loss", "--shape", "w=3xq"], "cannot read '3xq'"),
+    ],
+)
+def test_input_errors_exit_2_without_a_traceback(project, args, words):
+    result = s2s(*args, cwd=project)
+    assert_clean_failure(result, 2)
+    assert words in result.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["frobnicate"], ["generate"], ["show", "-x"]])
+def test_usage_errors_exit_2(project, args):
+    assert_clean_failure(s2s(*args, cwd=project), 2)
+
+
+def test_two_targets_for_one_output_file_is_an_error(project):
+    (project / "sub").mkdir()
+    (project / "sub" / "plain.py").write_text("def f(x):\n    return x + x\n")
+    result = s2s("generate", "plain.py:f", "sub/plain.py:f", cwd=project)
+    assert_clean_failure(result, 2)
+    assert "both be written to" in result.stderr
+    assert not (project / "generated").exists()
+
+
+_INTERNAL = """
+import sys
+import s2s.cli as cli
+from s2s.errors import InternalError
+
+def fail(*args, **kwargs):
+    if sys.argv[1] == "raw":
+        raise RuntimeError("an unexpected failure")
+    try:
+        {}["x"]
+    except KeyError as e:
+        raise InternalError("s2s failed on f: KeyError: 'x'") from e
+
+cli.generate = fail
+sys.exit(cli.main(["show", "plain.py:f"]))
+"""
+
+
+@pytest.mark.parametrize("kind", ["wrapped", "raw"])
+def test_internal_errors_exit_3_and_say_it_is_a_bug(project, kind):
+    result = python(_INTERNAL, kind, cwd=project)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" in result.stderr  # the one case where it helps
+    assert result.stderr.rstrip().splitlines()[-1].startswith("s2s: internal error")
+    if kind == "raw":
+        assert "bug in s2s" in result.stderr
+
+
+def test_help_for_every_subcommand_and_version(project):
+    for command in ([], ["generate"], ["show"], ["check"], ["cache"]):
+        result = s2s(*command, "--help", cwd=project)
+        assert result.returncode == 0 and result.stdout.startswith("usage: s2s")
+    version = s2s("--version", cwd=project)
+    import s2s as package
+
+    assert version.returncode == 0
+    assert version.stdout.startswith(f"s2s {package.__version__} (numpy ")
+
+
+def test_console_script_is_installed(project):
+    script = os.path.join(os.path.dirname(sys.executable), "s2s")
+    import subprocess
+
+    result = subprocess.run(
+        [script, "show", "plain.py:f"],
+        cwd=project,
+        env=environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "def f_grad(x):" in result.stdout
+
+
+def test_show_prints_the_module_and_every_stage(project):
+    module = s2s("show", "model.py:loss", "--wrt", "w,b", cwd=project)
+    assert module.returncode == 0
+    assert module.stdout.startswith("# Generated by s2s")
+    assert "# Content key: " in module.stdout
+    ir = s2s("show", "model.py:loss", "--dump", "ir", cwd=project).stdout
+    adjoint = s2s("show", "model.py:loss", "--dump", "adjoint", cwd=project).stdout
+    assert "tanh" in ir and adjoint.startswith(ir) and len(adjoint) > len(ir)
+    raw = s2s("show", "model.py:cube", "--dump", "raw", cwd=project).stdout
+    assert "def cube_grad(x):" in raw and not raw.startswith("#")
+    key = s2s("show", "model.py:loss", "--wrt", "w,b", "--dump", "key", cwd=project)
+    content = module.stdout.split("# Content key: ")[1].split("\n")[0]
+    assert key.stdout.startswith(f"content key {content}\n")
+    assert "'SCALE':('const',0.5)" in key.stdout
+
+
+def test_check_passes_at_given_and_random_points(project):
+    at = s2s("check", "model.py:cube", "--at", "x=2.5", cwd=project)
+    assert at.returncode == 0, at.stderr
+    assert "dx: s2s 18.75, central differences 18.75" in at.stdout
+    args = ["check", "model.py:loss", "--wrt", "w,b", "--shape", "w=3x2,b=2,x=4x3"]
+    first = s2s(*args, "--seed", "7", cwd=project)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (
+        "dw: worst element [" in first.stdout and "db: worst element [" in first.stdout
+    )
+    assert first.stdout.rstrip().splitlines()[-1].startswith("ok")
+    assert s2s(*args, "--seed", "7", cwd=project).stdout == first.stdout
+    assert s2s(*args, "--seed", "8", cwd=project).stdout != first.stdout
+
+
+def test_check_reports_a_mismatch_with_exit_1(project):
+    result = s2s("check", "model.py:kink", "--at", "x=1.0", cwd=project)
+    assert result.returncode == 1
+    assert "MISMATCH" in result.stdout and "kink" in result.stdout
+    assert s2s("check", "model.py:kink", "--at", "x=1.5", cwd=project).returncode == 0
+
+
+def test_check_input_that_breaks_the_function_is_an_input_error(project):
+    result = s2s("check", "model.py:loss", "--shape", "w=3x2,x=5x5", cwd=project)
+    assert_clean_failure(result, 2)
+    assert "loss raised ValueError at these inputs" in result.stderr
+
+
+def test_check_runs_only_the_function_and_its_helpers(tmp_path):
+    (tmp_path / "m.py").write_text(textwrap.dedent("""\
+            import math
+            from numpy import exp as e
+
+            RATE = 2.0
+            print("top level ran")
+
+            def unrelated(x=print("default evaluated")):
+                return x
+
+            def helper(v, k=3):
+                return e(v) * k
+
+            def f(x):
+                return math.sin(x) + helper(x * RATE)
+            """))
+    result = s2s("check", "m.py:f", "--at", "x=0.3", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "top level ran" not in result.stdout + result.stderr
+    assert "default evaluated" not in result.stdout + result.stderr
+    f = function_from_file(str(tmp_path / "m.py"), "f")
+    assert f(0.3) == pytest.approx(np.sin(0.3) + 3 * np.exp(0.6), rel=1e-15)
+
+
+def test_cache_info_and_clear(project):
+    cache_dir = project / "cache"
+    env = environment(cache_dir)
+    python("import s2s, plain; s2s.grad(plain.f)", cwd=project, env=env)
+    cache_dir.joinpath("notes.txt").write_text("not an entry")
+    info = s2s("cache", "info", cwd=project, env=env)
+    assert info.returncode == 0
+    assert f"directory: {cache_dir} ($S2S_CACHE_DIR)" in info.stdout
+    assert "entries:   1 " in info.stdout and "state:     on" in info.stdout
+    cleared = s2s("cache", "clear", cwd=project, env=env)
+    assert cleared.returncode == 0 and "removed 1 entries" in cleared.stdout
+    assert os.listdir(cache_dir) == ["notes.txt"]
+    off = s2s("cache", "info", cwd=project, env=dict(env, S2S_CACHE="0"))
+    assert "state:     off" in off.stdout
