@@ -9,6 +9,7 @@
 """
 
 from .api import GradFunction, grad, value_and_grad
+from .draw import GraphPicture, GraphvizNotFoundError, graph
 from .errors import (
     GradientMismatchError,
     InternalError,
@@ -26,6 +27,8 @@ __version__ = "0.1.0"
 __all__ = [
     "GradFunction",
     "GradientMismatchError",
+    "GraphPicture",
+    "GraphvizNotFoundError",
     "InternalError",
     "NonScalarOutputError",
     "S2SError",
@@ -35,5 +38,6 @@ __all__ = [
     "WrtError",
     "check_grad",
     "grad",
+    "graph",
     "value_and_grad",
 ]

@@ -1,4 +1,5 @@
-"""The command line: `s2s generate` writes gradient modules, `s2s show` prints one.
+"""The command line: `s2s generate` writes gradient modules, `s2s show` prints one,
+`s2s graph` draws the computation graph.
 
 Files are read, never imported: a module's import-time side effects do not run.
 Exit codes: 0 ok, 1 stale (--check), 2 bad input, 3 internal error (a bug in s2s).
@@ -18,6 +19,7 @@ import black
 
 from . import __version__
 from .api import Stages, generate
+from .draw import draw_file
 from .errors import InternalError, S2SError
 from .frontend import parse_file
 
@@ -125,6 +127,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    path, name = _target(args.target)
+    wrt = _wrt(args.wrt) if args.wrt else None
+    picture = draw_file(path, name, args.at or [], wrt)
+    if args.output:
+        picture.save(args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(picture.dot)
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="s2s",
@@ -154,6 +168,22 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--wrt", help="parameters to differentiate, e.g. a,b")
     show.add_argument("--dump", choices=["module", "ir", "adjoint"], default="module")
     show.set_defaults(run=cmd_show)
+
+    graph = sub.add_parser(
+        "graph", help="draw the computation graph, with values and adjoints"
+    )
+    graph.add_argument("target", metavar="PATH.py:FUNC")
+    graph.add_argument(
+        "--at",
+        action="append",
+        metavar="VALUES",
+        help="inputs, e.g. a=5,b=3,c=2 or 'w=[1,2]' (arrays: nested lists or .npy)",
+    )
+    graph.add_argument("--wrt", help="inputs the adjoints are taken with respect to")
+    graph.add_argument(
+        "-o", "--output", help="out.svg, out.png, out.pdf or out.dot (default: DOT)"
+    )
+    graph.set_defaults(run=cmd_graph)
     return p
 
 

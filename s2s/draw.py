@@ -38,6 +38,9 @@ from .rules import NONDIFFERENTIABLE
 VALUE_COLOR = "#1a7f37"  # green, as in the seed notes
 ADJOINT_COLOR = "#cf222e"  # red
 MUTED_COLOR = "#6e7781"
+_INPUT = 'style="rounded,filled", fillcolor="#eef1f4"'
+_LOOP_VALUE = 'style="rounded,dashed"'
+_TABLE = '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
 
 
@@ -76,8 +79,11 @@ class GraphPicture:
             )
         fmt = FORMATS[ext]
         data = self.dot.encode("utf-8") if fmt is None else render(self.dot, fmt)
-        with open(path, "wb") as f:
-            f.write(data)
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise S2SError(f"cannot write {path}: {e.strerror}") from None
 
     def __str__(self) -> str:
         return self.dot
@@ -142,7 +148,7 @@ def draw(
     verify(fn)
     inputs = _bind(fn, list(args), dict(kwargs or {}))
     if inputs is None:
-        scene = _Scene(fn, None, {}, set())
+        scene = _Scene(fn, None, {})
         return GraphPicture(fn.name, scene.dot(_title(fn, None, [], "")))
     chosen = _default_wrt(fn, inputs) if wrt is None else _resolve_wrt(fn, wrt)[0]
     for p in chosen:
@@ -160,7 +166,7 @@ def draw(
         )
     else:
         adjoints = _adjoints(fn, chosen, inputs, forward)
-    scene = _Scene(fn, forward, adjoints, active_values(fn.ops, chosen))
+    scene = _Scene(fn, forward, adjoints)
     return GraphPicture(
         fn.name,
         scene.dot(_title(fn, inputs, chosen, note)),
@@ -203,7 +209,7 @@ def _adjoints(
 
 def _bind(fn: Graph, args: list, kwargs: dict) -> dict[Var, Any] | None:
     """Each parameter's value, like a call would bind them; None when none are given."""
-    if not args and not kwargs:
+    if not args and not kwargs and fn.params:
         return None
     names = [p.hint for p in fn.params]
     signature = f"{fn.name}({', '.join(names)})"
@@ -227,8 +233,7 @@ def _bind(fn: Graph, args: list, kwargs: dict) -> dict[Var, Any] | None:
     if missing:
         raise S2SError(
             f"no value for {', '.join(missing)}",
-            hint=f"Give every parameter of {signature} a value, e.g. "
-            f"--at {','.join(f'{n}=1.0' for n in names)}.",
+            hint=f"Give every parameter of {signature} a value.",
         )
     return {
         p: values[p.hint] if p.hint in values else defaults[p.hint].value
@@ -367,7 +372,7 @@ def _title(fn: Graph, inputs: dict[Var, Any] | None, wrt: list[Var], note: str) 
     head = f"<b>{_esc(fn.name)}({_esc(', '.join(p.hint for p in fn.params))})</b>"
     if inputs is None:
         return head + "<br/>" + _font(MUTED_COLOR, "give inputs to see values")
-    at = ", ".join(f"{p.hint}={' '.join(summary(v))}" for p, v in inputs.items())
+    at = ", ".join(f"{p.hint}={summary(v)[0]}" for p, v in inputs.items())
     lines = [f"{head} at {_esc(at)}"]
     legend = _font(VALUE_COLOR, "green: value") + " · "
     if wrt:
@@ -410,17 +415,10 @@ def _times(n: int) -> str:
 class _Scene:
     """Writes the DOT text: nodes inside clusters, then every edge at the top level."""
 
-    def __init__(
-        self,
-        fn: Graph,
-        forward: Trace | None,
-        adjoints: dict[Var, Any],
-        active: set[Var],
-    ):
+    def __init__(self, fn: Graph, forward: Trace | None, adjoints: dict[Var, Any]):
         self.fn = fn
         self.forward = forward
         self.adjoints = adjoints
-        self.active = active
         self.ids: dict[Var, str] = {}
         self.lines: list[str] = []
         self.edges: list[str] = []
@@ -429,15 +427,16 @@ class _Scene:
 
     def dot(self, title: str) -> str:
         self.lines = [
-            f"digraph {self.fn.name} {{",
+            f'digraph "{self.fn.name}" {{',
             "  graph [rankdir=LR, fontname=Helvetica, fontsize=12, labelloc=t, "
             f"nodesep=0.25, ranksep=0.35, label=<{title}>];",
             "  node [shape=box, style=rounded, fontname=Helvetica, fontsize=11, "
             'margin="0.1,0.04"];',
-            f'  edge [color="{MUTED_COLOR}", arrowsize=0.7];',
+            f'  edge [color="{MUTED_COLOR}", fontcolor="{MUTED_COLOR}", '
+            "fontname=Helvetica, fontsize=9, arrowsize=0.7];",
         ]
         for p in self.fn.params:
-            self.node(p, p.hint, "input", shape="ellipse")
+            self.node(p, p.hint, "input", _INPUT)
         self.block(self.fn.ops)
         if isinstance(self.fn.result, Const):
             self.lines.append(
@@ -449,7 +448,7 @@ class _Scene:
     # nodes
 
     def node(
-        self, v: Var, title: str, where: str, shape: str = "box", muted: bool = False
+        self, v: Var, title: str, where: str, style: str = "", muted: bool = False
     ) -> None:
         node_id = self.ids[v] = f"n{len(self.ids)}"
         rows = []
@@ -468,13 +467,12 @@ class _Scene:
             lines = summary(self.adjoints[v])
             rows.append(_font(ADJOINT_COLOR, f"d{v.name} = {lines[0]}"))
             rows += [_font(ADJOINT_COLOR, line) for line in lines[1:]]
-        label = "".join(f"<tr><td>{row}</td></tr>" for row in rows)
-        extra = ", peripheries=2" if v is self.fn.result else ""
-        self.lines.append(
-            f"{'  ' * self.depth}{node_id} [shape={shape}{extra}, label=<<table "
-            f'border="0" cellborder="0" cellspacing="0" cellpadding="1">{label}'
-            "</table>>];"
-        )
+        rows_html = "".join(f"<tr><td>{row}</td></tr>" for row in rows)
+        attrs = [style] if style else []
+        if v is self.fn.result:
+            attrs.append("peripheries=2")
+        attrs.append(f"label=<{_TABLE}{rows_html}</table>>")
+        self.lines.append(f"{'  ' * self.depth}{node_id} [{', '.join(attrs)}];")
 
     def edge(self, source: Operand | None, target: Var, style: str = "") -> None:
         if not isinstance(source, Var):
@@ -577,11 +575,11 @@ class _Scene:
             label += "<br/>" + _font(MUTED_COLOR, count)
         self.open_cluster(label)
         if s.index is not None:
-            self.node(s.index, s.index.name, "loop index", shape="ellipse")
+            self.node(s.index, s.index.name, "loop index", _LOOP_VALUE)
             self.edge(s.iterable, s.index, "style=dotted")
         for c, init, nxt in zip(s.carried, s.inits, s.nexts):
             title = f"{c.name} = {self.name(init)}, then {self.name(nxt)}"
-            self.node(c, title, "carried by the loop", shape="ellipse")
+            self.node(c, title, "carried by the loop", _LOOP_VALUE)
             self.edge(init, c)
         self.block(s.header)
         self.block(s.body)

@@ -25,7 +25,7 @@ import numpy as np
 from . import runtime
 from .emit import _FunctionEmitter, const_ast
 from .errors import InternalError, S2SError
-from .ir import Const, If, Loop, Op, Operand, Stmt, Var
+from .ir import Const, If, Loop, Op, Operand, Stmt, Var, walk
 
 _GLOBALS: dict[str, Any] = {
     "__builtins__": builtins,
@@ -158,6 +158,15 @@ class _Runner:
             else:
                 self.env[target] = value
 
+    def _recorded(self, stmts: list[Stmt]) -> dict[Var, Any]:
+        return {v: self.trace.last[v] for v in _defined(stmts) if v in self.trace.last}
+
+    def _restore(self, stmts: list[Stmt], saved: dict[Var, Any]) -> None:
+        """Forget the values `stmts` just recorded, going back to those `saved`."""
+        for v in _defined(stmts):
+            self.trace.last.pop(v, None)
+        self.trace.last.update(saved)
+
     def branch(self, s: If) -> None:
         then = bool(self.read(s.cond))
         self.trace.taken.setdefault(s, []).append(then)
@@ -176,8 +185,11 @@ class _Runner:
                 if s.index is not None:
                     self.set(s.index, index)
             else:
+                before = self._recorded(s.header)
                 self.block(s.header)
                 if not self.read(s.cond):
+                    if trips:  # keep the header's values from the last iteration
+                        self._restore(s.header, before)
                     break
             # A carried value is recorded as it is when the body starts, so that it
             # reads together with the values that iteration makes.
@@ -195,6 +207,10 @@ class _Runner:
 
 
 _DONE = object()
+
+
+def _defined(stmts: list[Stmt]) -> list[Var]:
+    return [v for s in walk(stmts) for v in s.defines]
 
 
 def run(stmts: list[Stmt], env: dict[Var, Any]) -> Trace:
