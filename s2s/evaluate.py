@@ -91,6 +91,10 @@ def _compile(op: Op) -> _Compiled:
     operands = tuple(dict.fromkeys(a for a in op.args if isinstance(a, Var)))
     slot = {v: f"_{k}" for k, v in enumerate(operands)}
     tree = ast.Expression(_Spelling(slot.__getitem__).op_expr(op))
+    for node in ast.walk(tree):
+        # astor unparses a node without a context, compile needs one: all are loads.
+        if "ctx" in node._fields and getattr(node, "ctx", None) is None:
+            node.ctx = ast.Load()
     ast.fix_missing_locations(tree)
     return _Compiled(compile(tree, f"<s2s op {op.prim}>", "eval"), operands)
 
