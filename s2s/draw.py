@@ -144,9 +144,25 @@ def draw(
     kwargs: dict[str, Any] | None = None,
     wrt: Wrt | None = None,
 ) -> GraphPicture:
+    """Linearize, run at the given arguments (if any), and draw."""
+    try:
+        return _draw(parsed, list(args), dict(kwargs or {}), wrt)
+    except S2SError:
+        raise
+    except Exception as e:  # anything else is our bug, said as such
+        raise InternalError(
+            f"s2s failed to draw {parsed.name} ({parsed.filename}): "
+            f"{type(e).__name__}: {e}",
+            hint="This is a bug in s2s; please report it with the function above.",
+        ) from e
+
+
+def _draw(
+    parsed: ParsedFunction, args: list, kwargs: dict, wrt: Wrt | None
+) -> GraphPicture:
     fn = linearize(parsed)
     verify(fn)
-    inputs = _bind(fn, list(args), dict(kwargs or {}))
+    inputs = _bind(fn, args, kwargs)
     if inputs is None:
         scene = _Scene(fn, None, {})
         return GraphPicture(fn.name, scene.dot(_title(fn, None, [], "")))
@@ -154,12 +170,12 @@ def draw(
     for p in chosen:
         inputs[p] = _as_real(inputs[p])
     forward = run(fn.ops, inputs)
-    result = forward.last.get(fn.result) if isinstance(fn.result, Var) else None
-    note = ""
+    result = forward.last[fn.result] if isinstance(fn.result, Var) else fn.result.value
     adjoints: dict[Var, Any] = {}
+    note = ""
     if not chosen:
         note = "no adjoints: no input to differentiate (see --wrt)"
-    elif np.ndim(result if isinstance(fn.result, Var) else fn.result.value) != 0:
+    elif np.ndim(result) != 0:
         note = (
             f"no adjoints: the result has shape {np.shape(result)}, not a scalar "
             "(reduce it with .sum() or .mean())"
@@ -246,11 +262,11 @@ def _default_wrt(fn: Graph, inputs: dict[Var, Any]) -> list[Var]:
     integer used only as a size or an index keeps its type)."""
     chosen = []
     for p, value in inputs.items():
+        if isinstance(value, (bool, np.bool_, str, type(None))):
+            continue
         integral = isinstance(value, numbers.Integral) or (
             isinstance(value, np.ndarray) and value.dtype.kind in "iub"
         )
-        if isinstance(value, bool) or isinstance(value, (str, type(None))):
-            continue
         if not integral or fn.result in active_values(fn.ops, [p]):
             chosen.append(p)
     return chosen
@@ -388,7 +404,7 @@ def _title(fn: Graph, inputs: dict[Var, Any] | None, wrt: list[Var], note: str) 
 
 
 def _result_name(fn: Graph) -> str:
-    return fn.result.name if isinstance(fn.result, Var) else fn.name
+    return fn.result.hint if isinstance(fn.result, Var) else fn.name
 
 
 def _esc(text: str) -> str:
