@@ -11,6 +11,7 @@
 from .api import GradFunction, grad, value_and_grad
 from .errors import (
     GradientMismatchError,
+    GraphvizNotFoundError,
     InternalError,
     NonScalarOutputError,
     S2SError,
@@ -23,9 +24,23 @@ from .testing import check_grad
 
 __version__ = "0.1.0"
 
+#: Attributes imported on first use, so that `import s2s` stays cheap.
+_LAZY = {"graph": "draw", "GraphPicture": "draw"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 's2s' has no attribute {name!r}")
+
+
 __all__ = [
     "GradFunction",
     "GradientMismatchError",
+    "GraphPicture",
+    "GraphvizNotFoundError",
     "InternalError",
     "NonScalarOutputError",
     "S2SError",
@@ -35,5 +50,6 @@ __all__ = [
     "WrtError",
     "check_grad",
     "grad",
+    "graph",
     "value_and_grad",
 ]

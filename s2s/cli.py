@@ -1,6 +1,6 @@
 """The command line: `s2s generate` writes gradient modules, `show` prints one (or a
-stage of the pipeline), `check` compares a gradient with central differences, and
-`cache` looks after the import-time cache.
+stage of the pipeline), `check` compares a gradient with central differences, `graph`
+draws the computation graph, and `cache` looks after the import-time cache.
 
 Files are read, never imported: a module's import-time side effects do not run
 (`check` runs the function alone, see :mod:`s2s.standalone`).
@@ -586,6 +586,43 @@ def _add_cache(sub: Any) -> None:
     p.set_defaults(run=cmd_cache)
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    from .draw import draw_file  # graphviz support is not needed on other paths
+
+    path, sep, name = args.target.rpartition(":")
+    if not (sep and path and name.isidentifier()):
+        raise S2SError(
+            f"expected PATH.py:FUNCTION, got {args.target!r}",
+            hint="For example: s2s graph examples/graph.py:J --at a=5,b=3,c=2",
+        )
+    wrt = parse_wrt(args.wrt) if args.wrt else None
+    picture = draw_file(path, name, args.at or [], wrt)
+    if args.output:
+        picture.save(args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(picture.dot)
+    return EXIT_OK
+
+
+def _add_graph(sub: Any) -> None:
+    p = sub.add_parser(
+        "graph", help="draw the computation graph, with values and adjoints"
+    )
+    p.add_argument("target", metavar="PATH.py:FUNC")
+    p.add_argument(
+        "--at",
+        action="append",
+        metavar="VALUES",
+        help="inputs, e.g. a=5,b=3,c=2 or 'w=[1,2]' (arrays: nested lists or .npy)",
+    )
+    p.add_argument("--wrt", help="inputs the adjoints are taken with respect to")
+    p.add_argument(
+        "-o", "--output", help="out.svg, out.png, out.pdf or out.dot (default: DOT)"
+    )
+    p.set_defaults(run=cmd_graph)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="s2s",
@@ -598,6 +635,7 @@ def parser() -> argparse.ArgumentParser:
     _add_generate(sub)
     _add_show(sub)
     _add_check(sub)
+    _add_graph(sub)
     _add_cache(sub)
     return p
 

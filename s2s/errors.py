@@ -93,3 +93,7 @@ class GradientMismatchError(S2SError):
 
 class InternalError(S2SError):
     """A bug in s2s itself: please report it with the function that triggered it."""
+
+
+class GraphvizNotFoundError(S2SError):
+    """Drawing SVG, PNG or PDF needs Graphviz's `dot` program, which is missing."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from .errors import InternalError
@@ -52,6 +52,8 @@ class Adjoint:
     ops: list[Stmt]
     grads: list[Operand]
     checks: list[Op]  # ops kept for their effect (the scalar-result check)
+    # Each forward value's total adjoint (for pictures); inside a loop, per iteration.
+    of: dict[Var, Operand] = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = [line for s in self.checks + self.ops for line in s.lines()]
@@ -193,6 +195,7 @@ class _Reverse:
         self.mirror: dict[int, list[Stmt]] = (
             {}
         )  # id(forward block) -> its reverse block
+        self.final: dict[Var, Operand] = {}  # the latest adjoint of each value
 
     def run(self, wrt: list[Var]) -> Adjoint:
         b = self.builder
@@ -204,7 +207,7 @@ class _Reverse:
             )
         adjoints: dict[Var, Operand] = {}
         if result in self.active:
-            adjoints[result] = Const(1.0)
+            adjoints[result] = self.final[result] = Const(1.0)
         self.block(self.forward, adjoints)
         b.loc, b.lib = None, "np"
         grads = [
@@ -215,7 +218,7 @@ class _Reverse:
             )
             for p in wrt
         ]
-        return Adjoint(self.tapes + self.forward, b.ops, grads, checks)
+        return Adjoint(self.tapes + self.forward, b.ops, grads, checks, self.final)
 
     def zeros(
         self, like: Operand, hint: str | None = None, role: str = "temp"
@@ -291,6 +294,7 @@ class _Reverse:
         else:
             adjoints[x] = c
         self.named.add(adjoints[x])
+        self.final[x] = adjoints[x]
 
     # --- branches -------------------------------------------------------------------
 
@@ -322,7 +326,7 @@ class _Reverse:
             region.else_vals.append(self._in_block(else_ops, else_adj.get(k), k))
             out = b.var("d" + k.hint, "temp" if k.role == "temp" else "adjoint")
             region.outs.append(out)
-            adjoints[k] = out
+            adjoints[k] = self.final[k] = out
             self.named.add(out)
         b.loc = s.loc
         b.ops.append(region)
@@ -407,6 +411,7 @@ class _Reverse:
             adjoints[u] = (
                 out  # the accumulator started from u's adjoint: it replaces it
             )
+            self.final[u] = out
         for k, out in zip(carried, region.outs):
             init = loop.inits[k]
             if isinstance(init, Var) and init in self.active:
