@@ -452,11 +452,16 @@ class _FunctionEmitter:
         keywords = [
             ast.keyword(k, const_ast(op.params[k]))
             for k, default in prim.static
-            if k in op.params and op.params[k] != default
+            if k in op.params and op.params[k] != default and k not in prim.leading
         ]
+        if prim.sequence:
+            args = [ast.List(args, ast.Load())]
+        args = [const_ast(op.params.get(k)) for k in prim.leading] + args
         lib = op.params.get("lib", "np")
         if prim.helper:
             func = ast.Name(prim.helper, ast.Load())
+        elif prim.python:
+            func = _attr(*prim.python.split("."))
         elif lib == "math":
             func = _attr("math", prim.math)
         elif lib == "builtin":

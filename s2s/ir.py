@@ -330,6 +330,17 @@ _TEMP_HINTS = {
     "reversed": "backwards",
     "getitem": "part",
     "new_stack": "saved",
+    "round": "rounded",
+    "builtin_round": "rounded",
+    "ravel": "flat",
+    "var": "variance",
+    "std": "deviation",
+    "concatenate": "joined",
+    "stack": "stacked",
+    "hstack": "stacked",
+    "vstack": "stacked",
+    "eye": "identity",
+    "arange": "counts",
 }
 
 
@@ -513,6 +524,26 @@ class Sym:
         return self.apply("ne", self, o)  # type: ignore[override]
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __getitem__(self, index: Any) -> Sym:
+        """`g[:, k]`, `g[..., ::-1]`: indexing with static or symbolic parts."""
+        items = index if isinstance(index, tuple) else (index,)
+        spec: list[tuple] = []
+        parts: list[Any] = []
+        for item in items:
+            if isinstance(item, slice):
+                bounds = (item.start, item.stop, item.step)
+                spec.append(("slice", *(b is not None for b in bounds)))
+                parts.extend(b for b in bounds if b is not None)
+            elif item is None:
+                spec.append(("newaxis",))
+            elif item is Ellipsis:
+                spec.append(("ellipsis",))
+            else:
+                spec.append(("value",))
+                parts.append(item)
+        spec_tuple = (isinstance(index, tuple), *spec)
+        return self.apply("getitem", self, *parts, spec=spec_tuple)
 
     @property
     def T(self) -> Sym:

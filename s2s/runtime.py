@@ -135,3 +135,55 @@ def _unindex(g, like, index):
     out = np.zeros(np.shape(like), dtype=np.result_type(g, np.float64))
     out[index] = g
     return out
+
+
+def _trace_adjoint(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of np.trace: g on the traced diagonal of every matrix, zeros elsewhere."""
+    shape = np.shape(a)
+    eye = np.eye(shape[axis1], shape[axis2], offset, dtype=np.result_type(g, 1.0))
+    spread = np.expand_dims(g, (-2, -1)) * eye
+    rank = len(shape)
+    return np.moveaxis(spread, (-2, -1), (axis1 % rank, axis2 % rank))
+
+
+def _diag_adjoint(g, v, k=0):
+    """Adjoint of np.diag(v, k): the k-th diagonal of g for a vector v; for a matrix v,
+    g placed on v's k-th diagonal, zeros elsewhere."""
+    if np.ndim(v) == 1:
+        return np.diag(g, k)
+    rows, columns = np.shape(v)
+    eye = np.eye(rows, columns, k, dtype=np.result_type(g, 1.0))
+    if k >= 0:  # element i of the diagonal sits in row i
+        return eye * np.concatenate([g, np.zeros(rows - np.size(g))])[:, None]
+    return eye * np.concatenate([g, np.zeros(columns - np.size(g))])[None, :]
+
+
+def _fill_adjoint(g, y, fill):
+    """Adjoint of the fill value of np.full_like: g summed back to the fill's shape
+    (zero when the result is an integer array: the fill was truncated)."""
+    if not np.issubdtype(np.result_type(y), np.inexact):
+        return np.zeros(np.shape(fill))
+    return _unbroadcast(g, fill)
+
+
+def _joined_part(g, parts, k, axis):
+    """The slice of g, the adjoint of np.concatenate(parts, axis), that is parts[k]'s."""
+    start = 0
+    for part in parts[:k]:
+        start = start + np.shape(part)[axis]
+    stop = start + np.shape(parts[k])[axis]
+    return g[(slice(None),) * axis + (slice(start, stop),)]
+
+
+def _hstack_adjoint(g, *arrays, part=0):
+    """Adjoint of np.hstack(arrays) for arrays[part]: vectors join end to end, other
+    arrays along their second axis."""
+    columns = [np.atleast_1d(a) for a in arrays]
+    axis = 0 if np.ndim(columns[0]) == 1 else 1
+    return np.reshape(_joined_part(g, columns, part, axis), np.shape(arrays[part]))
+
+
+def _vstack_adjoint(g, *arrays, part=0):
+    """Adjoint of np.vstack(arrays) for arrays[part]: a vector is one row."""
+    rows = [np.atleast_2d(a) for a in arrays]
+    return np.reshape(_joined_part(g, rows, part, 0), np.shape(arrays[part]))

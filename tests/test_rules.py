@@ -338,9 +338,10 @@ def _spellings(cases: list[Case]) -> dict[str, set]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 owner = node.func.value
-                module = owner.id if isinstance(owner, ast.Name) else None
-                kind = {"np": "numpy", "math": "math"}.get(module, "method")
-                found[kind].add(node.func.attr)
+                module = ast.unparse(owner).split(".")
+                kind = {"np": "numpy", "math": "math"}.get(module[0], "method")
+                name = ".".join(module[1:] + [node.func.attr])
+                found[kind].add(node.func.attr if kind == "method" else name)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 found["builtin"].add(node.func.id)
             elif isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp)):
