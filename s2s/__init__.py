@@ -9,10 +9,12 @@
 """
 
 from .api import GradFunction, grad, value_and_grad
+from .custom import call, register, unregister
 from .errors import (
     GradientMismatchError,
     InternalError,
     NonScalarOutputError,
+    RuleError,
     S2SError,
     SourceUnavailableError,
     UnknownFunctionError,
@@ -28,12 +30,16 @@ __all__ = [
     "GradientMismatchError",
     "InternalError",
     "NonScalarOutputError",
+    "RuleError",
     "S2SError",
     "SourceUnavailableError",
     "UnknownFunctionError",
     "UnsupportedSyntaxError",
     "WrtError",
+    "call",
     "check_grad",
     "grad",
+    "register",
+    "unregister",
     "value_and_grad",
 ]

@@ -32,7 +32,7 @@ from . import runtime
 from .errors import Location
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, walk
 from .optimize import EFFECTS, operands_of, optimize
-from .primitives import PRIMITIVES
+from .primitives import PRIMITIVES, import_roots
 
 _MARKER = "_s2s_marker_"
 _UNARY = {"neg", "not"}
@@ -350,7 +350,7 @@ class _Naming:
         while True:
             name = base if n == 0 else f"{base}_{n}"
             n += 1
-            if name in RESERVED or name in _HELPER_NAMES:
+            if name in RESERVED or name in _HELPER_NAMES or name in import_roots():
                 continue
             if name not in owner:
                 return name
@@ -619,6 +619,14 @@ class _FunctionEmitter:
             if isinstance(s, Op) and PRIMITIVES[s.prim].helper
         }
 
+    def imports(self) -> set[str]:
+        """Modules the custom functions called here are imported from."""
+        return {
+            PRIMITIVES[s.prim].python.rsplit(".", 1)[0]
+            for s in walk(self.stmts)
+            if isinstance(s, Op) and PRIMITIVES[s.prim].python
+        } - {"np"}
+
     def uses_math(self) -> bool:
         return any(
             isinstance(s, Op) and s.params.get("lib") == "math"
@@ -683,9 +691,11 @@ def emit_module(functions: list[FunctionSpec], header: str = "") -> GeneratedMod
     comments: list[str] = []
     emitters = [_FunctionEmitter(spec, comments) for spec in functions]
     body: list[ast.stmt] = []
-    if any(e.uses_math() for e in emitters):
+    imports = set().union(*(e.imports() for e in emitters))
+    if any(e.uses_math() for e in emitters) or "math" in imports:
         body.append(ast.Import([ast.alias("math", None)]))
     body.append(ast.Import([ast.alias("numpy", "np")]))
+    body.extend(ast.Import([ast.alias(m, None)]) for m in sorted(imports - {"math"}))
     body.extend(_with_dependencies(set().union(*(e.helpers() for e in emitters))))
     body.extend(e.function() for e in emitters)
     tree = ast.Module(body, [])

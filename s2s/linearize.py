@@ -800,7 +800,8 @@ class Linearizer:
                 raise UnsupportedSyntaxError(
                     f"cannot differentiate through {target.__name__}(): {e.message}",
                     self.fn.location(node),
-                    e.hint,
+                    f"{e.hint}\nOr register its derivative: "
+                    f"s2s.register({target.__name__}, rule) (see the README).",
                 ) from None
         raise self._unknown_function(node, _dotted(node.func))
 
@@ -920,12 +921,19 @@ class Linearizer:
         return self.emit(prim_name, *operands, hint=hint, **static)
 
     def _unknown_function(self, node: ast.Call, name: str) -> UnknownFunctionError:
+        arguments = ", ".join(["x", "y", "z"][: max(1, min(len(node.args), 3))])
+        rules = ", ".join(
+            f"lambda g, out, {arguments}: g * <d{name.rsplit('.', 1)[-1]}/d{a}>"
+            for a in arguments.split(", ")
+        )
         return UnknownFunctionError(
             f"no derivative rule for {name}()",
             self.fn.location(node),
-            "s2s differentiates numpy/math functions it has rules for (see the rule "
-            "reference in the README) and your own functions written in the same subset. "
-            "For anything else, write it with supported numpy operations.",
+            f"Teach s2s its derivative (one rule per argument; g is the adjoint of "
+            f"the result out), before differentiating:\n"
+            f"    s2s.register({name}, {rules})\n"
+            "See 'Custom derivative rules' in the README and the functions s2s knows "
+            "in docs/rules.md; or write it with supported numpy operations.",
         )
 
 

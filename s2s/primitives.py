@@ -462,6 +462,13 @@ def add_function(obj: Any, path: str, prim: str) -> None:
     _CUSTOM_OBJECTS[id(obj)] = (obj, prim, "np")
 
 
+def remove_function(obj: Any, prim: str) -> None:
+    """Undo :func:`add_function`."""
+    _CUSTOM_OBJECTS.pop(id(obj), None)
+    for path in [p for p, (name, _) in FUNCTION_PATHS.items() if name == prim]:
+        del FUNCTION_PATHS[path]
+
+
 @functools.lru_cache(maxsize=None)
 def _builtin_objects() -> dict[int, tuple[Any, str, str]]:
     found = {}
@@ -590,3 +597,8 @@ def bind(
         operands.extend(extra)
     static = {n: named[n] for n in statics if n in named}
     return operands, static
+
+
+def import_roots() -> set[str]:
+    """Names that generated modules import custom functions through (`scipy`)."""
+    return {p.python.split(".")[0] for p in PRIMITIVES.values() if p.python}
