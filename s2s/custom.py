@@ -96,7 +96,9 @@ def register(
         )
     for rule in rules:
         if rule is not None and not callable(rule):
-            raise RuleError(f"the rule {rule!r} for {where} is not callable", hint=_ADVICE)
+            raise RuleError(
+                f"the rule {rule!r} for {where} is not callable", hint=_ADVICE
+            )
     unregister(fn)
     prim = Primitive(
         where,
@@ -116,7 +118,9 @@ def register(
             None if r is None else _checked(r, where, name)
             for r, name in zip(rules, operands)
         )
-        register_rules(where, kind, checked, broadcasting=kind == "elementwise" or ufunc)
+        register_rules(
+            where, kind, checked, broadcasting=kind == "elementwise" or ufunc
+        )
     else:
         register_rules(where, kind, tuple(_missing(where, n) for n in operands))
     return fn
@@ -169,7 +173,11 @@ def _import_path(fn: Any, given: str | None) -> str:
         candidates = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
     else:  # numpy ufuncs do not say where they live: look where they are exported
         candidates = sorted(
-            (m for m in list(sys.modules) if not any(p.startswith("_") for p in m.split("."))),
+            (
+                m
+                for m in list(sys.modules)
+                if not any(p.startswith("_") for p in m.split("."))
+            ),
             key=lambda m: (m.count("."), m),
         )
     for candidate in candidates:
@@ -236,7 +244,9 @@ def _checked(rule: Callable, where: str, argument: str) -> Callable:
         try:
             result = rule(g, y, *args, **params)
         except Exception as e:
-            if isinstance(e, S2SError) and not isinstance(e, (RuleError, InternalError)):
+            if isinstance(e, S2SError) and not isinstance(
+                e, (RuleError, InternalError)
+            ):
                 raise
             said = e.message if isinstance(e, RuleError) else f"{type(e).__name__}: {e}"
             raise RuleError(

@@ -479,6 +479,8 @@ class _FunctionEmitter:
             if item[0] == "slice":
                 bounds = [parts.pop(0) if present else None for present in item[1:]]
                 built.append(ast.Slice(*bounds))
+            elif item[0] == "list":
+                built.append(ast.List(parts.pop(0).elts, ast.Load()))
             elif item[0] == "newaxis":
                 built.append(ast.Constant(None))
             elif item[0] == "ellipsis":

@@ -660,6 +660,12 @@ class Linearizer:
                 spec.append(("slice", *(b is not None for b in bounds)))
                 parts.extend(self.expr(b) for b in bounds if b is not None)
                 continue
+            if isinstance(item, ast.List):  # x[[0, 2]]: integer-array indexing
+                spec.append(("list",))
+                parts.append(
+                    Const(tuple(self._static(e, "a list index") for e in item.elts))
+                )
+                continue
             value = self.expr(item)
             if isinstance(value, Const) and value.value is None:
                 spec.append(("newaxis",))

@@ -121,9 +121,11 @@ def _dot_adjoint_b(g, a, b):
 def _unindex(g, like, index):
     """Adjoint of `like[index]`: g scattered into zeros of like's shape.
 
-    Basic indices (integers, slices, None, ...) write into a fresh array; indices with
-    integer arrays may repeat an element, so their contributions are summed with
-    bincount over flat positions (no np.add.at, which other array libraries lack).
+    Basic indices (integers, slices, None, ...) write g into a fresh array made with
+    zeros_like, so that a Dask array stays a lazy Dask array (None is dropped from
+    the index first: Dask does not assign through it).  Indices with integer arrays
+    may repeat an element, so their contributions are summed with bincount over flat
+    positions (no np.add.at, which other array libraries lack).
     """
     parts = index if isinstance(index, tuple) else (index,)
     if any(np.ndim(p) > 0 for p in parts if p is not None and p is not Ellipsis):
@@ -132,8 +134,11 @@ def _unindex(g, like, index):
         weights = np.broadcast_to(g, np.shape(positions))
         total = np.bincount(np.ravel(positions), np.ravel(weights), np.size(like))
         return np.reshape(total, shape)
-    out = np.zeros(np.shape(like), dtype=np.result_type(g, np.float64))
-    out[index] = g
+    out = np.zeros_like(like, dtype=np.result_type(g, np.float64))
+    if any(p is None for p in parts):
+        parts = tuple(p for p in parts if p is not None)
+        g = np.reshape(g, np.shape(out[parts]))
+    out[parts] = g
     return out
 
 

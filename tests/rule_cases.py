@@ -559,6 +559,9 @@ RULES = [
     ("getitem", "x[k, k]", "x:real k:indices", ["3,4 -"]),
     ("getitem", "x[None, k]", "x:real k:indices", ["5 -"]),
     ("getitem", "x[:, k]", "x:real k:indices", ["3,4 -", "2,3,2 -"]),
+    ("getitem", "x[[0, 2, 2]]", "x:real", ["5", "3,4"]),  # a literal list
+    ("getitem", "x[:, [1, -1]]", "x:real", ["3,4", "i:2,3"]),
+    ("getitem", "x[None, 1:, None]", "x:real", ["5", "3,4"]),
     ("getitem", "x[c]", "x:real c:mask", ["5 5", "3,4 3,4", "3,4 3"]),
     ("getitem", "x[x > 0]", "x:nz", ["5", "3,4"]),
 ]
