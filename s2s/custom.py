@@ -172,13 +172,22 @@ def _import_path(fn: Any, given: str | None) -> str:
         parts = module.split(".")
         candidates = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
     else:  # numpy ufuncs do not say where they live: look where they are exported
+        public = [
+            m
+            for m in list(sys.modules)
+            if not any(p.startswith("_") for p in m.split("."))
+        ]
+
+        def holds(m: str) -> bool:  # vars(): no lazy attribute runs
+            return vars(sys.modules[m]).get(name) is fn
+
+        def exported(m: str) -> bool:
+            return name in (vars(sys.modules[m]).get("__all__") or ())
+
+        # A library that lists it in __all__ first, then the shortest path: not a
+        # user module that merely imported it.
         candidates = sorted(
-            (
-                m
-                for m in list(sys.modules)
-                if not any(p.startswith("_") for p in m.split("."))
-            ),
-            key=lambda m: (m.count("."), m),
+            filter(holds, public), key=lambda m: (not exported(m), m.count("."), m)
         )
     for candidate in candidates:
         holder = sys.modules.get(candidate)
