@@ -156,7 +156,7 @@ RULES = [
     ("neg", "-x", "x:real", UNARY),
     ("neg", "np.negative(x)", "x:real", ["f", "5", "3,4", "i:4"]),
     ("float", "float(x)", "x:real", ["f", "0", "i", "i:0"]),
-    ("copy", "z", "x:real", ["f", "5", "3,4"], "z = x"),
+    ("copy", "z", "x:real", ["f", "5", "3,4", "i:3"], "z = x"),
     # Bilinear.
     ("mul", "x * y", "x:real y:real", BINARY),
     ("mul", "np.multiply(x, y)", "x:real y:real", FEW2),
@@ -565,6 +565,22 @@ RULES = [
     ("getitem", "x[c]", "x:real c:mask", ["5 5", "3,4 3,4", "3,4 3"]),
     ("getitem", "x[x > 0]", "x:nz", ["5", "3,4"]),
 ]
+
+#: Shape classes each rule's rows must cover between them (see test_rules.py):
+#: "broadcast" only where two differentiable arguments broadcast against each other.
+SHAPE_CLASSES = ("0-d", "vector", "matrix", "integer", "broadcast")
+
+#: Shape classes a primitive cannot take, with the reason.
+SHAPE_EXEMPT = {
+    "float": {
+        "vector": "float() of an array fails",
+        "matrix": "float() of an array fails",
+    },
+    "matmul": {"0-d": "numpy refuses scalars in matmul"},
+    "trace": {"0-d": "np.trace needs 2 axes", "vector": "np.trace needs 2 axes"},
+    "diag": {"0-d": "np.diag takes a vector or a matrix"},
+    "concatenate": {"0-d": "numpy cannot concatenate 0-d arrays"},
+}
 
 #: Primitives that user code can name but that never appear as ops in the function's
 #: own graph, with the reason; their rows are checked for gradients only.
