@@ -132,6 +132,9 @@ def _unindex(g, like, index):
         shape = np.shape(like)
         positions = np.reshape(np.arange(np.size(like)), shape)[index]
         weights = np.broadcast_to(g, np.shape(positions))
+        # The positions in g's array library, laid out like the weights (Dask's
+        # bincount needs both chunked alike).
+        positions = np.zeros_like(weights, dtype=np.intp) + positions
         total = np.bincount(np.ravel(positions), np.ravel(weights), np.size(like))
         return np.reshape(total, shape)
     out = np.zeros_like(like, dtype=np.result_type(g, np.float64))
