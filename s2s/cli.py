@@ -1,6 +1,7 @@
 """The command line: `s2s generate` writes gradient modules, `s2s show` prints one.
 
-Files are read, never imported: a module's import-time side effects do not run.
+Files are read, never imported: a module's import-time side effects do not run.  The
+one exception is `--rules`, which imports the module that registers custom rules.
 Exit codes: 0 ok, 1 stale (--check), 2 bad input, 3 internal error (a bug in s2s).
 """
 
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
+import importlib.util
 import os
 import sys
 import tempfile
@@ -22,6 +25,10 @@ from .errors import InternalError, S2SError
 from .frontend import parse_file
 
 EXIT_OK, EXIT_STALE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+RULES_HELP = (
+    "a .py file or module that registers custom rules with s2s.register "
+    "(imported first; repeatable)"
+)
 
 
 def _target(spec: str) -> tuple[str, str]:
@@ -81,7 +88,30 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
+def load_rules(specs: Sequence[str]) -> None:
+    """Import the modules that register custom rules (a path or a module name):
+    the one kind of user code the command line runs."""
+    for spec in specs:
+        if spec.endswith(".py"):
+            name = "s2s_rules_" + os.path.splitext(os.path.basename(spec))[0]
+            loader = importlib.util.spec_from_file_location(name, spec)
+            if loader is None or not os.path.exists(spec):
+                raise S2SError(f"cannot read the rules file {spec}")
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[name] = module
+            loader.loader.exec_module(module)
+        else:
+            try:
+                importlib.import_module(spec)
+            except ImportError as e:
+                raise S2SError(
+                    f"cannot import the rules module {spec}: {e}",
+                    hint="Pass a .py file or an importable module name.",
+                ) from None
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
+    load_rules(args.rules)
     stale = 0
     for spec in args.targets:
         path, name = _target(spec)
@@ -113,6 +143,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    load_rules(args.rules)
     path, name = _target(args.target)
     stages = build(path, name, args.wrt)
     if args.dump == "ir":
@@ -147,12 +178,14 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--diff", action="store_true", help="show what would change, exit 1 if any"
     )
+    gen.add_argument("--rules", action="append", default=[], help=RULES_HELP)
     gen.set_defaults(run=cmd_generate)
 
     show = sub.add_parser("show", help="print the generated module (or a stage)")
     show.add_argument("target", metavar="PATH.py:FUNC")
     show.add_argument("--wrt", help="parameters to differentiate, e.g. a,b")
     show.add_argument("--dump", choices=["module", "ir", "adjoint"], default="module")
+    show.add_argument("--rules", action="append", default=[], help=RULES_HELP)
     show.set_defaults(run=cmd_show)
     return p
 

@@ -3,6 +3,9 @@ the generated module, checked against central differences; bad rules and missing
 give clear errors."""
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -212,3 +215,41 @@ def test_kinds_are_recorded(rules):
     )
     assert s2s.rules.KINDS["scipy.special.expit"] == "elementwise"
     assert s2s.rules.KINDS["custom_functions.pairwise_sq_dist"] == "bilinear"
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHOW = ["-m", "s2s", "show", "examples/custom_rule.py:loss", "--wrt", "w,b"]
+
+
+def test_command_line_imports_the_rules_it_is_given():
+    run = subprocess.run(
+        [sys.executable, *SHOW, "--rules", "examples/custom_rules.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "import scipy.special\n" in run.stdout
+    assert "p = scipy.special.expit(matmul + b)" in run.stdout
+
+
+def test_command_line_without_the_rules_says_how_to_register():
+    run = subprocess.run(
+        [sys.executable, *SHOW], cwd=ROOT, capture_output=True, text=True
+    )
+    assert run.returncode == 2
+    assert "s2s.register(expit, lambda g, out, x:" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_example_with_custom_rules():
+    import examples.custom_rules  # noqa: F401  (registers the rules)
+    from examples.custom_rule import loss
+
+    try:
+        rng = np.random.default_rng(5)
+        X, y = rng.standard_normal((8, 3)), (rng.random(8) < 0.5).astype(float)
+        s2s.check_grad(loss, rng.standard_normal(3), 0.3, X, y, wrt=("w", "b"))
+    finally:
+        s2s.unregister(scipy.special.expit)
+        s2s.unregister(scipy.special.erf)
