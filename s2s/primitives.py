@@ -541,7 +541,8 @@ def bind(
         raise ArgumentError(
             f"{spelled}() got {len(positional)} positional arguments; s2s's rule takes "
             f"at most {limit} ({', '.join(slots[:limit])})",
-            f"Pass the others by keyword; supported: {', '.join(slots[:limit] + after)}.",
+            "Pass the others by keyword; supported: "
+            f"{', '.join(dict.fromkeys([*prim.operands, *statics]))}.",
         )
     named: dict[str, Any] = {}
     extra: list[Any] = []
