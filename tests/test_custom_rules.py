@@ -253,3 +253,20 @@ def test_example_with_custom_rules():
     finally:
         s2s.unregister(scipy.special.expit)
         s2s.unregister(scipy.special.erf)
+
+
+def _readme_blocks():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    return [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
+
+
+def test_readme_registration_works_as_written():
+    """The README's first custom-rule example, run as a new user would run it."""
+    block = next(b for b in _readme_blocks() if "s2s.register(scipy.special.expit" in b)
+    try:
+        exec(block, {})
+        s2s.check_grad(logistic_loss, W, X, T)
+        assert "scipy.special.expit(X @ w)" in s2s.grad(logistic_loss).source
+    finally:
+        s2s.unregister(scipy.special.expit)
