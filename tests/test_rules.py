@@ -449,3 +449,14 @@ def test_table_is_well_formed():
         args = arguments(case)
         assert all(np.size(a) <= 12 for a in args[:-1]), case.id
         assert all(_same(a, b) for a, b in zip(args, arguments(case))), case.id
+
+
+def test_every_rule_has_a_kind():
+    """Forward mode will be built from the same table: each primitive says whether
+    it is linear, bilinear, elementwise or other."""
+    from s2s.rules import KIND_NAMES, KINDS
+
+    assert set(KINDS) == set(ADJOINTS)
+    assert set(KINDS.values()) <= set(KIND_NAMES)
+    for prim in BROADCASTING:
+        assert KINDS[prim] != "other", f"{prim} broadcasts but is of kind other"
