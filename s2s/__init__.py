@@ -9,11 +9,13 @@
 """
 
 from .api import GradFunction, grad, value_and_grad
+from .custom import call, register, unregister
 from .errors import (
     GradientMismatchError,
     GraphvizNotFoundError,
     InternalError,
     NonScalarOutputError,
+    RuleError,
     S2SError,
     SourceUnavailableError,
     UnknownFunctionError,
@@ -43,13 +45,17 @@ __all__ = [
     "GraphvizNotFoundError",
     "InternalError",
     "NonScalarOutputError",
+    "RuleError",
     "S2SError",
     "SourceUnavailableError",
     "UnknownFunctionError",
     "UnsupportedSyntaxError",
     "WrtError",
+    "call",
     "check_grad",
     "grad",
     "graph",
+    "register",
+    "unregister",
     "value_and_grad",
 ]

@@ -3,7 +3,8 @@ stage of the pipeline), `check` compares a gradient with central differences, `g
 draws the computation graph, and `cache` looks after the import-time cache.
 
 Files are read, never imported: a module's import-time side effects do not run
-(`check` runs the function alone, see :mod:`s2s.standalone`).
+(`check` runs the function alone, see :mod:`s2s.standalone`).  The one exception is
+`--rules`, which imports the module that registers custom rules.
 Exit codes: 0 ok, 1 stale (`--check`) or a gradient mismatch (`check`), 2 bad usage or
 input (an unsupported construct, a missing file or function), 3 internal error (a bug
 in s2s).  Only an internal error prints a Python traceback.
@@ -14,6 +15,8 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -33,6 +36,10 @@ EXIT_OK, EXIT_STALE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_OUTPUT = "generated"
 #: The decorators `s2s generate FILE.py` looks for, as s2s spells them.
 DECORATORS = ("grad", "value_and_grad")
+RULES_HELP = (
+    "a .py file or module that registers custom rules with s2s.register "
+    "(imported first; repeatable)"
+)
 
 
 # --- targets: PATH.py:FUNC, or PATH.py for its decorated functions ----------------------
@@ -225,7 +232,30 @@ def output_path(directory: str, target: Target) -> str:
 # --- s2s generate -----------------------------------------------------------------------
 
 
+def load_rules(specs: Sequence[str]) -> None:
+    """Import the modules that register custom rules (a path or a module name):
+    the one kind of user code the command line runs."""
+    for spec in specs:
+        if spec.endswith(".py"):
+            name = "s2s_rules_" + os.path.splitext(os.path.basename(spec))[0]
+            loader = importlib.util.spec_from_file_location(name, spec)
+            if loader is None or not os.path.exists(spec):
+                raise S2SError(f"cannot read the rules file {spec}")
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[name] = module
+            loader.loader.exec_module(module)
+        else:
+            try:
+                importlib.import_module(spec)
+            except ImportError as e:
+                raise S2SError(
+                    f"cannot import the rules module {spec}: {e}",
+                    hint="Pass a .py file or an importable module name.",
+                ) from None
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
+    load_rules(args.rules)
     chosen = targets(args.targets, args.wrt)
     outputs = [output_path(args.output, t) for t in chosen]
     for i, out in enumerate(outputs):
@@ -293,6 +323,7 @@ DUMPS = {
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    load_rules(args.rules)
     for target in targets(args.targets, args.wrt):
         if args.dump == "module":
             sys.stdout.write(render(target))
@@ -318,6 +349,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .standalone import function_from_file
     from .testing import ATOL, RTOL, check_grad
 
+    load_rules(args.rules)
     status = EXIT_OK
     for target in targets([args.target], args.wrt):
         # An unsupported construct is reported (exit 2) before anything runs.
@@ -507,6 +539,7 @@ def _add_targets(p: argparse.ArgumentParser, dest: str) -> None:
         help="parameters to differentiate, e.g. a,b (default: the first; a, for a "
         "tuple of one)",
     )
+    p.add_argument("--rules", action="append", default=[], help=RULES_HELP)
 
 
 def _add_generate(sub: Any) -> None:
@@ -589,6 +622,7 @@ def _add_cache(sub: Any) -> None:
 def cmd_graph(args: argparse.Namespace) -> int:
     from .draw import draw_file  # graphviz support is not needed on other paths
 
+    load_rules(args.rules)
     path, sep, name = args.target.rpartition(":")
     if not (sep and path and name.isidentifier()):
         raise S2SError(
@@ -617,6 +651,7 @@ def _add_graph(sub: Any) -> None:
         help="inputs, e.g. a=5,b=3,c=2 or 'w=[1,2]' (arrays: nested lists or .npy)",
     )
     p.add_argument("--wrt", help="inputs the adjoints are taken with respect to")
+    p.add_argument("--rules", action="append", default=[], help=RULES_HELP)
     p.add_argument(
         "-o", "--output", help="out.svg, out.png, out.pdf or out.dot (default: DOT)"
     )

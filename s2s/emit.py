@@ -31,7 +31,7 @@ from . import runtime
 from .errors import Location
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, walk
 from .optimize import EFFECTS, operands_of, optimize
-from .primitives import PRIMITIVES
+from .primitives import PRIMITIVES, import_roots
 
 _MARKER = "_s2s_marker_"
 _UNARY = {"neg", "not"}
@@ -360,7 +360,7 @@ class _Naming:
         while True:
             name = base if n == 0 else f"{base}_{n}"
             n += 1
-            if name in RESERVED or name in _HELPER_NAMES:
+            if name in RESERVED or name in _HELPER_NAMES or name in import_roots():
                 continue
             if name not in owner:
                 return name
@@ -459,11 +459,16 @@ class _FunctionEmitter:
         keywords = [
             ast.keyword(k, const_ast(op.params[k]))
             for k, default in prim.static
-            if k in op.params and op.params[k] != default
+            if k in op.params and op.params[k] != default and k not in prim.leading
         ]
+        if prim.sequence:
+            args = [ast.List(args, ast.Load())]
+        args = [const_ast(op.params.get(k)) for k in prim.leading] + args
         lib = op.params.get("lib", "np")
         if prim.helper:
             func = ast.Name(prim.helper, ast.Load())
+        elif prim.python:
+            func = _attr(*prim.python.split("."))
         elif lib == "math":
             func = _attr("math", prim.math)
         elif lib == "builtin":
@@ -481,6 +486,8 @@ class _FunctionEmitter:
             if item[0] == "slice":
                 bounds = [parts.pop(0) if present else None for present in item[1:]]
                 built.append(ast.Slice(*bounds))
+            elif item[0] == "list":
+                built.append(ast.List(parts.pop(0).elts, ast.Load()))
             elif item[0] == "newaxis":
                 built.append(ast.Constant(None))
             elif item[0] == "ellipsis":
@@ -623,6 +630,14 @@ class _FunctionEmitter:
             if isinstance(s, Op) and PRIMITIVES[s.prim].helper
         }
 
+    def imports(self) -> set[str]:
+        """Modules the custom functions called here are imported from."""
+        return {
+            PRIMITIVES[s.prim].python.rsplit(".", 1)[0]
+            for s in walk(self.stmts)
+            if isinstance(s, Op) and PRIMITIVES[s.prim].python
+        } - {"np"}
+
     def uses_math(self) -> bool:
         return any(
             isinstance(s, Op) and s.params.get("lib") == "math"
@@ -687,9 +702,11 @@ def emit_module(functions: list[FunctionSpec], header: str = "") -> GeneratedMod
     comments: list[str] = []
     emitters = [_FunctionEmitter(spec, comments) for spec in functions]
     body: list[ast.stmt] = []
-    if any(e.uses_math() for e in emitters):
+    imports = set().union(*(e.imports() for e in emitters))
+    if any(e.uses_math() for e in emitters) or "math" in imports:
         body.append(ast.Import([ast.alias("math", None)]))
     body.append(ast.Import([ast.alias("numpy", "np")]))
+    body.extend(ast.Import([ast.alias(m, None)]) for m in sorted(imports - {"math"}))
     body.extend(_with_dependencies(set().union(*(e.helpers() for e in emitters))))
     body.extend(e.function() for e in emitters)
     tree = ast.Module(body, [])

@@ -75,6 +75,10 @@ class UnknownFunctionError(UnsupportedSyntaxError):
     """A call to a function that has no derivative rule and is not a user function."""
 
 
+class RuleError(S2SError):
+    """A custom derivative rule cannot be registered, or fails when it is used."""
+
+
 class SourceUnavailableError(S2SError):
     """The function's source text cannot be found (lambda, `python -c`, exec, REPL)."""
 

@@ -70,6 +70,7 @@ def fingerprint(
                 "wrt": wrt,
                 "many": many,
                 "options": dict(options),
+                "rules": _registered_rules(),
             }
         )
     except (TypeError, ValueError, S2SError):
@@ -176,6 +177,52 @@ class _Material:
             # s2s refuses to use it, so its value cannot reach the generated code.
             return ("unsupported",)
         return (binding.kind, binding.value)
+
+
+def _registered_rules() -> dict[str, Any]:
+    """The custom rules in force (s2s.register): a rule changed or registered between
+    two runs must not find the module generated with the old one."""
+    from .custom import REGISTRATIONS
+
+    return {
+        name: (kind, nondifferentiable, tuple(_rule(r) for r in rules))
+        for name, (kind, nondifferentiable, rules) in REGISTRATIONS.items()
+    }
+
+
+def _rule(rule: Any) -> Any:
+    """A rule's code, the values it closes over, and the numbers it reads from its
+    module; TypeError (uncacheable) for a rule that is not a plain function."""
+    if rule is None:
+        return None
+    code = getattr(rule, "__code__", None)
+    if code is None:
+        raise TypeError(f"no canonical form for the rule {rule!r}")
+    cells = tuple(canonical(c.cell_contents) for c in rule.__closure__ or ())
+    module = getattr(rule, "__globals__", {})
+    numbers = {
+        n: module[n] for n in _names(code) if isinstance(module.get(n), _BY_REPR)
+    }
+    return (_code_digest(code), cells, canonical(rule.__defaults__), numbers)
+
+
+def _names(code: types.CodeType) -> set[str]:
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found |= _names(const)
+    return found
+
+
+def _code_digest(code: types.CodeType) -> str:
+    """sha256 of what a code object does: its bytecode, names and constants (nested
+    code objects by their own digest; no addresses, file names or line numbers)."""
+    consts = [
+        _code_digest(c) if isinstance(c, types.CodeType) else canonical(c)
+        for c in code.co_consts
+    ]
+    text = repr((code.co_code, code.co_names, code.co_varnames, consts))
+    return _sha256(text)
 
 
 @functools.lru_cache(maxsize=None)

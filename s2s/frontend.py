@@ -24,16 +24,17 @@ from typing import Any, Callable, Mapping
 import numpy
 
 from .errors import Location, SourceUnavailableError, UnsupportedSyntaxError
-from .primitives import MATH_FUNCTIONS, NUMPY_FUNCTIONS
+from .primitives import loaded_object, lookup_object, lookup_path
 
 
 @dataclass(frozen=True)
 class Binding:
     """What a free name in the function refers to.
 
-    kind is one of: "numpy" / "math" (the module), "const" (value inlined),
-    "numpy_function" / "math_function" (value is the primitive's name),
-    "builtin" (value is the built-in's name), "function" (a user function).
+    kind is one of: "numpy" / "math" (the module), "module" (another module: value
+    is its dotted name), "const" (value inlined), "primitive" (a function s2s has a
+    rule for: value is (primitive, library)), "builtin" (value is the built-in's
+    name), "function" (a user function, inlined).
     """
 
     kind: str
@@ -90,11 +91,15 @@ def classify(value: Any) -> Binding | None:
         and value.dtype.kind in "biuf"
     ):
         return classify(value.item())
+    if isinstance(value, types.ModuleType):
+        return Binding("module", value.__name__)
+    try:
+        known = lookup_object(value)
+    except TypeError:  # unhashable: not a function
+        known = None
+    if known is not None:
+        return Binding("primitive", known)
     name = getattr(value, "__name__", None)
-    if name and getattr(numpy, name, None) is value and name in NUMPY_FUNCTIONS:
-        return Binding("numpy_function", NUMPY_FUNCTIONS[name])
-    if name and getattr(math, name, None) is value and name in MATH_FUNCTIONS:
-        return Binding("math_function", MATH_FUNCTIONS[name])
     if name and getattr(builtins, name, None) is value:
         return Binding("builtin", name)
     if isinstance(value, types.FunctionType):
@@ -214,6 +219,10 @@ def _literal(node: ast.expr) -> Any:
     raise ValueError("not a constant")
 
 
+def _module_binding(name: str) -> Binding:
+    return Binding(name) if name in ("numpy", "math") else Binding("module", name)
+
+
 def static_resolver(module: ast.Module) -> Callable[[str], Binding | None]:
     """Resolve module-level names from the file's text alone: imports of numpy and
     math, constants assigned once from literals, and functions defined in the file."""
@@ -222,20 +231,22 @@ def static_resolver(module: ast.Module) -> Callable[[str], Binding | None]:
     for node in module.body:
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name in ("numpy", "math"):
-                    table[alias.asname or alias.name] = Binding(alias.name)
-        elif isinstance(node, ast.ImportFrom) and node.module in ("numpy", "math"):
-            functions = NUMPY_FUNCTIONS if node.module == "numpy" else MATH_FUNCTIONS
+                table[alias.asname or alias.name.split(".")[0]] = _module_binding(
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 name = alias.asname or alias.name
-                if alias.name in functions:
-                    table[name] = Binding(
-                        f"{node.module}_function", functions[alias.name]
-                    )
+                path = f"{node.module}.{alias.name}"
+                known = lookup_path(path)
+                if known is not None:
+                    table[name] = Binding("primitive", known)
                 elif node.module == "math" and isinstance(
                     getattr(math, alias.name, None), float
                 ):
                     table[name] = Binding("const", getattr(math, alias.name))
+                elif isinstance(loaded_object(path), types.ModuleType):
+                    table[name] = _module_binding(path)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:

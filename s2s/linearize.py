@@ -15,6 +15,7 @@ saying what to do.
 from __future__ import annotations
 
 import ast
+import builtins
 import math
 import types
 from typing import Any, Union
@@ -28,11 +29,13 @@ from .normalize import normalize_block
 from .primitives import (
     BUILTINS,
     MATH_CONSTANTS,
-    MATH_FUNCTIONS,
     METHODS,
     NUMPY_CONSTANTS,
-    NUMPY_FUNCTIONS,
     PRIMITIVES,
+    ArgumentError,
+    bind,
+    loaded_object,
+    lookup_path,
 )
 
 _BINOPS = {
@@ -686,6 +689,12 @@ class Linearizer:
                 spec.append(("slice", *(b is not None for b in bounds)))
                 parts.extend(self.expr(b) for b in bounds if b is not None)
                 continue
+            if isinstance(item, ast.List):  # x[[0, 2]]: integer-array indexing
+                spec.append(("list",))
+                parts.append(
+                    Const(tuple(self._static(e, "a list index") for e in item.elts))
+                )
+                continue
             value = self.expr(item)
             if isinstance(value, Const) and value.value is None:
                 spec.append(("newaxis",))
@@ -698,14 +707,26 @@ class Linearizer:
         return self.emit("getitem", x, *parts, hint=hint, spec=spec_tuple)
 
     def _module_of(self, node: ast.expr) -> str | None:
-        """'numpy' or 'math' when `node` names that module (any alias), else None."""
+        """The dotted name of the module `node` names (any alias): 'numpy', 'math',
+        'numpy.linalg', 'scipy.special', ...; None when it names no module."""
         if isinstance(node, ast.Name) and node.id not in self.env:
             binding = self.fn.resolve(node.id)
             if binding is not None and binding.kind in ("numpy", "math"):
                 return binding.kind
-        if isinstance(node, ast.Attribute) and self._module_of(node.value) == "numpy":
-            if isinstance(getattr(numpy, node.attr, None), types.ModuleType):
-                return f"numpy.{node.attr}"
+            if binding is not None and binding.kind == "module":
+                return binding.value
+        if isinstance(node, ast.Attribute):
+            parent = self._module_of(node.value)
+            if parent is None:
+                return None
+            path = f"{parent}.{node.attr}"
+            found = loaded_object(path)
+            if isinstance(found, types.ModuleType):
+                return path
+            # A submodule of a library that is not imported here (the CLI imports
+            # nothing): assume a module, so that errors name the whole path.
+            if found is None and parent.split(".")[0] not in ("numpy", "math"):
+                return path
         return None
 
     # --- calls ----------------------------------------------------------------------
@@ -716,20 +737,19 @@ class Linearizer:
         func = node.func
         if isinstance(func, ast.Attribute):
             module = self._module_of(func.value)
-            if module == "numpy" and func.attr in NUMPY_FUNCTIONS:
-                return self.call(NUMPY_FUNCTIONS[func.attr], node, [], "np", hint)
-            if module == "math" and func.attr in MATH_FUNCTIONS:
-                return self.call(MATH_FUNCTIONS[func.attr], node, [], "math", hint)
             if module is not None:
-                raise self._unknown_function(node, _dotted(func))
+                known = lookup_path(f"{module}.{func.attr}")
+                if known is None:
+                    raise self._unknown_function(node, _dotted(func))
+                prim, lib = known
+                return self.call(prim, node, [], lib, hint)
             return self.method(node, func, hint)
         if isinstance(func, ast.Name) and func.id not in self.env:
             binding = self.fn.resolve(func.id)
             kind = binding.kind if binding else None
-            if kind == "numpy_function":
-                return self.call(binding.value, node, [], "np", hint)
-            if kind == "math_function":
-                return self.call(binding.value, node, [], "math", hint)
+            if kind == "primitive":
+                prim, lib = binding.value
+                return self.call(prim, node, [], lib, hint)
             if kind == "builtin" and func.id in BUILTINS:
                 return self.call(BUILTINS[func.id], node, [], "builtin", hint)
             if kind == "function":
@@ -815,7 +835,8 @@ class Linearizer:
                 raise UnsupportedSyntaxError(
                     f"cannot differentiate through {target.__name__}(): {e.message}",
                     self.fn.location(node),
-                    e.hint,
+                    f"{e.hint}\nOr register its derivative: "
+                    f"s2s.register({target.__name__}, rule) (see the README).",
                 ) from None
         raise self._unknown_function(node, _dotted(node.func))
 
@@ -869,6 +890,31 @@ class Linearizer:
             "Write it as a literal or a module-level constant.",
         )
 
+    def _dtype(self, node: ast.expr) -> str | None:
+        """A dtype argument (`float`, `np.float32`, `"int64"`), as numpy's name for it."""
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        spelled: Any = None
+        if isinstance(node, ast.Name) and node.id not in self.env:
+            binding = self.fn.resolve(node.id)
+            if binding is not None and binding.kind == "builtin":
+                spelled = getattr(builtins, node.id)
+        elif isinstance(node, ast.Attribute) and self._module_of(node.value) == "numpy":
+            spelled = getattr(numpy, node.attr, None)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            spelled = node.value
+        try:
+            if spelled is not None:
+                return numpy.dtype(spelled).name
+        except TypeError:
+            pass
+        raise self.fn.error(
+            node,
+            f"dtype {_dotted(node)} is not a numpy dtype s2s can read",
+            "Write float, int, bool, np.float32 (and the like) or a dtype name "
+            "such as 'float64'.",
+        )
+
     def call(
         self,
         prim_name: str,
@@ -880,66 +926,59 @@ class Linearizer:
         """Bind a call's arguments to the primitive's operands and static parameters."""
         prim = PRIMITIVES[prim_name]
         spelled = _dotted(node.func)
-        positional = leading + list(node.args)
-        operands: dict[str, Operand] = {}
-        static: dict[str, Any] = {}
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 self.unsupported(arg, "Pass the arguments one by one.")
-        slots = list(prim.operands) + list(prim.static_names)
-        if len(positional) > len(slots):
-            raise self.fn.error(
-                node,
-                f"{spelled}() got {len(positional)} positional arguments; s2s's rule "
-                f"for it takes at most {len(slots)} ({', '.join(slots)})",
-                "Pass only the supported arguments.",
+        keywords = [(kw.arg, kw.value) for kw in node.keywords]
+        try:
+            operand_nodes, static_nodes = bind(
+                prim, spelled, leading + list(node.args), keywords, _display_items
             )
-        for name, arg in zip(slots, positional):
-            self._bind(name, arg, prim, operands, static)
-        for kw in node.keywords:
-            if kw.arg is None or kw.arg not in slots:
-                raise self.fn.error(
-                    kw.value,
-                    f"{spelled}() keyword '{kw.arg}' is not handled by s2s's rule for "
-                    f"{prim_name}",
-                    f"Supported arguments: {', '.join(slots)}.",
-                )
-            if kw.arg in operands or kw.arg in static:
-                raise self.fn.error(
-                    kw.value,
-                    f"{spelled}() got '{kw.arg}' twice",
-                    "Pass each argument once.",
-                )
-            self._bind(kw.arg, kw.value, prim, operands, static)
-        missing = [n for n in prim.operands if n not in operands]
-        if missing:
-            raise self.fn.error(
-                node,
-                f"{spelled}() is missing the argument '{missing[0]}'",
-                f"It takes: {', '.join(slots)}.",
+        except ArgumentError as e:
+            raise self.fn.error(e.culprit or node, e.message, e.hint) from None
+        operands = [self.expr(a) for a in operand_nodes]
+        static = {
+            name: (
+                self._dtype(value)
+                if name == "dtype"
+                else self._static(value, f"'{name}'")
             )
+            for name, value in static_nodes.items()
+        }
+        if prim.check is not None:
+            problem = prim.check(
+                {n: static.get(n, d) for n, d in prim.static}, len(operands)
+            )
+            if problem is not None:
+                raise self.fn.error(node, *problem)
         if lib != "np":
             static["lib"] = lib
-        return self.emit(
-            prim_name, *(operands[n] for n in prim.operands), hint=hint, **static
-        )
-
-    def _bind(
-        self, name: str, arg: ast.expr, prim, operands: dict, static: dict
-    ) -> None:
-        if name in prim.operands:
-            operands[name] = self.expr(arg)
-        else:
-            static[name] = self._static(arg, f"'{name}'")
+        return self.emit(prim_name, *operands, hint=hint, **static)
 
     def _unknown_function(self, node: ast.Call, name: str) -> UnknownFunctionError:
+        arguments = ", ".join(["x", "y", "z"][: max(1, min(len(node.args), 3))])
+        rules = ", ".join(
+            f"lambda g, out, {arguments}: g * <d{name.rsplit('.', 1)[-1]}/d{a}>"
+            for a in arguments.split(", ")
+        )
         return UnknownFunctionError(
             f"no derivative rule for {name}()",
             self.fn.location(node),
-            "s2s differentiates numpy/math functions it has rules for (see the rule "
-            "reference in the README) and your own functions written in the same subset. "
-            "For anything else, write it with supported numpy operations.",
+            f"Teach s2s its derivative (one rule per argument; g is the adjoint of "
+            f"the result out), before differentiating:\n"
+            f"    s2s.register({name}, {rules})\n"
+            "See 'Custom derivative rules' in the README and the functions s2s knows "
+            "in docs/rules.md; or write it with supported numpy operations.",
         )
+
+
+def _display_items(node: ast.expr) -> list[ast.expr] | None:
+    """The elements of a list or tuple display (`[a, b]`), else None."""
+    if isinstance(node, (ast.List, ast.Tuple)) and not any(
+        isinstance(e, ast.Starred) for e in node.elts
+    ):
+        return list(node.elts)
+    return None
 
 
 def _identity(fn: ParsedFunction) -> tuple[str, int, str]:

@@ -153,7 +153,7 @@ def _drop_defs(stmts: list[Stmt], dropped: set[Var]) -> list[Stmt]:
 
 # --- shape classes ----------------------------------------------------------------------
 
-_REDUCTIONS = {"sum", "mean", "prod", "max", "min"}
+_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "norm"}
 #: Helpers whose result has the shape of one operand (given by position).
 _SHAPED_LIKE = {
     "copy": 0,
@@ -167,6 +167,9 @@ _SHAPED_LIKE = {
     "matmul_adjoint_b": 2,
     "dot_adjoint_a": 1,
     "dot_adjoint_b": 2,
+    "trace_adjoint": 1,
+    "diag_adjoint": 1,
+    "fill_adjoint": 2,
 }
 
 #: Helpers whose result has the shape given by their second operand (a shape tuple).

@@ -6,6 +6,19 @@ its operand (or None for a zero).  Rules are written with `np` bound to a symbol
 numpy (:class:`s2s.ir.SymbolicNumpy`), so each rule reads exactly like the code it
 generates; `rt` reaches the helpers of :mod:`s2s.runtime`.
 
+Every primitive is registered with its kind (:data:`KINDS`), which says how its
+derivative acts on a perturbation, for the passes that need more than the adjoint:
+
+- ``linear``: the derivative is the op itself applied to the perturbations of its
+  differentiable operands (add, sum, transpose, reshape, getitem, concatenate);
+- ``bilinear``: linear in each operand separately, so the derivative is the sum of
+  the op with one operand replaced by its perturbation (mul, matmul, dot, outer,
+  einsum, for any number of operands);
+- ``elementwise``: each output element depends on the matching input elements only,
+  so each rule is ``g`` times a partial derivative and applies to a perturbation as
+  it does to an adjoint (exp, div, maximum, clip);
+- ``other``: none of these (prod, max, var, norm).
+
 Broadcasting is not undone here: for the primitives in :data:`BROADCASTING` the
 reverse pass sums each contribution back to its operand's shape, in one place.
 """
@@ -13,9 +26,10 @@ reverse pass sums each contribution back to its operand's shape, in one place.
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from .ir import Sym, SymbolicNumpy
+from .primitives import parse_einsum
 
 np = SymbolicNumpy()
 rt = SymbolicNumpy()
@@ -23,7 +37,11 @@ rt = SymbolicNumpy()
 Rule = Callable[..., Optional[Sym]]
 
 #: prim -> one rule per operand (None where the operand never gets an adjoint).
-ADJOINTS: dict[str, tuple[Optional[Rule], ...]] = {}
+ADJOINTS: dict[str, tuple[Optional[Rule], ...] | "EachOperand"] = {}
+
+#: prim -> "linear", "bilinear", "elementwise" or "other" (see the module docstring).
+KINDS: dict[str, str] = {}
+KIND_NAMES = ("linear", "bilinear", "elementwise", "other")
 
 #: Primitives whose operands broadcast against each other.
 BROADCASTING: set[str] = set()
@@ -33,42 +51,123 @@ NONDIFFERENTIABLE: set[str] = {
     *("sign", "floor", "ceil", "floordiv", "lt", "le", "gt", "ge", "eq", "ne"),
     *("and", "or", "not", "both", "either", "shape", "ndim", "size", "zeros_like"),
     *("zeros", "tuple", "len", "range", "reversed", "int", "new_stack", "push", "pop"),
+    *("ones_like", "ones", "eye", "arange", "round", "builtin_round"),
+    *("argmax", "argmin"),
 }
 
 
-def elementwise(prim: str, *rules: Rule) -> None:
+class EachOperand:
+    """The rules of a primitive that takes any number of operands: iterating gives,
+    for operand k, ``rule(k, g, y, *operands, **params)``."""
+
+    def __init__(self, rule: Callable[..., Optional[Sym]]):
+        self.rule = rule
+
+    def __iter__(self) -> Iterator[Rule]:
+        k = 0
+        while True:
+            yield lambda g, y, *args, _k=k, **p: self.rule(_k, g, y, *args, **p)
+            k += 1
+
+
+def register_rules(
+    prim: str,
+    kind: str,
+    rules: tuple[Optional[Rule], ...] | EachOperand,
+    broadcasting: bool = False,
+) -> None:
+    """Enter a primitive's rules and kind in the tables (built-in and custom alike)."""
+    if kind not in KIND_NAMES:
+        raise ValueError(f"kind must be one of {', '.join(KIND_NAMES)}, not {kind!r}")
+    if (
+        isinstance(rules, tuple)
+        and len(rules) == 1
+        and isinstance(rules[0], EachOperand)
+    ):
+        rules = rules[0]
+    ADJOINTS[prim] = rules
+    KINDS[prim] = kind
+    if broadcasting:
+        BROADCASTING.add(prim)
+
+
+def linear(prim: str, *rules: Optional[Rule], broadcasting: bool = False) -> None:
+    register_rules(prim, "linear", rules, broadcasting)
+
+
+def bilinear(prim: str, *rules: Optional[Rule], broadcasting: bool = False) -> None:
+    register_rules(prim, "bilinear", rules, broadcasting)
+
+
+def elementwise(prim: str, *rules: Optional[Rule]) -> None:
     """An elementwise op: its operands broadcast, so contributions are summed back."""
-    ADJOINTS[prim] = rules
-    BROADCASTING.add(prim)
+    register_rules(prim, "elementwise", rules, broadcasting=True)
 
 
-def structural(prim: str, *rules: Optional[Rule]) -> None:
-    """An op that moves, reduces or contracts values: its rule handles shapes itself."""
-    ADJOINTS[prim] = rules
+def other(prim: str, *rules: Optional[Rule]) -> None:
+    """An op that handles shapes in its own rule and is neither linear nor bilinear."""
+    register_rules(prim, "other", rules)
 
 
 # --- linear ---------------------------------------------------------------------------
 
-elementwise("add", lambda g, y, a, b: g, lambda g, y, a, b: g)
-elementwise("sub", lambda g, y, a, b: g, lambda g, y, a, b: -g)
-elementwise("neg", lambda g, y, x: -g)
-structural("copy", lambda g, y, x: g)
-structural("float", lambda g, y, x: g)
-structural("getitem", lambda g, y, x, *index, spec: rt.unindex(g, x, *index, spec=spec))
+linear("add", lambda g, y, a, b: g, lambda g, y, a, b: g, broadcasting=True)
+linear("sub", lambda g, y, a, b: g, lambda g, y, a, b: -g, broadcasting=True)
+linear("neg", lambda g, y, x: -g, broadcasting=True)
+linear("copy", lambda g, y, x: g)
+linear("float", lambda g, y, x: g)
+linear("getitem", lambda g, y, x, *index, spec: rt.unindex(g, x, *index, spec=spec))
 
 # --- bilinear ---------------------------------------------------------------------------
 
-elementwise("mul", lambda g, y, a, b: g * b, lambda g, y, a, b: g * a)
-structural(
+bilinear("mul", lambda g, y, a, b: g * b, lambda g, y, a, b: g * a, broadcasting=True)
+bilinear(
     "matmul",
     lambda g, y, a, b: rt.matmul_adjoint_a(g, a, b),
     lambda g, y, a, b: rt.matmul_adjoint_b(g, a, b),
 )
-structural(
+bilinear(
     "dot",
     lambda g, y, a, b: rt.dot_adjoint_a(g, a, b),
     lambda g, y, a, b: rt.dot_adjoint_b(g, a, b),
 )
+# np.outer flattens its arguments: out[i, j] = a.flat[i] * b.flat[j].
+bilinear(
+    "outer",
+    lambda g, y, a, b: np.reshape(g @ np.ravel(b), np.shape(a)),
+    lambda g, y, a, b: np.reshape(np.ravel(a) @ g, np.shape(b)),
+)
+
+
+def _einsum(k, g, y, *operands, subscripts):
+    """Contract the output adjoint with the other operands back to operand k's labels.
+
+    Labels only operand k has are summed over in the forward einsum: its adjoint is
+    constant along them, so they come back as size-1 axes that `_unbroadcast`
+    stretches.  It also sums what the einsum broadcast: size-1 axes and `...`.
+    """
+    inputs, output = parse_einsum(subscripts, len(operands))
+    mine = inputs[k]
+    others = [s for j, s in enumerate(inputs) if j != k]
+    known = set(output).union(*others)
+    target = [c for c in mine if c in known]
+    if "..." in known and "..." not in mine:
+        target.insert(0, "...")  # numpy cannot sum `...` away: _unbroadcast does
+    spec = ",".join("".join(s) for s in [output, *others]) + "->" + "".join(target)
+    rest = [x for j, x in enumerate(operands) if j != k]
+    part = np.einsum(g, *rest, subscripts=spec)
+    missing = [i for i, c in enumerate(mine) if c not in known]
+    if missing:
+        # Count from the end where a `...` of unknown length comes before the label.
+        dots = mine.index("...") if "..." in mine else len(mine)
+        if "..." in target and "..." not in mine:
+            dots = -1
+        axes = tuple(i if i < dots else i - len(mine) for i in missing)
+        part = np.expand_dims(part, axis=axes)
+    return rt.unbroadcast(part, operands[k])
+
+
+register_rules("einsum", "bilinear", EachOperand(_einsum))
 
 # --- elementwise, one argument ----------------------------------------------------------
 
@@ -136,11 +235,12 @@ elementwise(
     lambda g, y, a, b: g * np.exp(a - y),
     lambda g, y, a, b: g * np.exp(b - y),
 )
-elementwise(
+linear(
     "where",
     None,
     lambda g, y, c, a, b: np.where(c, g, 0.0),
     lambda g, y, c, a, b: np.where(c, 0.0, g),
+    broadcasting=True,
 )
 
 
@@ -162,16 +262,73 @@ elementwise(
 # --- reductions -------------------------------------------------------------------------
 
 
+def _count(a, y, axis):
+    """How many elements of `a` each element of its reduction `y` summarizes."""
+    return np.size(a) if axis is None else np.size(a) / np.size(y)
+
+
 def _mean(g, y, a, axis=None, keepdims=False):
-    count = np.size(a) if axis is None else np.size(a) / np.size(y)
-    return rt.unreduce(g / count, a, axis=axis, keepdims=keepdims)
+    return rt.unreduce(g / _count(a, y, axis), a, axis=axis, keepdims=keepdims)
 
 
-structural("sum", lambda g, y, a, **p: rt.unreduce(g, a, **p))
-structural("mean", _mean)
-structural("prod", lambda g, y, a, **p: rt.prod_adjoint(g, a, **p))
-structural("max", lambda g, y, a, **p: rt.extremum_adjoint(g, a, y, **p))
-structural("min", lambda g, y, a, **p: rt.extremum_adjoint(g, a, y, **p))
+def _centred(a, axis):
+    return a - np.mean(a, axis=axis, keepdims=True)
+
+
+def _var(g, y, a, axis=None, ddof=0, keepdims=False):
+    spread = rt.unreduce(g, a, axis=axis, keepdims=keepdims) * _centred(a, axis)
+    return spread * (2 / (_count(a, y, axis) - ddof))
+
+
+def _std(g, y, a, axis=None, ddof=0, keepdims=False):
+    # Where every element is equal, std has a kink; both sides agree on 0.
+    safe = np.where(y == 0, 1.0, y)
+    spread = rt.unreduce(g / safe, a, axis=axis, keepdims=keepdims) * _centred(a, axis)
+    return spread / (_count(a, y, axis) - ddof)
+
+
+def _norm(g, y, x, ord=None, axis=None, keepdims=False):
+    if ord == 1:
+        return rt.unreduce(g, x, axis=axis, keepdims=keepdims) * np.sign(x)
+    # At the origin the 2-norm has a kink; central differences see 0 there.
+    safe = np.where(y == 0, 1.0, y)
+    return rt.unreduce(g / safe, x, axis=axis, keepdims=keepdims) * x
+
+
+linear("sum", lambda g, y, a, **p: rt.unreduce(g, a, **p))
+linear("mean", _mean)
+other("prod", lambda g, y, a, **p: rt.prod_adjoint(g, a, **p))
+other("max", lambda g, y, a, **p: rt.extremum_adjoint(g, a, y, **p))
+other("min", lambda g, y, a, **p: rt.extremum_adjoint(g, a, y, **p))
+other("var", _var)
+other("std", _std)
+other("norm", _norm)
+
+
+def _along(axis, item):
+    """An index that applies `item` on `axis` (static), e.g. (slice(None), k)."""
+    full = slice(None)
+    if axis >= 0:
+        index = (full,) * axis + (item,)
+    else:
+        index = (Ellipsis, item) + (full,) * (-axis - 1)
+    return index if len(index) > 1 else index[0]
+
+
+def _flip(x, axis):
+    return x[_along(axis, slice(None, None, -1))]
+
+
+def _cumsum(g, y, a, axis=None):
+    # Each input element feeds every later output: sum the adjoint from the end.
+    if axis is None:
+        return np.reshape(_flip(np.cumsum(_flip(g, 0)), 0), np.shape(a))
+    return _flip(np.cumsum(_flip(g, axis), axis=axis), axis)
+
+
+linear("cumsum", _cumsum)
+linear("trace", lambda g, y, a, **p: rt.trace_adjoint(g, a, **p))
+linear("diag", lambda g, y, v, k=0: rt.diag_adjoint(g, v, k=k))
 
 # --- shapes -----------------------------------------------------------------------------
 
@@ -184,7 +341,39 @@ def _transpose(g, y, a, axes=None, attr=False):
     return np.transpose(g, axes=inverse)
 
 
-structural("transpose", _transpose)
-structural("reshape", lambda g, y, a, shape: np.reshape(g, np.shape(a)), None)
-structural("expand_dims", lambda g, y, a, axis: np.reshape(g, np.shape(a)))
-structural("broadcast_to", lambda g, y, a, shape: rt.unbroadcast(g, a), None)
+def _like(g, y, a, *rest, **params):
+    """Adjoint of an op that only rearranges a's elements into a new shape."""
+    return np.reshape(g, np.shape(a))
+
+
+linear("transpose", _transpose)
+linear("reshape", _like, None)
+linear("expand_dims", _like)
+linear("squeeze", _like)
+linear("ravel", _like)
+linear("broadcast_to", lambda g, y, a, shape: rt.unbroadcast(g, a), None)
+
+
+def _concatenate(k, g, y, *arrays, axis=0):
+    """The slice of g that holds arrays[k]: it starts after the arrays before it."""
+    size = (lambda a: np.size(a)) if axis is None else (lambda a: np.shape(a)[axis])
+    start = sum((size(a) for a in arrays[:k]), 0)
+    stop = None if k == len(arrays) - 1 else start + size(arrays[k])
+    part = g[
+        _along(0 if axis is None else axis, slice(None if k == 0 else start, stop))
+    ]
+    return np.reshape(part, np.shape(arrays[k])) if axis is None else part
+
+
+def _stack(k, g, y, *arrays, axis=0):
+    return g[_along(axis, k)]
+
+
+linear("concatenate", EachOperand(_concatenate))
+linear("stack", EachOperand(_stack))
+linear("hstack", EachOperand(lambda k, g, y, *a: rt.hstack_adjoint(g, *a, part=k)))
+linear("vstack", EachOperand(lambda k, g, y, *a: rt.vstack_adjoint(g, *a, part=k)))
+
+# --- constructors -----------------------------------------------------------------------
+
+other("full_like", None, lambda g, y, a, fill, dtype=None: rt.fill_adjoint(g, y, fill))

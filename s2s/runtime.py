@@ -130,17 +130,77 @@ def _dot_adjoint_b(g, a, b):
 def _unindex(g, like, index):
     """Adjoint of `like[index]`: g scattered into zeros of like's shape.
 
-    Basic indices (integers, slices, None, ...) write into a fresh array; indices with
-    integer arrays may repeat an element, so their contributions are summed with
-    bincount over flat positions (no np.add.at, which other array libraries lack).
+    Basic indices (integers, slices, None, ...) write g into a fresh array made with
+    zeros_like, so that a Dask array stays a lazy Dask array (None is dropped from
+    the index first: Dask does not assign through it).  Indices with integer arrays
+    may repeat an element, so their contributions are summed with bincount over flat
+    positions (no np.add.at, which other array libraries lack).
     """
     parts = index if isinstance(index, tuple) else (index,)
     if any(np.ndim(p) > 0 for p in parts if p is not None and p is not Ellipsis):
         shape = np.shape(like)
         positions = np.reshape(np.arange(np.size(like)), shape)[index]
         weights = np.broadcast_to(g, np.shape(positions))
+        # The positions in g's array library, laid out like the weights (Dask's
+        # bincount needs both chunked alike).
+        positions = np.zeros_like(weights, dtype=np.intp) + positions
         total = np.bincount(np.ravel(positions), np.ravel(weights), np.size(like))
         return np.reshape(total, shape)
-    out = np.zeros(np.shape(like), dtype=np.result_type(g, np.float64))
-    out[index] = g
+    out = np.zeros_like(like, dtype=np.result_type(g, np.float64))
+    if any(p is None for p in parts):
+        parts = tuple(p for p in parts if p is not None)
+        g = np.reshape(g, np.shape(out[parts]))
+    out[parts] = g
     return out
+
+
+def _trace_adjoint(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of np.trace: g on the traced diagonal of every matrix, zeros elsewhere."""
+    shape = np.shape(a)
+    eye = np.eye(shape[axis1], shape[axis2], offset, dtype=np.result_type(g, 1.0))
+    spread = np.expand_dims(g, (-2, -1)) * eye
+    rank = len(shape)
+    return np.moveaxis(spread, (-2, -1), (axis1 % rank, axis2 % rank))
+
+
+def _diag_adjoint(g, v, k=0):
+    """Adjoint of np.diag(v, k): the k-th diagonal of g for a vector v; for a matrix v,
+    g placed on v's k-th diagonal, zeros elsewhere."""
+    if np.ndim(v) == 1:
+        return np.diag(g, k)
+    rows, columns = np.shape(v)
+    eye = np.eye(rows, columns, k, dtype=np.result_type(g, 1.0))
+    if k >= 0:  # element i of the diagonal sits in row i
+        return eye * np.concatenate([g, np.zeros(rows - np.size(g))])[:, None]
+    return eye * np.concatenate([g, np.zeros(columns - np.size(g))])[None, :]
+
+
+def _fill_adjoint(g, y, fill):
+    """Adjoint of the fill value of np.full_like: g summed back to the fill's shape
+    (zero when the result is an integer array: the fill was truncated)."""
+    if not np.issubdtype(np.result_type(y), np.inexact):
+        return np.zeros(np.shape(fill))
+    return _unbroadcast(g, fill)
+
+
+def _joined_part(g, parts, k, axis):
+    """The slice of g, the adjoint of np.concatenate(parts, axis), that is parts[k]'s."""
+    start = 0
+    for part in parts[:k]:
+        start = start + np.shape(part)[axis]
+    stop = start + np.shape(parts[k])[axis]
+    return g[(slice(None),) * axis + (slice(start, stop),)]
+
+
+def _hstack_adjoint(g, *arrays, part=0):
+    """Adjoint of np.hstack(arrays) for arrays[part]: vectors join end to end, other
+    arrays along their second axis."""
+    columns = [np.atleast_1d(a) for a in arrays]
+    axis = 0 if np.ndim(columns[0]) == 1 else 1
+    return np.reshape(_joined_part(g, columns, part, axis), np.shape(arrays[part]))
+
+
+def _vstack_adjoint(g, *arrays, part=0):
+    """Adjoint of np.vstack(arrays) for arrays[part]: a vector is one row."""
+    rows = [np.atleast_2d(a) for a in arrays]
+    return np.reshape(_joined_part(g, rows, part, 0), np.shape(arrays[part]))

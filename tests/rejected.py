@@ -1,6 +1,7 @@
 """Functions s2s must reject: each offending line ends with `# <- here`."""
 
 import numpy as np
+import scipy.special
 
 W = np.ones(3)
 
@@ -100,3 +101,36 @@ def star_args(*xs):  # <- here
 
 def missing_return(x):  # <- here
     y = x * 2
+
+
+def einsum_implicit(a, b):
+    return np.sum(np.einsum("ij,jk", a, b))  # <- here
+
+
+def einsum_diagonal(a):
+    return np.einsum("ii->", a)  # <- here
+
+
+def norm_spectral(x):
+    return np.linalg.norm(x, 2)  # <- here
+
+
+def concatenate_name(x):
+    parts = (x, 2 * x)
+    return np.sum(np.concatenate(parts))  # <- here
+
+
+def var_where(x):
+    return np.var(x, where=x > 0)  # <- here
+
+
+def sum_dtype_positional(x):
+    return np.sum(x, 0, float)  # <- here
+
+
+def library_function(x):
+    return np.sum(scipy.special.ndtr(x))  # <- here
+
+
+def bad_dtype(x):
+    return np.sum(np.zeros(3, dtype=x) + x)  # <- here

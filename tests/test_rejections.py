@@ -32,6 +32,14 @@ CASES = [
     ("bitwise", s2s.UnsupportedSyntaxError, "operator"),
     ("star_args", s2s.UnsupportedSyntaxError, "*args"),
     ("missing_return", s2s.UnsupportedSyntaxError, "return"),
+    ("einsum_implicit", s2s.UnsupportedSyntaxError, "explicit"),
+    ("einsum_diagonal", s2s.UnsupportedSyntaxError, "diagonal"),
+    ("norm_spectral", s2s.UnsupportedSyntaxError, "ord=2"),
+    ("concatenate_name", s2s.UnsupportedSyntaxError, "written out as a list"),
+    ("var_where", s2s.UnsupportedSyntaxError, "keyword 'where'"),
+    ("sum_dtype_positional", s2s.UnsupportedSyntaxError, "at most 2"),
+    ("library_function", s2s.UnknownFunctionError, "s2s.register(scipy.special.ndtr"),
+    ("bad_dtype", s2s.UnsupportedSyntaxError, "dtype"),
 ]
 
 

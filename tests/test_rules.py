@@ -41,7 +41,8 @@ from s2s.primitives import (
     NUMPY_FUNCTIONS,
     PRIMITIVES,
 )
-from s2s.rules import ADJOINTS, NONDIFFERENTIABLE
+from s2s.custom import CUSTOM
+from s2s.rules import ADJOINTS, BROADCASTING, NONDIFFERENTIABLE
 
 # A float rounding that turns into a nan or an inf inside a gradient is a bug here.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -308,15 +309,60 @@ def test_unspellable_primitives_are_rejected(prim):
 
 def test_every_rule_has_cases():
     covered = {row[0] for row in rc.RULES}
-    missing, extra = set(ADJOINTS) - covered, covered - set(ADJOINTS)
+    builtin = set(ADJOINTS) - set(CUSTOM)
+    missing, extra = builtin - covered, covered - builtin
     assert not missing, f"rules without test inputs in tests/rule_cases.py: {missing}"
     assert not extra, f"rows for primitives that have no rule: {extra}"
+
+
+def _shape_classes(case: Case) -> set[str]:
+    """Which of rc.SHAPE_CLASSES one case exercises."""
+    found, shapes = set(), set()
+    for (_, domain), token in zip(case.args, case.shapes):
+        if token == "-":
+            continue
+        if token == "i" or token.startswith("i:"):
+            found.add("integer")
+        shape = _shape(token)
+        found.add({0: "0-d", 1: "vector"}.get(len(shape), "matrix"))
+        if rc.DOMAINS[domain][2]:
+            shapes.add(shape)
+    if len(shapes) > 1:
+        found.add("broadcast")
+    return found
+
+
+def test_every_rule_has_inputs_of_every_shape_class():
+    """0-d, vector, matrix and integer inputs for every rule, and broadcasting ones
+    where two differentiable arguments broadcast; exemptions say why."""
+    covered: dict[str, set[str]] = {}
+    for case in RULE_CASES:
+        for prim in case.prims:
+            covered.setdefault(prim, set()).update(_shape_classes(case))
+    problems = []
+    for prim in ADJOINTS:
+        if prim in CUSTOM:
+            continue
+        wanted = set(rc.SHAPE_CLASSES)
+        diff = [
+            n for n in PRIMITIVES[prim].operands if n not in PRIMITIVES[prim].nondiff
+        ]
+        if prim not in BROADCASTING or len(diff) < 2:
+            wanted.discard("broadcast")
+        exempt = rc.SHAPE_EXEMPT.get(prim, {})
+        missing = wanted - covered.get(prim, set()) - set(exempt)
+        if missing:
+            problems.append(f"{prim}: {sorted(missing)}")
+        stale = set(exempt) & covered.get(prim, set())
+        if stale:
+            problems.append(f"{prim}: exempt from {sorted(stale)}, yet covered")
+    assert not problems, "rules without inputs of a shape class: " + "; ".join(problems)
 
 
 def test_every_nondifferentiable_primitive_is_covered():
     covered = {p for c in NONDIFF_CASES for p in c.prims}
     exempt = set(rc.NONDIFF_UNSPELLABLE)
-    missing = NONDIFFERENTIABLE - covered - exempt
+    missing = NONDIFFERENTIABLE - covered - exempt - set(CUSTOM)
     assert not missing, f"nondifferentiable primitives without a case: {missing}"
     assert not (covered | exempt) - NONDIFFERENTIABLE, "not nondifferentiable"
     assert not covered & exempt, "exempt, yet covered: drop the exemption"
@@ -338,9 +384,10 @@ def _spellings(cases: list[Case]) -> dict[str, set]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 owner = node.func.value
-                module = owner.id if isinstance(owner, ast.Name) else None
-                kind = {"np": "numpy", "math": "math"}.get(module, "method")
-                found[kind].add(node.func.attr)
+                module = ast.unparse(owner).split(".")
+                kind = {"np": "numpy", "math": "math"}.get(module[0], "method")
+                name = ".".join(module[1:] + [node.func.attr])
+                found[kind].add(node.func.attr if kind == "method" else name)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 found["builtin"].add(node.func.id)
             elif isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp)):
@@ -402,3 +449,14 @@ def test_table_is_well_formed():
         args = arguments(case)
         assert all(np.size(a) <= 12 for a in args[:-1]), case.id
         assert all(_same(a, b) for a, b in zip(args, arguments(case))), case.id
+
+
+def test_every_rule_has_a_kind():
+    """Forward mode will be built from the same table: each primitive says whether
+    it is linear, bilinear, elementwise or other."""
+    from s2s.rules import KIND_NAMES, KINDS
+
+    assert set(KINDS) == set(ADJOINTS)
+    assert set(KINDS.values()) <= set(KIND_NAMES)
+    for prim in BROADCASTING:
+        assert KINDS[prim] != "other", f"{prim} broadcasts but is of kind other"
