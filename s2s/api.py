@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 import numpy as np
 
 from . import cache
-from .errors import InternalError, NonScalarOutputError, S2SError, WrtError
+from .errors import (
+    InternalError,
+    NonScalarOutputError,
+    S2SError,
+    ShapeSpecError,
+    WrtError,
+)
 from .fingerprint import Fingerprint, fingerprint, formatted_key
 from .frontend import ParsedFunction, parse_function
 
@@ -95,8 +101,16 @@ class Stages:
     many: bool
 
 
-def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> Stages:
-    """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text."""
+def generate(
+    f: Callable | ParsedFunction,
+    wrt: Wrt = 0,
+    header: str = "",
+    shapes: Mapping[str, Sequence[Any]] | None = None,
+) -> Stages:
+    """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
+
+    `shapes` maps parameters to shape patterns (see :mod:`s2s.shapes`): the code is
+    then specialized for arguments of those shapes."""
     from .emit import FunctionSpec, emit_module
     from .ir import Namespace, verify
     from .linearize import linearize
@@ -114,27 +128,28 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
         verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
         grads = tuple(adjoint.grads) if many else adjoint.grads[0]
         what = ", ".join(p.hint for p in params)
+        patterns = shape_patterns(graph, shapes)
+
+        def spec(suffix: str, doc: str, returns: Any) -> FunctionSpec:
+            sections = [
+                ("forward", adjoint.forward + adjoint.checks),
+                ("reverse", adjoint.ops),
+            ]
+            return FunctionSpec(
+                graph.name + suffix,
+                doc,
+                graph.params,
+                graph.defaults,
+                sections,
+                returns,
+                patterns,
+            )
+
         specs = [
-            FunctionSpec(
-                f"{graph.name}_grad",
-                f"Gradient of {graph.name} with respect to {what}.",
-                graph.params,
-                graph.defaults,
-                [
-                    ("forward", adjoint.forward + adjoint.checks),
-                    ("reverse", adjoint.ops),
-                ],
-                grads,
-            ),
-            FunctionSpec(
-                f"{graph.name}_value_and_grad",
+            spec("_grad", f"Gradient of {graph.name} with respect to {what}.", grads),
+            spec(
+                "_value_and_grad",
                 f"Value of {graph.name}, and its gradient with respect to {what}.",
-                graph.params,
-                graph.defaults,
-                [
-                    ("forward", adjoint.forward + adjoint.checks),
-                    ("reverse", adjoint.ops),
-                ],
                 (graph.result, grads),
             ),
         ]
@@ -147,6 +162,32 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
             hint="This is a bug in s2s; please report it with the function above.",
         ) from e
     return Stages(parsed, graph, adjoint, module, params, many)
+
+
+def shape_patterns(
+    graph: Graph, shapes: Mapping[str, Sequence[Any]] | None
+) -> dict[Var, tuple] | None:
+    """The parameters' shape patterns, checked: each a sequence of dimensions, the
+    number 1 or a name (a size other than 1; equal names, equal sizes)."""
+    if not shapes:
+        return None
+    by_name = {p.hint: p for p in graph.params}
+    patterns = {}
+    for name, pattern in shapes.items():
+        if name not in by_name:
+            raise ShapeSpecError(
+                f"shapes name {name!r}, which is not a parameter of {graph.name}",
+                hint=f"Its parameters are: {', '.join(by_name)}.",
+            )
+        dims = tuple(pattern)
+        if not all(d == 1 or (isinstance(d, str) and d.isidentifier()) for d in dims):
+            raise ShapeSpecError(
+                f"the shape of {name!r} is {pattern!r}: each dimension must be 1 or "
+                "a name standing for a size other than 1",
+                hint='For example shapes={"W": ("n", "m"), "b": ("m",), "c": ()}.',
+            )
+        patterns[by_name[name]] = dims
+    return patterns
 
 
 def _all_vars(graph: Graph) -> list[Var]:
@@ -270,12 +311,55 @@ def _as_real(x: Any) -> Any:
     return x
 
 
+#: Helpers of generic code that shape specialization replaces (see s2s.shapes).
+_SHAPE_GENERIC = (
+    "_unbroadcast",
+    "_unbroadcast_to",
+    "_unreduce",
+    "_unreduce_to",
+    "_matmul_adjoint_a",
+    "_matmul_adjoint_b",
+    "_dot_adjoint_a",
+    "_dot_adjoint_b",
+)
+
+
+def shape_key(x: Any) -> tuple | None:
+    """What specialization needs to know of an argument: an array's shape, `()` for a
+    number, None for anything else (a list: generic code)."""
+    if type(x) is np.ndarray:
+        return x.shape
+    if isinstance(x, (float, int, np.generic)):
+        return ()
+    return None
+
+
+def pattern_of(shapes: Sequence[tuple | None]) -> tuple:
+    """The shape patterns of arguments of these shapes: each size other than 1 becomes
+    a name, equal sizes the same name (named in order of appearance), so arguments of
+    other sizes but the same pattern reuse the same specialized code."""
+    names: dict[int, str] = {}
+    return tuple(
+        (
+            None
+            if shape is None
+            else tuple(
+                1 if n == 1 else names.setdefault(n, f"n{len(names)}") for n in shape
+            )
+        )
+        for shape in shapes
+    )
+
+
 class GradFunction:
     """A compiled gradient: call it like the original function.
 
-    `.source` is the generated module's text (formatted on first use); `.fun` the
-    original function; `.provenance` says where the compiled code came from:
-    "generated" now, the import-time "cache", or a "committed" generated/ module.
+    `.source` is the generated module's text (formatted on first use): the code for
+    arguments of any shape.  Called on arrays, the gradient runs code specialized for
+    the shapes of the arguments (`g @ b.T` rather than a rank-generic helper),
+    generated once per shape pattern and cached; `.source_for(*args)` shows it.
+    `.fun` is the original function; `.provenance` says where the compiled code came
+    from: "generated" now, the import-time "cache", or a "committed" generated/ module.
     """
 
     def __init__(
@@ -295,12 +379,21 @@ class GradFunction:
         self._loaded = load_gradient(parsed, positions, self.many, self.options)
         self.provenance = self._loaded.provenance
         suffix = "_value_and_grad" if with_value else "_grad"
-        name = parsed.name + suffix
-        self._compiled = self._loaded.namespace[name]
-        # Differentiated arguments are reals; others (sizes, indices) keep their type.
-        self._real = set(positions) | {parsed.params[i] for i in positions}
+        self._name = parsed.name + suffix
+        self._compiled = self._loaded.namespace[self._name]
+        #: The compiled code for arguments of any shape (what `.source` shows).
+        self.generic = self._compiled
+        # Only generic code that calls shape-generic helpers gains from specializing.
+        self._specialize = "shapes" not in self.options and any(
+            name in self._loaded.namespace for name in _SHAPE_GENERIC
+        )
+        self._by_shapes: dict[tuple, Callable] = {}
+        self._by_pattern: dict[tuple, LoadedModule] = {}
+        defaults = fun.__defaults__ or ()
+        self._defaults = tuple(shape_key(d) for d in defaults)
+        self._nparams = len(parsed.params)
         functools.update_wrapper(self, fun)
-        self.__name__ = self.__qualname__ = name
+        self.__name__ = self.__qualname__ = self._name
 
     @functools.cached_property
     def source(self) -> str:
@@ -314,11 +407,23 @@ class GradFunction:
         names = tuple(self._parsed.params[i] for i in self._positions)
         return generate(self._parsed, names if self.many else names[0], **self.options)
 
+    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        """The module that runs for these arguments: specialized for their shapes."""
+        args = self._positional(args, kwargs)
+        if not self._specialize:
+            return self.source
+        self._specialized(args)
+        return formatted_source(self._by_pattern[self._pattern(args)])
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        args = tuple(_as_real(a) if i in self._real else a for i, a in enumerate(args))
-        kwargs = {k: _as_real(v) if k in self._real else v for k, v in kwargs.items()}
+        if kwargs:
+            args = self._positional(args, kwargs)
+        args = tuple(
+            _as_real(a) if i in self._positions else a for i, a in enumerate(args)
+        )
+        compiled = self._specialized(args) if self._specialize else self._compiled
         try:
-            return self._compiled(*args, **kwargs)
+            return compiled(*args)
         except ValueError as e:
             shape = getattr(e, "s2s_shape", None)
             if shape is None:
@@ -329,6 +434,41 @@ class GradFunction:
                 hint="Reduce the result to a scalar (for example with .sum() or .mean()), "
                 "or differentiate each element separately.",
             ) from None
+
+    def _positional(self, args: tuple, kwargs: dict) -> tuple:
+        """Keyword arguments bound to their parameters' positions, as f would."""
+        if not kwargs:
+            return args
+        import inspect
+
+        bound = inspect.signature(self.fun).bind(*args, **kwargs)
+        return tuple(bound.args)
+
+    def _pattern(self, args: tuple) -> tuple:
+        keys = [shape_key(a) for a in args]
+        keys += (
+            self._defaults[len(keys) - self._nparams :]
+            if len(keys) < self._nparams
+            else []
+        )
+        return pattern_of(keys)
+
+    def _specialized(self, args: tuple) -> Callable:
+        """The compiled code for arguments of these shapes (made on first need)."""
+        shapes = tuple(map(shape_key, args))
+        compiled = self._by_shapes.get(shapes)
+        if compiled is not None:
+            return compiled
+        pattern = self._pattern(args)
+        loaded = self._by_pattern.get(pattern)
+        if loaded is None:
+            names = self._parsed.params
+            known = {n: p for n, p in zip(names, pattern) if p is not None}
+            options = dict(self.options, shapes=known)
+            loaded = load_gradient(self._parsed, self._positions, self.many, options)
+            self._by_pattern[pattern] = loaded
+        compiled = self._by_shapes[shapes] = loaded.namespace[self._name]
+        return compiled
 
     def __repr__(self) -> str:
         return f"<s2s gradient {self.__name__} of {self.fun.__qualname__}>"

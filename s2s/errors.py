@@ -101,3 +101,7 @@ class InternalError(S2SError):
 
 class GraphvizNotFoundError(S2SError):
     """Drawing SVG, PNG or PDF needs Graphviz's `dot` program, which is missing."""
+
+
+class ShapeSpecError(S2SError):
+    """A shape pattern (an annotation, or `shapes=`) that s2s cannot read."""

@@ -351,6 +351,30 @@ def temp_hint(prim: str) -> str:
     return _TEMP_HINTS.get(prim, prim.rsplit(".", 1)[-1])
 
 
+def fold(prim: str, args: tuple[Operand, ...]) -> Operand | None:
+    """The value of an op on constants, or the operand an identity op returns
+    (`x * 1`, `x + 0`, `x ** 1`): only rewrites that cannot change a shape."""
+    if prim in _FOLD and all(_is_number(a) for a in args):
+        try:
+            value = _FOLD[prim](*(a.value for a in args))
+        except (ArithmeticError, ValueError):
+            return None
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            return Const(value)
+        return None
+    if prim in ("mul", "add") and len(args) == 2:
+        unit = 1 if prim == "mul" else 0
+        a, b = args
+        if _is(a, unit):
+            return b
+        if _is(b, unit):
+            return a
+    if prim in ("sub", "div", "pow") and len(args) == 2:
+        if _is(args[1], 0 if prim == "sub" else 1):
+            return args[0]
+    return None
+
+
 class Builder:
     """Appends ops to a list, naming their outputs from one :class:`Namespace`."""
 
@@ -384,41 +408,22 @@ class Builder:
     def _fold(self, prim: str, args: tuple[Operand, ...]) -> Operand | None:
         """Constant folding and identities that cannot change a value's shape."""
         if prim in _FOLD and all(_is_number(a) for a in args):
-            try:
-                value = _FOLD[prim](*(a.value for a in args))
-            except (ArithmeticError, ValueError):
-                return None
-            if isinstance(value, (int, float)) and math.isfinite(value):
-                return Const(value)
-            return None
+            return fold(prim, args)
+        same = fold(prim, args)
+        if same is not None:
+            return same
         if prim == "mul":
             a, b = args
-            if _is(a, 1):
-                return b
-            if _is(b, 1):
-                return a
             if _is(a, -1):
                 return self.emit("neg", b)
             if _is(b, -1):
                 return self.emit("neg", a)
         if prim == "add":
             a, b = args
-            if _is(a, 0):
-                return b
-            if _is(b, 0):
-                return a
             if self._negated(b) is not None:
                 return self.emit("sub", a, self._negated(b))
-        if prim == "sub":
-            a, b = args
-            if _is(b, 0):
-                return a
-            if _is(a, 0):
-                return self.emit("neg", b)
-        if prim == "div" and _is(args[1], 1):
-            return args[0]
-        if prim == "pow" and _is(args[1], 1):
-            return args[0]
+        if prim == "sub" and _is(args[0], 0):
+            return self.emit("neg", args[1])
         if prim == "neg":
             inner = self._negated(args[0])
             if inner is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace as copy_stmt
 from typing import Any, Iterable
 
-from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, walk
+from .ir import Const, If, Loop, Op, Operand, Stmt, Var, fold, operands, walk
 from .primitives import PRIMITIVES
 from .reverse import substitute
 
@@ -392,6 +392,33 @@ def simplify_shapes(stmts: list[Stmt], roots: list[Any], params: Iterable[Var]):
     return stmts, roots, changed or bool(replace)
 
 
+# --- constants --------------------------------------------------------------------------
+
+
+def fold_constants(stmts: list[Stmt], roots: list[Any]):
+    """Fold what other passes left foldable (`1.0 * 2` once a spread of a scalar
+    adjoint is gone): ops on constants, and `x * 1`, `x + 0` and the like."""
+    replace: dict[Var, Operand] = {}
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.out.role == "temp" and not s.outs:
+            args = tuple(_resolve_one(a, replace) for a in s.args)
+            value = fold(s.prim, args)
+            if value is not None:
+                replace[s.out] = value
+    if not replace:
+        return stmts, roots, False
+    mapping = _resolve(replace)
+    stmts = _drop_defs(_copy(stmts), set(mapping))
+    substitute(stmts, mapping)
+    return stmts, _substitute_tree(roots, mapping), True
+
+
+def _resolve_one(x: Operand, replace: dict[Var, Operand]) -> Operand:
+    while isinstance(x, Var) and x in replace:
+        x = replace[x]
+    return x
+
+
 # --- dead code --------------------------------------------------------------------------
 
 
@@ -494,15 +521,27 @@ def _live_loop(s: Loop, live: set[Var]) -> Loop | None:
     )
 
 
-def optimize(stmts: list[Stmt], roots: list[Any], params: Iterable[Var] = ()):
-    """Run the passes to a fixed point (each reports whether it changed anything)."""
+def optimize(
+    stmts: list[Stmt],
+    roots: list[Any],
+    params: Iterable[Var] = (),
+    shapes: dict[Var, Any] | None = None,
+):
+    """Run the passes to a fixed point (each reports whether it changed anything).
+    With the parameters' `shapes` (see :mod:`s2s.shapes`), specialize for them."""
+    from .shapes import specialize
+
     changed = True
     while changed:
+        special = False
+        if shapes:
+            stmts, roots, special = specialize(stmts, roots, shapes)
+        stmts, roots, folded = fold_constants(stmts, roots)
         stmts, roots, cse = eliminate_common_subexpressions(stmts, roots)
-        stmts, roots, shapes = simplify_shapes(stmts, roots, params)
+        stmts, roots, classes = simplify_shapes(stmts, roots, params)
         stmts, roots, dce = eliminate_dead_code(stmts, roots)
         stmts, roots, tapes = prune_tapes(stmts, roots)
-        changed = cse or shapes or dce or tapes
+        changed = special or folded or cse or classes or dce or tapes
     return stmts, roots
 
 

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 
 import s2s
+from s2s.api import _as_real
 from program_generator import Program, programs
 
 settings.register_profile(
@@ -139,6 +140,12 @@ def check_program(program: Program, directory) -> None:
     again = s2s.grad(f, wrt=wrt)
     assert again.source == g.source, f"generated source differs{context}"
     assert same(stable(again, *args), first), f"second transform differs{context}"
+
+    # The code for any shapes agrees with the code specialized for these ones.
+    generic = stable(g.generic, *(_as_real(a) for a in args))
+    for a, b in zip(generic, first):
+        assert np.shape(a) == np.shape(b), f"generic code: another shape{context}"
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-15), f"generic code{context}"
 
     v, grads = stable(s2s.value_and_grad(f, wrt=wrt), *args)
     assert same(grads, first), f"value_and_grad's gradient differs{context}"
