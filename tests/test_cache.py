@@ -326,7 +326,7 @@ def test_eight_processes_import_at_once_with_an_empty_cache(deco):
         assert err == ""  # no warning either
         dw = json.loads(out)["dw"]
         np.testing.assert_allclose(dw, expected, rtol=RTOL, atol=ATOL)
-    assert os.listdir(cache_dir) == entries(cache_dir)  # no temporary file left
+    assert sorted(os.listdir(cache_dir)) == entries(cache_dir)  # no temporary file left
     for name in entries(cache_dir):
         assert ModuleCache(str(cache_dir)).lookup(name[: -len(".s2s")]) is not None
     assert probe(deco, cache_dir)["provenance"] == "cache"
