@@ -29,6 +29,7 @@ from .errors import (
     InternalError,
     NonScalarOutputError,
     S2SError,
+    ShapeMismatchError,
     ShapeSpecError,
     WrtError,
 )
@@ -128,11 +129,19 @@ def generate(
         verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
         grads = tuple(adjoint.grads) if many else adjoint.grads[0]
         what = ", ".join(p.hint for p in params)
-        patterns = shape_patterns(graph, shapes)
+        annotated = shapes is None
+        patterns = shape_patterns(
+            graph, parsed.shape_annotations() if annotated else shapes
+        )
 
         def spec(suffix: str, doc: str, returns: Any) -> FunctionSpec:
+            guard = (
+                _shape_guard(graph, graph.name + suffix, patterns, parsed)
+                if annotated
+                else []
+            )
             sections = [
-                ("forward", adjoint.forward + adjoint.checks),
+                ("forward", guard + adjoint.forward + adjoint.checks),
                 ("reverse", adjoint.ops),
             ]
             return FunctionSpec(
@@ -188,6 +197,26 @@ def shape_patterns(
             )
         patterns[by_name[name]] = dims
     return patterns
+
+
+def _shape_guard(
+    graph: Graph, function: str, patterns: dict | None, parsed: ParsedFunction
+) -> list:
+    """The check, on entry, that the arguments have the annotated shapes."""
+    from .ir import Op, Var
+
+    if not patterns:
+        return []
+    checked = [p for p in graph.params if p in patterns]
+    params = {
+        "function": function,
+        "names": tuple(p.hint for p in checked),
+        "expected": tuple(patterns[p] for p in checked),
+    }
+    where = parsed.location(parsed.node)
+    return [
+        Op("check_shapes", tuple(checked), Var("checked", "checked"), params, where)
+    ]
 
 
 def _all_vars(graph: Graph) -> list[Var]:
@@ -425,6 +454,13 @@ class GradFunction:
         try:
             return compiled(*args)
         except ValueError as e:
+            if hasattr(e, "s2s_shapes"):
+                raise ShapeMismatchError(
+                    str(e).split(": pass", 1)[0],
+                    hint="Pass arguments of the shapes the parameters are annotated "
+                    "with (a name is a size other than 1, the same name the same "
+                    "size), or drop the annotations for code that takes any shapes.",
+                ) from None
             shape = getattr(e, "s2s_shape", None)
             if shape is None:
                 raise

@@ -40,7 +40,7 @@ _BOOL = {"both", "either"}
 #: Names the generated code itself uses; user values never take them.
 RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"np", "math"}
 #: Ops written as a statement of their own, with no value to name.
-_NO_VALUE = {"check_scalar", "push", "section"}
+_NO_VALUE = {"check_scalar", "check_shapes", "push", "section"}
 
 
 @dataclass

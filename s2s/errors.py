@@ -105,3 +105,7 @@ class GraphvizNotFoundError(S2SError):
 
 class ShapeSpecError(S2SError):
     """A shape pattern (an annotation, or `shapes=`) that s2s cannot read."""
+
+
+class ShapeMismatchError(S2SError):
+    """Arguments whose shapes differ from the shapes the gradient was annotated for."""

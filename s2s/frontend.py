@@ -23,7 +23,12 @@ from typing import Any, Callable, Mapping
 
 import numpy
 
-from .errors import Location, SourceUnavailableError, UnsupportedSyntaxError
+from .errors import (
+    Location,
+    ShapeSpecError,
+    SourceUnavailableError,
+    UnsupportedSyntaxError,
+)
 from .primitives import loaded_object, lookup_object, lookup_path
 
 
@@ -60,6 +65,29 @@ class ParsedFunction:
     @property
     def params(self) -> list[str]:
         return [a.arg for a in self.node.args.posonlyargs + self.node.args.args]
+
+    def shape_annotations(self) -> dict[str, tuple]:
+        """The shape patterns the parameters are annotated with: a string of
+        dimensions (`W: "n m"`, `b: "m"`, `x: "1 m"`; `""` for a scalar) or `float`;
+        other annotations say nothing of shapes."""
+        patterns = {}
+        args = self.node.args
+        for arg in args.posonlyargs + args.args:
+            note = arg.annotation
+            if isinstance(note, ast.Name) and note.id in ("float", "int"):
+                patterns[arg.arg] = ()
+            elif isinstance(note, ast.Constant) and isinstance(note.value, str):
+                dims = note.value.replace(",", " ").split()
+                bad = [d for d in dims if d != "1" and not d.isidentifier()]
+                if bad:
+                    raise ShapeSpecError(
+                        f"cannot read the shape {note.value!r} of {arg.arg!r}: "
+                        f"{bad[0]!r} is neither 1 nor a name",
+                        self.location(note),
+                        'Write the dimensions as names or 1, e.g. x: "batch 1 n".',
+                    )
+                patterns[arg.arg] = tuple(1 if d == "1" else d for d in dims)
+        return patterns
 
     def location(self, node: ast.AST) -> Location:
         lineno = getattr(node, "lineno", self.node.lineno)

@@ -17,7 +17,7 @@ from .primitives import PRIMITIVES
 from .reverse import substitute
 
 #: Ops kept for what they do, not for their value.
-EFFECTS = {"check_scalar", "push", "pop", "section"}
+EFFECTS = {"check_scalar", "check_shapes", "push", "pop", "section"}
 #: Ops never merged with an identical one: each makes a new object (a list, or an
 #: iterator that one loop uses up).
 _DISTINCT = EFFECTS | {"new_stack", "reversed"}

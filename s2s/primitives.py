@@ -347,6 +347,13 @@ _ALL = [
     Primitive("copy", ("x",)),  # `y = x`, kept so that a gradient reads `da = dv`
     # Helpers written into every generated module that needs them (see runtime.py).
     Primitive("check_scalar", ("y",), helper="_check_scalar"),
+    Primitive(
+        "check_shapes",
+        ("arguments",),
+        (("function", None), ("names", None), ("expected", None)),
+        helper="_check_shapes",
+        variadic=True,
+    ),
     Primitive("unbroadcast", ("g", "like"), helper="_unbroadcast"),
     Primitive("unreduce", ("g", "like"), _REDUCE, helper="_unreduce"),
     Primitive("unbroadcast_to", ("g", "shape"), helper="_unbroadcast_to"),

@@ -21,6 +21,42 @@ def _check_scalar(y):
         raise error
 
 
+def _check_shapes(*arguments, function, names, expected):
+    """Refuse arguments of other shapes than the code was written for: the ranks and
+    the 1s of `expected`, a size other than 1 for each name, the same size wherever a
+    name repeats."""
+    sizes = {}
+    for name, x, dims in zip(names, arguments, expected):
+        shape = np.shape(x)
+        fits = len(shape) == len(dims) and all(
+            n == 1 if d == 1 else n != 1 and sizes.setdefault(d, n) == n
+            for n, d in zip(shape, dims)
+        )
+        if not fits:
+            wanted = (
+                "("
+                + ", ".join(str(d) for d in dims)
+                + ("," if len(dims) == 1 else "")
+                + ")"
+            )
+            known = ", ".join("%s = %d" % item for item in sizes.items())
+            error = ValueError(
+                "%s was generated for %s of shape %s%s, but %s has shape %s: pass "
+                "arguments of the annotated shapes (a name is a size other than 1), "
+                "or drop the annotations for code that takes any shapes"
+                % (
+                    function,
+                    name,
+                    wanted,
+                    " with " + known if known else "",
+                    name,
+                    shape,
+                )
+            )
+            error.s2s_shapes = (name, shape, dims)
+            raise error
+
+
 def _unbroadcast(g, like):
     """Sum `g` over the axes that broadcasting added or stretched, to the shape of `like`."""
     return _unbroadcast_to(g, np.shape(like))

@@ -405,6 +405,11 @@ def _taken_before(items: list, item: Any) -> int:
 # --- rewriting ------------------------------------------------------------------------
 
 
+#: Operands read only for their shape, by position.
+_SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "unindex": 1, "size": 0, "shape": 0}
+_RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
+
+
 def _elementwise(op: Op) -> bool:
     p = PRIMITIVES.get(op.prim)
     return op.prim not in _COMPARISONS and (
@@ -434,26 +439,73 @@ class _Rewriter:
         self.replace: dict[Var, Operand] = {}
         self.pending: list[Stmt] = []
         self.changed = False
+        #: Where each symbolic dimension can be read: (parameter, axis).
+        self.where: dict[str, tuple[Var, int]] = {}
+        for p, pattern in params.items():
+            for axis, d in enumerate(pattern or ()):
+                if isinstance(d, str):
+                    self.where.setdefault(d, (p, axis))
 
     def var(self, like: Var, hint: str | None = None) -> Var:
         hint = hint or like.hint
         return Var(self.names.fresh(hint), hint, "temp")
 
-    def block(self, body: list[Stmt]) -> list[Stmt]:
+    def block(self, body: list[Stmt], visible: dict[tuple, Var]) -> list[Stmt]:
+        """Rewrite a block; `visible` holds, for each known shape, the best-named value
+        of that shape defined before this point (parameters first)."""
+        visible = dict(visible)
         out: list[Stmt] = []
         for s in body:
             if isinstance(s, If):
-                s.then, s.orelse = self.block(s.then), self.block(s.orelse)
+                s.then = self.block(s.then, visible)
+                s.orelse = self.block(s.orelse, visible)
             elif isinstance(s, Loop):
-                s.header, s.body = self.block(s.header), self.block(s.body)
+                inside = dict(visible)
+                for v in s.carried + ([s.index] if s.index else []):
+                    self.offer(inside, v)
+                s.header, s.body = self.block(s.header, inside), self.block(
+                    s.body, inside
+                )
             elif isinstance(s, Op):
+                self.read_shape_elsewhere(s, visible)
                 new = self.rewrite(s)
                 if new is not None:
                     self.changed = True
                     out.extend(new)
+                    for n in new:
+                        for v in n.defines:
+                            self.offer(visible, v)
                     continue
+            for v in s.defines:
+                self.offer(visible, v)
             out.append(s)
         return out
+
+    def offer(self, visible: dict[tuple, Var], v: Var) -> None:
+        shape = self.info.shape(v)
+        if shape is None or None in shape or v.role not in _RANK:
+            return
+        held = visible.get(shape)
+        if held is None or (_RANK[v.role], v.name) < (_RANK[held.role], held.name):
+            visible[shape] = v
+
+    def read_shape_elsewhere(self, op: Op, visible: dict[tuple, Var]) -> None:
+        """An op that reads a value only for its shape reads the best-named visible
+        value of that shape instead (`np.size(y)`, not the size of a temporary that
+        would otherwise be computed for nothing)."""
+        k = _SHAPE_ONLY.get(op.prim)
+        x = op.args[k] if k is not None else None
+        shape = self.info.shape(x) if isinstance(x, Var) else None
+        if shape is None or None in shape:
+            return
+        stand_in = visible.get(shape)
+        if stand_in is None or stand_in is x or x.role not in _RANK:
+            return
+        if _RANK[stand_in.role] < _RANK[x.role] and (
+            x.role == "temp" or stand_in.role == "param"
+        ):
+            op.args = op.args[:k] + (stand_in,) + op.args[k + 1 :]
+            self.changed = True
 
     def rewrite(self, op: Op) -> list[Stmt] | None:
         """The statements that replace `op` (None: keep it)."""
@@ -477,7 +529,49 @@ class _Rewriter:
                 return self.matmul_adjoint(op)
         if op.prim == "zeros" and info.tuple_of(op.args[0]) == ():
             return self.becomes(op, Const(0.0))
+        if op.prim == "expand_dims" and info.shape(op.args[0]) == ():
+            if self.absorbed(op.out, ()):  # a scalar broadcasts as it is
+                return self.becomes(op, op.args[0])
+        if op.prim == "broadcast_to" and info.shape(op.args[0]) is not None:
+            if self.absorbed(op.out, info.shape(op.args[0])):
+                return self.becomes(op, op.args[0])  # the ops that use it broadcast
+        if op.prim == "size" and op.args[0].role != "param":
+            return self.size_from_parameters(op)
         return None
+
+    def size_from_parameters(self, op: Op) -> list[Stmt] | None:
+        """`np.size(t)` of a temporary, as the product of parameters' dimensions
+        (`np.shape(y)[1]`), so that t need not be computed for its size."""
+        shape = self.info.shape(op.args[0])
+        if shape is None or None in shape:
+            return None
+        factors: list[Operand] = []
+        self.pending = []
+        for d in shape:
+            if isinstance(d, int):
+                factors.append(Const(d))
+                continue
+            found = self.where.get(d)
+            if found is None:
+                return None
+            param, axis = found
+            whole = self.emit(op, "shape", param, last=False)
+            spec = (False, ("value",))
+            factors.append(
+                self.emit(op, "getitem", whole, Const(axis), last=False, spec=spec)
+            )
+        size: Operand = Const(1)
+        for factor in factors:
+            size = (
+                factor
+                if size == Const(1)
+                else self.emit(op, "mul", size, factor, last=False)
+            )
+        if isinstance(size, Var) and self.pending and self.pending[-1].out is size:
+            self.pending[-1].out = op.out  # the last product takes the op's name
+            return self.pending
+        self.pending.append(Op("copy", (size,), op.out, {}, op.loc))
+        return self.pending
 
     def becomes(self, op: Op, value: Operand) -> list[Stmt]:
         """Replace op's result by `value` (a copy where the result has a name)."""
@@ -559,6 +653,11 @@ class _Rewriter:
         if not readers or v.role != "temp" and v.role != "adjoint":
             return False
         for reader in readers:
+            if isinstance(reader, Op) and reader.prim == "expand_dims":
+                wider = ShapeInference.expanded(smaller, reader.params.get("axis"))
+                if reader.out.role != "temp" or not self.absorbed(reader.out, wider):
+                    return False
+                continue
             if not isinstance(reader, Op) or not _elementwise(reader):
                 return False
             shapes = [smaller if a is v else self.info.shape(a) for a in reader.args]
@@ -627,7 +726,10 @@ def specialize(stmts: list[Stmt], roots: list[Any], params: dict[Var, Shape]):
     from .reverse import substitute
 
     rewriter = _Rewriter(stmts, roots, params)
-    stmts = rewriter.block(_copy(stmts))
+    visible: dict[tuple, Var] = {}
+    for p in params:
+        rewriter.offer(visible, p)
+    stmts = rewriter.block(_copy(stmts), visible)
     if rewriter.replace:
         mapping = _resolve(rewriter.replace)
         substitute(stmts, mapping)

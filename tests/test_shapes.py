@@ -1,0 +1,177 @@
+"""Shape specialization: code written for the shapes of the arguments (s2s.grad
+dispatching on them, or shape annotations), against central differences and against
+the code for any shapes."""
+
+import numpy as np
+import pytest
+
+import s2s
+from examples import mlp, rnn
+from s2s.api import _as_real
+from s2s.shapes import broadcast, matmul, reduce
+
+RNG = np.random.default_rng(3)
+
+
+def normal(*shape):
+    return RNG.standard_normal(shape)
+
+
+# --- the shape algebra ------------------------------------------------------------------
+
+
+def test_broadcast_never_guesses_two_sizes_equal():
+    assert broadcast(("n", 1), (1, "m")) == ("n", "m")
+    assert broadcast(("n",), ()) == ("n",)
+    assert broadcast(("n", "m"), ("m",)) == ("n", "m")
+    assert broadcast(("n",), (None,)) == ("n",)  # None is 1 or n, else numpy fails
+    assert broadcast((1,), (None,)) == (None,)
+    assert broadcast(("n",), ("m",)) == (None,)
+    assert broadcast(None, ("n",)) is None
+
+
+def test_reductions_and_products():
+    assert reduce(("a", "b", "c"), 1, False) == ("a", "c")
+    assert reduce(("a", "b", "c"), (0, -1), True) == (1, "b", 1)
+    assert reduce(("a", "b"), None, False) == ()
+    assert matmul(("n", "k"), ("k", "m")) == ("n", "m")
+    assert matmul(("k",), ("k", "m")) == ("m",)
+    assert matmul(("n", "k"), ("k",)) == ("n",)
+    assert matmul(("b", "n", "k"), ("k", "m")) == ("b", "n", "m")
+
+
+# --- gradients of shape-specialized code ------------------------------------------------
+
+
+def bias_and_column(W, b, c, x):
+    h = np.tanh(x @ W + b) * c  # b: (m,), c: (n, 1)
+    return np.sum(h**2) + np.mean(h, axis=0).sum()
+
+
+def vector_products(u, A, v, B):
+    a = u @ A  # (k,) @ (k, m)
+    b = A @ v  # (k, m) @ (m,)
+    c = u @ u
+    d = B @ A  # stacked (s, n, k) @ (k, m): batch dimensions broadcast
+    return np.sum(a * a) + np.sum(b) * c + np.sum(np.sin(d))
+
+
+def stacked(P, Q):
+    return np.sum(np.exp(0.1 * (P @ Q)))  # (s, n, k) @ (s, k, m)
+
+
+def keepdims_softmax(z):
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(np.log(p[:, 0]))
+
+
+def rows_and_scalars(x, s, y):
+    total = 0.0
+    for i in range(x.shape[0]):
+        total = total + np.sum(x[i] * s + y[i] ** 2)
+    return total
+
+
+def dot_forms(a, M, v):
+    return np.dot(a, M) @ v + np.dot(M, v).sum() + np.dot(a, a)
+
+
+CASES = [
+    (bias_and_column, (normal(4, 3), normal(3), normal(5, 1), normal(5, 4)), (0, 1, 2)),
+    (bias_and_column, (normal(1, 3), normal(1), normal(1, 1), normal(2, 1)), (0, 1, 2)),
+    (vector_products, (normal(3), normal(3, 4), normal(4), normal(2, 5, 3)), (0, 1, 3)),
+    (stacked, (normal(2, 3, 4), normal(2, 4, 2)), (0, 1)),
+    (keepdims_softmax, (normal(4, 3),), 0),
+    (rows_and_scalars, (normal(3, 2), 1.5, normal(3, 1)), (0, 1, 2)),
+    (rows_and_scalars, (normal(0, 2), 1.5, normal(0, 1)), (0, 1, 2)),  # no trips
+    (dot_forms, (normal(3), normal(3, 2), normal(2)), (0, 1, 2)),
+]
+
+
+@pytest.mark.parametrize("fn, args, wrt", CASES)
+def test_specialized_gradients(fn, args, wrt):
+    s2s.check_grad(fn, *args, wrt=wrt)
+    g = s2s.grad(fn, wrt=wrt)
+    special = g(*args)
+    generic = g.generic(*(_as_real(a) for a in args))
+    for a, b in zip(special, generic):
+        assert np.shape(a) == np.shape(b)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_the_rnn_gradient_reads_like_the_hand_written_one():
+    args = (normal(3, 5), normal(5, 5), normal(5), normal(4, 2, 3), normal(2, 5))
+    source = s2s.grad(rnn.loss, wrt=(0, 1, 2)).source_for(*args)
+    body = source.split("def loss_grad")[1].split("def loss_value_and_grad")[0]
+    for line in (
+        "dh = 2.0 * h",
+        "db = db + np.sum(dadd, axis=0)",
+        "dh = dadd @ Wh.T",
+        "dWh = dWh + h_1.T @ dadd",
+        "dWx = dWx + x[t].T @ dadd",
+    ):
+        assert line in body, body
+    assert "_unbroadcast" not in body and "_matmul_adjoint" not in body
+    assert "_check_scalar" not in body  # np.sum of anything is a scalar
+
+
+def test_the_mlp_needs_no_generic_helper():
+    args = (normal(5, 4), normal(3, 5), normal(4, 6), np.eye(3)[:, [0, 1, 2, 0, 1, 2]])
+    g = s2s.grad(mlp.J, wrt=(0, 1))
+    body = g.source_for(*args, 0.1).split("def J_value_and_grad")[0]
+    assert "_unbroadcast" not in body and "_matmul_adjoint" not in body
+    assert "dW1 = dW1 + dz @ x.T" in body
+    s2s.check_grad(mlp.J, *args, 0.1, wrt=(0, 1))
+
+
+def test_code_is_made_once_per_shape_pattern():
+    g = s2s.grad(bias_and_column, wrt=(0, 1, 2))
+    shapes = [((4, 3), (3,), (5, 1), (5, 4)), ((7, 2), (2,), (9, 1), (9, 7))]
+    sources = [g.source_for(*(normal(*s) for s in shape)) for shape in shapes]
+    assert sources[0] == sources[1]
+    column = g.source_for(normal(4, 3), normal(3), normal(5, 3), normal(5, 4))
+    assert column != sources[0]  # c no longer has a 1: nothing to sum over
+
+
+def test_lists_get_the_code_for_any_shapes():
+    g = s2s.grad(bias_and_column, wrt=0)
+    W, b, c, x = normal(2, 2), normal(2), normal(3, 1), normal(3, 2)
+    np.testing.assert_allclose(g(W, list(b), c, x), g(W, b, c, x), rtol=1e-12)
+
+
+# --- annotated shapes -------------------------------------------------------------------
+
+
+def annotated(W: "n m", b: "m", x: "batch n", scale: float):
+    return np.sum(np.tanh(x @ W + b) ** 2) * scale
+
+
+def test_annotated_code_is_specialized_and_checks_its_arguments():
+    g = s2s.grad(annotated, wrt=(0, 1))
+    assert "_check_shapes(" in g.source and "_unbroadcast" not in g.source
+    s2s.check_grad(annotated, normal(3, 2), normal(2), normal(5, 3), 0.5, wrt=(0, 1))
+    with pytest.raises(s2s.ShapeMismatchError, match=r"b of shape \(m,\)"):
+        g(normal(3, 2), normal(1), normal(5, 3), 0.5)  # b would broadcast
+    with pytest.raises(s2s.ShapeMismatchError, match=r"x of shape \(batch, n\)"):
+        g(normal(3, 2), normal(2), normal(5, 4), 0.5)  # n is 3, then 4
+    with pytest.raises(s2s.ShapeMismatchError, match="rank|shape"):
+        g(normal(3, 2), normal(2), normal(3), 0.5)
+
+
+def test_a_module_for_annotated_shapes_checks_them_without_s2s(tmp_path):
+    text = s2s.grad(annotated, wrt=(0, 1)).source
+    namespace: dict = {}
+    exec(compile(text, "annotated_grad.py", "exec"), namespace)
+    with pytest.raises(ValueError, match="annotated_grad was generated for x"):
+        namespace["annotated_grad"](normal(3, 2), normal(2), normal(5, 2), 1.0)
+
+
+def badly_annotated(x: "n-1"):
+    return np.sum(x)
+
+
+def test_an_unreadable_annotation_says_where():
+    with pytest.raises(s2s.ShapeSpecError, match="'n-1' is neither 1 nor a name") as e:
+        s2s.grad(badly_annotated)
+    assert e.value.lineno == badly_annotated.__code__.co_firstlineno
