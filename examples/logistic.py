@@ -22,7 +22,7 @@ def sigmoid_loss(w1, w2, b, x1, x2, y):
     return L
 
 
-def batch_loss(w, b, X, y):
+def batch_loss(w: "n", b: float, X: "m n", y: "m"):
     z = X @ w + b
     a = 1 / (1 + np.exp(-z))
     L = -np.mean(y * np.log(a) + (1 - y) * np.log(1 - a))

@@ -14,7 +14,7 @@ import numpy as np
 import s2s
 
 
-def J(W1, W2, x, y, lam):
+def J(W1: "h d", W2: "q h", x: "d n", y: "q n", lam: float):
     z = W1 @ x
     h = np.tanh(z)
     o = W2 @ h

@@ -1,7 +1,9 @@
 """A tanh RNN over T steps in a Python loop, as the seeds' series builds it.
 
 h_t = tanh(x_t Wx + h_{t-1} Wh + b) for a batch of sequences (x has shape
-T x batch x input); the loss is the sum of squares of the final state.  s2s keeps the
+T x batch x n); the loss is the sum of squares of the final state.  The parameters are
+annotated with their shapes (`Wx: "n h"`: n rows, h columns), so the generated
+gradient is written for them (`dWh = dWh + h_1.T @ dadd`) and checks them on entry.  s2s keeps the
 loop a loop: the forward sweep saves each step's state on a tape, the reverse sweep
 walks the steps backwards (back-propagation through time).
 
@@ -13,14 +15,14 @@ import numpy as np
 import s2s
 
 
-def loss(Wx, Wh, b, x, h0):
+def loss(Wx: "n h", Wh: "h h", b: "h", x: "T batch n", h0: "batch h"):
     h = h0
     for t in range(x.shape[0]):
         h = np.tanh(x[t] @ Wx + h @ Wh + b)
     return np.sum(h**2)
 
 
-def loss_all_states(Wx, Wh, b, x, h0):
+def loss_all_states(Wx: "n h", Wh: "h h", b: "h", x: "T batch n", h0: "batch h"):
     h = h0
     total = 0.0
     for t in range(x.shape[0]):

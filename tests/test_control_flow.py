@@ -245,10 +245,17 @@ def test_an_iteration_saves_its_state_once():
     assert appends == ["h)", "h)"]  # J_grad and J_value_and_grad
 
 
+def any_shape_rnn(Wx, Wh, b, x, h0):
+    h = h0
+    for t in range(x.shape[0]):
+        h = np.tanh(x[t] @ Wx + h @ Wh + b)
+    return np.sum(h**2)
+
+
 def test_a_value_read_only_for_its_shape_saves_its_shape():
     """Without known shapes, summing a broadcast adjoint back to `x[t] @ Wx` needs
     only that product's shape: the tape holds shapes, not the products."""
-    saved = " ".join(_appends(s2s.grad(rnn.loss, wrt=(0, 1, 2)).source))
+    saved = " ".join(_appends(s2s.grad(any_shape_rnn, wrt=(0, 1, 2)).source))
     assert saved.count("matmul") == saved.count("np.shape(matmul") > 0, saved
 
 
