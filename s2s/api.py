@@ -333,6 +333,9 @@ def _run(text: str, filename: str, name: str) -> dict[str, Any]:
 
 def _as_real(x: Any) -> Any:
     """Integers are treated as reals: 3 -> 3.0, an int array -> a float array."""
+    kind = type(x)
+    if kind is float or kind is np.ndarray and x.dtype.kind == "f":
+        return x  # the common case, first and fast
     if isinstance(x, numbers.Integral) and not isinstance(x, bool):
         return float(x)
     if isinstance(x, np.ndarray) and x.dtype.kind in "iub":
@@ -423,6 +426,10 @@ class GradFunction:
         self._nparams = len(parsed.params)
         functools.update_wrapper(self, fun)
         self.__name__ = self.__qualname__ = self._name
+        shim = _call_shim(
+            parsed, positions, None if self._specialize else self._compiled
+        )
+        self.__class__ = type(type(self).__name__, (type(self),), {"__call__": shim})
 
     @functools.cached_property
     def source(self) -> str:
@@ -445,25 +452,20 @@ class GradFunction:
         return formatted_source(self._by_pattern[self._pattern(args)])
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            args = self._positional(args, kwargs)
-        args = tuple(
-            _as_real(a) if i in self._positions else a for i, a in enumerate(args)
-        )
-        compiled = self._specialized(args) if self._specialize else self._compiled
-        try:
-            return compiled(*args)
-        except ValueError as e:
-            if hasattr(e, "s2s_shapes"):
-                raise ShapeMismatchError(
-                    str(e).split(": pass", 1)[0],
-                    hint="Pass arguments of the shapes the parameters are annotated "
-                    "with (a name is a size other than 1, the same name the same "
-                    "size), or drop the annotations for code that takes any shapes.",
-                ) from None
-            shape = getattr(e, "s2s_shape", None)
-            if shape is None:
-                raise
+        # Replaced, per function, by the shim `_call_shim` writes (see __init__).
+        return type(self).__call__(self, *args, **kwargs)
+
+    def _raise_translated(self, e: ValueError) -> None:
+        """Raise the s2s error a generated module's ValueError stands for, if any."""
+        if hasattr(e, "s2s_shapes"):
+            raise ShapeMismatchError(
+                str(e).split(": pass", 1)[0],
+                hint="Pass arguments of the shapes the parameters are annotated "
+                "with (a name is a size other than 1, the same name the same "
+                "size), or drop the annotations for code that takes any shapes.",
+            ) from None
+        shape = getattr(e, "s2s_shape", None)
+        if shape is not None:
             raise NonScalarOutputError(
                 f"{self.fun.__name__} returned an array of shape {shape}, but grad needs "
                 f"a scalar result",
@@ -508,6 +510,48 @@ class GradFunction:
 
     def __repr__(self) -> str:
         return f"<s2s gradient {self.__name__} of {self.fun.__qualname__}>"
+
+
+def _call_shim(
+    parsed: ParsedFunction, positions: Sequence[int], compiled: Callable | None
+):
+    """`GradFunction.__call__` for one function, written with its own parameters so
+    that Python binds the arguments (defaults, keywords) and the call costs little:
+    differentiated integers become reals, then the compiled code runs (the code for
+    the arguments' shapes, unless `compiled` is the code for any shapes)."""
+    args = parsed.node.args
+    params = parsed.params
+    defaults = dict(zip(params[len(params) - len(parsed.defaults) :], parsed.defaults))
+    signature = []
+    for k, name in enumerate(params):
+        signature.append(
+            f"{name}=_s2s_defaults[{name!r}]" if name in defaults else name
+        )
+        if args.posonlyargs and k == len(args.posonlyargs) - 1:
+            signature.append("/")
+    call = ", ".join(params)
+    lines = [f"def __call__(_s2s_self, {', '.join(signature)}):"]
+    for i in positions:
+        name = params[i]
+        lines.append(f"    if type({name}) is not float: {name} = _s2s_as_real({name})")
+    if compiled is None:
+        lines.append(f"    _s2s_code = _s2s_self._specialized(({call},))")
+    else:
+        lines.append("    _s2s_code = _s2s_compiled")
+    lines += [
+        "    try:",
+        f"        return _s2s_code({call})",
+        "    except ValueError as e:",
+        "        _s2s_self._raise_translated(e)",
+        "        raise",
+    ]
+    namespace = {
+        "_s2s_defaults": defaults,
+        "_s2s_as_real": _as_real,
+        "_s2s_compiled": compiled,
+    }
+    exec(compile("\n".join(lines), f"<s2s call of {parsed.name}>", "exec"), namespace)
+    return namespace["__call__"]
 
 
 def _transform(with_value: bool) -> Callable:

@@ -11,7 +11,7 @@ import numpy as np
 
 def _check_scalar(y):
     """Refuse a non-scalar result: its gradient would silently be that of its sum."""
-    if np.ndim(y) != 0:
+    if type(y) is not float and np.ndim(y) != 0:
         error = ValueError(
             "the gradient needs a scalar result, but the function returned an array "
             "of shape %s: reduce it to a scalar (for example with .sum() or .mean()), "
