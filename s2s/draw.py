@@ -200,7 +200,7 @@ def _adjoints(
     visits that iteration first, so its adjoints are the first ones it makes.
     """
     names = Namespace(v.name for v in _all_vars(fn))
-    adjoint = reverse(fn, wrt, names)
+    adjoint = reverse(fn, wrt, names, composites=False)  # an adjoint for every node
     sweep = run(adjoint.forward + adjoint.checks + adjoint.ops, inputs)
     made_in_reverse = defined_in(adjoint.ops)
     found: dict[Var, Any] = {}

@@ -40,7 +40,7 @@ from .ir import (
     walk,
 )
 from .primitives import PRIMITIVES
-from .rules import ADJOINTS, BROADCASTING, NONDIFFERENTIABLE
+from .rules import ADJOINTS, BROADCASTING, COMPOSITES, NONDIFFERENTIABLE
 
 
 @dataclass
@@ -183,8 +183,11 @@ def _use_counts(stmts: list[Stmt], result: Operand) -> Counter:
 
 
 class _Reverse:
-    def __init__(self, graph: Graph, wrt: list[Var], names: Namespace):
+    def __init__(
+        self, graph: Graph, wrt: list[Var], names: Namespace, composites: bool = True
+    ):
         self.graph = graph
+        self.composites = COMPOSITES if composites else {}
         self.forward = copy_regions(graph.ops)
         self.active = active_values(self.forward, wrt)
         self.builder = Builder(names)
@@ -241,6 +244,8 @@ class _Reverse:
     def visit(self, op: Op, adjoints: dict[Var, Operand]) -> None:
         b = self.builder
         b.loc, b.lib = op.loc, op.params.get("lib", "np")
+        if self.visit_composite(op, adjoints):
+            return
         rules = ADJOINTS.get(op.prim)
         if rules is None:
             raise InternalError(f"no derivative rule for primitive {op.prim!r}")
@@ -259,6 +264,27 @@ class _Reverse:
                     b.emit("unbroadcast", as_operand(contribution), x), b
                 )
             self.accumulate(adjoints, x, as_operand(contribution))
+
+    def visit_composite(self, op: Op, adjoints: dict[Var, Operand]) -> bool:
+        """Differentiate the pattern of ops ending at `op` at once, where a composite
+        rule applies (see rules.COMPOSITES); return whether one did."""
+        for match in self.composites.get(op.prim, ()):
+            contributions = match(op, self.made)
+            if contributions is None:
+                continue
+            b = self.builder
+            g = Sym(adjoints[op.out], b)
+            for x, rule in contributions:
+                if isinstance(x, Var) and x in self.active:
+                    c = as_operand(rule(g, lambda v: Sym(v, b)))
+                    self.accumulate(adjoints, x, b.emit("unbroadcast", c, x))
+            return True
+        return False
+
+    def made(self, x: Operand, prim: str) -> Op | None:
+        """The forward op of primitive `prim` that made x, if that is what made it."""
+        op = self.defs.get(x) if isinstance(x, Var) else None
+        return op if isinstance(op, Op) and op.prim == prim else None
 
     def may_stay_broadcast(self, x: Var) -> bool:
         """Whether x's adjoint may keep the broadcast shape of its one consumer.
@@ -605,6 +631,9 @@ def _cheap(op: Op, ints: set[Var]) -> bool:
     )
 
 
-def reverse(graph: Graph, wrt: list[Var], names: Namespace) -> Adjoint:
-    """Build the adjoint of `graph` with respect to the parameters `wrt`."""
-    return _Reverse(graph, wrt, names).run(wrt)
+def reverse(
+    graph: Graph, wrt: list[Var], names: Namespace, composites: bool = True
+) -> Adjoint:
+    """Build the adjoint of `graph` with respect to the parameters `wrt`.  Without
+    `composites`, every op takes its own rule (each node gets its adjoint)."""
+    return _Reverse(graph, wrt, names, composites).run(wrt)

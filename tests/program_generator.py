@@ -676,8 +676,9 @@ class ProgramBuilder:
             return self.transposed(a)
         if KNOWN_BUG_TRANSPOSE_NO_AXES:
             return neg(a)
-        if a.pyfloat:
-            return call("np.transpose", a, shape=a.shape, bound=a.bound)
+        if a.pyfloat:  # a new 0-d array in numpy, but s2s cannot tell it from a view
+            e = call("np.transpose", a, shape=a.shape, bound=a.bound)
+            return replace(e, buffer=a.buffer, view=True)
         spelling = self.choose(("a.T", "np.transpose(a)", "a.transpose()"))
         if spelling == "np.transpose(a)":
             return call("np.transpose", a, shape=a.shape, bound=a.bound)

@@ -175,3 +175,59 @@ def test_an_unreadable_annotation_says_where():
     with pytest.raises(s2s.ShapeSpecError, match="'n-1' is neither 1 nor a name") as e:
         s2s.grad(badly_annotated)
     assert e.value.lineno == badly_annotated.__code__.co_firstlineno
+
+
+# --- composite rules --------------------------------------------------------------------
+
+
+def cross_entropy(w, X, y):
+    a = 1 / (1 + np.exp(-(X @ w)))
+    return -np.mean(y * np.log(a) + (1 - y) * np.log(1 - a))
+
+
+def cross_entropy_reordered(w, X, y):
+    a = 1 / (np.exp(-(X @ w)) + 1)
+    return -np.sum(np.log(1 - a) * (1 - y) + np.log(a) * y)
+
+
+def log_sigmoids(z):
+    a = 1 / (1 + np.exp(-z))
+    return np.sum(np.log(a) * 2 + np.log(1 - a) * 3) + np.sum(a)
+
+
+def log_softmax(o, y):
+    m = np.max(o, axis=1, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(o - m), axis=1, keepdims=True))
+    return np.sum(y * (lse - o)) + np.sum(m * 0.5)
+
+
+@pytest.mark.parametrize(
+    "fn, args, wrt",
+    [
+        (cross_entropy, (normal(3), normal(6, 3), (normal(6) > 0) * 1.0), (0, 2)),
+        (cross_entropy_reordered, (normal(3), normal(6, 3), RNG.random(6)), (0, 2)),
+        (log_sigmoids, (normal(5),), 0),
+        (log_softmax, (normal(4, 3), RNG.random((4, 3))), (0, 1)),
+    ],
+)
+def test_composite_rules_against_central_differences(fn, args, wrt):
+    s2s.check_grad(fn, *args, wrt=wrt)
+
+
+def test_cross_entropy_gradient_is_a_minus_y_and_stays_finite():
+    """Far from the boundary the sigmoid underflows to 0 or rounds to 1, where the
+    chain of single rules divides by a or 1 - a; the composite rule gives a - y."""
+    X = np.array([[700.0], [-700.0], [1.0]])
+    w, y = np.array([1.0]), np.array([0.0, 1.0, 1.0])
+    g = s2s.grad(cross_entropy)
+    a = 1 / (1 + np.exp(-(X @ w)))
+    np.testing.assert_allclose(g(w, X, y), X.T @ (a - y) / 3, rtol=1e-12)
+    body = g.source_for(w, X, y).split("def cross_entropy_value_and_grad")[0]
+    assert "(y - a)" in body and "/ a" not in body
+
+
+def test_log_sum_exp_needs_no_gradient_through_its_shift():
+    g = s2s.grad(log_softmax, wrt=0)
+    source = g.source_for(normal(4, 3), normal(4, 3))
+    body = source.split("def log_softmax_grad")[1].split("def log_softmax_value")[0]
+    assert "np.exp" in body and body.count("_extremum_adjoint(") == 1  # m * 0.5 only
