@@ -541,8 +541,63 @@ def optimize(
         stmts, roots, classes = simplify_shapes(stmts, roots, params)
         stmts, roots, dce = eliminate_dead_code(stmts, roots)
         stmts, roots, tapes = prune_tapes(stmts, roots)
-        changed = special or folded or cse or classes or dce or tapes
+        stmts, roots, hoisted = hoist_invariants(stmts, roots)
+        changed = special or folded or cse or classes or dce or tapes or hoisted
     return stmts, roots
+
+
+# --- loop invariants ----------------------------------------------------------------------
+
+#: Ops worth computing once and that cannot fail, so that computing one before a loop
+#: that may not run at all changes nothing but when it is computed: ufuncs on arrays
+#: (at worst they warn).  Python operators are not here: 1.0 / 0.0 raises.
+_HOISTABLE = {
+    *("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh"),
+    *("sqrt", "square", "sign", "abs", "arctan", "log1p", "expm1"),
+}
+
+
+def hoist_invariants(stmts: list[Stmt], roots: list[Any]):
+    """Compute before a reverse-sweep loop what every iteration would compute again
+    (`np.cos(w)` of a w the loop does not change).  The forward sweep keeps the shape
+    of the user's code."""
+    stmts = _copy(stmts)
+    changed = False
+    reverse = False
+    out: list[Stmt] = []
+    for s in stmts:
+        if isinstance(s, Op) and s.prim == "section":
+            reverse = s.params.get("name") == "reverse"
+        if reverse and isinstance(s, Loop):
+            hoisted = _hoist(s)
+            changed |= bool(hoisted)
+            out.extend(hoisted)
+        out.append(s)
+    return out, roots, changed
+
+
+def _hoist(loop: Loop) -> list[Op]:
+    """Take the invariant ops out of a loop's body (nested loops first); return them."""
+    for s in loop.body:
+        if isinstance(s, Loop):
+            s_hoisted = _hoist(s)
+            if s_hoisted:
+                at = loop.body.index(s)
+                loop.body[at:at] = s_hoisted
+    inside = {v for st in walk(loop.body) for v in st.defines}
+    inside |= set(loop.carried) | ({loop.index} if loop.index else set())
+    hoisted, kept = [], []
+    for s in loop.body:
+        pure = (
+            isinstance(s, Op) and s.prim in _HOISTABLE and s.params.get("lib") != "math"
+        )
+        if pure and not any(isinstance(a, Var) and a in inside for a in s.args):
+            hoisted.append(s)
+            inside.discard(s.out)
+        else:
+            kept.append(s)
+    loop.body[:] = kept
+    return hoisted
 
 
 # --- tapes ------------------------------------------------------------------------------

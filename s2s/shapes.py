@@ -21,7 +21,19 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Union
 
-from .ir import Const, If, Loop, Namespace, Op, Operand, Stmt, Var, operands, walk
+from .ir import (
+    Const,
+    If,
+    Loop,
+    Namespace,
+    Op,
+    Operand,
+    Stmt,
+    Var,
+    operands,
+    temp_hint,
+    walk,
+)
 from .primitives import PRIMITIVES
 from .rules import BROADCASTING
 
@@ -582,7 +594,7 @@ class _Rewriter:
 
     def emit(self, op: Op, prim: str, *args: Operand, last: bool, **params) -> Var:
         """A new op at op's place; the last one of a rewrite takes op's result."""
-        out = op.out if last else self.var(op.out)
+        out = op.out if last else self.var(op.out, temp_hint(prim))
         self.pending.append(Op(prim, tuple(args), out, params, op.loc))
         return out
 

@@ -280,6 +280,24 @@ def test_saved_memory_grows_by_one_state_per_iteration():
     assert 0.7 * 8 * n < growth < 1.3 * 8 * n
 
 
+def invariant_factor(w, x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sum(np.sin(w) * x[i])
+    return s
+
+
+def test_loop_invariant_work_leaves_the_reverse_loop():
+    """cos(w), the derivative of the invariant sin(w), is computed once."""
+    g = s2s.grad(invariant_factor)
+    reverse = g.source.split("def invariant_factor_grad")[1].split("# reverse")[1]
+    before_loop, loop = reverse.split("for i in reversed(steps):")[:2]
+    assert "np.cos(w)" in before_loop and "np.cos" not in loop.split("return")[0]
+    rng = np.random.default_rng(2)
+    s2s.check_grad(invariant_factor, rng.normal(size=3), rng.normal(size=(4, 3)))
+    s2s.check_grad(invariant_factor, rng.normal(size=3), np.zeros((0, 3)))
+
+
 # --- calls ----------------------------------------------------------------------------
 
 
