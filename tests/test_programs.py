@@ -22,7 +22,7 @@ import traceback
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, given, note, reject, settings
 
 import s2s
 from s2s.api import _as_real
@@ -154,7 +154,33 @@ def check_program(program: Program, directory) -> None:
     try:
         stable(s2s.check_grad, f, *args, wrt=wrt)
     except s2s.GradientMismatchError as e:
+        if not smooth(f, args):
+            raise NotSmooth(str(e)) from None
         raise AssertionError(f"{e}{context}\n--- gradient ---\n{g.source}") from None
+
+
+class NotSmooth(Exception):
+    """Central differences cannot judge the gradient: f jumps near the point (a
+    branch whose condition is zero up to rounding, such as tanh(-y) + tanh(y) > 0)."""
+
+
+def smooth(f, args: tuple, seed: int = 0) -> bool:
+    """Whether central differences of f along a random direction (of every argument)
+    agree for two step sizes ten times apart: they do wherever f is smooth there."""
+    rng = np.random.default_rng(seed)
+    moved = range(len(args))
+    directions = {i: rng.standard_normal(np.shape(args[i])) for i in moved}
+
+    def at(t):
+        shifted = list(args)
+        for i in moved:
+            shifted[i] = np.asarray(args[i], dtype=float) + t * directions[i]
+            if np.ndim(args[i]) == 0 and not isinstance(args[i], np.ndarray):
+                shifted[i] = float(shifted[i])
+        return float(stable(f, *shifted))
+
+    slopes = [(at(h) - at(-h)) / (2 * h) for h in (1e-6, 1e-5)]
+    return abs(slopes[0] - slopes[1]) <= 1e-6 + 1e-3 * abs(slopes[1])
 
 
 @PROFILE
@@ -162,7 +188,11 @@ def check_program(program: Program, directory) -> None:
 def test_random_program_gradients(program, program_dir):
     note(f"program:\n{program.module_source()}")
     with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
-        check_program(program, program_dir)
+        try:
+            check_program(program, program_dir)
+        except NotSmooth as e:
+            note(f"not smooth at the point, central differences cannot judge: {e}")
+            reject()
 
 
 def test_module_source_round_trips(tmp_path):
