@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, fold, operands, walk
 from .primitives import PRIMITIVES
 from .reverse import substitute
+from .shapes import SHAPED_LIKE, specialize
 
 #: Ops kept for what they do, not for their value.
 EFFECTS = {"check_scalar", "check_shapes", "push", "pop", "section"}
@@ -154,23 +155,6 @@ def _drop_defs(stmts: list[Stmt], dropped: set[Var]) -> list[Stmt]:
 # --- shape classes ----------------------------------------------------------------------
 
 _REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "norm"}
-#: Helpers whose result has the shape of one operand (given by position).
-_SHAPED_LIKE = {
-    "copy": 0,
-    "float": 0,
-    "unbroadcast": 1,
-    "unreduce": 1,
-    "unindex": 1,
-    "prod_adjoint": 1,
-    "extremum_adjoint": 1,
-    "matmul_adjoint_a": 1,
-    "matmul_adjoint_b": 2,
-    "dot_adjoint_a": 1,
-    "dot_adjoint_b": 2,
-    "trace_adjoint": 1,
-    "diag_adjoint": 1,
-    "fill_adjoint": 2,
-}
 
 #: Helpers whose result has the shape given by their second operand (a shape tuple).
 _SHAPED_BY = {"unbroadcast_to", "unreduce_to"}
@@ -281,8 +265,8 @@ class ShapeClasses:
         elif op.prim in _REDUCTIONS:
             if op.params.get("axis") is None and not op.params.get("keepdims"):
                 changed |= self.union(op.out, self.SCALAR)
-        elif op.prim in _SHAPED_LIKE:
-            changed |= self.union(op.out, op.args[_SHAPED_LIKE[op.prim]])
+        elif op.prim in SHAPED_LIKE:
+            changed |= self.union(op.out, op.args[SHAPED_LIKE[op.prim]])
         elif op.prim in _SHAPED_BY and op.args[1] in self.shape_of:
             changed |= self.union(op.out, self.shape_of[op.args[1]])
         elif op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
@@ -529,8 +513,6 @@ def optimize(
 ):
     """Run the passes to a fixed point (each reports whether it changed anything).
     With the parameters' `shapes` (see :mod:`s2s.shapes`), specialize for them."""
-    from .shapes import specialize
-
     changed = True
     while changed:
         special = False

@@ -46,8 +46,12 @@ _REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "argmax", "arg
 _COMPARISONS = {"lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not"}
 _LOGIC = {"both", "either", "not"}
 #: Ops whose result has the shape of one operand (given by position).
-_SHAPED_LIKE = {
+SHAPED_LIKE = {
     "copy": 0,
+    "float": 0,
+    "zeros_like": 0,
+    "ones_like": 0,
+    "full_like": 0,
     "unbroadcast": 1,
     "unreduce": 1,
     "unindex": 1,
@@ -57,11 +61,9 @@ _SHAPED_LIKE = {
     "matmul_adjoint_b": 2,
     "dot_adjoint_a": 1,
     "dot_adjoint_b": 2,
-    "zeros_like": 0,
-    "ones_like": 0,
-    "full_like": 0,
     "trace_adjoint": 1,
-    "fill_adjoint": 1,
+    "diag_adjoint": 1,
+    "fill_adjoint": 2,
 }
 #: Ops whose result has the shape held by a shape-tuple operand (given by position).
 _SHAPED_BY = {"unbroadcast_to": 1, "unreduce_to": 1, "zeros": 0, "ones": 0}
@@ -305,8 +307,8 @@ class ShapeInference:
         p = PRIMITIVES.get(prim)
         if prim in _LOGIC or prim in ("len", "ndim", "size", "float", "int"):
             return ()
-        if prim in _SHAPED_LIKE:
-            return self.shape(args[_SHAPED_LIKE[prim]])
+        if prim in SHAPED_LIKE:
+            return self.shape(args[SHAPED_LIKE[prim]])
         if prim in _SHAPED_BY:
             return self.tuple_of(args[_SHAPED_BY[prim]])
         if prim in _REDUCTIONS or prim == "norm":
