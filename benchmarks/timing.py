@@ -1,0 +1,107 @@
+"""Paired timing blocks: a gradient is always timed next to the forward and the
+hand-written gradient, so that their ratios cancel the machine's drift.
+
+A block calls one function a calibrated number of times with the garbage collector
+off and reports the time per call.  A round times the forward, the hand-written
+gradient and the contender, in alternating order (the hand-written block always in
+the middle, next to both); each round gives one ratio sample, and the results are
+the medians and interquartile ranges of those samples.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+Call = tuple[Callable[..., Any], tuple]
+
+
+def block(fun: Callable[..., Any], args: tuple, calls: int) -> float:
+    """Seconds per call of `fun(*args)` over `calls` calls, the collector off."""
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(calls):
+            fun(*args)
+        elapsed = time.perf_counter() - start
+    finally:
+        gc.enable()
+    return elapsed / calls
+
+
+def calibrate(fun: Callable[..., Any], args: tuple, target: float) -> int:
+    """How many calls make a block of about `target` seconds (at least one)."""
+    calls = 1
+    while True:
+        per_call = block(fun, args, calls)
+        if per_call * calls >= target / 4 or calls >= 1 << 24:
+            return max(1, round(target / per_call))
+        calls *= 4
+
+
+@dataclass
+class Spread:
+    """Median and interquartile range of a sample."""
+
+    median: float
+    q25: float
+    q75: float
+
+    @classmethod
+    def of(cls, samples: list[float]) -> "Spread":
+        q25, median, q75 = np.percentile(samples, [25, 50, 75])
+        return cls(float(median), float(q25), float(q75))
+
+    @property
+    def relative_iqr(self) -> float:
+        return (self.q75 - self.q25) / self.median if self.median else float("nan")
+
+
+@dataclass
+class Paired:
+    """Per-call times of each timed function, round by round."""
+
+    names: list[str]
+    calls: dict[str, int]
+    times: dict[str, list[float]] = field(default_factory=dict)
+
+    def per_call(self, name: str) -> Spread:
+        return Spread.of(self.times[name])
+
+    def ratio(self, name: str, to: str) -> Spread:
+        return Spread.of([a / b for a, b in zip(self.times[name], self.times[to])])
+
+    @property
+    def rounds(self) -> int:
+        return len(self.times[self.names[0]])
+
+
+def paired_rounds(
+    functions: dict[str, Call],
+    target_block: float,
+    seconds: float,
+    min_rounds: int,
+    max_rounds: int,
+) -> Paired:
+    """Time `functions` (name -> (fun, args)) in rounds until `seconds` have passed.
+
+    Order alternates each round (a b c, then c b a), so each function's neighbours
+    are the same on average and the middle one is next to both others every time.
+    """
+    names = list(functions)
+    calls = {n: calibrate(*functions[n], target_block) for n in names}
+    result = Paired(names, calls, {n: [] for n in names})
+    start = time.perf_counter()
+    while result.rounds < max_rounds and (
+        result.rounds < min_rounds or time.perf_counter() - start < seconds
+    ):
+        order = names if result.rounds % 2 == 0 else names[::-1]
+        gc.collect()  # what the blocks left, collected outside them
+        for n in order:
+            fun, args = functions[n]
+            result.times[n].append(block(fun, args, calls[n]))
+    return result
