@@ -91,6 +91,7 @@ def workload_table(run: dict, key: str) -> list[str]:
                 "numpy forward",
                 seconds(hand["per_call_s"]["forward"]["median"]),
                 "–",
+                "–",
                 "1",
                 "–",
                 "–",
@@ -102,7 +103,7 @@ def workload_table(run: dict, key: str) -> list[str]:
         if r is None:
             continue
         if r["status"] != "ok":
-            rows.append([name, _failure(r), "", "", "", "", ""])
+            rows.append([name, _failure(r), "", "", "", "", "", ""])
             continue
         memory = r.get("peak_bytes", {})
         peak = memory.get(name)
@@ -116,6 +117,7 @@ def workload_table(run: dict, key: str) -> list[str]:
                 name,
                 seconds(r["per_call_s"][name]["median"]),
                 spread(r["to_hand"]),
+                spread(r.get("to_hand_wall")),
                 spread(r["to_forward"]),
                 seconds(r["build_s"]),
                 seconds(r["first_call_s"]),
@@ -126,8 +128,9 @@ def workload_table(run: dict, key: str) -> list[str]:
             notes.append(f"- {name}: {r['note']}")
     header = [
         "",
-        "per call (median)",
+        "per call (CPU time)",
         "× hand-written [IQR]",
+        "× hand-written, wall clock",
         "× forward [IQR]",
         "build",
         "first call",
@@ -246,7 +249,9 @@ def render(run: dict) -> str:
         "### Gradient time relative to the hand-written gradient",
         "",
         "Median over paired rounds of (gradient block / adjacent hand-written block), "
-        "with the interquartile range of those ratios.",
+        "in CPU time of the pinned process, with the interquartile range of those "
+        "ratios in brackets. The per-workload tables add the same ratio on the wall "
+        "clock.",
         "",
         *summary(run),
         "",

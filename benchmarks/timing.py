@@ -2,10 +2,12 @@
 hand-written gradient, so that their ratios cancel the machine's drift.
 
 A block calls one function a calibrated number of times with the garbage collector
-off and reports the time per call.  A round times the forward, the hand-written
-gradient and the contender, in alternating order (the hand-written block always in
-the middle, next to both); each round gives one ratio sample, and the results are
-the medians and interquartile ranges of those samples.
+off and reports the time per call on two clocks: the CPU time of this process (which
+leaves out the time the OS gives other processes on the same CPU: on a shared machine
+that is most of the noise) and the wall clock.  A round times the forward, the
+hand-written gradient and the contender, in alternating order (the hand-written block
+always in the middle, next to both); each round gives one ratio sample, and the
+results are the medians and interquartile ranges of those samples.
 """
 
 from __future__ import annotations
@@ -18,26 +20,27 @@ from typing import Any, Callable
 import numpy as np
 
 Call = tuple[Callable[..., Any], tuple]
+CLOCKS = ("cpu", "wall")
 
 
-def block(fun: Callable[..., Any], args: tuple, calls: int) -> float:
-    """Seconds per call of `fun(*args)` over `calls` calls, the collector off."""
+def block(fun: Callable[..., Any], args: tuple, calls: int) -> tuple[float, float]:
+    """(CPU, wall) seconds per call of `fun(*args)` over `calls` calls, no collector."""
     gc.disable()
     try:
-        start = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(calls):
             fun(*args)
-        elapsed = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:
         gc.enable()
-    return elapsed / calls
+    return cpu / calls, wall / calls
 
 
 def calibrate(fun: Callable[..., Any], args: tuple, target: float) -> int:
     """How many calls make a block of about `target` seconds (at least one)."""
     calls = 1
     while True:
-        per_call = block(fun, args, calls)
+        per_call = block(fun, args, calls)[1]
         if per_call * calls >= target / 4 or calls >= 1 << 24:
             return max(1, round(target / per_call))
         calls *= 4
@@ -56,28 +59,25 @@ class Spread:
         q25, median, q75 = np.percentile(samples, [25, 50, 75])
         return cls(float(median), float(q25), float(q75))
 
-    @property
-    def relative_iqr(self) -> float:
-        return (self.q75 - self.q25) / self.median if self.median else float("nan")
-
 
 @dataclass
 class Paired:
-    """Per-call times of each timed function, round by round."""
+    """Per-call times of each timed function, round by round, on each clock."""
 
     names: list[str]
     calls: dict[str, int]
-    times: dict[str, list[float]] = field(default_factory=dict)
+    times: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
-    def per_call(self, name: str) -> Spread:
-        return Spread.of(self.times[name])
+    def per_call(self, name: str, clock: str = "cpu") -> Spread:
+        return Spread.of(self.times[clock][name])
 
-    def ratio(self, name: str, to: str) -> Spread:
-        return Spread.of([a / b for a, b in zip(self.times[name], self.times[to])])
+    def ratio(self, name: str, to: str, clock: str = "cpu") -> Spread:
+        times = self.times[clock]
+        return Spread.of([a / b for a, b in zip(times[name], times[to])])
 
     @property
     def rounds(self) -> int:
-        return len(self.times[self.names[0]])
+        return len(self.times["wall"][self.names[0]])
 
 
 def paired_rounds(
@@ -94,7 +94,7 @@ def paired_rounds(
     """
     names = list(functions)
     calls = {n: calibrate(*functions[n], target_block) for n in names}
-    result = Paired(names, calls, {n: [] for n in names})
+    result = Paired(names, calls, {c: {n: [] for n in names} for c in CLOCKS})
     start = time.perf_counter()
     while result.rounds < max_rounds and (
         result.rounds < min_rounds or time.perf_counter() - start < seconds
@@ -103,5 +103,6 @@ def paired_rounds(
         gc.collect()  # what the blocks left, collected outside them
         for n in order:
             fun, args = functions[n]
-            result.times[n].append(block(fun, args, calls[n]))
+            for clock, t in zip(CLOCKS, block(fun, args, calls[n])):
+                result.times[clock][n].append(t)
     return result

@@ -30,7 +30,7 @@ from typing import Any, Callable  # noqa: E402
 from . import environment  # noqa: E402
 from .check import CheckFailed, agreement, directional_check  # noqa: E402
 from .frameworks import FRAMEWORKS  # noqa: E402
-from .timing import paired_rounds  # noqa: E402
+from .timing import CLOCKS, paired_rounds  # noqa: E402
 from .workloads import SIZES, WORKLOADS  # noqa: E402
 
 
@@ -105,10 +105,18 @@ def measure(framework: str, workload: str, settings: Settings) -> dict:
     out["status"] = "ok"
     out["rounds"] = timed.rounds
     out["calls_per_block"] = timed.calls
-    out["per_call_s"] = {n: _spread(timed.per_call(n)) for n in functions}
-    out["to_hand"] = _spread(timed.ratio(framework, "hand"))
-    out["to_forward"] = _spread(timed.ratio(framework, "forward"))
-    out["hand_to_forward"] = _spread(timed.ratio("hand", "forward"))
+    for clock in CLOCKS:  # CPU time is the headline; wall clock alongside
+        tag = "" if clock == "cpu" else "_wall"
+        out["per_call_s" + tag] = {
+            n: _spread(timed.per_call(n, clock)) for n in functions
+        }
+        out["to_hand" + tag] = _spread(timed.ratio(framework, "hand", clock))
+        out["to_forward" + tag] = _spread(timed.ratio(framework, "forward", clock))
+        out["hand_to_forward" + tag] = _spread(timed.ratio("hand", "forward", clock))
+    out["samples_s"] = {
+        clock: {n: [float(f"{t:.4g}") for t in ts] for n, ts in times.items()}
+        for clock, times in timed.times.items()
+    }
     if prepared.numpy_memory:
         out["peak_bytes"] = {
             "forward": peak_bytes(w.fun, inputs),
