@@ -37,11 +37,15 @@ def block(fun: Callable[..., Any], args: tuple, calls: int) -> tuple[float, floa
 
 
 def calibrate(fun: Callable[..., Any], args: tuple, target: float) -> int:
-    """How many calls make a block of about `target` seconds (at least one)."""
+    """How many calls make a block of about `target` seconds of CPU time (at least one).
+
+    The fastest of three trial blocks counts, so that a slow warm-up call or a
+    neighbour's burst does not shrink every later block.
+    """
     calls = 1
     while True:
-        per_call = block(fun, args, calls)[1]
-        if per_call * calls >= target / 4 or calls >= 1 << 24:
+        per_call = min(block(fun, args, calls)[0] for _ in range(3))
+        if per_call * calls >= target / 10 or calls >= 1 << 24:
             return max(1, round(target / per_call))
         calls *= 4
 
