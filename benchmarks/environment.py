@@ -60,14 +60,18 @@ def blas_threads() -> list[dict]:
 
 
 def _cpu_model() -> str:
+    """The CPU's name, family and model (a virtual machine's name can be generic)."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return platform.processor() or "unknown"
+    name = fields.get("model name", "unknown")
+    virtual = " (virtual machine)" if "hypervisor" in fields.get("flags", "") else ""
+    return f"{name}, family {fields.get('cpu family')} model {fields.get('model')}{virtual}"
 
 
 def _version(distribution: str) -> str | None:
@@ -85,4 +89,5 @@ def machine() -> dict:
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "versions": {d: _version(d) for d in PEERS},
+        "load_average": os.getloadavg()[0],
     }

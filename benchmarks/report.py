@@ -222,17 +222,24 @@ def targets_table(run: dict) -> list[str]:
 
 def machine_lines(run: dict) -> list[str]:
     m = run["machine"]
+    s = run["settings"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     missing = [k for k, v in m["versions"].items() if not v]
-    lines = [
-        f"- CPU: {m['cpu']}, {m['cores']} cores; every process pinned to CPU {run['settings']['cpu']}",
+    if missing:
+        versions += f" (not installed: {', '.join(missing)})"
+    load = m.get("load_average_at_start")
+    return [
+        f"- CPU: {m['cpu']}, {m['cores']} cores; every process pinned to CPU {s['cpu']}",
         f"- {m['platform']}, Python {m['python']}",
-        f"- {versions}"
-        + (f" (not installed: {', '.join(missing)})" if missing else ""),
+        f"- {versions}",
         f"- threads: {run['threads']}",
-        f"- started {run['started']}, took {run['elapsed_s']:.0f} s; settings: {run['settings']}",
+        f"- started {run['started']}, took {run['elapsed_s']:.0f} s; 1-minute load "
+        f"average {load if load is None else round(load, 1)} at the start and "
+        f"{round(m['load_average'], 1)} at the end (other work on the machine)",
+        f"- inputs at {s['size']} size; per process at least {s['seconds']:g} s and "
+        f"{s['min_rounds']} rounds of ~{s['block'] * 1e3:g} ms blocks; one-off costs "
+        f"over {s['repeats']} fresh processes",
     ]
-    return lines
 
 
 def render(run: dict) -> str:
@@ -251,7 +258,8 @@ def render(run: dict) -> str:
         "Median over paired rounds of (gradient block / adjacent hand-written block), "
         "in CPU time of the pinned process, with the interquartile range of those "
         "ratios in brackets. The per-workload tables add the same ratio on the wall "
-        "clock.",
+        "clock; their per-call times come from each contender's own process, so "
+        "compare ratios, not times across rows.",
         "",
         *summary(run),
         "",

@@ -194,6 +194,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     options = parse(argv)
     started = time.time()
+    load = os.getloadavg()[0]
     results = []
     for workload in options.workloads:
         for framework in options.frameworks:
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         for k in ("size", "seconds", "block", "min_rounds", "repeats", "cpu")
     }
     run = {
-        "machine": environment.machine(),
+        "machine": dict(environment.machine(), load_average_at_start=load),
         "command": "python -m benchmarks "
         + shlex.join(argv if argv is not None else sys.argv[1:]),
         "started": datetime.datetime.fromtimestamp(started).isoformat(

@@ -10,6 +10,7 @@ import pytest
 
 import s2s
 from benchmarks.check import CheckFailed, agreement, directional_check
+from benchmarks.environment import machine
 from benchmarks.report import render
 from benchmarks.worker import Settings, measure
 from benchmarks.workloads import WORKLOADS
@@ -67,13 +68,7 @@ def test_a_short_measurement_of_every_workload_renders():
         assert r["rounds"] >= 2 and r["to_hand"]["median"] > 0
         assert r["peak_bytes"]["hand"] > 0
     run = {
-        "machine": {
-            "cpu": "test",
-            "cores": 1,
-            "platform": "",
-            "python": "",
-            "versions": {},
-        },
+        "machine": machine(),
         "settings": dict(vars(quick), cpu=0, repeats=0),
         "command": "test",
         "started": "now",
