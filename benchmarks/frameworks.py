@@ -84,7 +84,12 @@ def s2s_wrapper(w: Workload, inputs: tuple) -> Prepared:
     """`s2s.grad(f, wrt=...)`: generation in process, called through its wrapper."""
     import s2s
 
-    return Prepared(s2s.grad(w.fun, wrt=w.wrt), inputs, _numpy_tuple)
+    g = s2s.grad(w.fun, wrt=w.wrt)
+    provenance = getattr(g, "provenance", None)
+    note = None
+    if provenance == "committed":
+        note = "`s2s.grad` loaded the committed module in generated/ (same code)"
+    return Prepared(g, inputs, _numpy_tuple, note=note)
 
 
 def autograd(w: Workload, inputs: tuple) -> Prepared:
@@ -164,7 +169,8 @@ DESCRIPTIONS = {
     "s2s": "`FUNC_grad` from the module `s2s generate` writes, imported and called "
     "directly (build: running `s2s generate`, black included, and importing it)",
     "s2s.grad": "the same code called through the `s2s.grad` wrapper "
-    "(build: `s2s.grad(f, wrt=...)` in process, with an empty S2S_CACHE_DIR)",
+    "(build: `s2s.grad(f, wrt=...)` in process, with an empty S2S_CACHE_DIR, which "
+    "generates the module unless a committed one in generated/ matches)",
     "autograd": "`autograd.grad` on the same source with np = autograd.numpy",
     "jax.jit": "`jax.jit(jax.grad(f))` on the same source with np = jax.numpy, "
     "float64, inputs already jax arrays, result waited for with "

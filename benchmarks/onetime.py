@@ -1,12 +1,16 @@
-"""The one-off cost of `@s2s.grad`: generation in a fresh process, cold and warm.
+"""The one-off cost of `@s2s.grad`, measured in a fresh process.
 
-    python -m benchmarks.onetime WORKLOAD      (prints one JSON object)
+    python -m benchmarks.onetime WORKLOAD [--copy-to DIR]     (prints one JSON object)
 
-In a new process this times `import s2s` and then `s2s.grad(f, wrt=...)`, which is
-what a decorated function costs when its module is imported.  `run.py` calls it with
-`S2S_CACHE_DIR` pointing at a fresh directory (cold), and again with the same
-directory (warm: a cached module, once s2s keeps one on disk; before that, warm and
-cold do the same work) and reports how many files the cache directory holds.
+The process times `import s2s`, then `s2s.grad(f, wrt=...)`: what a decorated
+function costs when its module is imported.  With `--copy-to`, the workload's source
+file is first copied into DIR (outside the project) and `f` taken from the copy, so
+that no committed `generated/` module can stand in for generation; `run.py` does that
+with `S2S_CACHE_DIR` pointing at a fresh directory (cold: the gradient is generated),
+then again in another process with the same directory (warm: the cached module).
+Without `--copy-to`, `f` comes from the repository, where s2s may find a committed
+module under `generated/`.  The result says where the code came from
+(`GradFunction.provenance`, when s2s has it).
 """
 
 from __future__ import annotations
@@ -18,13 +22,35 @@ from .environment import SINGLE_THREAD
 for _name, _value in SINGLE_THREAD.items():
     os.environ.setdefault(_name, _value)
 
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
+import shutil  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from typing import Callable  # noqa: E402
+
+
+def _copied(fun: Callable, directory: str) -> Callable:
+    """`fun` as defined by a copy of its source file in `directory`."""
+    source = importlib.util.find_spec(fun.__module__).origin
+    os.makedirs(directory, exist_ok=True)
+    copy = os.path.join(directory, os.path.basename(source))
+    if not os.path.exists(copy):
+        shutil.copyfile(source, copy)
+    name = "copied_" + os.path.splitext(os.path.basename(source))[0]
+    spec = importlib.util.spec_from_file_location(name, copy)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return getattr(module, fun.__name__)
 
 
 def main(argv: list[str] | None = None) -> None:
-    (key,) = argv if argv is not None else sys.argv[1:]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workload")
+    parser.add_argument("--copy-to", help="take the function from a copy of its file")
+    args = parser.parse_args(argv)
     import numpy  # noqa: F401  (the user's module imports it anyway: not s2s's cost)
 
     start = time.perf_counter()
@@ -33,11 +59,17 @@ def main(argv: list[str] | None = None) -> None:
     imported = time.perf_counter()
     from .workloads import WORKLOADS
 
-    w = WORKLOADS[key]
+    w = WORKLOADS[args.workload]
+    fun = _copied(w.fun, args.copy_to) if args.copy_to else w.fun
     generating = time.perf_counter()
-    s2s.grad(w.fun, wrt=w.wrt)
+    g = s2s.grad(fun, wrt=w.wrt)
     done = time.perf_counter()
-    print(json.dumps({"import_s": imported - start, "grad_s": done - generating}))
+    result = {
+        "import_s": imported - start,
+        "grad_s": done - generating,
+        "provenance": getattr(g, "provenance", None),
+    }
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -140,27 +140,32 @@ def workload_table(run: dict, key: str) -> list[str]:
     return lines + ([""] + notes if notes else [])
 
 
+def _provenance(o: dict, kind: str) -> str:
+    where = [p for p in o.get(f"{kind}_provenance", []) if p != "None"]
+    return f" ({', '.join(where)})" if where else ""
+
+
 def onetime_table(run: dict) -> list[str]:
     rows = []
     for key, o in run.get("onetime", {}).items():
         if "error" in o:
-            rows.append([key, o["error"], "", "", ""])
+            rows.append([key, o["error"], "", "", "", ""])
             continue
         rows.append(
-            [
-                key,
-                seconds(o["import_s"]),
-                seconds(o["cold_s"]),
-                seconds(o["warm_s"]),
-                str(o["cache_files"]),
+            [key, seconds(o["import_s"])]
+            + [
+                seconds(o[f"{kind}_s"]) + _provenance(o, kind)
+                for kind in ("cold", "warm", "repository")
             ]
+            + [str(o["cache_files"])]
         )
     header = [
         "workload",
         "import s2s",
         "cold `s2s.grad`",
         "warm `s2s.grad`",
-        "files in S2S_CACHE_DIR",
+        "from the repository",
+        "files in S2S_CACHE_DIR after cold",
     ]
     return _table(header, rows)
 

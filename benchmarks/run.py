@@ -80,11 +80,13 @@ def run_worker(framework: str, workload: str, options: argparse.Namespace) -> di
             return json.load(f)
 
 
-def _onetime_once(workload: str, cache: str, cpu: int) -> dict:
+def _onetime_once(workload: str, cache: str, cpu: int, copy_to: str | None) -> dict:
     env = environment.child_env(S2S_CACHE_DIR=cache)
     env.pop("S2S_CACHE", None)  # a user's S2S_CACHE=0 would make warm a cold run
+    command = [sys.executable, "-m", "benchmarks.onetime", workload]
+    command += ["--copy-to", copy_to] if copy_to else []
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.onetime", workload],
+        command,
         cwd=environment.repository_root(),
         env=env,
         capture_output=True,
@@ -100,27 +102,36 @@ def _files_under(folder: str) -> int:
 
 
 def onetime(workload: str, repeats: int, cpu: int) -> dict:
-    """Median cold and warm `s2s.grad` time over `repeats` fresh cache directories."""
-    imports, cold, warm, files = [], [], [], []
+    """Median `s2s.grad` times over `repeats` fresh processes of each kind.
+
+    cold and warm: the function copied out of the project (no committed module can
+    be found), a fresh cache directory, generated then cached; repository: the
+    function where it lives, with an empty cache (a committed module, if any).
+    """
+    runs: dict[str, list[dict]] = {"cold": [], "warm": [], "repository": []}
+    files = []
     try:
         for _ in range(repeats):
-            with tempfile.TemporaryDirectory(prefix="s2s-bench-cache-") as cache:
-                first = _onetime_once(workload, cache, cpu)
+            with tempfile.TemporaryDirectory(prefix="s2s-bench-onetime-") as tmp:
+                cache, copy = os.path.join(tmp, "cache"), os.path.join(tmp, "source")
+                runs["cold"].append(_onetime_once(workload, cache, cpu, copy))
                 files.append(_files_under(cache))
-                second = _onetime_once(workload, cache, cpu)
-            imports += [first["import_s"], second["import_s"]]
-            cold.append(first["grad_s"])
-            warm.append(second["grad_s"])
+                runs["warm"].append(_onetime_once(workload, cache, cpu, copy))
+                empty = os.path.join(tmp, "empty-cache")
+                runs["repository"].append(_onetime_once(workload, empty, cpu, None))
     except subprocess.CalledProcessError as e:
         return {"error": f"crashed: {_tail(e.stderr, 1)}"}
-    return {
-        "import_s": statistics.median(imports),
-        "cold_s": statistics.median(cold),
-        "warm_s": statistics.median(warm),
-        "cold_all_s": cold,
-        "warm_all_s": warm,
+    out: dict = {
+        "import_s": statistics.median(
+            r["import_s"] for rs in runs.values() for r in rs
+        ),
         "cache_files": max(files),
     }
+    for kind, rs in runs.items():
+        out[f"{kind}_s"] = statistics.median(r["grad_s"] for r in rs)
+        out[f"{kind}_all_s"] = [r["grad_s"] for r in rs]
+        out[f"{kind}_provenance"] = sorted({str(r["provenance"]) for r in rs})
+    return out
 
 
 def _threads_summary(results: list[dict]) -> str:
