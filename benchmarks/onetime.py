@@ -8,6 +8,8 @@ file is first copied into DIR (outside the project) and `f` taken from the copy,
 that no committed `generated/` module can stand in for generation; `run.py` does that
 with `S2S_CACHE_DIR` pointing at a fresh directory (cold: the gradient is generated),
 then again in another process with the same directory (warm: the cached module).
+`--after-another` first differentiates a one-line function, so that the time is that
+of generating this gradient alone, without importing the pipeline's modules.
 Without `--copy-to`, `f` comes from the repository, where s2s may find a committed
 module under `generated/`.  The result says where the code came from
 (`GradFunction.provenance`, when s2s has it).
@@ -46,10 +48,20 @@ def _copied(fun: Callable, directory: str) -> Callable:
     return getattr(module, fun.__name__)
 
 
+def _square(x):
+    """Differentiated before the workload with --after-another."""
+    return x * x
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload")
     parser.add_argument("--copy-to", help="take the function from a copy of its file")
+    parser.add_argument(
+        "--after-another",
+        action="store_true",
+        help="first generate an unrelated gradient (imports the pipeline)",
+    )
     args = parser.parse_args(argv)
     import numpy  # noqa: F401  (the user's module imports it anyway: not s2s's cost)
 
@@ -61,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
 
     w = WORKLOADS[args.workload]
     fun = _copied(w.fun, args.copy_to) if args.copy_to else w.fun
+    if args.after_another:
+        s2s.grad(_square)
     generating = time.perf_counter()
     g = s2s.grad(fun, wrt=w.wrt)
     done = time.perf_counter()

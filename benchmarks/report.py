@@ -149,20 +149,21 @@ def onetime_table(run: dict) -> list[str]:
     rows = []
     for key, o in run.get("onetime", {}).items():
         if "error" in o:
-            rows.append([key, o["error"], "", "", "", ""])
+            rows.append([key, o["error"], "", "", "", "", ""])
             continue
         rows.append(
             [key, seconds(o["import_s"])]
             + [
                 seconds(o[f"{kind}_s"]) + _provenance(o, kind)
-                for kind in ("cold", "warm", "repository")
+                for kind in ("cold", "cold_after_another", "warm", "repository")
             ]
             + [str(o["cache_files"])]
         )
     header = [
         "workload",
         "import s2s",
-        "cold `s2s.grad`",
+        "cold `s2s.grad`, first in the process",
+        "cold, after another gradient",
         "warm `s2s.grad`",
         "from the repository",
         "files in S2S_CACHE_DIR after cold",
@@ -210,7 +211,8 @@ def targets_table(run: dict) -> list[str]:
                 [
                     key,
                     f"cold generation ≤ {seconds(COLD_TARGET_S)}",
-                    seconds(o["cold_s"]),
+                    f"{seconds(o['cold_s'])} first in the process, "
+                    f"{seconds(o.get('cold_after_another_s'))} after another",
                     _met(o["cold_s"] <= COLD_TARGET_S),
                 ]
             )

@@ -80,10 +80,12 @@ def run_worker(framework: str, workload: str, options: argparse.Namespace) -> di
             return json.load(f)
 
 
-def _onetime_once(workload: str, cache: str, cpu: int, copy_to: str | None) -> dict:
+def _onetime_once(
+    workload: str, cache: str, cpu: int, copy_to: str | None, *flags: str
+) -> dict:
     env = environment.child_env(S2S_CACHE_DIR=cache)
     env.pop("S2S_CACHE", None)  # a user's S2S_CACHE=0 would make warm a cold run
-    command = [sys.executable, "-m", "benchmarks.onetime", workload]
+    command = [sys.executable, "-m", "benchmarks.onetime", workload, *flags]
     command += ["--copy-to", copy_to] if copy_to else []
     proc = subprocess.run(
         command,
@@ -105,10 +107,12 @@ def onetime(workload: str, repeats: int, cpu: int) -> dict:
     """Median `s2s.grad` times over `repeats` fresh processes of each kind.
 
     cold and warm: the function copied out of the project (no committed module can
-    be found), a fresh cache directory, generated then cached; repository: the
-    function where it lives, with an empty cache (a committed module, if any).
+    be found), a fresh cache directory, generated then cached; cold_after_another:
+    generated in a process that has generated another gradient already; repository:
+    the function where it lives, with an empty cache (a committed module, if any).
     """
-    runs: dict[str, list[dict]] = {"cold": [], "warm": [], "repository": []}
+    kinds = ("cold", "cold_after_another", "warm", "repository")
+    runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
     files = []
     try:
         for _ in range(repeats):
@@ -117,6 +121,10 @@ def onetime(workload: str, repeats: int, cpu: int) -> dict:
                 runs["cold"].append(_onetime_once(workload, cache, cpu, copy))
                 files.append(_files_under(cache))
                 runs["warm"].append(_onetime_once(workload, cache, cpu, copy))
+                other = os.path.join(tmp, "other-cache")
+                runs["cold_after_another"].append(
+                    _onetime_once(workload, other, cpu, copy, "--after-another")
+                )
                 empty = os.path.join(tmp, "empty-cache")
                 runs["repository"].append(_onetime_once(workload, empty, cpu, None))
     except subprocess.CalledProcessError as e:
