@@ -60,6 +60,7 @@ def _rebound(fun: Callable, xp: Any) -> Callable:
 
 
 def hand(w: Workload, inputs: tuple) -> Prepared:
+    """The hand-written gradient: the yardstick, timed in every process anyway."""
     return Prepared(w.hand_grad, inputs, _numpy_tuple)
 
 
@@ -67,16 +68,16 @@ def s2s_generated(w: Workload, inputs: tuple) -> Prepared:
     """The module `s2s generate` writes, imported and called as a user would."""
     from s2s.cli import main as s2s_command
 
-    out = tempfile.mkdtemp(prefix="s2s-bench-generated-")
     target = os.path.join(ROOT, w.target)
-    if s2s_command(["generate", target, "--wrt", ",".join(w.wrt), "-o", out]) != 0:
-        raise RuntimeError(f"s2s generate {w.target} failed")
-    (name,) = [f for f in os.listdir(out) if f.endswith(".py")]
-    spec = importlib.util.spec_from_file_location(
-        "generated_" + name[:-3], os.path.join(out, name)
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="s2s-bench-generated-") as out:
+        if s2s_command(["generate", target, "--wrt", ",".join(w.wrt), "-o", out]):
+            raise RuntimeError(f"s2s generate {w.target} failed")
+        (name,) = [f for f in os.listdir(out) if f.endswith(".py")]
+        spec = importlib.util.spec_from_file_location(
+            "generated_" + name[:-3], os.path.join(out, name)
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return Prepared(getattr(module, f"{w.fun.__name__}_grad"), inputs, _numpy_tuple)
 
 
@@ -93,6 +94,7 @@ def s2s_wrapper(w: Workload, inputs: tuple) -> Prepared:
 
 
 def autograd(w: Workload, inputs: tuple) -> Prepared:
+    """`autograd.grad` of the same source under `np = autograd.numpy`."""
     import autograd
     import autograd.numpy as anp
 
@@ -122,6 +124,10 @@ def torch(w: Workload, inputs: tuple) -> Prepared:
     from .torch_workloads import TORCH_FUNCTIONS
 
     torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # only allowed before torch's first parallel work
+        pass
     f = TORCH_FUNCTIONS[w.key]
     positions = w.wrt_positions
     args = tuple(
@@ -149,7 +155,10 @@ def tangent(w: Workload, inputs: tuple) -> Prepared:
         # What a Tangent user does next: spell math.exp as np.exp.
         g = tangent.grad(_rebound(w.fun, np), wrt=w.wrt_positions)
         first_line = str(e).strip().splitlines()[0]
-        note = f"tangent-ad refused the source ({type(e).__name__}: {first_line}); timed with math.* bound to numpy"
+        note = (
+            f"tangent-ad refused the source ({type(e).__name__}: {first_line}); "
+            "timed with math.* bound to numpy"
+        )
     return Prepared(g, inputs, _numpy_tuple, note=note)
 
 

@@ -32,8 +32,18 @@ README = os.path.join(HERE, "README.md")
 MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
 
 
-def _pinned(cpu: int):
-    return lambda: environment.pin(cpu)
+def _run_pinned(command: list[str], env: dict, cpu: int, **options):
+    """Run a measuring process from the repository root, pinned to `cpu` before
+    Python starts, its output captured."""
+    return subprocess.run(
+        command,
+        cwd=environment.repository_root(),
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: environment.pin(cpu),
+        **options,
+    )
 
 
 def _tail(text: str, lines: int = 6) -> str:
@@ -53,15 +63,7 @@ def run_worker(framework: str, workload: str, options: argparse.Namespace) -> di
         command += ["--seconds", str(options.seconds), "--block", str(options.block)]
         command += ["--min-rounds", str(options.min_rounds)]
         try:
-            proc = subprocess.run(
-                command,
-                cwd=environment.repository_root(),
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=options.timeout,
-                preexec_fn=_pinned(options.cpu),
-            )
+            proc = _run_pinned(command, env, options.cpu, timeout=options.timeout)
         except subprocess.TimeoutExpired:
             return {
                 "framework": framework,
@@ -87,15 +89,7 @@ def _onetime_once(
     env.pop("S2S_CACHE", None)  # a user's S2S_CACHE=0 would make warm a cold run
     command = [sys.executable, "-m", "benchmarks.onetime", workload, *flags]
     command += ["--copy-to", copy_to] if copy_to else []
-    proc = subprocess.run(
-        command,
-        cwd=environment.repository_root(),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        preexec_fn=_pinned(cpu),
-    )
+    proc = _run_pinned(command, env, cpu, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
