@@ -278,8 +278,8 @@ def render(run: dict) -> str:
         lines += [*workload_table(run, key), ""]
     if run.get("onetime"):
         lines += [
-            "### One-off cost of `@s2s.grad` (fresh process each, median of "
-            f"{run['settings']['repeats']})",
+            "### One-off cost of `@s2s.grad` (CPU time; fresh process each, median "
+            f"of {run['settings']['repeats']})",
             "",
             *onetime_table(run),
             "",

@@ -131,6 +131,7 @@ def onetime(workload: str, repeats: int, cpu: int) -> dict:
     }
     for kind, rs in runs.items():
         out[f"{kind}_s"] = statistics.median(r["grad_s"] for r in rs)
+        out[f"{kind}_wall_s"] = statistics.median(r["grad_wall_s"] for r in rs)
         out[f"{kind}_all_s"] = [r["grad_s"] for r in rs]
         out[f"{kind}_provenance"] = sorted({str(r["provenance"]) for r in rs})
     return out
