@@ -89,8 +89,23 @@ def s2s_wrapper(w: Workload, inputs: tuple) -> Prepared:
     provenance = getattr(g, "provenance", None)
     note = None
     if provenance == "committed":
-        note = "`s2s.grad` loaded the committed module in generated/ (same code)"
+        note = (
+            "`s2s.grad` took its generic code from the committed module in generated/"
+        )
     return Prepared(g, inputs, _numpy_tuple, note=note)
+
+
+def s2s_shapes(w: Workload, inputs: tuple) -> Prepared:
+    """The module `s2s.grad` specializes for the inputs' shapes (`.source_for`),
+    executed and called directly: specialization without the wrapper."""
+    import s2s
+
+    g = s2s.grad(w.fun, wrt=w.wrt)
+    if not hasattr(g, "source_for"):
+        raise NotImplementedError("this version of s2s does not specialize for shapes")
+    namespace: dict[str, Any] = {}
+    exec(compile(g.source_for(*inputs), f"<{w.key} for shapes>", "exec"), namespace)
+    return Prepared(namespace[f"{w.fun.__name__}_grad"], inputs, _numpy_tuple)
 
 
 def autograd(w: Workload, inputs: tuple) -> Prepared:
@@ -167,6 +182,7 @@ FRAMEWORKS: dict[str, Callable[[Workload, tuple], Prepared]] = {
     "hand": hand,
     "s2s": s2s_generated,
     "s2s.grad": s2s_wrapper,
+    "s2s shapes": s2s_shapes,
     "autograd": autograd,
     "jax.jit": jax_jit,
     "torch": torch,
@@ -175,11 +191,16 @@ FRAMEWORKS: dict[str, Callable[[Workload, tuple], Prepared]] = {
 
 DESCRIPTIONS = {
     "hand": "the hand-written numpy gradient in `workloads.py` (the yardstick)",
-    "s2s": "`FUNC_grad` from the module `s2s generate` writes, imported and called "
-    "directly (build: running `s2s generate`, black included, and importing it)",
-    "s2s.grad": "the same code called through the `s2s.grad` wrapper "
-    "(build: `s2s.grad(f, wrt=...)` in process, with an empty S2S_CACHE_DIR, which "
-    "generates the module unless a committed one in generated/ matches)",
+    "s2s": "`FUNC_grad` from the module `s2s generate` writes (code for arguments of "
+    "any shape), imported and called directly (build: running `s2s generate`, black "
+    "included, and importing it)",
+    "s2s.grad": "the `s2s.grad` wrapper, which runs code specialized for the "
+    "arguments' shapes where that helps, generated on the first call (build: "
+    "`s2s.grad(f, wrt=...)` with an empty S2S_CACHE_DIR, which generates the generic "
+    "module unless a committed one in generated/ matches; the specialization is in "
+    "the first call)",
+    "s2s shapes": "the specialized module (`.source_for(*args)`) executed and its "
+    "`FUNC_grad` called directly: specialization without the wrapper",
     "autograd": "`autograd.grad` on the same source with np = autograd.numpy",
     "jax.jit": "`jax.jit(jax.grad(f))` on the same source with np = jax.numpy, "
     "float64, inputs already jax arrays, result waited for with "

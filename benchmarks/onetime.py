@@ -3,7 +3,9 @@
     python -m benchmarks.onetime WORKLOAD [--copy-to DIR]     (prints one JSON object)
 
 The process times `import s2s`, then `s2s.grad(f, wrt=...)`: what a decorated
-function costs when its module is imported (CPU time, and the wall clock beside it).  With `--copy-to`, the workload's source
+function costs when its module is imported (CPU time, and the wall clock beside it),
+and how much longer its first call takes than its second (the one-off work a call
+can do: specializing for the arguments' shapes).  With `--copy-to`, the workload's source
 file is first copied into DIR (outside the project) and `f` taken from the copy, so
 that no committed `generated/` module can stand in for generation; `run.py` does that
 with `S2S_CACHE_DIR` pointing at a fresh directory (cold: the gradient is generated),
@@ -84,9 +86,15 @@ def main(argv: list[str] | None = None) -> None:
     generating = _clocks()
     g = s2s.grad(fun, wrt=w.wrt)
     done = _clocks()
+    inputs = w.inputs()
+    g(*inputs)  # a shape-specializing s2s generates the specialized code here
+    first = _clocks()
+    g(*inputs)
+    second = _clocks()
     result = {
         "import_s": imported[0] - start[0],
         "grad_s": done[0] - generating[0],
+        "first_call_extra_s": (first[0] - done[0]) - (second[0] - first[0]),
         "import_wall_s": imported[1] - start[1],
         "grad_wall_s": done[1] - generating[1],
         "provenance": getattr(g, "provenance", None),

@@ -133,6 +133,9 @@ def onetime(workload: str, repeats: int, cpu: int) -> dict:
         out[f"{kind}_s"] = statistics.median(r["grad_s"] for r in rs)
         out[f"{kind}_wall_s"] = statistics.median(r["grad_wall_s"] for r in rs)
         out[f"{kind}_all_s"] = [r["grad_s"] for r in rs]
+        out[f"{kind}_first_call_extra_s"] = statistics.median(
+            r["first_call_extra_s"] for r in rs
+        )
         out[f"{kind}_provenance"] = sorted({str(r["provenance"]) for r in rs})
     return out
 

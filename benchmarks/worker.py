@@ -77,6 +77,8 @@ def measure(framework: str, workload: str, settings: Settings) -> dict:
         prepared = FRAMEWORKS[framework](w, inputs)
     except ImportError as e:
         return dict(out, status="not installed", error=str(e))
+    except NotImplementedError as e:
+        return dict(out, status="not available", error=str(e))
     except Exception as e:  # any peer's failure is a result to report, not a crash
         return dict(out, status="failed", error=f"{type(e).__name__}: {e}")
     out["build_s"] = time.perf_counter() - start
