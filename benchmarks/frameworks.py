@@ -191,9 +191,10 @@ FRAMEWORKS: dict[str, Callable[[Workload, tuple], Prepared]] = {
 
 DESCRIPTIONS = {
     "hand": "the hand-written numpy gradient in `workloads.py` (the yardstick)",
-    "s2s": "`FUNC_grad` from the module `s2s generate` writes (code for arguments of "
-    "any shape), imported and called directly (build: running `s2s generate`, black "
-    "included, and importing it)",
+    "s2s": "`FUNC_grad` from the module `s2s generate` writes (code for the shapes "
+    "the parameters are annotated with; for any shape where they are not), imported "
+    "and called directly (build: running `s2s generate`, black included, and "
+    "importing it)",
     "s2s.grad": "the `s2s.grad` wrapper, which runs code specialized for the "
     "arguments' shapes where that helps, generated on the first call (build: "
     "`s2s.grad(f, wrt=...)` with an empty S2S_CACHE_DIR, which generates the generic "

@@ -6,7 +6,8 @@ differentiate the very same source (autograd and JAX with `np`/`math` rebound to
 own numpy, Tangent from the file) except PyTorch, which gets the same computation
 written in torch (`benchmarks/torch_workloads.py`).  W1, W2, W3 and W5 are the seed
 examples in `examples/`; W4 (the seed's MLP, in the row layout the issue gives its
-shapes in) and W6 live here.
+shapes in) and W6 live here.  Array parameters carry shape annotations as the
+examples do (`W1: "d h"`), so s2s writes code for those shapes.
 
 The hand-written gradients are the yardstick: what a competent person writes by hand
 in numpy, with the usual closed forms (sigmoid' = s(1 - s), tanh' = 1 - h², the fused
@@ -27,7 +28,7 @@ from examples import graph, logistic, neuron, rnn
 STEPS = 1000
 
 
-def mlp_loss(W1, W2, x, y, lam):
+def mlp_loss(W1: "d h", W2: "h q", x: "batch d", y: "batch q", lam: float):
     """The seed's MLP with L2, batch in rows: tanh hidden layer, softmax cross-entropy."""
     h = np.tanh(x @ W1)
     o = h @ W2
