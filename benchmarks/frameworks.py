@@ -182,7 +182,7 @@ FRAMEWORKS: dict[str, Callable[[Workload, tuple], Prepared]] = {
     "hand": hand,
     "s2s": s2s_generated,
     "s2s.grad": s2s_wrapper,
-    "s2s shapes": s2s_shapes,
+    "s2s-shapes": s2s_shapes,
     "autograd": autograd,
     "jax.jit": jax_jit,
     "torch": torch,
@@ -200,7 +200,7 @@ DESCRIPTIONS = {
     "`s2s.grad(f, wrt=...)` with an empty S2S_CACHE_DIR, which generates the generic "
     "module unless a committed one in generated/ matches; the specialization is in "
     "the first call)",
-    "s2s shapes": "the specialized module (`.source_for(*args)`) executed and its "
+    "s2s-shapes": "the specialized module (`.source_for(*args)`) executed and its "
     "`FUNC_grad` called directly: specialization without the wrapper",
     "autograd": "`autograd.grad` on the same source with np = autograd.numpy",
     "jax.jit": "`jax.jit(jax.grad(f))` on the same source with np = jax.numpy, "

@@ -181,7 +181,7 @@ def _judged(value: float | None, limit: float, text: str) -> str:
     return f"{text} (yes)" if value <= limit else f"{text} (**no**)"
 
 
-S2S_VARIANTS = ("s2s", "s2s.grad", "s2s shapes")
+S2S_VARIANTS = ("s2s", "s2s.grad", "s2s-shapes")
 
 
 def targets_table(run: dict) -> list[str]:
