@@ -30,7 +30,8 @@ import astor
 from . import runtime
 from .errors import Location
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, walk
-from .optimize import EFFECTS, operands_of, optimize
+from .optimize import EFFECTS, accumulations, operands_of, optimize
+from .shapes import ShapeInference
 from .primitives import PRIMITIVES, import_roots
 
 _MARKER = "_s2s_marker_"
@@ -401,6 +402,15 @@ class _FunctionEmitter:
             s.out for s in walk(self.stmts) if isinstance(s, Op) and _inlinable(s, uses)
         }
         self.names = _Naming(self).run(self.stmts, self.returns, spec.params)
+        accumulating = accumulations(self.stmts, [self.returns], spec.shapes)
+        self.ints = ShapeInference(self.stmts, {})  # which indices are Python ints
+        self.in_place = {  # `acc = acc + c` written `acc += c`
+            id(s)
+            for s in walk(self.stmts)
+            if id(s) in accumulating
+            and s.args[0] not in self.inlined
+            and self.names[s.args[0]] == self.names[s.out]
+        }
         self.section = ""
 
     def reads(self, xs: Iterable[Any]) -> list[Var]:
@@ -538,6 +548,8 @@ class _FunctionEmitter:
             return [ast.Assign([target], value)]
         if s.outs:
             return [ast.Assign([_name(self.names[s.outs[0]], True)], value)]
+        if id(s) in self.in_place:
+            return [self.accumulate_in_place(s)]
         if (
             s.prim == "copy"
             and isinstance(value, ast.Name)
@@ -545,6 +557,23 @@ class _FunctionEmitter:
         ):
             return []
         return [ast.Assign([_name(self.names[s.out], True)], value)]
+
+    def accumulate_in_place(self, s: Op) -> ast.stmt:
+        """`acc += c`; `acc[i] += g` when c scatters g into zeros at a basic index
+        (integers and slices pick each element once), which costs the size of g, not
+        of acc: a loop over the rows of x accumulates dx row by row."""
+        acc, c = s.args
+        target: ast.expr = _name(self.names[acc], True)
+        scatter = self.defs.get(c) if c in self.inlined else None
+        if isinstance(scatter, Op) and scatter.prim == "unindex":
+            spec, parts = scatter.params["spec"], scatter.args[2:]
+            basic = all(item[0] in ("slice", "value") for item in spec[1:])
+            values = [p for item, p in zip(_value_items(spec), parts) if item]
+            if basic and all(self.ints.is_int(p) for p in values):
+                index = self.index(spec, [self.expr(p) for p in parts])
+                target = ast.Subscript(_name(self.names[acc]), index, ast.Store())
+                c = scatter.args[0]
+        return ast.AugAssign(target, ast.Add(), self.expr(c))
 
     def copies(self, dsts: list[Var], srcs: list[Any]) -> list[ast.stmt]:
         """`dst = src` for each pair whose names differ; one tuple assignment when a
@@ -646,6 +675,18 @@ class _FunctionEmitter:
             isinstance(s, Op) and s.params.get("lib") == "math"
             for s in walk(self.stmts)
         )
+
+
+def _value_items(spec: tuple) -> list[bool]:
+    """For each run-time part of an index spec, whether it is a single index (rather
+    than a slice bound)."""
+    flags = []
+    for item in spec[1:]:
+        if item[0] == "slice":
+            flags += [False] * sum(item[1:])
+        elif item[0] in ("value", "list"):
+            flags.append(item[0] == "value")
+    return flags
 
 
 def _is_marker(node: ast.stmt) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, fold, operands, walk
 from .primitives import PRIMITIVES
 from .reverse import substitute
-from .shapes import SHAPED_LIKE, specialize
+from .shapes import SHAPED_LIKE, ShapeInference, specialize
 
 #: Ops kept for what they do, not for their value.
 EFFECTS = {"check_scalar", "check_shapes", "push", "pop", "section"}
@@ -580,6 +580,74 @@ def _hoist(loop: Loop) -> list[Op]:
             kept.append(s)
     loop.body[:] = kept
     return hoisted
+
+
+# --- accumulation in place -------------------------------------------------------------
+
+#: Ops that always make a new array (or an immutable number): numpy's arithmetic.
+_ALLOCATING = {"zeros", "ones", "matmul", "dot", "outer", "einsum", "sum", "mean"}
+
+
+def _allocates(op: Stmt) -> bool:
+    if not isinstance(op, Op) or op.outs or op.params.get("lib") in ("math", "builtin"):
+        return False
+    prim = PRIMITIVES.get(op.prim)
+    return op.prim in _ALLOCATING or (
+        prim is not None
+        and prim.elementwise
+        and (prim.operator is not None or prim.numpy is not None)
+    )
+
+
+def accumulations(stmts: list[Stmt], roots: list[Any], shapes: Any = None) -> set[int]:
+    """The `acc + c` ops (by id) that may add c into acc's array in place (`acc += c`,
+    as hand-written code accumulates): acc holds a new array that nothing else reads
+    or holds (made by arithmetic, directly or through a loop's carried value), and
+    the sum has acc's shape.  Elsewhere `+` makes a new array, since acc might be a
+    view of an argument, a value saved on a tape, or smaller than the sum."""
+    readers: dict[Var, int] = {}
+    for s in walk(stmts):
+        for x in operands(s):
+            if isinstance(x, Var):
+                readers[x] = readers.get(x, 0) + 1
+    for r in operands_of(tuple(roots)):
+        readers[r] = readers.get(r, 0) + 1
+    defs: dict[Var, Stmt] = {}
+    carried: dict[Var, tuple[Loop, int]] = {}
+    for s in walk(stmts):
+        for v in s.defines:
+            defs[v] = s
+        if isinstance(s, Loop):
+            for k, c in enumerate(s.carried):
+                carried[c] = (s, k)
+    info = ShapeInference(stmts, shapes) if shapes else None
+    classes = ShapeClasses(stmts)
+
+    def same_shape(a: Var, b: Var) -> bool:
+        if info is not None and info.shape(a) is not None:
+            return info.shape(a) == info.shape(b) and None not in info.shape(a)
+        return classes.same(a, b)
+
+    def owned(v: Any, fresh_next: Var | None = None) -> bool:
+        """v is a new array read once (by the accumulation, or a loop slot)."""
+        if not isinstance(v, Var) or readers.get(v, 0) != 1:
+            return False
+        if v in carried:  # each iteration adds into the array the previous one made
+            loop, k = carried[v]
+            nxt = loop.nexts[k]
+            return nxt is fresh_next and readers.get(nxt) == 1 and owned(loop.inits[k])
+        made = defs.get(v)
+        if isinstance(made, Op) and made.prim == "copy":  # `dW = <a new array>`
+            return owned(made.args[0])
+        return _allocates(made)
+
+    found = set()
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "add" and isinstance(s.args[0], Var):
+            acc = s.args[0]
+            if s.out.role == "adjoint" and owned(acc, s.out) and same_shape(acc, s.out):
+                found.add(id(s))
+    return found
 
 
 # --- tapes ------------------------------------------------------------------------------

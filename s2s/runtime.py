@@ -27,34 +27,28 @@ def _check_shapes(*arguments, function, names, expected):
     name repeats."""
     sizes = {}
     for name, x, dims in zip(names, arguments, expected):
-        shape = np.shape(x)
-        fits = len(shape) == len(dims) and all(
-            n == 1 if d == 1 else n != 1 and sizes.setdefault(d, n) == n
-            for n, d in zip(shape, dims)
-        )
-        if not fits:
-            wanted = (
-                "("
-                + ", ".join(str(d) for d in dims)
-                + ("," if len(dims) == 1 else "")
-                + ")"
-            )
-            known = ", ".join("%s = %d" % item for item in sizes.items())
-            error = ValueError(
-                "%s was generated for %s of shape %s%s, but %s has shape %s: pass "
-                "arguments of the annotated shapes (a name is a size other than 1), "
-                "or drop the annotations for code that takes any shapes"
-                % (
-                    function,
-                    name,
-                    wanted,
-                    " with " + known if known else "",
-                    name,
-                    shape,
-                )
-            )
-            error.s2s_shapes = (name, shape, dims)
-            raise error
+        kind = type(x)
+        shape = x.shape if kind is np.ndarray else () if kind is float else np.shape(x)
+        if len(shape) != len(dims):
+            _shape_mismatch(function, name, shape, dims, sizes)
+        for n, d in zip(shape, dims):
+            if n == 1 if d == 1 else n != 1 and sizes.setdefault(d, n) == n:
+                continue
+            _shape_mismatch(function, name, shape, dims, sizes)
+
+
+def _shape_mismatch(function, name, shape, dims, sizes):
+    """Raise the error of `_check_shapes` (a ValueError the caller can tell apart)."""
+    wanted = "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"
+    known = ", ".join("%s = %d" % item for item in sizes.items())
+    error = ValueError(
+        "%s was generated for %s of shape %s%s, but %s has shape %s: pass arguments "
+        "of the annotated shapes (a name is a size other than 1), or drop the "
+        "annotations for code that takes any shapes"
+        % (function, name, wanted, " with " + known if known else "", name, shape)
+    )
+    error.s2s_shapes = (name, shape, dims)
+    raise error
 
 
 def _unbroadcast(g, like):

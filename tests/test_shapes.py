@@ -106,10 +106,10 @@ def test_the_rnn_gradient_reads_like_the_hand_written_one():
     body = source.split("def loss_grad")[1].split("def loss_value_and_grad")[0]
     for line in (
         "dh = 2.0 * h",
-        "db = db + np.sum(dadd, axis=0)",
+        "db += np.sum(dadd, axis=0)",
         "dh = dadd @ Wh.T",
-        "dWh = dWh + h_1.T @ dadd",
-        "dWx = dWx + x[t].T @ dadd",
+        "dWh += h_1.T @ dadd",
+        "dWx += x[t].T @ dadd",
     ):
         assert line in body, body
     assert "_unbroadcast" not in body and "_matmul_adjoint" not in body
@@ -121,7 +121,7 @@ def test_the_mlp_needs_no_generic_helper():
     g = s2s.grad(mlp.J, wrt=(0, 1))
     body = g.source_for(*args, 0.1).split("def J_value_and_grad")[0]
     assert "_unbroadcast" not in body and "_matmul_adjoint" not in body
-    assert "dW1 = dW1 + dz @ x.T" in body
+    assert "dW1 += dz @ x.T" in body
     s2s.check_grad(mlp.J, *args, 0.1, wrt=(0, 1))
 
 
@@ -231,3 +231,77 @@ def test_log_sum_exp_needs_no_gradient_through_its_shift():
     source = g.source_for(normal(4, 3), normal(4, 3))
     body = source.split("def log_softmax_grad")[1].split("def log_softmax_value")[0]
     assert "np.exp" in body and body.count("_extremum_adjoint(") == 1  # m * 0.5 only
+
+
+# --- accumulating in place --------------------------------------------------------------
+
+
+def shared_adjoints(x, y, W):
+    v = np.sin(x) * 2.0  # dv flows to da and dy alike
+    a = v + y
+    b = a * 1.5 + v * a
+    h = np.tanh(W @ a)
+    return np.sum(b) + np.sum(h) + np.sum(W * W)
+
+
+def broadcast_accumulation(x, c):
+    t = x * c  # c: (n, 1) broadcasts against x: (n, m)
+    return np.sum(np.cos(t)) + np.sum(c * c)
+
+
+def accumulate_over_steps(x, w):
+    s = np.zeros_like(w)
+    for i in range(x.shape[0]):
+        s = s + np.tanh(x[i] * w)
+    return np.sum(s * s)
+
+
+@pytest.mark.parametrize(
+    "fn, args, wrt",
+    [
+        (shared_adjoints, (normal(3), normal(3), normal(2, 3)), (0, 1, 2)),
+        (broadcast_accumulation, (normal(4, 3), normal(4, 1)), (0, 1)),
+        (accumulate_over_steps, (normal(5, 3), normal(3)), (0, 1)),
+    ],
+)
+def test_accumulating_in_place_changes_no_shared_array(fn, args, wrt):
+    """`acc += c` only where acc's array is the accumulation's own: the arguments,
+    values the function computed and every gradient stay what `+` would give."""
+    before = [np.copy(a) for a in args]
+    g = s2s.grad(fn, wrt=wrt)
+    grads = g(*args)
+    for a, b in zip(args, before):
+        np.testing.assert_array_equal(a, b)
+    s2s.check_grad(fn, *args, wrt=wrt)
+    generic = g.generic(*args)
+    again = g(*args)  # a second call: nothing kept between calls was changed
+    for a, b, c in zip(grads, generic, again):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_accumulating_in_place_is_written_as_by_hand():
+    """dw accumulates in its own array, and dx row by row: each reverse step costs
+    the size of a row, not of x."""
+    body = s2s.grad(accumulate_over_steps, wrt=(0, 1)).source_for(
+        normal(5, 3), normal(3)
+    )
+    assert "dw += dmul * x[i]" in body and "dx[i] += dmul * w" in body
+
+
+def rows_and_columns(x, idx):
+    total = 0.0
+    for i in range(x.shape[0]):
+        total = total + np.sum(np.sin(x[i, 1:])) + np.sum(x[i] * x[idx, 0])
+    return total
+
+
+def test_scatter_into_repeated_indices_is_not_done_in_place():
+    """x[idx] with an index array may pick an element twice: those contributions are
+    summed by the scatter helper, never by `acc[idx] += g`."""
+    x, idx = normal(4, 3), np.array([0, 0, 2])
+    g = s2s.grad(rows_and_columns)
+    body = g.source_for(x, idx)
+    assert "dx[i, 1:] += " in body and "dx[i] += " in body
+    assert "dx[idx, 0] +=" not in body and "_unindex(" in body
+    s2s.check_grad(rows_and_columns, x, idx)
