@@ -345,6 +345,7 @@ def _as_real(x: Any) -> Any:
 
 #: Helpers of generic code that shape specialization replaces (see s2s.shapes).
 _SHAPE_GENERIC = (
+    "_check_scalar",
     "_unbroadcast",
     "_unbroadcast_to",
     "_unreduce",
@@ -416,9 +417,12 @@ class GradFunction:
         #: The compiled code for arguments of any shape (what `.source` shows).
         self.generic = self._compiled
         # Only generic code that calls shape-generic helpers gains from specializing.
+        # Generic code that calls shape-generic helpers or checks its result's rank
+        # at run time (work the check alone needs) gains from specializing.
         self._specialize = "shapes" not in self.options and any(
             name in self._loaded.namespace for name in _SHAPE_GENERIC
         )
+        self._floats: list[Callable | None] = [None]  # the code for float arguments
         self._by_shapes: dict[tuple, Callable] = {}
         self._by_pattern: dict[tuple, LoadedModule] = {}
         defaults = fun.__defaults__ or ()
@@ -427,7 +431,10 @@ class GradFunction:
         functools.update_wrapper(self, fun)
         self.__name__ = self.__qualname__ = self._name
         shim = _call_shim(
-            parsed, positions, None if self._specialize else self._compiled
+            parsed,
+            positions,
+            None if self._specialize else self._compiled,
+            self._floats,
         )
         self.__class__ = type(type(self).__name__, (type(self),), {"__call__": shim})
 
@@ -506,6 +513,8 @@ class GradFunction:
             loaded = load_gradient(self._parsed, self._positions, self.many, options)
             self._by_pattern[pattern] = loaded
         compiled = self._by_shapes[shapes] = loaded.namespace[self._name]
+        if all(type(a) is float for a in args) and len(args) == self._nparams:
+            self._floats[0] = compiled
         return compiled
 
     def __repr__(self) -> str:
@@ -513,12 +522,16 @@ class GradFunction:
 
 
 def _call_shim(
-    parsed: ParsedFunction, positions: Sequence[int], compiled: Callable | None
+    parsed: ParsedFunction,
+    positions: Sequence[int],
+    compiled: Callable | None,
+    floats: list,
 ):
     """`GradFunction.__call__` for one function, written with its own parameters so
     that Python binds the arguments (defaults, keywords) and the call costs little:
     differentiated integers become reals, then the compiled code runs (the code for
-    the arguments' shapes, unless `compiled` is the code for any shapes)."""
+    the arguments' shapes, unless `compiled` is the code for any shapes).  Python
+    floats, the common case of scalar code, take the code in `floats[0]` at once."""
     args = parsed.node.args
     params = parsed.params
     defaults = dict(zip(params[len(params) - len(parsed.defaults) :], parsed.defaults))
@@ -531,12 +544,21 @@ def _call_shim(
             signature.append("/")
     call = ", ".join(params)
     lines = [f"def __call__(_s2s_self, {', '.join(signature)}):"]
-    for i in positions:
-        name = params[i]
-        lines.append(f"    if type({name}) is not float: {name} = _s2s_as_real({name})")
+    convert = [
+        f"if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
+        for i in positions
+    ]
     if compiled is None:
-        lines.append(f"    _s2s_code = _s2s_self._specialized(({call},))")
+        all_floats = " and ".join(f"type({p}) is float" for p in params) or "False"
+        lines += [
+            f"    if {all_floats} and _s2s_floats[0] is not None:",
+            "        _s2s_code = _s2s_floats[0]",
+            "    else:",
+            *("        " + line for line in convert),
+            f"        _s2s_code = _s2s_self._specialized(({call},))",
+        ]
     else:
+        lines += ["    " + line for line in convert]
         lines.append("    _s2s_code = _s2s_compiled")
     lines += [
         "    try:",
@@ -549,6 +571,7 @@ def _call_shim(
         "_s2s_defaults": defaults,
         "_s2s_as_real": _as_real,
         "_s2s_compiled": compiled,
+        "_s2s_floats": floats,
     }
     exec(compile("\n".join(lines), f"<s2s call of {parsed.name}>", "exec"), namespace)
     return namespace["__call__"]

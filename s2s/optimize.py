@@ -381,14 +381,25 @@ def simplify_shapes(stmts: list[Stmt], roots: list[Any], params: Iterable[Var]):
 
 def fold_constants(stmts: list[Stmt], roots: list[Any]):
     """Fold what other passes left foldable (`1.0 * 2` once a spread of a scalar
-    adjoint is gone): ops on constants, and `x * 1`, `x + 0` and the like."""
+    adjoint is gone): ops on constants, and `x * 1`, `x + 0` and the like.  Inside
+    loops a named constant (`ds = 1.0`) is folded into its uses too; elsewhere it
+    keeps its name, as the seed notes write `dv = 3.0` and `da = dv`."""
     replace: dict[Var, Operand] = {}
+    in_loops = {
+        id(s) for loop in walk(stmts) if isinstance(loop, Loop) for s in walk(loop.body)
+    }
     for s in walk(stmts):
-        if isinstance(s, Op) and s.out.role == "temp" and not s.outs:
-            args = tuple(_resolve_one(a, replace) for a in s.args)
+        if not isinstance(s, Op) or s.outs:
+            continue
+        args = tuple(_resolve_one(a, replace) for a in s.args)
+        if s.out.role == "temp":
             value = fold(s.prim, args)
-            if value is not None:
-                replace[s.out] = value
+        elif s.prim == "copy" and isinstance(args[0], Const) and id(s) in in_loops:
+            value = args[0]
+        else:
+            value = None
+        if value is not None:
+            replace[s.out] = value
     if not replace:
         return stmts, roots, False
     mapping = _resolve(replace)
@@ -524,11 +535,47 @@ def optimize(
         stmts, roots, dce = eliminate_dead_code(stmts, roots)
         stmts, roots, tapes = prune_tapes(stmts, roots)
         stmts, roots, hoisted = hoist_invariants(stmts, roots)
-        changed = special or folded or cse or classes or dce or tapes or hoisted
+        stmts, roots, unchanged = drop_unchanged_carried(stmts, roots)
+        changed = (
+            special or folded or cse or classes or dce or tapes or hoisted or unchanged
+        )
     return stmts, roots
 
 
 # --- loop invariants ----------------------------------------------------------------------
+
+
+def drop_unchanged_carried(stmts: list[Stmt], roots: list[Any]):
+    """A value a loop carries but never changes (`ds` of `s = s + ...`, which every
+    iteration passes on as it came) is its initial value throughout: read that."""
+    stmts = _copy(stmts)
+    replace: dict[Var, Operand] = {}
+    for loop in walk(stmts):
+        if not isinstance(loop, Loop):
+            continue
+        copies = {
+            s.out: s.args[0]
+            for s in walk(loop.body)
+            if isinstance(s, Op) and s.prim == "copy"
+        }
+        keep = []
+        for k, c in enumerate(loop.carried):
+            nxt = loop.nexts[k]
+            while nxt in copies:
+                nxt = copies[nxt]
+            if nxt is c and loop.inits[k] is not None:
+                replace[c] = replace[loop.outs[k]] = loop.inits[k]
+            else:
+                keep.append(k)
+        if len(keep) < len(loop.carried):
+            for name in ("carried", "inits", "nexts", "outs"):
+                setattr(loop, name, [getattr(loop, name)[k] for k in keep])
+    if not replace:
+        return stmts, roots, False
+    mapping = _resolve(replace)
+    substitute(stmts, mapping)
+    return stmts, _substitute_tree(roots, mapping), True
+
 
 #: Ops worth computing once and that cannot fail, so that computing one before a loop
 #: that may not run at all changes nothing but when it is computed: ufuncs on arrays

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .errors import InternalError
 from .ir import (
@@ -188,6 +188,7 @@ class _Reverse:
     ):
         self.graph = graph
         self.composites = COMPOSITES if composites else {}
+        self.scalar_classes = None
         self.forward = copy_regions(graph.ops)
         self.active = active_values(self.forward, wrt)
         self.builder = Builder(names)
@@ -491,7 +492,7 @@ class _Reverse:
         copies: dict[Var, Operand] = {loop.index: index} if index is not None else {}
         ops = []
         for s in loop.body:
-            if not isinstance(s, Op) or s.outs or not _cheap(s, ints):
+            if not isinstance(s, Op) or s.outs or not _cheap(s, ints, self.scalar):
                 continue
             if any(
                 isinstance(a, Var) and a in inner and a not in copies for a in s.args
@@ -509,6 +510,14 @@ class _Reverse:
             readers = [k for k, st in enumerate(reverse_body) if op.out in _reads([st])]
             if readers:
                 reverse_body.insert(readers[0], op)
+
+    def scalar(self, x: Operand) -> bool:
+        """Whether x is provably a number (a `math` argument, say), not an array."""
+        if self.scalar_classes is None:
+            from .optimize import ShapeClasses  # late: optimize imports this module
+
+            self.scalar_classes = ShapeClasses(self.forward)
+        return self.scalar_classes.is_scalar(x)
 
     def attach_tapes(self, loop: Loop, region: Loop) -> None:
         """Save, per iteration, the forward values the reverse loop reads: a block's
@@ -598,11 +607,13 @@ class _Reverse:
 
 #: Ops that take constant time whatever their operands: views and sizes.
 _CONSTANT_TIME = {"getitem", "shape", "len", "ndim", "size", "tuple", "copy"}
-#: Ops that are cheap on Python ints (and only on them: on arrays they are not).
-_INT_ARITHMETIC = {
-    *("add", "sub", "mul", "floordiv", "mod", "neg", "int", "float"),
+#: Ops that are cheap on numbers (and only on them: on arrays they are not).
+_ARITHMETIC = {
+    *("add", "sub", "mul", "div", "floordiv", "mod", "neg", "int", "float"),
     *("lt", "le", "gt", "ge", "eq", "ne", "both", "either", "not"),
 }
+#: Those whose result is an int when their operands are.
+_INT_ARITHMETIC = _ARITHMETIC - {"div", "float"}
 
 
 def _reads(stmts: list[Stmt]) -> set[Var]:
@@ -622,12 +633,13 @@ def _reads_only_shape(st: Stmt, v: Var) -> bool:
     return st.prim in _TO_SHAPE and st.args[0] is not v and st.args[1] is v
 
 
-def _cheap(op: Op, ints: set[Var]) -> bool:
-    """Whether recomputing `op` costs about as little as popping its value."""
+def _cheap(op: Op, ints: set[Var], scalar: Callable[[Operand], bool]) -> bool:
+    """Whether recomputing `op` costs about as little as popping its value: views,
+    and arithmetic on numbers (not on arrays)."""
     if op.prim in _CONSTANT_TIME:
         return True
-    return op.prim in _INT_ARITHMETIC and all(
-        isinstance(a, Const) or a in ints for a in op.args
+    return op.prim in _ARITHMETIC and all(
+        isinstance(a, Const) or a in ints or scalar(a) for a in op.args
     )
 
 
