@@ -412,6 +412,7 @@ class _FunctionEmitter:
             and self.names[s.args[0]] == self.names[s.out]
         }
         self.section = ""
+        self.section_start = 0
 
     def reads(self, xs: Iterable[Any]) -> list[Var]:
         """Named values read by operands, looking through inlined ones."""
@@ -519,10 +520,13 @@ class _FunctionEmitter:
             if isinstance(s, Op) and s.out in self.inlined:
                 continue
             if isinstance(s, Op) and s.prim == "section":
-                if self.section:
+                if self.section and len(body) == self.section_start:
+                    body.pop()  # a section with no code (a gradient needing no forward)
+                elif self.section:
                     body.append(self._comment(""))
                 self.section = s.params["name"]
                 body.append(self._comment(self.section))
+                self.section_start = len(body)
                 line = None
                 continue
             starts_line = s.loc is not None and s.loc.lineno != line

@@ -298,6 +298,26 @@ def test_loop_invariant_work_leaves_the_reverse_loop():
     s2s.check_grad(invariant_factor, rng.normal(size=3), np.zeros((0, 3)))
 
 
+def sum_of_sines(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + math.sin(x * i) * 0.001
+    return s
+
+
+def test_a_scalar_loop_saves_nothing_and_reads_as_the_sum_of_derivatives():
+    g = s2s.grad(sum_of_sines)
+    assert _appends(g.source) == []  # x * i is recomputed, not saved
+    assert "dx = dx + 0.001 * math.cos(x * i) * i" in g.source  # ds is 1.0 throughout
+    # For numbers, the result is a number: no check, so no forward loop at all.
+    body = g.source_for(0.5, 20).split("def sum_of_sines_value_and_grad")[0]
+    code = [line for line in body.splitlines() if not line.strip().startswith("#")]
+    assert not any("math.sin" in line for line in code)
+    assert sum("for i in" in line for line in code) == 1
+    s2s.check_grad(sum_of_sines, 0.5, 20)
+    s2s.check_grad(sum_of_sines, 0.5, 0)
+
+
 # --- calls ----------------------------------------------------------------------------
 
 
