@@ -39,7 +39,7 @@ def mlp_loss(W1: "d h", W2: "h q", x: "batch d", y: "batch q", lam: float):
     return L + s
 
 
-def scalar_loop(x):
+def scalar_loop(x: float):
     """A long scalar loop: s = s + sin(x i) / 1000 for i < STEPS."""
     s = 0.0
     for i in range(STEPS):

@@ -544,10 +544,10 @@ class _Rewriter:
         if op.prim == "zeros" and info.tuple_of(op.args[0]) == ():
             return self.becomes(op, Const(0.0))
         if op.prim == "expand_dims" and info.shape(op.args[0]) == ():
-            if self.absorbed(op.out, ()):  # a scalar broadcasts as it is
+            if self.absorbs(op.out, ()):  # a scalar broadcasts as it is
                 return self.becomes(op, op.args[0])
         if op.prim == "broadcast_to" and info.shape(op.args[0]) is not None:
-            if self.absorbed(op.out, info.shape(op.args[0])):
+            if self.absorbs(op.out, info.shape(op.args[0])):
                 return self.becomes(op, op.args[0])  # the ops that use it broadcast
         if op.prim == "size" and op.args[0].role != "param":
             return self.size_from_parameters(op)
@@ -646,7 +646,7 @@ class _Rewriter:
             small: tuple = ()  # g is a scalar
         else:
             small = tuple(1 if i in axes else d for i, d in enumerate(target))
-        absorbed = self.absorbed(op.out, small)
+        absorbed = self.absorbs(op.out, small)
         if axis is not None and not keepdims:
             g = self.emit(op, "expand_dims", g, last=absorbed, axis=axis)
             if absorbed:
@@ -659,6 +659,16 @@ class _Rewriter:
         self.emit(op, "broadcast_to", g, shape, last=True)
         return self.pending
 
+    def absorbs(self, v: Var, smaller: Shape) -> bool:
+        """:meth:`absorbed`; when it holds, the `expand_dims` ops that would put a new
+        axis on what is now a scalar go too."""
+        self.through: list[Op] = []
+        if not self.absorbed(v, smaller):
+            return False
+        for op in self.through:
+            self.replace[op.out] = op.args[0]
+        return True
+
     def absorbed(self, v: Var, smaller: Shape) -> bool:
         """Whether every use of `v` gives the same result when v has the (broadcast
         compatible) shape `smaller`: elementwise ops whose other operands already have
@@ -668,9 +678,16 @@ class _Rewriter:
             return False
         for reader in readers:
             if isinstance(reader, Op) and reader.prim == "expand_dims":
-                wider = ShapeInference.expanded(smaller, reader.params.get("axis"))
+                # A scalar needs no new axis: that expand_dims is dropped in turn.
+                wider = (
+                    ()
+                    if smaller == ()
+                    else ShapeInference.expanded(smaller, reader.params.get("axis"))
+                )
                 if reader.out.role != "temp" or not self.absorbed(reader.out, wider):
                     return False
+                if smaller == ():
+                    self.through.append(reader)
                 continue
             if not isinstance(reader, Op) or not _elementwise(reader):
                 return False
