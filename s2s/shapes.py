@@ -453,6 +453,8 @@ class _Rewriter:
         self.replace: dict[Var, Operand] = {}
         self.pending: list[Stmt] = []
         self.changed = False
+        #: Values this pass gives a smaller, broadcast-compatible shape (see absorbs).
+        self.narrowed: dict[Var, Shape] = {}
         #: Where each symbolic dimension can be read: (parameter, axis).
         self.where: dict[str, tuple[Var, int]] = {}
         for p, pattern in params.items():
@@ -661,12 +663,16 @@ class _Rewriter:
 
     def absorbs(self, v: Var, smaller: Shape) -> bool:
         """:meth:`absorbed`; when it holds, the `expand_dims` ops that would put a new
-        axis on what is now a scalar go too."""
+        axis on what is now a scalar go too, and v (with the temporaries after it)
+        counts with its smaller shape when the next spread is considered: two spreads
+        added together cannot both be left to that addition."""
         self.through: list[Op] = []
+        self.narrowing: dict[Var, Shape] = {v: smaller}
         if not self.absorbed(v, smaller):
             return False
         for op in self.through:
             self.replace[op.out] = op.args[0]
+        self.narrowed.update(self.narrowing)
         return True
 
     def absorbed(self, v: Var, smaller: Shape) -> bool:
@@ -688,18 +694,22 @@ class _Rewriter:
                     return False
                 if smaller == ():
                     self.through.append(reader)
+                self.narrowing[reader.out] = wider
                 continue
             if not isinstance(reader, Op) or not _elementwise(reader):
                 return False
-            shapes = [smaller if a is v else self.info.shape(a) for a in reader.args]
+            shapes = [
+                smaller if a is v else self.narrowed.get(a, self.info.shape(a))
+                for a in reader.args
+            ]
             now = broadcast(*shapes)
             before = self.info.shape(reader.out)
             if before is None or now is None:
                 return False
-            if now != before and not (
-                reader.out.role == "temp" and self.absorbed(reader.out, now)
-            ):
-                return False
+            if now != before:
+                if reader.out.role != "temp" or not self.absorbed(reader.out, now):
+                    return False
+                self.narrowing[reader.out] = now
         return True
 
     def matmul_adjoint(self, op: Op) -> list[Stmt] | None:

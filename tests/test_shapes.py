@@ -77,7 +77,14 @@ def dot_forms(a, M, v):
     return np.dot(a, M) @ v + np.dot(M, v).sum() + np.dot(a, a)
 
 
+def two_spreads_added(x, v):
+    """Both sums' adjoints spread over v and are added: each may be left to the
+    addition, not both (found by the random programs: dv came out shaped (1,))."""
+    return np.sum(np.sin(v.sum(axis=0) * v.sum(axis=0)) * x)
+
+
 CASES = [
+    (two_spreads_added, (normal(1, 3), normal(3)), (0, 1)),
     (bias_and_column, (normal(4, 3), normal(3), normal(5, 1), normal(5, 4)), (0, 1, 2)),
     (bias_and_column, (normal(1, 3), normal(1), normal(1, 1), normal(2, 1)), (0, 1, 2)),
     (vector_products, (normal(3), normal(3, 4), normal(4), normal(2, 5, 3)), (0, 1, 3)),
