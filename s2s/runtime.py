@@ -21,20 +21,31 @@ def _check_scalar(y):
         raise error
 
 
-def _check_shapes(*arguments, function, names, expected):
+def _check_shapes(*arguments, function, names, expected, _accepted={}):
     """Refuse arguments of other shapes than the code was written for: the ranks and
     the 1s of `expected`, a size other than 1 for each name, the same size wherever a
-    name repeats."""
+    name repeats.  The shapes last accepted for each pattern pass at once."""
+    shapes = tuple(
+        [
+            (
+                x.shape
+                if type(x) is np.ndarray
+                else () if type(x) is float else np.shape(x)
+            )
+            for x in arguments
+        ]
+    )
+    if _accepted.get(expected) == shapes:
+        return
     sizes = {}
-    for name, x, dims in zip(names, arguments, expected):
-        kind = type(x)
-        shape = x.shape if kind is np.ndarray else () if kind is float else np.shape(x)
+    for name, shape, dims in zip(names, shapes, expected):
         if len(shape) != len(dims):
             _shape_mismatch(function, name, shape, dims, sizes)
         for n, d in zip(shape, dims):
             if n == 1 if d == 1 else n != 1 and sizes.setdefault(d, n) == n:
                 continue
             _shape_mismatch(function, name, shape, dims, sizes)
+    _accepted[expected] = shapes
 
 
 def _shape_mismatch(function, name, shape, dims, sizes):
