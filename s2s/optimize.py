@@ -38,8 +38,9 @@ def _vars(xs: Iterable[Operand | None]) -> set[Var]:
 
 
 def _substitute_tree(tree: Any, replace: dict[Var, Operand]) -> Any:
-    if isinstance(tree, tuple):
-        return tuple(_substitute_tree(t, replace) for t in tree)
+    """Replace operands in a (possibly nested) tuple or list of roots."""
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_substitute_tree(t, replace) for t in tree)
     return replace.get(tree, tree) if isinstance(tree, Var) else tree
 
 

@@ -287,6 +287,27 @@ def invariant_factor(w, x):
     return s
 
 
+def untouched_by_the_loop(x, y):
+    for i in range(3):
+        y = 0.5 * y + 0.25 * np.tanh(y)
+        if x > 0.0:
+            break
+        y = y + 0.125 * i
+    return np.sum(y)
+
+
+def test_a_gradient_the_loop_never_changes():
+    """dx passes through the reverse loop unchanged (x only steers it); found by the
+    random programs, where the dropped loop slot left dx undefined."""
+    for x in (0.5, -0.5):
+        grads = s2s.grad(untouched_by_the_loop, wrt=(0, 1))(x, -0.9)
+        assert grads[0] == 0.0
+    s2s.check_grad(untouched_by_the_loop, 0.5, -0.9, wrt=1)
+    s2s.check_grad(
+        untouched_by_the_loop, np.array([-0.5]), np.array([0.3, -0.9]), wrt=(0, 1)
+    )
+
+
 def test_loop_invariant_work_leaves_the_reverse_loop():
     """cos(w), the derivative of the invariant sin(w), is computed once."""
     g = s2s.grad(invariant_factor)
