@@ -30,7 +30,7 @@ from program_generator import Program, programs
 
 settings.register_profile(
     "s2s-programs-ci",
-    max_examples=60,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     database=None,
