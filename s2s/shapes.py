@@ -70,7 +70,10 @@ _SHAPED_BY = {"unbroadcast_to": 1, "unreduce_to": 1, "zeros": 0, "ones": 0}
 
 
 def as_dim(n: Any) -> Dim:
-    return n if isinstance(n, (int, str)) and not isinstance(n, bool) else None
+    """A dimension from a size in the code: -1 (the size reshape infers) is unknown."""
+    if isinstance(n, int) and not isinstance(n, bool):
+        return n if n >= 0 else None
+    return n if isinstance(n, str) else None
 
 
 def broadcast(*shapes: Shape) -> Shape:
@@ -165,8 +168,8 @@ class ShapeInference:
             v = x.value
             if isinstance(v, int) and not isinstance(v, bool):
                 v = (v,)
-            if isinstance(v, tuple) and all(as_dim(n) is not None for n in v):
-                return tuple(n for n in v)  # constant sizes (1 included)
+            if isinstance(v, tuple) and all(isinstance(n, int) for n in v):
+                return tuple(as_dim(n) for n in v)  # constant sizes (-1 unknown)
             return None
         if x in self.tuples:
             return self.tuples[x]

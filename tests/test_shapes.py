@@ -83,8 +83,16 @@ def two_spreads_added(x, v):
     return np.sum(np.sin(v.sum(axis=0) * v.sum(axis=0)) * x)
 
 
+def reshaped_twice(x, y):
+    """(2, -1) is no size: a is (2, 3), b is (2, 1), and b's adjoint is summed."""
+    a = x.reshape(2, -1)
+    b = y.reshape(2, -1)
+    return np.sum(np.sin(a + b) * a)
+
+
 CASES = [
     (two_spreads_added, (normal(1, 3), normal(3)), (0, 1)),
+    (reshaped_twice, (normal(6), normal(2)), (0, 1)),
     (bias_and_column, (normal(4, 3), normal(3), normal(5, 1), normal(5, 4)), (0, 1, 2)),
     (bias_and_column, (normal(1, 3), normal(1), normal(1, 1), normal(2, 1)), (0, 1, 2)),
     (vector_products, (normal(3), normal(3, 4), normal(4), normal(2, 5, 3)), (0, 1, 3)),
