@@ -299,8 +299,11 @@ class GradFunction:
         self._compiled = self._loaded.namespace[name]
         # Differentiated arguments are reals; others (sizes, indices) keep their type.
         self._real = set(positions) | {parsed.params[i] for i in positions}
-        functools.update_wrapper(self, fun)
+        # Not `fun.__dict__`: a gradient of a gradient must keep its own attributes.
+        functools.update_wrapper(self, fun, updated=())
         self.__name__ = self.__qualname__ = name
+        # What s2s reads to differentiate this gradient again (see frontend).
+        self.__s2s_source__ = self._compiled
 
     @functools.cached_property
     def source(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import linecache
 import math
@@ -24,7 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy
 
 from .errors import Location, SourceUnavailableError, UnsupportedSyntaxError
-from .primitives import loaded_object, lookup_object, lookup_path
+from .primitives import HELPERS, loaded_object, lookup_object, lookup_path
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,60 @@ def classify(value: Any) -> Binding | None:
     name = getattr(value, "__name__", None)
     if name and getattr(builtins, name, None) is value:
         return Binding("builtin", name)
+    generated = generated_function(value)
+    if generated is not None:  # a gradient s2s made: its generated code is inlined
+        return Binding("function", generated)
     if isinstance(value, types.FunctionType):
+        helper = runtime_helper(value)
+        if helper is not None:
+            return Binding("primitive", (helper, "np"))
         return Binding("function", value)
     return Binding("unsupported", value)
+
+
+def generated_function(value: Any) -> types.FunctionType | None:
+    """The generated Python function behind a transform s2s made (`s2s.grad(f)`), whose
+    source s2s reads to differentiate it again; None for anything else."""
+    try:
+        found = getattr(value, "__s2s_source__", None)
+    except Exception:  # a proxy object whose attributes raise
+        return None
+    return found if isinstance(found, types.FunctionType) else None
+
+
+@functools.lru_cache(maxsize=None)
+def _runtime_definitions() -> dict[str, str]:
+    from . import runtime  # here: only code that calls a helper needs it
+
+    tree = ast.parse(inspect.getsource(runtime))
+    return {n.name: ast.dump(n) for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def runtime_helper(definition: types.FunctionType | ast.FunctionDef) -> str | None:
+    """The primitive a function stands for when it is a copy of a helper from
+    :mod:`s2s.runtime` (as generated modules hold them), else None.
+
+    A copy is recognized by its name and its syntax tree, so a user's own function
+    that happens to share a helper's name is still differentiated as written.
+    """
+    name = (
+        definition.name
+        if isinstance(definition, ast.FunctionDef)
+        else definition.__name__
+    )
+    if name not in HELPERS:
+        return None
+    if not isinstance(definition, ast.FunctionDef):
+        try:
+            source = textwrap.dedent(inspect.getsource(definition))
+            definition = ast.parse(source).body[0]
+        except (OSError, TypeError, SyntaxError, IndexError):
+            return None
+    if not isinstance(definition, ast.FunctionDef) or definition.decorator_list:
+        return None
+    if ast.dump(definition) != _runtime_definitions().get(name):
+        return None
+    return HELPERS[name]
 
 
 def live_resolver(f: types.FunctionType) -> Callable[[str], Binding | None]:
@@ -139,7 +191,8 @@ _SOURCE_ADVICE = (
 
 def parse_function(f: Any) -> ParsedFunction:
     """Parse a live Python function into a :class:`ParsedFunction`."""
-    f = inspect.unwrap(f, stop=lambda g: hasattr(g, "__s2s_source__"))
+    f = inspect.unwrap(f, stop=lambda g: generated_function(g) is not None)
+    f = generated_function(f) or f  # a gradient: differentiate its generated code
     if not isinstance(f, types.FunctionType):
         raise SourceUnavailableError(
             f"s2s can differentiate Python functions only, not {type(f).__name__} {f!r}",
@@ -262,7 +315,12 @@ def static_resolver(module: ast.Module) -> Callable[[str], Binding | None]:
                         binding if binding else Binding("unsupported", value)
                     )
         elif isinstance(node, ast.FunctionDef):
-            table[node.name] = Binding("function", node)
+            helper = runtime_helper(node)
+            table[node.name] = (
+                Binding("primitive", (helper, "np"))
+                if helper is not None
+                else Binding("function", node)
+            )
     for name, count in assigned.items():
         if (
             count > 1
