@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, walk
 from .primitives import PRIMITIVES
-from .reverse import substitute
+from .reverse import maybe_undefined, substitute
 
 #: Ops kept for what they do, not for their value.
 EFFECTS = {"check_scalar", "push", "pop", "section"}
@@ -320,8 +320,11 @@ def simplify_shapes(stmts: list[Stmt], roots: list[Any], params: Iterable[Var]):
     the same shape that is visible there (a parameter rather than a temporary), so
     that the temporary need not be kept."""
     classes = ShapeClasses(stmts)
+    undefined = maybe_undefined(stmts)  # no stand-ins: they may not exist when read
 
     def prefer(best: dict[Var, Var], v: Var) -> None:
+        if v in undefined:
+            return
         root, held = classes.find(v), best.get(classes.find(v))
         if held is None or (_RANK[v.role], v.name) < (_RANK[held.role], held.name):
             best[root] = v

@@ -233,6 +233,7 @@ class _Reverse:
         # The tapes of the function itself (a gradient differentiated again): which
         # positions of each push carry derivatives, and the tape of their adjoints.
         self.tape_positions = tape_positions(self.forward, self.active)
+        self.maybe_undefined = maybe_undefined(self.forward)
         self.adjoint_tapes: dict[Var, Var] = {}
 
     def run(self, wrt: list[Var]) -> Adjoint:
@@ -261,10 +262,18 @@ class _Reverse:
             self.tapes + self.forward, made + b.ops, grads, checks, self.final
         )
 
+    def exists(self, value: Operand | None) -> bool:
+        """Whether `value` surely exists (it is not a name defined on some paths)."""
+        return value is not None and value not in self.maybe_undefined
+
     def zeros(
         self, like: Operand, hint: str | None = None, role: str = "temp"
     ) -> Operand:
         b = self.builder
+        if not self.exists(like):
+            # No shape to read where the value does not exist; where it does, the
+            # zero is added to an adjoint of the right shape, or not read at all.
+            return Const(0.0)
         return b.emit("zeros", b.emit("shape", like), hint=hint, role=role)
 
     def block(self, stmts: list[Stmt], adjoints: dict[Var, Operand]) -> None:
@@ -603,7 +612,8 @@ class _Reverse:
         chained = set()
         for k, (c, nxt) in enumerate(zip(loop.carried, loop.nexts)):
             # Without an initial value the loop's result exists only after a trip.
-            if nxt not in read or nxt not in body_defs or loop.inits[k] is None:
+            init = loop.inits[k]
+            if nxt not in read or nxt not in body_defs or not self.exists(init):
                 continue
             end = self.builder.var(nxt.hint, nxt.role)
             region.carried.append(end)
@@ -695,6 +705,36 @@ def _cheap(op: Op, ints: set[Var]) -> bool:
     return op.prim in _INT_ARITHMETIC and all(
         isinstance(a, Const) or a in ints for a in op.args
     )
+
+
+def maybe_undefined(stmts: list[Stmt]) -> set[Var]:
+    """Values that may not exist when read: a name assigned on one path of a branch
+    (or only inside a loop), merged with the paths where it is not."""
+    found: set[Var] = set()
+    changed = True
+    while changed:
+        changed = False
+        for s in walk(stmts):
+            if isinstance(s, If):
+                pairs = zip(s.outs, s.then_vals, s.else_vals)
+                new = {
+                    o
+                    for o, *sides in pairs
+                    if any(v is None or v in found for v in sides)
+                }
+            elif isinstance(s, Loop):
+                new = {
+                    v
+                    for k, init in enumerate(s.inits)
+                    if init is None or init in found
+                    for v in (s.carried[k], s.outs[k])
+                }
+            else:
+                continue
+            if not new <= found:
+                found |= new
+                changed = True
+    return found
 
 
 def tape_positions(stmts: list[Stmt], active: set[Var]) -> dict[Var, list[int]]:
