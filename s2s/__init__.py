@@ -23,6 +23,7 @@ from .errors import (
     UnsupportedSyntaxError,
     WrtError,
 )
+from .higher import derivative, hessian, hvp, jacobian, jvp, vjp
 from .testing import check_grad
 
 __version__ = "0.1.0"
@@ -55,9 +56,15 @@ __all__ = [
     "WrtError",
     "call",
     "check_grad",
+    "derivative",
     "grad",
     "graph",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
     "register",
     "unregister",
     "value_and_grad",
+    "vjp",
 ]

@@ -89,14 +89,28 @@ class Stages:
 
     parsed: ParsedFunction
     graph: Graph
-    adjoint: Adjoint
+    adjoint: Adjoint | None  # None for forward mode (jvp)
     module: GeneratedModule
     wrt: list[Var]
     many: bool
 
 
-def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> Stages:
-    """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text."""
+#: What `generate` can write besides a gradient (see :mod:`s2s.higher`), and the
+#: suffix of the function it defines (and of the module `s2s generate` names).
+MODES = {"grad": "", "jvp": "_jvp", "vjp": "_vjp", "hvp": "_hvp"}
+
+
+def generate(
+    f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "", mode: str = "grad"
+) -> Stages:
+    """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
+
+    `mode` "grad" writes the gradient; "jvp", "vjp" and "hvp" the derivatives of
+    :mod:`s2s.higher` (forward mode, vector-Jacobian and Hessian-vector products)."""
+    if mode not in MODES:
+        raise S2SError(
+            f"unknown mode {mode!r}", hint=f"Use one of: {', '.join(MODES)}."
+        )
     from .emit import FunctionSpec, emit_module
     from .ir import Namespace, verify
     from .linearize import linearize
@@ -109,6 +123,13 @@ def generate(f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "") -> St
         positions, many = resolve_wrt(graph.name, [p.hint for p in graph.params], wrt)
         params = [graph.params[i] for i in positions]
         names = Namespace(v.name for v in _all_vars(graph))
+        if mode != "grad":
+            from .higher import derivative_specs
+
+            adjoint, specs = derivative_specs(mode, graph, params, many, names)
+            return Stages(
+                parsed, graph, adjoint, emit_module(specs, header), params, many
+            )
         adjoint = reverse(graph, params, names)
         verify(graph)
         verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
@@ -196,7 +217,8 @@ def load_gradient(
     store = cache.default_cache()
     key = fingerprint(parsed, names, many, options) if store is not None else None
     if key is not None:
-        committed = cache.find_committed(parsed.filename, parsed.name, key.content)
+        module = parsed.name + MODES[options.get("mode", "grad")]
+        committed = cache.find_committed(parsed.filename, module, key.content)
         if committed is not None:
             path, text = committed
             namespace = _execute(text, path, parsed.name)
@@ -294,11 +316,20 @@ class GradFunction:
         self._parsed, self._positions = parsed, positions
         self._loaded = load_gradient(parsed, positions, self.many, self.options)
         self.provenance = self._loaded.provenance
-        suffix = "_value_and_grad" if with_value else "_grad"
+        mode = self.options.get("mode", "grad")
+        if mode != "grad":
+            suffix = MODES[mode]
+        else:
+            suffix = "_value_and_grad" if with_value else "_grad"
         name = parsed.name + suffix
         self._compiled = self._loaded.namespace[name]
-        # Differentiated arguments are reals; others (sizes, indices) keep their type.
+        # Differentiated arguments are reals (tangents too, after the parameters);
+        # others (sizes, indices) keep their type.
+        count = len(parsed.params)
+        extra = range(count, count + (len(positions) if mode in ("jvp", "hvp") else 1))
         self._real = set(positions) | {parsed.params[i] for i in positions}
+        if mode != "grad":
+            self._real |= set(extra)
         # Not `fun.__dict__`: a gradient of a gradient must keep its own attributes.
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = self.__qualname__ = name

@@ -53,6 +53,7 @@ class FunctionSpec:
     defaults: tuple[Const, ...]
     sections: list[tuple[str, list[Stmt]]]  # ("forward", stmts), ("reverse", stmts)
     returns: Any  # an operand, or a nested tuple of operands
+    alike: list[tuple[Var, Var]] = field(default_factory=list)  # same shapes (tangents)
 
 
 @dataclass
@@ -391,7 +392,9 @@ class _FunctionEmitter:
         for name, section in spec.sections:
             stmts.append(Op("section", (), Var(name, name), {"name": name}))
             stmts.extend(section)
-        self.stmts, (self.returns,) = optimize(stmts, [spec.returns], spec.params)
+        self.stmts, (self.returns,) = optimize(
+            stmts, [spec.returns], spec.params, spec.alike
+        )
         uses = _Uses(self.stmts, self.returns)
         self.defs = uses.defs
         self.inlined = {

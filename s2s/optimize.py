@@ -9,6 +9,7 @@ subexpressions, and dead code.  All of them walk nested regions.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace as copy_stmt
 from typing import Any, Iterable
 
@@ -37,8 +38,8 @@ def _vars(xs: Iterable[Operand | None]) -> set[Var]:
 
 
 def _substitute_tree(tree: Any, replace: dict[Var, Operand]) -> Any:
-    if isinstance(tree, tuple):
-        return tuple(_substitute_tree(t, replace) for t in tree)
+    if isinstance(tree, (tuple, list)):  # the list of roots, or a tuple of results
+        return type(tree)(_substitute_tree(t, replace) for t in tree)
     return replace.get(tree, tree) if isinstance(tree, Var) else tree
 
 
@@ -189,7 +190,8 @@ class ShapeClasses:
 
     SCALAR = Var("<scalar>", "<scalar>")
 
-    def __init__(self, stmts: list[Stmt]):
+    def __init__(self, stmts: list[Stmt], alike: Iterable[tuple[Var, Var]] = ()):
+        self.alike = list(alike)  # pairs known to have one shape (a value, its tangent)
         loops = [s for s in walk(stmts) if isinstance(s, Loop)]
         assumed = {
             (loop, k)
@@ -211,11 +213,12 @@ class ShapeClasses:
 
     def _solve(self, stmts: list[Stmt], assumed: set) -> None:
         defs = {s.out: s for s in walk(stmts) if isinstance(s, Op)}
-        pushed = {
-            s.args[0]: s.args[1:]
-            for s in walk(stmts)
-            if isinstance(s, Op) and s.prim == "push"
-        }
+        pushes = [s for s in walk(stmts) if isinstance(s, Op) and s.prim == "push"]
+        sites = Counter(s.args[0] for s in pushes)
+        # What is popped is what was pushed, when a tape is pushed in one place.
+        pushed = {s.args[0]: s.args[1:] for s in pushes if sites[s.args[0]] == 1}
+        for a, b in self.alike:
+            self.union(a, b)
         # shape_of[s] is an array whose shape the tuple s is (made by `shape`).
         self.shape_of: dict[Var, Operand] = {
             s.out: s.args[0]
@@ -314,12 +317,17 @@ _RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
 _SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "size": 0, "shape": 0}
 
 
-def simplify_shapes(stmts: list[Stmt], roots: list[Any], params: Iterable[Var]):
+def simplify_shapes(
+    stmts: list[Stmt],
+    roots: list[Any],
+    params: Iterable[Var],
+    alike: Iterable[tuple[Var, Var]] = (),
+):
     """Drop `_unbroadcast(g, x)` where g and x provably have the same shape; make
     zeros of a provably scalar shape `0.0`; read shapes off the best-named value of
     the same shape that is visible there (a parameter rather than a temporary), so
     that the temporary need not be kept."""
-    classes = ShapeClasses(stmts)
+    classes = ShapeClasses(stmts, alike)
     undefined = maybe_undefined(stmts)  # no stand-ins: they may not exist when read
 
     def prefer(best: dict[Var, Var], v: Var) -> None:
@@ -497,12 +505,17 @@ def _live_loop(s: Loop, live: set[Var]) -> Loop | None:
     )
 
 
-def optimize(stmts: list[Stmt], roots: list[Any], params: Iterable[Var] = ()):
+def optimize(
+    stmts: list[Stmt],
+    roots: list[Any],
+    params: Iterable[Var] = (),
+    alike: Iterable[tuple[Var, Var]] = (),
+):
     """Run the passes to a fixed point (each reports whether it changed anything)."""
     changed = True
     while changed:
         stmts, roots, cse = eliminate_common_subexpressions(stmts, roots)
-        stmts, roots, shapes = simplify_shapes(stmts, roots, params)
+        stmts, roots, shapes = simplify_shapes(stmts, roots, params, alike)
         stmts, roots, dce = eliminate_dead_code(stmts, roots)
         stmts, roots, tapes = prune_tapes(stmts, roots)
         changed = cse or shapes or dce or tapes

@@ -236,17 +236,17 @@ class _Reverse:
         self.maybe_undefined = maybe_undefined(self.forward)
         self.adjoint_tapes: dict[Var, Var] = {}
 
-    def run(self, wrt: list[Var]) -> Adjoint:
+    def run(self, wrt: list[Var], seed: Var | None = None) -> Adjoint:
         b = self.builder
         result = self.graph.result
         checks: list[Op] = []
-        if isinstance(result, Var):
+        if isinstance(result, Var) and seed is None:
             checks.append(
                 Op("check_scalar", (result,), b.var("checked"), {}, self.graph.loc)
             )
         adjoints: dict[Var, Operand] = {}
         if result in self.active:
-            adjoints[result] = self.final[result] = Const(1.0)
+            adjoints[result] = self.final[result] = seed or Const(1.0)
         self.block(self.forward, adjoints)
         b.loc, b.lib = None, "np"
         grads = [
@@ -748,6 +748,10 @@ def tape_positions(stmts: list[Stmt], active: set[Var]) -> dict[Var, list[int]]:
     return found
 
 
-def reverse(graph: Graph, wrt: list[Var], names: Namespace) -> Adjoint:
-    """Build the adjoint of `graph` with respect to the parameters `wrt`."""
-    return _Reverse(graph, wrt, names).run(wrt)
+def reverse(
+    graph: Graph, wrt: list[Var], names: Namespace, seed: Var | None = None
+) -> Adjoint:
+    """Build the adjoint of `graph` with respect to the parameters `wrt`.  The result's
+    adjoint is 1 (a scalar result, which the gradient checks), or the parameter `seed`
+    of the generated function (any result: a vector-Jacobian product)."""
+    return _Reverse(graph, wrt, names).run(wrt, seed)

@@ -206,8 +206,9 @@ def _pow_base(g, y, a, b):
         return None  # x ** 0 is constant (and 0 * 0.0 ** -1 would divide by zero)
     if b.is_const:
         return g * b * a ** (b - 1)
-    # Where an exponent is 0 the term is 0 * a ** -1: use a ** 1 so that a == 0 is finite.
-    return g * b * a ** np.where(b == 0, 1.0, b - 1)
+    # Where the base and the exponent are 0 the term is 0 * 0 ** -1: use 1 ** -1 there.
+    # (Only the base is replaced, so the term's derivative in b is still right at b == 0.)
+    return g * b * np.where((a == 0) & (b == 0), 1.0, a) ** (b - 1)
 
 
 def _pow_exponent(g, y, a, b):
