@@ -100,6 +100,13 @@ class Stages:
 MODES = {"grad": "", "jvp": "_jvp", "vjp": "_vjp", "hvp": "_hvp"}
 
 
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise S2SError(
+            f"unknown mode {mode!r}", hint=f"Use one of: {', '.join(MODES)}."
+        )
+
+
 def generate(
     f: Callable | ParsedFunction, wrt: Wrt = 0, header: str = "", mode: str = "grad"
 ) -> Stages:
@@ -107,10 +114,7 @@ def generate(
 
     `mode` "grad" writes the gradient; "jvp", "vjp" and "hvp" the derivatives of
     :mod:`s2s.higher` (forward mode, vector-Jacobian and Hessian-vector products)."""
-    if mode not in MODES:
-        raise S2SError(
-            f"unknown mode {mode!r}", hint=f"Use one of: {', '.join(MODES)}."
-        )
+    check_mode(mode)
     from .emit import FunctionSpec, emit_module
     from .ir import Namespace, verify
     from .linearize import linearize

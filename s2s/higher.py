@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from .api import GradFunction, Wrt, _as_real
+from .api import GradFunction, Wrt, _as_real, check_mode
 from .errors import S2SError, WrtError
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def derivative(f: Callable, mode: str = "grad", wrt: Wrt = 0) -> GradFunction:
     """The generated function of `mode` for `f` ("grad", "jvp", "vjp" or "hvp"), with
     `.source`; called with all of f's parameters, then the tangents of the `wrt`
     parameters (jvp, hvp) or the cotangent of the result (vjp)."""
+    check_mode(mode)
     if isinstance(wrt, list):
         wrt = tuple(wrt)
     return _compiled(f, mode, wrt)

@@ -360,6 +360,10 @@ class Builder:
         self.loc: Location | None = None
         self.lib = "np"  # which library calls made by rules should use
         self.defs: dict[Var, Op] = {}
+        # Identities with a constant (x * 1, x + 0, x / 1) hold for float values, as
+        # derivatives are; in user code x may be a bool or int array whose type the
+        # operation changes (True + True is True, True * 1.0 + True is 2.0).
+        self.identities = True
 
     def var(self, hint: str, role: str = "temp") -> Var:
         return Var(self.names.fresh(hint), hint, role)
@@ -391,6 +395,11 @@ class Builder:
             if isinstance(value, (int, float)) and math.isfinite(value):
                 return Const(value)
             return None
+        if self.identities:
+            return self._identity(prim, args)
+        return None
+
+    def _identity(self, prim: str, args: tuple[Operand, ...]) -> Operand | None:
         if prim == "mul":
             a, b = args
             if _is(a, 1):

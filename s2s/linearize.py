@@ -144,7 +144,10 @@ class Linearizer:
         active_calls: tuple[Any, ...] = (),
     ):
         self.fn = fn
-        self.builder = builder or Builder(Namespace())
+        if builder is None:
+            builder = Builder(Namespace())
+            builder.identities = False  # the user's values may be bools or ints
+        self.builder = builder
         self.names = self.builder.names
         self.env: dict[str, Value] = {}
         self.loop_depth = 0
