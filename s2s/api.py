@@ -16,7 +16,7 @@ The pipeline's modules are imported when a gradient is first generated, not with
 from __future__ import annotations
 
 import functools
-import itertools
+import hashlib
 import linecache
 import numbers
 from dataclasses import dataclass
@@ -229,13 +229,13 @@ def load_gradient(
             return LoadedModule(namespace, text, "committed", path, key)
         text = store.lookup(key.cache)
         if text is not None:
-            namespace = _execute(text, _pseudo_filename(parsed.name, key), parsed.name)
+            namespace = _execute(text, pseudo_filename(parsed.name, text), parsed.name)
             return LoadedModule(namespace, text, "cache", store.path(key.cache), key)
     stages = generate(parsed, names if many else names[0], **options)
     text = stages.module.raw
     if key is not None:
         store.store(key.cache, text)
-    namespace = _execute(text, _pseudo_filename(parsed.name, key), parsed.name)
+    namespace = _execute(text, pseudo_filename(parsed.name, text), parsed.name)
     path = store.path(key.cache) if key is not None else None
     return LoadedModule(namespace, text, "generated", path, key, stages)
 
@@ -261,12 +261,11 @@ def formatted_source(loaded: LoadedModule) -> str:
     return text
 
 
-_module_counter = itertools.count(1)
-
-
-def _pseudo_filename(name: str, key: Fingerprint | None) -> str:
-    """The name tracebacks show for a generated module: the same for the same code."""
-    tag = key.cache[:12] if key is not None else f"#{next(_module_counter)}"
+def pseudo_filename(name: str, text: str) -> str:
+    """The name tracebacks show for a generated module: the same for the same code,
+    in every process and on every machine (it appears in the comments of a
+    gradient's gradient)."""
+    tag = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     return f"<s2s-generated {name} {tag}>"
 
 

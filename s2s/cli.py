@@ -30,12 +30,12 @@ from . import __version__, cache
 from .api import MODES, Stages, Wrt, generate, resolve_parsed_wrt
 from .errors import GradientMismatchError, InternalError, S2SError
 from .fingerprint import Fingerprint, fingerprint
-from .frontend import ParsedFunction, parse_file, read_module
+from .frontend import TRANSFORMS, ParsedFunction, parse_file, read_module, s2s_names
 
 EXIT_OK, EXIT_STALE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_OUTPUT = "generated"
 #: The decorators `s2s generate FILE.py` looks for, as s2s spells them.
-DECORATORS = ("grad", "value_and_grad")
+DECORATORS = tuple(TRANSFORMS)
 RULES_HELP = (
     "a .py file or module that registers custom rules with s2s.register "
     "(imported first; repeatable)"
@@ -120,7 +120,7 @@ def decorated(path: str) -> list[Target]:
     """The functions in `path` decorated with s2s.grad or s2s.value_and_grad (under
     any import alias), each with its decorator's wrt; read without running the file."""
     _, module = read_module(path)
-    modules, functions = _s2s_names(module)
+    modules, functions = s2s_names(module)
     found: dict[str, Target] = {}
     for node in module.body:
         if not isinstance(node, ast.FunctionDef):
@@ -150,23 +150,6 @@ def decorated(path: str) -> list[Target]:
             hint=f"Name the function to differentiate: {path}:FUNCTION.",
         )
     return list(found.values())
-
-
-def _s2s_names(module: ast.Module) -> tuple[set[str], set[str]]:
-    """The names that s2s itself, and its decorators, are imported as."""
-    modules, functions = set(), set()
-    for node in module.body:
-        if isinstance(node, ast.Import):
-            modules |= {a.asname or a.name for a in node.names if a.name == "s2s"}
-        elif isinstance(node, ast.ImportFrom) and node.module == "s2s":
-            functions |= {
-                a.asname or a.name
-                for a in node.names
-                if a.name in DECORATORS or a.name == "*"
-            }
-    if "*" in functions:
-        functions |= set(DECORATORS)
-    return modules, functions
 
 
 def _decorator_wrt(path: str, call: ast.Call | None) -> Wrt:

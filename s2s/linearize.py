@@ -23,7 +23,7 @@ from typing import Any, Union
 import numpy
 
 from .errors import S2SError, UnknownFunctionError, UnsupportedSyntaxError
-from .frontend import Binding, ParsedFunction, parse_function
+from .frontend import Binding, ParsedFunction, StaticGradient, parse_function
 from .ir import Builder, Const, Graph, If, Loop, Namespace, Op, Operand, Stmt, Var
 from .normalize import normalize_block
 from .primitives import (
@@ -991,6 +991,8 @@ class Linearizer:
         return result
 
     def _parse_callee(self, target: Any, node: ast.Call) -> ParsedFunction:
+        if isinstance(target, StaticGradient):  # a gradient, in a file read statically
+            return target.parsed
         if isinstance(target, ast.FunctionDef):  # read statically from the same file
             parsed = ParsedFunction(
                 target, self.fn.filename, self.fn.lines, self.fn.resolve

@@ -682,11 +682,13 @@ class ProgramBuilder:
             return self.transposed(a)
         if KNOWN_BUG_TRANSPOSE_NO_AXES:
             return neg(a)
-        if a.pyfloat:
-            return call("np.transpose", a, shape=a.shape, bound=a.bound)
+        if a.pyfloat:  # s2s counts np.transpose as a view whatever its argument
+            e = call("np.transpose", a, shape=a.shape, bound=a.bound)
+            return replace(e, buffer=a.buffer, view=True)
         spelling = self.choose(("a.T", "np.transpose(a)", "a.transpose()"))
         if spelling == "np.transpose(a)":
-            return call("np.transpose", a, shape=a.shape, bound=a.bound)
+            e = call("np.transpose", a, shape=a.shape, bound=a.bound)
+            return replace(e, buffer=a.buffer, view=True)
         text = a.wrap(ATOM) + spelling[1:]
         return Expr(text, ATOM, a.shape, a.bound, buffer=a.buffer, view=True)
 

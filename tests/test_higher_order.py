@@ -11,6 +11,7 @@ hypothesis program generator.
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
 import re
@@ -406,3 +407,70 @@ def check_second_derivatives(program: Program, program_dir) -> None:
                 )
             except s2s.GradientMismatchError as e:
                 raise AssertionError(f"{e}\n--- program ---\n{source}") from None
+
+
+# --- files read without running them: the command line ----------------------------------
+
+_PROJECT_MODULE = """
+import numpy as np
+
+import s2s
+from s2s import grad as G
+
+
+def potential(q, k):
+    return 0.5 * k * np.sum(q * q) + np.sum(np.cos(q))
+
+
+force = s2s.grad(potential, wrt="q")
+
+
+@G(wrt="x")
+def slope(x, a):
+    return np.sin(a * x) * x
+
+
+def work(q, k, direction):
+    return np.sum(force(q, k) * direction)
+
+
+def bend(x, a):
+    return slope(x, a) * a
+"""
+
+
+def test_the_command_line_reads_gradients_bound_to_names_as_python_does(tmp_path):
+    """Read without running the file, `force` and the decorated `slope` are the
+    gradients they are when it runs (not the functions they were made from): the
+    generated code is made in memory and inlined.  The command line's module is the
+    one `grad` then finds."""
+    from process_support import environment, python, s2s as run_s2s
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "pot.py").write_text(_PROJECT_MODULE)
+    for target, wrt, shapes in (
+        ("pot.py:work", "q,k", ["--shape", "q=4,direction=4"]),
+        ("pot.py:bend", "x,a", []),
+    ):
+        checked = run_s2s("check", target, "--wrt", wrt, *shapes, cwd=tmp_path)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        written = run_s2s("generate", target, "--wrt", wrt, cwd=tmp_path)
+        assert written.returncode == 0, written.stderr
+    code = (
+        "import json, s2s, pot\n"
+        "a = s2s.grad(pot.work, wrt=('q', 'k'))\n"
+        "b = s2s.grad(pot.bend, wrt=('x', 'a'))\n"
+        "print(json.dumps([a.provenance, b.provenance, b(0.3, 1.7)]))\n"
+    )
+    result = python(code, cwd=tmp_path, env=environment(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
+    provenance_a, provenance_b, (dx, da) = json.loads(result.stdout)
+    assert (provenance_a, provenance_b) == ("committed", "committed")
+    x, a = 0.3, 1.7  # bend = (sin(a x) + a x cos(a x)) a
+    assert dx == pytest.approx(
+        a * (2 * a * math.cos(a * x) - a * a * x * math.sin(a * x)), rel=1e-12
+    )
+    assert da == pytest.approx(
+        math.sin(a * x) + 3 * a * x * math.cos(a * x) - (a * x) ** 2 * math.sin(a * x),
+        rel=1e-12,
+    )
