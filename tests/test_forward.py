@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import s2s
+import custom_functions as cf
 import test_rules as tr
 from s2s.custom import CUSTOM
 from s2s.forward import has_tangent_rule
@@ -352,3 +353,34 @@ def test_unknown_modes_are_refused():
         s2s.derivative(loop_and_branch, "backwards")
     with pytest.raises(s2s.S2SError, match="unknown jacobian mode"):
         s2s.jacobian(vector_field, mode="sideways")
+
+
+def custom_elementwise(x):
+    return np.sum(cf.logistic(x) * x)
+
+
+def custom_other(a, b):
+    return np.sum(cf.pairwise_sq_dist(a, b))
+
+
+def test_forward_mode_through_custom_rules():
+    """A custom rule of kind elementwise has a tangent like a built-in one; one of
+    kind other has an adjoint only, and forward mode says so."""
+    s2s.register(cf.logistic, lambda g, y, x: g * y * (1 - y), kind="elementwise")
+    s2s.register(
+        cf.pairwise_sq_dist,
+        lambda g, y, a, b: 2 * (np.sum(g, axis=1)[:, None] * a - g @ b),
+        lambda g, y, a, b: 2 * (np.sum(g, axis=0)[:, None] * b - g.T @ a),
+        kind="other",
+    )
+    try:
+        x, v = np.array([0.3, -1.0, 2.0]), np.array([1.0, 0.5, -0.25])
+        _, tangent = s2s.jvp(custom_elementwise, (x,), (v,))
+        assert tangent == pytest.approx(s2s.grad(custom_elementwise)(x) @ v)
+        a, b = np.ones((2, 3)), np.zeros((4, 3))
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="no tangent rule for"):
+            s2s.jvp(custom_other, (a, b), (a,), wrt="a")
+        s2s.check_grad(custom_other, a, b, wrt=("a", "b"))  # reverse mode works
+    finally:
+        s2s.unregister(cf.logistic)
+        s2s.unregister(cf.pairwise_sq_dist)
