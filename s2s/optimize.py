@@ -548,15 +548,23 @@ def prune_tapes(stmts: list[Stmt], roots: list[Any]):
             if s.prim == "pop":
                 s.outs = tuple(v for i, v in enumerate(s.outs) if i not in drop)
             else:
-                s.args = s.args[:1] + tuple(
-                    v for i, v in enumerate(s.args[1:]) if i not in drop
-                )
+                kept = tuple(v for i, v in enumerate(s.args[1:]) if i not in drop)
+                _rename_tape(s.args[0], s.args[1], kept)
+                s.args = s.args[:1] + kept
     emptied = {
         s.args[0]
         for s in walk(stmts)
         if isinstance(s, Op) and s.prim == "pop" and not s.outs
     }
     return _drop_tape_ops(stmts, emptied), roots, True
+
+
+def _rename_tape(tape: Var, first: Operand, kept: tuple[Operand, ...]) -> None:
+    """A tape named after the first value it saved is named after the first value it
+    still saves."""
+    if isinstance(first, Var) and kept and isinstance(kept[0], Var):
+        if tape.hint == f"{first.hint}_tape" and kept[0] is not first:
+            tape.hint = f"{kept[0].hint}_tape"
 
 
 def _drop_tape_ops(stmts: list[Stmt], tapes: set[Var]) -> list[Stmt]:
