@@ -288,6 +288,8 @@ class ShapeClasses:
             changed |= self.union(op.out, op.args[_SHAPED_LIKE[op.prim]])
         elif op.prim in _SHAPED_BY and op.args[1] in self.shape_of:
             changed |= self.union(op.out, self.shape_of[op.args[1]])
+        elif op.prim in ("zeros", "ones") and op.args[0] in self.shape_of:
+            changed |= self.union(op.out, self.shape_of[op.args[0]])
         elif op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
             key = (self.find(op.args[0]), repr(op.params["spec"]))
             changed |= self.union(op.out, self.rows.setdefault(key, op.out))
