@@ -214,16 +214,23 @@ def _positions(f: Callable, wrt: Wrt) -> tuple[list[int], bool]:
     return resolve_wrt(getattr(f, "__name__", "f"), params, wrt)
 
 
-def _unit(x: Any, flat_index: int) -> Any:
-    """The unit tangent shaped like x with a 1 at `flat_index`."""
-    e = np.zeros(np.shape(x))
-    e.flat[flat_index] = 1.0
-    return float(e) if np.ndim(x) == 0 and not isinstance(x, np.ndarray) else e
+def _basis(points: list[Any], j: int, k: int) -> list[Any]:
+    """Tangents for `points`: zero, except a 1 at element k of points[j]."""
+    tangents = []
+    for m, x in enumerate(points):
+        e = np.zeros(np.shape(x))
+        if m == j:
+            e.flat[k] = 1.0
+        scalar = np.ndim(x) == 0 and not isinstance(x, np.ndarray)
+        tangents.append(float(e) if scalar else e)
+    return tangents
 
 
 def _columns(x: Any, columns: list[Any], rows_shape: tuple[int, ...]) -> np.ndarray:
     """Stack the derivatives along each element of x into an array shaped
     rows_shape + x.shape."""
+    if not columns:  # x is empty
+        return np.zeros(rows_shape + np.shape(x))
     stacked = np.stack([np.broadcast_to(c, rows_shape) for c in columns], axis=-1)
     return np.reshape(stacked, rows_shape + np.shape(x))
 
@@ -244,11 +251,7 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable[..., Any]:
         for j, xj in enumerate(points):
             columns: list[list[Any]] = [[] for _ in points]
             for k in range(int(np.size(xj))):
-                tangents = [
-                    _unit(x, k) if m == j else np.zeros(np.shape(x))
-                    for m, x in enumerate(points)
-                ]
-                products = h(*args, *tangents)
+                products = h(*args, *_basis(points, j, k))
                 for i, hv in enumerate(products if many else (products,)):
                     columns[i].append(hv)
             for i, xi in enumerate(points):
@@ -287,29 +290,28 @@ def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto") -> Callable[..., Any
         if backwards:
             blocks = _reverse_jacobian(f, wrt, many, args, points, out_shape)
         else:
-            blocks = _forward_jacobian(f, wrt, many, args, points, out_shape)
+            blocks = _forward_jacobian(f, wrt, args, points, out_shape)
         return tuple(blocks) if many else blocks[0]
 
     full.__name__ = f"jacobian_of_{getattr(f, '__name__', 'f')}"
     return full
 
 
-def _forward_jacobian(f, wrt, many, args, points, out_shape) -> list[np.ndarray]:
+def _forward_jacobian(f, wrt, args, points, out_shape) -> list[np.ndarray]:
+    """One jvp per input element: the Jacobian's columns."""
     jf = derivative(f, "jvp", wrt)
-    blocks = []
-    for j, xj in enumerate(points):
-        columns = []
-        for k in range(int(np.size(xj))):
-            tangents = [
-                _unit(x, k) if m == j else np.zeros(np.shape(x))
-                for m, x in enumerate(points)
-            ]
-            columns.append(jf(*args, *tangents)[1])
-        blocks.append(_columns(xj, columns, out_shape))
-    return blocks
+    return [
+        _columns(
+            xj,
+            [jf(*args, *_basis(points, j, k))[1] for k in range(int(np.size(xj)))],
+            out_shape,
+        )
+        for j, xj in enumerate(points)
+    ]
 
 
 def _reverse_jacobian(f, wrt, many, args, points, out_shape) -> list[np.ndarray]:
+    """One vjp per result element: the Jacobian's rows."""
     vf = derivative(f, "vjp", wrt)
     rows: list[list[Any]] = [[] for _ in points]
     size = int(np.prod(out_shape, dtype=int))
