@@ -474,3 +474,23 @@ def test_the_command_line_reads_gradients_bound_to_names_as_python_does(tmp_path
         math.sin(a * x) + 3 * a * x * math.cos(a * x) - (a * x) ** 2 * math.sin(a * x),
         rel=1e-12,
     )
+
+
+def test_every_runtime_helper_copied_into_a_module_is_its_primitive():
+    """The helpers as generated modules hold them (astor's text, and black's) are
+    read back as the primitives they implement, so a gradient can be differentiated
+    again whichever helpers it calls."""
+    import ast
+
+    from s2s import emit
+    from s2s.frontend import runtime_helper
+    from s2s.primitives import HELPERS
+
+    text = emit.unparse(ast.Module(emit._with_dependencies(set(HELPERS)), []))
+    for version in (text, emit.format_source(text)):
+        found = {
+            node.name: runtime_helper(node)
+            for node in ast.parse(version).body
+            if isinstance(node, ast.FunctionDef)
+        }
+        assert {name: found.get(name) for name in HELPERS} == HELPERS
