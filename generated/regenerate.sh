@@ -5,9 +5,12 @@
 #   bash generated/regenerate.sh --check    (exit 1 if any module is stale; used by the tests)
 set -euo pipefail
 status=0
-while read -r target wrt; do
+# Each line: PATH.py:FUNCTION WRT [MODE] (MODE: grad, the default, jvp, vjp or hvp).
+# A line may read a module written by an earlier line (a gradient of a gradient).
+while read -r target wrt mode; do
   [[ -z "$target" || "$target" == \#* ]] && continue
-  "${PYTHON:-python3}" -m s2s generate "$target" --wrt "$wrt" -o generated "$@" || status=1
+  "${PYTHON:-python3}" -m s2s generate "$target" --wrt "$wrt" --mode "${mode:-grad}" \
+    -o generated "$@" || status=1
 done <<'TARGETS'
 examples/graph.py:J a,b,c
 examples/chain_rule.py:f x,y,z
@@ -18,5 +21,10 @@ examples/mlp.py:J W1,W2
 examples/rnn.py:loss Wx,Wh,b
 examples/rnn.py:loss_all_states Wx,Wh,b
 examples/newton.py:loss a
+examples/newton_scalar.py:energy x
+examples/newton_scalar.py:energy x hvp
+generated/newton_scalar_energy.py:energy_grad x
+examples/newton_logistic.py:loss w
+examples/newton_logistic.py:loss w hvp
 TARGETS
 exit $status

@@ -15,6 +15,7 @@ from .errors import (
     GraphvizNotFoundError,
     InternalError,
     NonScalarOutputError,
+    NotTwiceDifferentiableError,
     RuleError,
     S2SError,
     ShapeMismatchError,
@@ -24,6 +25,7 @@ from .errors import (
     UnsupportedSyntaxError,
     WrtError,
 )
+from .higher import derivative, hessian, hvp, jacobian, jvp, vjp
 from .testing import check_grad
 
 __version__ = "0.1.0"
@@ -47,6 +49,7 @@ __all__ = [
     "GraphvizNotFoundError",
     "InternalError",
     "NonScalarOutputError",
+    "NotTwiceDifferentiableError",
     "RuleError",
     "S2SError",
     "ShapeMismatchError",
@@ -57,9 +60,15 @@ __all__ = [
     "WrtError",
     "call",
     "check_grad",
+    "derivative",
     "grad",
     "graph",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
     "register",
     "unregister",
     "value_and_grad",
+    "vjp",
 ]

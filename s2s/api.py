@@ -16,7 +16,7 @@ The pipeline's modules are imported when a gradient is first generated, not with
 from __future__ import annotations
 
 import functools
-import itertools
+import hashlib
 import linecache
 import numbers
 from dataclasses import dataclass
@@ -96,22 +96,39 @@ class Stages:
 
     parsed: ParsedFunction
     graph: Graph
-    adjoint: Adjoint
+    adjoint: Adjoint | None  # None for forward mode (jvp)
     module: GeneratedModule
     wrt: list[Var]
     many: bool
+
+
+#: What `generate` can write besides a gradient (see :mod:`s2s.higher`), and the
+#: suffix of the function it defines (and of the module `s2s generate` names).
+MODES = {"grad": "", "jvp": "_jvp", "vjp": "_vjp", "hvp": "_hvp"}
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise S2SError(
+            f"unknown mode {mode!r}", hint=f"Use one of: {', '.join(MODES)}."
+        )
 
 
 def generate(
     f: Callable | ParsedFunction,
     wrt: Wrt = 0,
     header: str = "",
+    mode: str = "grad",
     shapes: Mapping[str, Sequence[Any]] | None = None,
 ) -> Stages:
     """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
 
+    `mode` "grad" writes the gradient; "jvp", "vjp" and "hvp" the derivatives of
+    :mod:`s2s.higher` (forward mode, vector-Jacobian and Hessian-vector products).
     `shapes` maps parameters to shape patterns (see :mod:`s2s.shapes`): the code is
-    then specialized for arguments of those shapes."""
+    then specialized for arguments of those shapes (by default, for the shapes the
+    parameters are annotated with)."""
+    check_mode(mode)
     from .emit import FunctionSpec, emit_module
     from .ir import Namespace, verify
     from .linearize import linearize
@@ -124,6 +141,13 @@ def generate(
         positions, many = resolve_wrt(graph.name, [p.hint for p in graph.params], wrt)
         params = [graph.params[i] for i in positions]
         names = Namespace(v.name for v in _all_vars(graph))
+        if mode != "grad":
+            from .higher import derivative_specs
+
+            adjoint, specs = derivative_specs(mode, graph, params, many, names)
+            return Stages(
+                parsed, graph, adjoint, emit_module(specs, header), params, many
+            )
         adjoint = reverse(graph, params, names)
         verify(graph)
         verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
@@ -266,20 +290,21 @@ def load_gradient(
     store = cache.default_cache()
     key = fingerprint(parsed, names, many, options) if store is not None else None
     if key is not None:
-        committed = cache.find_committed(parsed.filename, parsed.name, key.content)
+        module = parsed.name + MODES[options.get("mode", "grad")]
+        committed = cache.find_committed(parsed.filename, module, key.content)
         if committed is not None:
             path, text = committed
             namespace = _execute(text, path, parsed.name)
             return LoadedModule(namespace, text, "committed", path, key)
         text = store.lookup(key.cache)
         if text is not None:
-            namespace = _execute(text, _pseudo_filename(parsed.name, key), parsed.name)
+            namespace = _execute(text, pseudo_filename(parsed.name, text), parsed.name)
             return LoadedModule(namespace, text, "cache", store.path(key.cache), key)
     stages = generate(parsed, names if many else names[0], **options)
     text = stages.module.raw
     if key is not None:
         store.store(key.cache, text)
-    namespace = _execute(text, _pseudo_filename(parsed.name, key), parsed.name)
+    namespace = _execute(text, pseudo_filename(parsed.name, text), parsed.name)
     path = store.path(key.cache) if key is not None else None
     return LoadedModule(namespace, text, "generated", path, key, stages)
 
@@ -305,12 +330,11 @@ def formatted_source(loaded: LoadedModule) -> str:
     return text
 
 
-_module_counter = itertools.count(1)
-
-
-def _pseudo_filename(name: str, key: Fingerprint | None) -> str:
-    """The name tracebacks show for a generated module: the same for the same code."""
-    tag = key.cache[:12] if key is not None else f"#{next(_module_counter)}"
+def pseudo_filename(name: str, text: str) -> str:
+    """The name tracebacks show for a generated module: the same for the same code,
+    in every process and on every machine (it appears in the comments of a
+    gradient's gradient)."""
+    tag = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     return f"<s2s-generated {name} {tag}>"
 
 
@@ -411,28 +435,54 @@ class GradFunction:
         self._parsed, self._positions = parsed, positions
         self._loaded = load_gradient(parsed, positions, self.many, self.options)
         self.provenance = self._loaded.provenance
-        suffix = "_value_and_grad" if with_value else "_grad"
+        mode = self.options.get("mode", "grad")
+        if mode != "grad":
+            suffix = MODES[mode]
+        else:
+            suffix = "_value_and_grad" if with_value else "_grad"
         self._name = parsed.name + suffix
         self._compiled = self._loaded.namespace[self._name]
         #: The compiled code for arguments of any shape (what `.source` shows).
         self.generic = self._compiled
-        # Only generic code that calls shape-generic helpers gains from specializing.
         # Generic code that calls shape-generic helpers or checks its result's rank
         # at run time (work the check alone needs) gains from specializing.
-        self._specialize = "shapes" not in self.options and any(
-            name in self._loaded.namespace for name in _SHAPE_GENERIC
+        self._specialize = (
+            mode == "grad"
+            and "shapes" not in self.options
+            and any(name in self._loaded.namespace for name in _SHAPE_GENERIC)
         )
         self._floats: list[Callable | None] = [None]  # the code for float arguments
         self._by_shapes: dict[tuple, Callable] = {}
         self._by_pattern: dict[tuple, LoadedModule] = {}
-        defaults = fun.__defaults__ or ()
-        self._defaults = tuple(shape_key(d) for d in defaults)
+        self._defaults = tuple(shape_key(d) for d in parsed.defaults)
         self._nparams = len(parsed.params)
-        functools.update_wrapper(self, fun)
+        # Not `fun.__dict__`: a gradient of a gradient must keep its own attributes.
+        functools.update_wrapper(self, fun, updated=())
         self.__name__ = self.__qualname__ = self._name
+        # What s2s reads to differentiate this gradient again (see frontend).
+        self.__s2s_source__ = self._compiled
+        # Differentiated arguments are reals (tangents too, after the parameters);
+        # others (sizes, indices) keep their type.
+        if mode == "grad":
+            params, reals = parsed.params, list(positions)
+            defaults = dict(
+                zip(params[len(params) - len(parsed.defaults) :], parsed.defaults)
+            )
+        else:
+            code = self._compiled.__code__
+            params = list(code.co_varnames[: code.co_argcount])
+            tangents = len(positions) if mode in ("jvp", "hvp") else 1
+            reals = [
+                *positions,
+                *range(len(parsed.params), len(parsed.params) + tangents),
+            ]
+            defaults = {}
         shim = _call_shim(
-            parsed,
-            positions,
+            parsed.name,
+            params,
+            defaults,
+            len(parsed.node.args.posonlyargs),
+            reals,
             None if self._specialize else self._compiled,
             self._floats,
         )
@@ -522,31 +572,32 @@ class GradFunction:
 
 
 def _call_shim(
-    parsed: ParsedFunction,
-    positions: Sequence[int],
+    function: str,
+    params: Sequence[str],
+    defaults: Mapping[str, Any],
+    positional_only: int,
+    reals: Sequence[int],
     compiled: Callable | None,
     floats: list,
 ):
     """`GradFunction.__call__` for one function, written with its own parameters so
     that Python binds the arguments (defaults, keywords) and the call costs little:
-    differentiated integers become reals, then the compiled code runs (the code for
-    the arguments' shapes, unless `compiled` is the code for any shapes).  Python
-    floats, the common case of scalar code, take the code in `floats[0]` at once."""
-    args = parsed.node.args
-    params = parsed.params
-    defaults = dict(zip(params[len(params) - len(parsed.defaults) :], parsed.defaults))
+    the arguments at `reals` become reals if they are integers, then the compiled code
+    runs (the code for the arguments' shapes, unless `compiled` is the code for any
+    shapes).  Python floats, the common case of scalar code, take the code in
+    `floats[0]` at once."""
     signature = []
     for k, name in enumerate(params):
         signature.append(
             f"{name}=_s2s_defaults[{name!r}]" if name in defaults else name
         )
-        if args.posonlyargs and k == len(args.posonlyargs) - 1:
+        if positional_only and k == positional_only - 1:
             signature.append("/")
     call = ", ".join(params)
     lines = [f"def __call__(_s2s_self, {', '.join(signature)}):"]
     convert = [
         f"if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
-        for i in positions
+        for i in reals
     ]
     if compiled is None:
         all_floats = " and ".join(f"type({p}) is float" for p in params) or "False"
@@ -573,7 +624,7 @@ def _call_shim(
         "_s2s_compiled": compiled,
         "_s2s_floats": floats,
     }
-    exec(compile("\n".join(lines), f"<s2s call of {parsed.name}>", "exec"), namespace)
+    exec(compile("\n".join(lines), f"<s2s call of {function}>", "exec"), namespace)
     return namespace["__call__"]
 
 

@@ -27,15 +27,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import __version__, cache
-from .api import Stages, Wrt, generate, resolve_parsed_wrt
+from .api import MODES, Stages, Wrt, generate, resolve_parsed_wrt
 from .errors import GradientMismatchError, InternalError, S2SError
 from .fingerprint import Fingerprint, fingerprint
-from .frontend import ParsedFunction, parse_file, read_module
+from .frontend import TRANSFORMS, ParsedFunction, parse_file, read_module, s2s_names
 
 EXIT_OK, EXIT_STALE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_OUTPUT = "generated"
 #: The decorators `s2s generate FILE.py` looks for, as s2s spells them.
-DECORATORS = ("grad", "value_and_grad")
+DECORATORS = tuple(TRANSFORMS)
 RULES_HELP = (
     "a .py file or module that registers custom rules with s2s.register "
     "(imported first; repeatable)"
@@ -52,6 +52,13 @@ class Target:
     path: str
     name: str
     wrt: Wrt = 0
+    mode: str = "grad"  # what to generate: see MODES
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The generation options, as `grad` and the transforms of s2s.higher pass
+        them (so that the content keys agree)."""
+        return {} if self.mode == "grad" else {"mode": self.mode}
 
 
 def parse_wrt(text: str | None) -> Wrt:
@@ -83,13 +90,21 @@ def wrt_option(wrt: Wrt) -> str | None:
     return None if wrt == 0 else str(wrt)
 
 
-def targets(specs: Sequence[str], wrt_text: str | None) -> list[Target]:
+def targets(
+    specs: Sequence[str], wrt_text: str | None, mode: str = "grad"
+) -> list[Target]:
     """The functions named on the command line, in order."""
     found: list[Target] = []
     for spec in specs:
         path, sep, name = spec.rpartition(":")
         if sep and path and name.isidentifier():
-            found.append(Target(path, name, parse_wrt(wrt_text)))
+            found.append(Target(path, name, parse_wrt(wrt_text), mode))
+        elif mode != "grad":
+            raise S2SError(
+                f"--mode {mode} applies to PATH.py:FUNCTION targets, and {spec!r} is "
+                "a file",
+                hint=f"Name the function: {spec}:FUNCTION --mode {mode}.",
+            )
         elif wrt_text is not None:
             raise S2SError(
                 f"--wrt applies to PATH.py:FUNCTION targets, and {spec!r} is a file",
@@ -105,7 +120,7 @@ def decorated(path: str) -> list[Target]:
     """The functions in `path` decorated with s2s.grad or s2s.value_and_grad (under
     any import alias), each with its decorator's wrt; read without running the file."""
     _, module = read_module(path)
-    modules, functions = _s2s_names(module)
+    modules, functions = s2s_names(module)
     found: dict[str, Target] = {}
     for node in module.body:
         if not isinstance(node, ast.FunctionDef):
@@ -137,23 +152,6 @@ def decorated(path: str) -> list[Target]:
     return list(found.values())
 
 
-def _s2s_names(module: ast.Module) -> tuple[set[str], set[str]]:
-    """The names that s2s itself, and its decorators, are imported as."""
-    modules, functions = set(), set()
-    for node in module.body:
-        if isinstance(node, ast.Import):
-            modules |= {a.asname or a.name for a in node.names if a.name == "s2s"}
-        elif isinstance(node, ast.ImportFrom) and node.module == "s2s":
-            functions |= {
-                a.asname or a.name
-                for a in node.names
-                if a.name in DECORATORS or a.name == "*"
-            }
-    if "*" in functions:
-        functions |= set(DECORATORS)
-    return modules, functions
-
-
 def _decorator_wrt(path: str, call: ast.Call | None) -> Wrt:
     if call is None:
         return 0
@@ -178,9 +176,10 @@ def _decorator_wrt(path: str, call: ast.Call | None) -> Wrt:
 # --- building a module ------------------------------------------------------------------
 
 
-def build(path: str, name: str, wrt: str | None) -> Stages:
+def build(path: str, name: str, wrt: str | None, mode: str = "grad") -> Stages:
     """Run the pipeline on `name` in the file `path` (wrt as given to --wrt)."""
-    return generate(parse_file(path, name), parse_wrt(wrt))
+    target = Target(path, name, parse_wrt(wrt), mode)
+    return generate(parse_file(path, name), target.wrt, **target.options)
 
 
 def render(target: Target, output: str = DEFAULT_OUTPUT) -> str:
@@ -190,7 +189,7 @@ def render(target: Target, output: str = DEFAULT_OUTPUT) -> str:
     import black
 
     parsed = parse_file(target.path, target.name)
-    code = generate(parsed, target.wrt).module.text
+    code = generate(parsed, target.wrt, **target.options).module.text
     key = content_key(parsed, target)
     shown = target.path.replace(os.sep, "/")
     header = (
@@ -204,7 +203,7 @@ def render(target: Target, output: str = DEFAULT_OUTPUT) -> str:
 def content_key(parsed: ParsedFunction, target: Target) -> Fingerprint:
     positions, many = resolve_parsed_wrt(parsed, target.wrt)
     names = tuple(parsed.params[i] for i in positions)
-    key = fingerprint(parsed, names, many, {})
+    key = fingerprint(parsed, names, many, target.options)
     if key is None:
         raise S2SError(
             f"{target.path}:{target.name}: a default value (of the function or of a "
@@ -219,6 +218,8 @@ def regenerate_command(target: Target, output: str = DEFAULT_OUTPUT) -> str:
     wrt = wrt_option(target.wrt)
     if wrt is not None:
         command += f" --wrt {wrt}"
+    if target.mode != "grad":
+        command += f" --mode {target.mode}"
     if os.path.normpath(output) != DEFAULT_OUTPUT:
         command += f" -o {output.replace(os.sep, '/')}"
     return command
@@ -226,7 +227,7 @@ def regenerate_command(target: Target, output: str = DEFAULT_OUTPUT) -> str:
 
 def output_path(directory: str, target: Target) -> str:
     stem = os.path.splitext(os.path.basename(target.path))[0]
-    return os.path.join(directory, f"{stem}_{target.name}.py")
+    return os.path.join(directory, f"{stem}_{target.name}{MODES[target.mode]}.py")
 
 
 # --- s2s generate -----------------------------------------------------------------------
@@ -256,7 +257,7 @@ def load_rules(specs: Sequence[str]) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     load_rules(args.rules)
-    chosen = targets(args.targets, args.wrt)
+    chosen = targets(args.targets, args.wrt, args.mode)
     outputs = [output_path(args.output, t) for t in chosen]
     for i, out in enumerate(outputs):
         if out in outputs[:i]:
@@ -324,7 +325,7 @@ DUMPS = {
 
 def cmd_show(args: argparse.Namespace) -> int:
     load_rules(args.rules)
-    for target in targets(args.targets, args.wrt):
+    for target in targets(args.targets, args.wrt, args.mode):
         if args.dump == "module":
             sys.stdout.write(render(target))
             continue
@@ -332,12 +333,14 @@ def cmd_show(args: argparse.Namespace) -> int:
             key = content_key(parse_file(target.path, target.name), target)
             print(f"content key {key.content}\ncache key   {key.cache}\n{key.material}")
             continue
-        stages = generate(parse_file(target.path, target.name), target.wrt)
+        stages = generate(
+            parse_file(target.path, target.name), target.wrt, **target.options
+        )
         if args.dump == "raw":
             sys.stdout.write(stages.module.raw)
         else:
             print(stages.graph)
-            if args.dump == "adjoint":
+            if args.dump == "adjoint" and stages.adjoint is not None:
                 print(stages.adjoint)
     return EXIT_OK
 
@@ -542,6 +545,26 @@ def _add_targets(p: argparse.ArgumentParser, dest: str) -> None:
     p.add_argument("--rules", action="append", default=[], help=RULES_HELP)
 
 
+#: What each --mode generates.
+MODE_HELP = {
+    "grad": "the gradient: FUNC_grad and FUNC_value_and_grad (the default)",
+    "jvp": "forward mode: FUNC_jvp(params..., tangents...) -> (value, derivative)",
+    "vjp": "FUNC_vjp(params..., dFUNC) -> (value, cotangents), any result shape",
+    "hvp": "Hessian-vector product: FUNC_hvp(params..., tangents...)",
+}
+
+
+def _add_mode(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mode",
+        choices=list(MODES),
+        default="grad",
+        help="what to generate: "
+        + "; ".join(f"{k}: {v}" for k, v in MODE_HELP.items())
+        + ".  Modules other than the gradient are named FILE_FUNC_MODE.py",
+    )
+
+
 def _add_generate(sub: Any) -> None:
     p = sub.add_parser(
         "generate",
@@ -551,6 +574,7 @@ def _add_generate(sub: Any) -> None:
         "@s2s.grad (with the decorator's wrt).  Files are read, never run.",
     )
     _add_targets(p, "targets")
+    _add_mode(p)
     p.add_argument(
         "-o", "--output", default=DEFAULT_OUTPUT, help="directory (default: generated)"
     )
@@ -572,6 +596,7 @@ def _add_show(sub: Any) -> None:
         + ".",
     )
     _add_targets(p, "targets")
+    _add_mode(p)
     p.add_argument("--dump", choices=list(DUMPS), default="module")
     p.set_defaults(run=cmd_show)
 

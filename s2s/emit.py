@@ -55,6 +55,7 @@ class FunctionSpec:
     sections: list[tuple[str, list[Stmt]]]  # ("forward", stmts), ("reverse", stmts)
     returns: Any  # an operand, or a nested tuple of operands
     shapes: dict[Var, Any] | None = None  # parameter -> shape pattern (s2s.shapes)
+    alike: list[tuple[Var, Var]] = field(default_factory=list)  # same shapes (tangents)
 
 
 @dataclass
@@ -394,7 +395,7 @@ class _FunctionEmitter:
             stmts.append(Op("section", (), Var(name, name), {"name": name}))
             stmts.extend(section)
         self.stmts, (self.returns,) = optimize(
-            stmts, [spec.returns], spec.params, spec.shapes
+            stmts, [spec.returns], spec.params, spec.shapes, spec.alike
         )
         uses = _Uses(self.stmts, self.returns)
         self.defs = uses.defs

@@ -75,6 +75,10 @@ class UnknownFunctionError(UnsupportedSyntaxError):
     """A call to a function that has no derivative rule and is not a user function."""
 
 
+class NotTwiceDifferentiableError(UnsupportedSyntaxError):
+    """A derivative s2s can take once, but not again (a gradient through np.prod)."""
+
+
 class RuleError(S2SError):
     """A custom derivative rule cannot be registered, or fails when it is used."""
 

@@ -36,7 +36,7 @@ from typing import Any, Mapping
 import numpy
 
 from .errors import S2SError
-from .frontend import Binding, ParsedFunction, parse_function
+from .frontend import Binding, ParsedFunction, StaticGradient, parse_function
 
 #: Bumped when the key material changes shape, so old keys cannot collide with new.
 KEY_FORMAT = 1
@@ -130,6 +130,8 @@ def free_names(node: ast.FunctionDef) -> list[str]:
 def callee(target: Any, caller: ParsedFunction) -> ParsedFunction:
     """The parsed form of a helper `caller` calls: a definition in the same file (read
     statically) or a live function.  Raises ValueError or S2SError when it has none."""
+    if isinstance(target, StaticGradient):
+        return target.parsed
     if isinstance(target, ast.FunctionDef):
         parsed = ParsedFunction(target, caller.filename, caller.lines, caller.resolve)
         parsed.defaults = tuple(ast.literal_eval(d) for d in target.args.defaults)

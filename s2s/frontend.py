@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import linecache
 import math
@@ -29,7 +30,7 @@ from .errors import (
     SourceUnavailableError,
     UnsupportedSyntaxError,
 )
-from .primitives import loaded_object, lookup_object, lookup_path
+from .primitives import HELPERS, loaded_object, lookup_object, lookup_path
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,60 @@ def classify(value: Any) -> Binding | None:
     name = getattr(value, "__name__", None)
     if name and getattr(builtins, name, None) is value:
         return Binding("builtin", name)
+    generated = generated_function(value)
+    if generated is not None:  # a gradient s2s made: its generated code is inlined
+        return Binding("function", generated)
     if isinstance(value, types.FunctionType):
+        helper = runtime_helper(value)
+        if helper is not None:
+            return Binding("primitive", (helper, "np"))
         return Binding("function", value)
     return Binding("unsupported", value)
+
+
+def generated_function(value: Any) -> types.FunctionType | None:
+    """The generated Python function behind a transform s2s made (`s2s.grad(f)`), whose
+    source s2s reads to differentiate it again; None for anything else."""
+    try:
+        found = getattr(value, "__s2s_source__", None)
+    except Exception:  # a proxy object whose attributes raise
+        return None
+    return found if isinstance(found, types.FunctionType) else None
+
+
+@functools.lru_cache(maxsize=None)
+def _runtime_definitions() -> dict[str, str]:
+    from . import runtime  # here: only code that calls a helper needs it
+
+    tree = ast.parse(inspect.getsource(runtime))
+    return {n.name: ast.dump(n) for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def runtime_helper(definition: types.FunctionType | ast.FunctionDef) -> str | None:
+    """The primitive a function stands for when it is a copy of a helper from
+    :mod:`s2s.runtime` (as generated modules hold them), else None.
+
+    A copy is recognized by its name and its syntax tree, so a user's own function
+    that happens to share a helper's name is still differentiated as written.
+    """
+    name = (
+        definition.name
+        if isinstance(definition, ast.FunctionDef)
+        else definition.__name__
+    )
+    if name not in HELPERS:
+        return None
+    if not isinstance(definition, ast.FunctionDef):
+        try:
+            source = textwrap.dedent(inspect.getsource(definition))
+            definition = ast.parse(source).body[0]
+        except (OSError, TypeError, SyntaxError, IndexError):
+            return None
+    if not isinstance(definition, ast.FunctionDef) or definition.decorator_list:
+        return None
+    if ast.dump(definition) != _runtime_definitions().get(name):
+        return None
+    return HELPERS[name]
 
 
 def live_resolver(f: types.FunctionType) -> Callable[[str], Binding | None]:
@@ -167,7 +219,8 @@ _SOURCE_ADVICE = (
 
 def parse_function(f: Any) -> ParsedFunction:
     """Parse a live Python function into a :class:`ParsedFunction`."""
-    f = inspect.unwrap(f, stop=lambda g: hasattr(g, "__s2s_source__"))
+    f = inspect.unwrap(f, stop=lambda g: generated_function(g) is not None)
+    f = generated_function(f) or f  # a gradient: differentiate its generated code
     if not isinstance(f, types.FunctionType):
         raise SourceUnavailableError(
             f"s2s can differentiate Python functions only, not {type(f).__name__} {f!r}",
@@ -251,11 +304,106 @@ def _module_binding(name: str) -> Binding:
     return Binding(name) if name in ("numpy", "math") else Binding("module", name)
 
 
-def static_resolver(module: ast.Module) -> Callable[[str], Binding | None]:
+#: The transforms whose results a file may bind to a name (`@s2s.grad`,
+#: `force = s2s.grad(potential, wrt="q")`), and whether they return the value too.
+TRANSFORMS = {"grad": False, "value_and_grad": True}
+
+
+def s2s_names(module: ast.Module) -> tuple[set[str], set[str]]:
+    """The names that s2s itself, and its transforms, are imported as in a module."""
+    modules, functions = set(), set()
+    for node in module.body:
+        if isinstance(node, ast.Import):
+            modules |= {a.asname or a.name for a in node.names if a.name == "s2s"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "s2s":
+            functions |= {
+                a.asname or a.name
+                for a in node.names
+                if a.name in TRANSFORMS or a.name == "*"
+            }
+    if "*" in functions:
+        functions |= set(TRANSFORMS)
+    return modules, functions
+
+
+def transform_of(node: ast.expr, names: tuple[set[str], set[str]]) -> str | None:
+    """Which s2s transform `node` names (`s2s.grad`, an alias, `grad` imported from
+    s2s), if any."""
+    modules, functions = names
+    if isinstance(node, ast.Name) and node.id in functions:
+        return "value_and_grad" if "value" in node.id else "grad"
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in modules
+        and node.attr in TRANSFORMS
+    ):
+        return node.attr
+    return None
+
+
+@dataclass(eq=False)
+class StaticGradient:
+    """A gradient a file binds to a name (by decorating a function, or assigning
+    `s2s.grad(f)`), for a file read without running it: calls to the name inline the
+    gradient's generated code, which is generated and held in memory, as `s2s.grad`
+    would hold it when the file runs."""
+
+    function: ParsedFunction
+    wrt: Any
+    with_value: bool
+
+    @functools.cached_property
+    def parsed(self) -> ParsedFunction:
+        from .api import generate, pseudo_filename  # api imports this module
+
+        text = generate(self.function, self.wrt).module.raw
+        filename = pseudo_filename(self.function.name, text)
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        module = ast.parse(text)
+        name = self.function.name + ("_value_and_grad" if self.with_value else "_grad")
+        node = next(
+            n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == name
+        )
+        return ParsedFunction(
+            node, filename, text.splitlines(True), static_resolver(module, filename)
+        )
+
+
+def _transform_wrt(call: ast.Call | None) -> Any:
+    """The wrt of `s2s.grad(f, wrt=...)` or `@s2s.grad(wrt=...)`, if a constant."""
+    if call is None:
+        return 0
+    keywords = {k.arg: k.value for k in call.keywords}
+    try:
+        return ast.literal_eval(keywords["wrt"]) if "wrt" in keywords else 0
+    except ValueError:
+        return None
+
+
+def static_resolver(
+    module: ast.Module, filename: str = "", lines: list[str] | None = None
+) -> Callable[[str], Binding | None]:
     """Resolve module-level names from the file's text alone: imports of numpy and
-    math, constants assigned once from literals, and functions defined in the file."""
+    math, constants assigned once from literals, functions defined in the file, and
+    gradients of them (decorated, or bound to a name)."""
     table: dict[str, Binding] = {}
     assigned: dict[str, int] = {}
+    functions = {n.name: n for n in module.body if isinstance(n, ast.FunctionDef)}
+    names = s2s_names(module)
+
+    def gradient(node: ast.FunctionDef, transform: str, call: ast.Call | None):
+        wrt = _transform_wrt(call)
+        try:
+            defaults = tuple(_literal(d) for d in node.args.defaults)
+        except (ValueError, TypeError, ArithmeticError):
+            wrt = None
+        if wrt is None:  # s2s would need to run the file to know it
+            return Binding("unsupported", None)
+        parsed = ParsedFunction(node, filename, lines or [], lambda n: resolve(n))
+        parsed.defaults = defaults
+        return Binding("function", StaticGradient(parsed, wrt, TRANSFORMS[transform]))
+
     for node in module.body:
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -277,8 +425,22 @@ def static_resolver(module: ast.Module) -> Callable[[str], Binding | None]:
                     table[name] = _module_binding(path)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = node.value
+            made = (
+                transform_of(value.func, names)
+                if isinstance(value, ast.Call)
+                and value.args
+                and isinstance(value.args[0], ast.Name)
+                and value.args[0].id in functions
+                else None
+            )
             for target in targets:
-                if isinstance(target, ast.Name):
+                if isinstance(target, ast.Name) and made is not None:
+                    assigned[target.id] = assigned.get(target.id, 0) + 1
+                    table[target.id] = gradient(
+                        functions[value.args[0].id], made, value
+                    )
+                elif isinstance(target, ast.Name):
                     assigned[target.id] = assigned.get(target.id, 0) + 1
                     try:
                         value = _literal(node.value) if node.value is not None else None
@@ -290,7 +452,21 @@ def static_resolver(module: ast.Module) -> Callable[[str], Binding | None]:
                         binding if binding else Binding("unsupported", value)
                     )
         elif isinstance(node, ast.FunctionDef):
-            table[node.name] = Binding("function", node)
+            helper = runtime_helper(node)
+            table[node.name] = (
+                Binding("primitive", (helper, "np"))
+                if helper is not None
+                else Binding("function", node)
+            )
+            for decorator in reversed(node.decorator_list):  # innermost first
+                call = decorator if isinstance(decorator, ast.Call) else None
+                made = transform_of(call.func if call else decorator, names)
+                if made is not None:
+                    undecorated = ast.FunctionDef(
+                        **{**vars(node), "decorator_list": []}
+                    )
+                    table[node.name] = gradient(undecorated, made, call)
+                    break
     for name, count in assigned.items():
         if (
             count > 1
@@ -343,7 +519,7 @@ def parse_file(path: str, name: str) -> ParsedFunction:
         )
     node.decorator_list = []
     lines = text.splitlines(True)
-    parsed = ParsedFunction(node, path, lines, static_resolver(module))
+    parsed = ParsedFunction(node, path, lines, static_resolver(module, path, lines))
     defaults = []
     for d in node.args.defaults:
         try:

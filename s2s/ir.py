@@ -351,9 +351,13 @@ def temp_hint(prim: str) -> str:
     return _TEMP_HINTS.get(prim, prim.rsplit(".", 1)[-1])
 
 
-def fold(prim: str, args: tuple[Operand, ...]) -> Operand | None:
-    """The value of an op on constants, or the operand an identity op returns
-    (`x * 1`, `x + 0`, `x ** 1`): only rewrites that cannot change a shape."""
+def fold(
+    prim: str, args: tuple[Operand, ...], identities: bool = True
+) -> Operand | None:
+    """The value of an op on constants, or (with `identities`) the operand an
+    identity op returns (`x * 1`, `x + 0`, `x ** 1`): rewrites that cannot change a
+    shape.  Identities hold only where values are floats, as in derivative code:
+    `x * 1.0` of a bool or int array is a float array."""
     if prim in _FOLD and all(_is_number(a) for a in args):
         try:
             value = _FOLD[prim](*(a.value for a in args))
@@ -361,6 +365,8 @@ def fold(prim: str, args: tuple[Operand, ...]) -> Operand | None:
             return None
         if isinstance(value, (int, float)) and math.isfinite(value):
             return Const(value)
+        return None
+    if not identities:
         return None
     if prim in ("mul", "add") and len(args) == 2:
         unit = 1 if prim == "mul" else 0
@@ -384,6 +390,10 @@ class Builder:
         self.loc: Location | None = None
         self.lib = "np"  # which library calls made by rules should use
         self.defs: dict[Var, Op] = {}
+        # Identities with a constant (x * 1, x + 0, x / 1) hold for float values, as
+        # derivatives are; in user code x may be a bool or int array whose type the
+        # operation changes (True + True is True, True * 1.0 + True is 2.0).
+        self.identities = True
 
     def var(self, hint: str, role: str = "temp") -> Var:
         return Var(self.names.fresh(hint), hint, role)
@@ -409,7 +419,12 @@ class Builder:
         """Constant folding and identities that cannot change a value's shape."""
         if prim in _FOLD and all(_is_number(a) for a in args):
             return fold(prim, args)
-        same = fold(prim, args)
+        if self.identities:
+            return self._identity(prim, args)
+        return None
+
+    def _identity(self, prim: str, args: tuple[Operand, ...]) -> Operand | None:
+        same = fold(prim, args)  # x * 1, x + 0, x ** 1, ...
         if same is not None:
             return same
         if prim == "mul":

@@ -23,8 +23,8 @@ from typing import Any, Union
 import numpy
 
 from .errors import S2SError, UnknownFunctionError, UnsupportedSyntaxError
-from .frontend import Binding, ParsedFunction, parse_function
-from .ir import Builder, Const, Graph, If, Loop, Namespace, Operand, Stmt, Var
+from .frontend import Binding, ParsedFunction, StaticGradient, parse_function
+from .ir import Builder, Const, Graph, If, Loop, Namespace, Op, Operand, Stmt, Var
 from .normalize import normalize_block
 from .primitives import (
     BUILTINS,
@@ -109,6 +109,9 @@ _NAMES = {
     "NamedExpr": "an assignment expression (:=)",
 }
 
+#: Primitives called as statements for what they do (a check that raises).
+EFFECT_PRIMITIVES = frozenset({"check_scalar"})
+
 RESULT = "<return>"  # the environment key holding the function's result
 STOP = "<break>"  # the environment key holding whether the loop body said `break`
 
@@ -141,12 +144,19 @@ class Linearizer:
         active_calls: tuple[Any, ...] = (),
     ):
         self.fn = fn
-        self.builder = builder or Builder(Namespace())
+        if builder is None:
+            builder = Builder(Namespace())
+            builder.identities = False  # the user's values may be bools or ints
+        self.builder = builder
         self.names = self.builder.names
         self.env: dict[str, Value] = {}
         self.loop_depth = 0
         self.active_calls = active_calls + (_identity(fn),)
         self.return_loc = fn.location(fn.node)
+        self.top = self.builder.ops  # the function body's own block
+        self.tapes: dict[Var, int | None] = (
+            {}
+        )  # tape -> values per append (None: none yet)
 
     # --- driver ---------------------------------------------------------------------
 
@@ -337,6 +347,12 @@ class Linearizer:
             return
         if isinstance(node.value, (ast.Yield, ast.YieldFrom, ast.Await)):
             self.unsupported(node.value)
+        if self._tape_call(node.value, "append") is not None:
+            self.push(node.value)
+            return
+        if self._calls_effect(node.value):
+            self.expr(node.value)
+            return
         raise self.fn.error(
             node,
             "an expression statement has no effect in a differentiated function",
@@ -344,6 +360,12 @@ class Linearizer:
         )
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(value, ast.List) and not value.elts:
+            self.new_tape(target, value)
+            return
+        if self._tape_call(value, "pop") is not None:
+            self.pop(target, value)
+            return
         if isinstance(target, ast.Name):
             result = self.value(value, hint=target.id)
             if isinstance(value, (ast.BinOp, ast.UnaryOp)) and self._shared(result):
@@ -462,25 +484,159 @@ class Linearizer:
         self.env.pop(node.target.id, None)  # the index is not visible after the loop
 
     def _range(self, node: ast.expr) -> Operand:
-        is_range = (
+        """The iterable of a for loop: `range(...)`, or (as generated gradients write
+        them) a name holding a range, `reversed(...)` of one, or a slice of one."""
+        if self._calls_builtin(node, "range"):
+            return self._range_call(node)
+        if self._calls_builtin(node, "reversed") or isinstance(
+            node, (ast.Name, ast.Subscript)
+        ):
+            value = self.expr(node)
+            if self._is_range(value):
+                return value
+        raise self._not_a_range(node)
+
+    def _not_a_range(self, node: ast.expr) -> UnsupportedSyntaxError:
+        return self.fn.error(
+            node,
+            "s2s loops only over range(...)",
+            "Write `for i in range(n):` (start, stop and step may be run-time "
+            "values) and index arrays with i inside the body.",
+        )
+
+    def _calls_builtin(self, node: ast.expr, name: str) -> bool:
+        return (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
             and node.func.id not in self.env
-            and self.fn.resolve(node.func.id) == Binding("builtin", "range")
+            and self.fn.resolve(node.func.id) == Binding("builtin", name)
         )
-        if not is_range or node.keywords or not 1 <= len(node.args) <= 3:
-            raise self.fn.error(
-                node,
-                "s2s loops only over range(...)",
-                "Write `for i in range(n):` (start, stop and step may be run-time "
-                "values) and index arrays with i inside the body.",
-            )
+
+    def _range_call(self, node: ast.Call) -> Operand:
+        if node.keywords or not 1 <= len(node.args) <= 3:
+            raise self._not_a_range(node)
         args = [self.expr(a) for a in node.args]
         if len(args) == 1:
             args = [Const(0), args[0]]
         if len(args) == 2:
             args.append(Const(1))
         return self.builder.emit("range", *args, lib="builtin")
+
+    def _reversed_call(self, node: ast.Call) -> Operand:
+        value = self.expr(node.args[0]) if len(node.args) == 1 else None
+        if node.keywords or not self._is_range(value):
+            raise self.fn.error(
+                node,
+                "reversed() is supported on a range only",
+                "Loop over reversed(range(...)), or index the array backwards.",
+            )
+        return self.builder.emit("reversed", value, lib="builtin")
+
+    def _is_range(self, value: Operand | None) -> bool:
+        """Whether `value` is a range, reversed or sliced (re-iterable, or iterated
+        once by the loop it was made for)."""
+        made = self.builder.defs.get(value) if isinstance(value, Var) else None
+        if made is None:
+            return False
+        if made.prim == "range":
+            return True
+        return made.prim in ("reversed", "getitem") and self._is_range(made.args[0])
+
+    # --- tapes: lists used as stacks, as generated gradients use them ---------------
+
+    def _tape_call(self, node: ast.expr, method: str) -> Var | None:
+        """The tape that `node` calls `.method()` on (`saved.append(v)`), else None."""
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == method
+            and isinstance(node.func.value, ast.Name)
+        ):
+            return None
+        tape = self.env.get(node.func.value.id)
+        return tape if isinstance(tape, Var) and tape in self.tapes else None
+
+    def new_tape(self, target: ast.expr, value: ast.List) -> None:
+        """`saved = []`: a list that the function appends values to and pops them from."""
+        if not isinstance(target, ast.Name):
+            raise self.fn.error(
+                target,
+                "an empty list can only be assigned to a name",
+                "Write `saved = []` and use it with saved.append(v) and saved.pop().",
+            )
+        if self.builder.ops is not self.top or self.loop_depth:
+            raise self.fn.error(
+                value,
+                "a list is created inside a branch or a loop",
+                "Create the lists used as tapes at the top of the function body.",
+            )
+        tape = self.builder.emit("new_stack", hint=target.id, role="user")
+        self.tapes[tape] = None
+        self.env[target.id] = tape
+
+    def push(self, node: ast.Call) -> None:
+        """`saved.append(v)` or `saved.append((a, b))`: push values on a tape."""
+        tape = self._tape_call(node, "append")
+        if node.keywords or len(node.args) != 1:
+            raise self.fn.error(node, "append() takes one value (or one tuple)")
+        arg = node.args[0]
+        items = arg.elts if isinstance(arg, ast.Tuple) else [arg]
+        values = [self.expr(item) for item in items]
+        self._tape_arity(tape, len(values), node)
+        self.builder.emit("push", tape, *values)
+
+    def pop(self, target: ast.expr, value: ast.Call) -> None:
+        """`v = saved.pop()` or `a, b = saved.pop()`: pop the values last pushed."""
+        tape = self._tape_call(value, "pop")
+        names = target.elts if isinstance(target, ast.Tuple) else [target]
+        if (
+            value.args
+            or value.keywords
+            or not all(isinstance(n, ast.Name) for n in names)
+        ):
+            raise self.fn.error(
+                value,
+                "a tape is popped as a whole into names",
+                "Write `v = saved.pop()` or `a, b = saved.pop()`.",
+            )
+        self._tape_arity(tape, len(names), value, popping=True)
+        outs = tuple(self.builder.var(n.id, "user") for n in names)
+        op = Op("pop", (tape,), self.builder.var("popped"), {}, self.builder.loc, outs)
+        self.builder.ops.append(op)
+        for n, v in zip(names, outs):
+            self.env[n.id] = v
+
+    def _tape_arity(
+        self, tape: Var, count: int, node: ast.AST, popping: bool = False
+    ) -> None:
+        """Every append to a tape pushes, and every pop takes, the same number of values."""
+        known = self.tapes[tape]
+        if known is None and popping:
+            raise self.fn.error(
+                node,
+                f"pop from the list '{tape.hint}' before anything is appended to it",
+                "Append to a tape before popping from it.",
+            )
+        if known is not None and known != count:
+            raise self.fn.error(
+                node,
+                f"the list '{tape.hint}' holds {known} value(s) per append, here {count}",
+                "Append and pop the same number of values each time.",
+            )
+        self.tapes[tape] = count
+
+    def _calls_effect(self, node: ast.expr) -> bool:
+        """A call kept for what it does, such as _check_scalar(y) in generated code."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            return False
+        if node.func.id in self.env:
+            return False
+        binding = self.fn.resolve(node.func.id)
+        return (
+            binding is not None
+            and binding.kind == "primitive"
+            and binding.value[0] in EFFECT_PRIMITIVES
+        )
 
     def stmt_While(self, node: ast.While) -> None:
         if node.orelse:
@@ -570,6 +726,13 @@ class Linearizer:
     def expr_Name(self, node: ast.Name, hint: str | None) -> Operand:
         if node.id in self.env:
             value = self.env[node.id]
+            if isinstance(value, Var) and value in self.tapes:
+                raise self.fn.error(
+                    node,
+                    f"the list '{node.id}' is used as a value",
+                    "s2s supports lists only as tapes: `saved = []`, "
+                    "saved.append(v), v = saved.pop().",
+                )
             if isinstance(value, tuple):
                 raise self.fn.error(
                     node,
@@ -681,7 +844,12 @@ class Linearizer:
 
     def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Operand:
         x = self.expr(node.value)
-        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        spec, parts = self._index(node.slice)
+        return self.emit("getitem", x, *parts, hint=hint, spec=spec)
+
+    def _index(self, index: ast.expr) -> tuple[tuple, list[Operand]]:
+        """The `spec` of a subscript (see ir.Sym.__getitem__) and its run-time parts."""
+        items = index.elts if isinstance(index, ast.Tuple) else [index]
         spec, parts = [], []
         for item in items:
             if isinstance(item, ast.Slice):
@@ -703,8 +871,7 @@ class Linearizer:
             else:
                 spec.append(("value",))
                 parts.append(value)
-        spec_tuple = (isinstance(node.slice, ast.Tuple),) + tuple(spec)
-        return self.emit("getitem", x, *parts, hint=hint, spec=spec_tuple)
+        return (isinstance(index, ast.Tuple),) + tuple(spec), parts
 
     def _module_of(self, node: ast.expr) -> str | None:
         """The dotted name of the module `node` names (any alias): 'numpy', 'math',
@@ -750,6 +917,10 @@ class Linearizer:
             if kind == "primitive":
                 prim, lib = binding.value
                 return self.call(prim, node, [], lib, hint)
+            if kind == "builtin" and func.id == "range":
+                return self._range_call(node)
+            if kind == "builtin" and func.id == "reversed":
+                return self._reversed_call(node)
             if kind == "builtin" and func.id in BUILTINS:
                 return self.call(BUILTINS[func.id], node, [], "builtin", hint)
             if kind == "function":
@@ -820,6 +991,8 @@ class Linearizer:
         return result
 
     def _parse_callee(self, target: Any, node: ast.Call) -> ParsedFunction:
+        if isinstance(target, StaticGradient):  # a gradient, in a file read statically
+            return target.parsed
         if isinstance(target, ast.FunctionDef):  # read statically from the same file
             parsed = ParsedFunction(
                 target, self.fn.filename, self.fn.lines, self.fn.resolve
@@ -936,7 +1109,11 @@ class Linearizer:
             )
         except ArgumentError as e:
             raise self.fn.error(e.culprit or node, e.message, e.hint) from None
-        operands = [self.expr(a) for a in operand_nodes]
+        spec = None
+        if prim_name == "unindex":
+            operands, spec = self._unindex_operands(node, operand_nodes)
+        else:
+            operands = [self.expr(a) for a in operand_nodes]
         static = {
             name: (
                 self._dtype(value)
@@ -945,6 +1122,8 @@ class Linearizer:
             )
             for name, value in static_nodes.items()
         }
+        if spec is not None:
+            static["spec"] = spec
         if prim.check is not None:
             problem = prim.check(
                 {n: static.get(n, d) for n, d in prim.static}, len(operands)
@@ -954,6 +1133,26 @@ class Linearizer:
         if lib != "np":
             static["lib"] = lib
         return self.emit(prim_name, *operands, hint=hint, **static)
+
+    def _unindex_operands(
+        self, node: ast.Call, operand_nodes: list[ast.expr]
+    ) -> tuple[list[Operand], tuple]:
+        """`_unindex(g, x, np.s_[i, :])` in a generated gradient: g, x and the parts of
+        the index, and the index's spec."""
+        index = operand_nodes[-1] if len(operand_nodes) == 3 else None
+        if not (
+            isinstance(index, ast.Subscript)
+            and isinstance(index.value, ast.Attribute)
+            and index.value.attr == "s_"
+            and self._module_of(index.value.value) == "numpy"
+        ):
+            raise self.fn.error(
+                node,
+                "_unindex takes the gradient, the indexed array and np.s_[index]",
+                "Write it as s2s generates it: _unindex(g, x, np.s_[i, :]).",
+            )
+        spec, parts = self._index(index.slice)
+        return [self.expr(operand_nodes[0]), self.expr(operand_nodes[1]), *parts], spec
 
     def _unknown_function(self, node: ast.Call, name: str) -> UnknownFunctionError:
         arguments = ", ".join(["x", "y", "z"][: max(1, min(len(node.args), 3))])

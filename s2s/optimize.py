@@ -9,12 +9,13 @@ subexpressions, and dead code.  All of them walk nested regions.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace as copy_stmt
 from typing import Any, Iterable
 
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, fold, operands, walk
 from .primitives import PRIMITIVES
-from .reverse import substitute
+from .reverse import maybe_undefined, substitute
 from .shapes import SHAPED_LIKE, ShapeInference, specialize
 
 #: Ops kept for what they do, not for their value.
@@ -174,7 +175,8 @@ class ShapeClasses:
 
     SCALAR = Var("<scalar>", "<scalar>")
 
-    def __init__(self, stmts: list[Stmt]):
+    def __init__(self, stmts: list[Stmt], alike: Iterable[tuple[Var, Var]] = ()):
+        self.alike = list(alike)  # pairs known to have one shape (a value, its tangent)
         loops = [s for s in walk(stmts) if isinstance(s, Loop)]
         assumed = {
             (loop, k)
@@ -196,11 +198,12 @@ class ShapeClasses:
 
     def _solve(self, stmts: list[Stmt], assumed: set) -> None:
         defs = {s.out: s for s in walk(stmts) if isinstance(s, Op)}
-        pushed = {
-            s.args[0]: s.args[1:]
-            for s in walk(stmts)
-            if isinstance(s, Op) and s.prim == "push"
-        }
+        pushes = [s for s in walk(stmts) if isinstance(s, Op) and s.prim == "push"]
+        sites = Counter(s.args[0] for s in pushes)
+        # What is popped is what was pushed, when a tape is pushed in one place.
+        pushed = {s.args[0]: s.args[1:] for s in pushes if sites[s.args[0]] == 1}
+        for a, b in self.alike:
+            self.union(a, b)
         # shape_of[s] is an array whose shape the tuple s is (made by `shape`).
         self.shape_of: dict[Var, Operand] = {
             s.out: s.args[0]
@@ -270,6 +273,8 @@ class ShapeClasses:
             changed |= self.union(op.out, op.args[SHAPED_LIKE[op.prim]])
         elif op.prim in _SHAPED_BY and op.args[1] in self.shape_of:
             changed |= self.union(op.out, self.shape_of[op.args[1]])
+        elif op.prim in ("zeros", "ones") and op.args[0] in self.shape_of:
+            changed |= self.union(op.out, self.shape_of[op.args[0]])
         elif op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
             key = (self.find(op.args[0]), repr(op.params["spec"]))
             changed |= self.union(op.out, self.rows.setdefault(key, op.out))
@@ -299,14 +304,22 @@ _RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
 _SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "size": 0, "shape": 0}
 
 
-def simplify_shapes(stmts: list[Stmt], roots: list[Any], params: Iterable[Var]):
+def simplify_shapes(
+    stmts: list[Stmt],
+    roots: list[Any],
+    params: Iterable[Var],
+    alike: Iterable[tuple[Var, Var]] = (),
+):
     """Drop `_unbroadcast(g, x)` where g and x provably have the same shape; make
     zeros of a provably scalar shape `0.0`; read shapes off the best-named value of
     the same shape that is visible there (a parameter rather than a temporary), so
     that the temporary need not be kept."""
-    classes = ShapeClasses(stmts)
+    classes = ShapeClasses(stmts, alike)
+    undefined = maybe_undefined(stmts)  # no stand-ins: they may not exist when read
 
     def prefer(best: dict[Var, Var], v: Var) -> None:
+        if v in undefined:
+            return
         root, held = classes.find(v), best.get(classes.find(v))
         if held is None or (_RANK[v.role], v.name) < (_RANK[held.role], held.name):
             best[root] = v
@@ -389,12 +402,15 @@ def fold_constants(stmts: list[Stmt], roots: list[Any]):
     in_loops = {
         id(s) for loop in walk(stmts) if isinstance(loop, Loop) for s in walk(loop.body)
     }
+    derivative = False  # identities hold in derivative code, where values are floats
     for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "section":
+            derivative = s.params.get("name") == "reverse"
         if not isinstance(s, Op) or s.outs:
             continue
         args = tuple(_resolve_one(a, replace) for a in s.args)
         if s.out.role == "temp":
-            value = fold(s.prim, args)
+            value = fold(s.prim, args, identities=derivative)
         elif s.prim == "copy" and isinstance(args[0], Const) and id(s) in in_loops:
             value = args[0]
         else:
@@ -522,9 +538,11 @@ def optimize(
     roots: list[Any],
     params: Iterable[Var] = (),
     shapes: dict[Var, Any] | None = None,
+    alike: Iterable[tuple[Var, Var]] = (),
 ):
     """Run the passes to a fixed point (each reports whether it changed anything).
-    With the parameters' `shapes` (see :mod:`s2s.shapes`), specialize for them."""
+    With the parameters' `shapes` (see :mod:`s2s.shapes`), specialize for them;
+    `alike` pairs values known to have the same shape."""
     changed = True
     while changed:
         special = False
@@ -532,7 +550,7 @@ def optimize(
             stmts, roots, special = specialize(stmts, roots, shapes)
         stmts, roots, folded = fold_constants(stmts, roots)
         stmts, roots, cse = eliminate_common_subexpressions(stmts, roots)
-        stmts, roots, classes = simplify_shapes(stmts, roots, params)
+        stmts, roots, classes = simplify_shapes(stmts, roots, params, alike)
         stmts, roots, dce = eliminate_dead_code(stmts, roots)
         stmts, roots, tapes = prune_tapes(stmts, roots)
         stmts, roots, hoisted = hoist_invariants(stmts, roots)
@@ -703,7 +721,8 @@ def accumulations(stmts: list[Stmt], roots: list[Any], shapes: Any = None) -> se
 
 def prune_tapes(stmts: list[Stmt], roots: list[Any]):
     """Stop saving what the reverse sweep no longer reads: a popped value nobody uses
-    is dropped from its push and its pop (and an empty tape from both sweeps)."""
+    is dropped from its push and its pop (and an empty tape from both sweeps).  A
+    value pushed on another tape is used if that tape's value is."""
     read = {
         x
         for s in walk(stmts)
@@ -711,10 +730,30 @@ def prune_tapes(stmts: list[Stmt], roots: list[Any]):
         for x in operands(s)
         if isinstance(x, Var)
     } | set(operands_of(tuple(roots)))
+    pushes = [s for s in walk(stmts) if isinstance(s, Op) and s.prim == "push"]
+    pops = [s for s in walk(stmts) if isinstance(s, Op) and s.prim == "pop"]
+    needed: set[tuple[Var, int]] = set()  # (tape, position) whose values are read
+    while True:
+        more = {
+            (pop.args[0], i)
+            for pop in pops
+            for i, v in enumerate(pop.outs)
+            if v in read and (pop.args[0], i) not in needed
+        }
+        if not more:
+            break
+        needed |= more
+        read |= {  # what a needed position saves is needed where it was popped
+            x
+            for push in pushes
+            for i, x in enumerate(push.args[1:])
+            if (push.args[0], i) in more and isinstance(x, Var)
+        }
     unused: dict[Var, list[int]] = {}
-    for s in walk(stmts):
-        if isinstance(s, Op) and s.prim == "pop":
-            unused[s.args[0]] = [i for i, v in enumerate(s.outs) if v not in read]
+    for s in pops:
+        unused[s.args[0]] = [
+            i for i in range(len(s.outs)) if (s.args[0], i) not in needed
+        ]
     if not any(unused.values()):
         return stmts, roots, False
     stmts = _copy(stmts)
@@ -724,15 +763,23 @@ def prune_tapes(stmts: list[Stmt], roots: list[Any]):
             if s.prim == "pop":
                 s.outs = tuple(v for i, v in enumerate(s.outs) if i not in drop)
             else:
-                s.args = s.args[:1] + tuple(
-                    v for i, v in enumerate(s.args[1:]) if i not in drop
-                )
+                kept = tuple(v for i, v in enumerate(s.args[1:]) if i not in drop)
+                _rename_tape(s.args[0], s.args[1], kept)
+                s.args = s.args[:1] + kept
     emptied = {
         s.args[0]
         for s in walk(stmts)
         if isinstance(s, Op) and s.prim == "pop" and not s.outs
     }
     return _drop_tape_ops(stmts, emptied), roots, True
+
+
+def _rename_tape(tape: Var, first: Operand, kept: tuple[Operand, ...]) -> None:
+    """A tape named after the first value it saved is named after the first value it
+    still saves."""
+    if isinstance(first, Var) and kept and isinstance(kept[0], Var):
+        if tape.hint == f"{first.hint}_tape" and kept[0] is not first:
+            tape.hint = f"{kept[0].hint}_tape"
 
 
 def _drop_tape_ops(stmts: list[Stmt], tapes: set[Var]) -> list[Stmt]:

@@ -180,6 +180,8 @@ def _joining(name: str, operands: tuple[str, ...], static: tuple) -> Primitive:
 
 
 _REDUCE = (("axis", None), ("keepdims", False))
+_LIKE = frozenset({"like"})
+_SHAPE = frozenset({"shape"})
 _DTYPE = (("dtype", None),)
 _SPREAD = (("axis", None), ("ddof", 0), ("keepdims", False))
 
@@ -330,6 +332,7 @@ _ALL = [
         "unindex",
         ("g", "like", "index"),
         (("spec", None),),
+        nondiff=frozenset({"like", "index"}),
         helper="_unindex",
         variadic=True,
     ),
@@ -346,6 +349,8 @@ _ALL = [
     Primitive("section", ()),  # marks where the reverse sweep starts in emitted code
     Primitive("copy", ("x",)),  # `y = x`, kept so that a gradient reads `da = dv`
     # Helpers written into every generated module that needs them (see runtime.py).
+    # Operands read only for their shape (or dtype) are nondiff: a gradient that calls
+    # these helpers can be differentiated again (see rules.py).
     Primitive("check_scalar", ("y",), helper="_check_scalar"),
     Primitive(
         "check_shapes",
@@ -354,41 +359,87 @@ _ALL = [
         helper="_check_shapes",
         variadic=True,
     ),
-    Primitive("unbroadcast", ("g", "like"), helper="_unbroadcast"),
-    Primitive("unreduce", ("g", "like"), _REDUCE, helper="_unreduce"),
-    Primitive("unbroadcast_to", ("g", "shape"), helper="_unbroadcast_to"),
-    Primitive("unreduce_to", ("g", "shape"), _REDUCE, helper="_unreduce_to"),
+    Primitive("unbroadcast", ("g", "like"), nondiff=_LIKE, helper="_unbroadcast"),
+    Primitive("unreduce", ("g", "like"), _REDUCE, nondiff=_LIKE, helper="_unreduce"),
+    Primitive(
+        "unbroadcast_to", ("g", "shape"), nondiff=_SHAPE, helper="_unbroadcast_to"
+    ),
+    Primitive(
+        "unreduce_to", ("g", "shape"), _REDUCE, nondiff=_SHAPE, helper="_unreduce_to"
+    ),
     Primitive("prod_adjoint", ("g", "a"), _REDUCE, helper="_prod_adjoint"),
-    Primitive("extremum_adjoint", ("g", "a", "y"), _REDUCE, helper="_extremum_adjoint"),
-    Primitive("matmul_adjoint_a", ("g", "a", "b"), helper="_matmul_adjoint_a"),
-    Primitive("matmul_adjoint_b", ("g", "a", "b"), helper="_matmul_adjoint_b"),
-    Primitive("dot_adjoint_a", ("g", "a", "b"), helper="_dot_adjoint_a"),
-    Primitive("dot_adjoint_b", ("g", "a", "b"), helper="_dot_adjoint_b"),
+    Primitive(
+        "extremum_adjoint",
+        ("g", "a", "y"),
+        _REDUCE,
+        nondiff=frozenset({"a", "y"}),  # which elements are extremal: a step
+        helper="_extremum_adjoint",
+    ),
+    *(
+        Primitive(
+            f"{op}_adjoint_{side}",
+            ("g", "a", "b"),
+            nondiff=frozenset({side}),
+            helper=f"_{op}_adjoint_{side}",
+        )
+        for op in ("matmul", "dot")
+        for side in ("a", "b")
+    ),
     Primitive(
         "trace_adjoint",
         ("g", "a"),
         (("offset", 0), ("axis1", 0), ("axis2", 1)),
+        nondiff=frozenset({"a"}),
         helper="_trace_adjoint",
     ),
-    Primitive("diag_adjoint", ("g", "v"), (("k", 0),), helper="_diag_adjoint"),
-    Primitive("fill_adjoint", ("g", "y", "fill"), helper="_fill_adjoint"),
     Primitive(
-        "hstack_adjoint",
-        ("g", "arrays"),
-        (("part", 0),),
-        helper="_hstack_adjoint",
-        variadic=True,
+        "diag_adjoint",
+        ("g", "v"),
+        (("k", 0),),
+        nondiff=frozenset({"v"}),
+        helper="_diag_adjoint",
     ),
     Primitive(
-        "vstack_adjoint",
-        ("g", "arrays"),
-        (("part", 0),),
-        helper="_vstack_adjoint",
-        variadic=True,
+        "fill_adjoint",
+        ("g", "y", "fill"),
+        nondiff=frozenset({"y", "fill"}),
+        helper="_fill_adjoint",
+    ),
+    *(
+        Primitive(
+            f"{name}_adjoint",
+            ("g", "arrays"),
+            (("part", 0),),
+            nondiff=frozenset({"arrays"}),
+            helper=f"_{name}_adjoint",
+            variadic=True,
+        )
+        for name in ("hstack", "vstack")
     ),
 ]
 
 PRIMITIVES: dict[str, Primitive] = {p.name: p for p in _ALL}
+
+#: The name of each runtime helper (copied into generated modules) -> its primitive,
+#: so that generated code read back by s2s calls primitives, not user functions.
+HELPERS: dict[str, str] = {p.helper: p.name for p in _ALL if p.helper}
+
+
+def operand_names(prim: Primitive, count: int) -> list[str]:
+    """The operand name of each of `count` arguments of an op of `prim` (the last
+    name repeats for a variadic primitive's extra arguments)."""
+    names = list(prim.operands)
+    if count > len(names) and prim.variadic:
+        names += [names[-1]] * (count - len(names))
+    return names[:count]
+
+
+def differentiable_operands(prim: Primitive, args: tuple) -> list[Any]:
+    """The arguments of an op that may receive a derivative (not in `nondiff`)."""
+    return [
+        a for a, n in zip(args, operand_names(prim, len(args))) if n not in prim.nondiff
+    ]
+
 
 # How user code spells each primitive.
 NUMPY_FUNCTIONS: dict[str, str] = {p.numpy: p.name for p in _ALL if p.numpy}

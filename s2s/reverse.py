@@ -39,8 +39,8 @@ from .ir import (
     operands,
     walk,
 )
-from .primitives import PRIMITIVES
-from .rules import ADJOINTS, BROADCASTING, COMPOSITES, NONDIFFERENTIABLE
+from .primitives import PRIMITIVES, differentiable_operands
+from .rules import ADJOINTS, BROADCASTING, COMPOSITES, NONDIFFERENTIABLE, TAPE_OPS
 
 
 @dataclass
@@ -64,16 +64,28 @@ class Adjoint:
 
 
 def _differentiable_args(op: Op) -> list[Operand]:
-    if op.prim in NONDIFFERENTIABLE:
+    if op.prim in NONDIFFERENTIABLE or op.prim in TAPE_OPS:
         return []
-    prim = PRIMITIVES[op.prim]
-    if len(prim.operands) != len(op.args):
-        return list(op.args)
-    return [a for a, name in zip(op.args, prim.operands) if name not in prim.nondiff]
+    return differentiable_operands(PRIMITIVES[op.prim], op.args)
 
 
-def _flows(s: Stmt) -> list[tuple[Var, list[Operand | None]]]:
-    """Which values each value defined by `s` depends on, differentiably."""
+def pushed_values(stmts: list[Stmt]) -> dict[Var, list[tuple[Operand, ...]]]:
+    """The values pushed on each tape, one tuple per push."""
+    pushed: dict[Var, list[tuple[Operand, ...]]] = {}
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "push":
+            pushed.setdefault(s.args[0], []).append(s.args[1:])
+    return pushed
+
+
+def _flows(
+    s: Stmt, pushed: dict[Var, list[tuple[Operand, ...]]]
+) -> list[tuple[Var, list[Operand | None]]]:
+    """Which values each value defined by `s` depends on, differentiably (what is
+    popped off a tape depends on what was pushed on it in the same place)."""
+    if isinstance(s, Op) and s.prim == "pop":
+        pushes = pushed.get(s.args[0], [])
+        return [(o, [p[i] for p in pushes if i < len(p)]) for i, o in enumerate(s.outs)]
     if isinstance(s, Op):
         return [(d, _differentiable_args(s)) for d in s.defines]
     if isinstance(s, If):
@@ -86,17 +98,37 @@ def _flows(s: Stmt) -> list[tuple[Var, list[Operand | None]]]:
 def active_values(stmts: list[Stmt], wrt: list[Var]) -> set[Var]:
     """Values that depend, through differentiable operands, on a `wrt` parameter."""
     active = set(wrt)
+    pushed = pushed_values(stmts)
     changed = True
     while changed:
         changed = False
         for s in walk(stmts):
-            for v, sources in _flows(s):
+            for v, sources in _flows(s, pushed):
                 if v not in active and any(
                     x in active for x in sources if x is not None
                 ):
                     active.add(v)
                     changed = True
     return active
+
+
+def influencing(stmts: list[Stmt], results: Iterable[Operand]) -> set[Var]:
+    """Values that the results depend on, differentiably.  A value the results do not
+    depend on has a zero adjoint; leaving it out keeps the reverse sweep from carrying
+    zeros around a loop for a name that is only assigned in one branch of it."""
+    pushed = pushed_values(stmts)
+    flows = [flow for s in walk(stmts) for flow in _flows(s, pushed)]
+    needed = {r for r in results if isinstance(r, Var)}
+    changed = True
+    while changed:
+        changed = False
+        for v, sources in flows:
+            if v in needed:
+                for x in sources:
+                    if isinstance(x, Var) and x not in needed:
+                        needed.add(x)
+                        changed = True
+    return needed
 
 
 def copy_regions(stmts: list[Stmt]) -> list[Stmt]:
@@ -190,7 +222,9 @@ class _Reverse:
         self.composites = COMPOSITES if composites else {}
         self.scalar_classes = None
         self.forward = copy_regions(graph.ops)
-        self.active = active_values(self.forward, wrt)
+        self.active = active_values(self.forward, wrt) & influencing(
+            self.forward, [graph.result]
+        )
         self.builder = Builder(names)
         self.named: set[Operand] = set()  # values that already are some value's adjoint
         self.defs = {v: s for s in walk(self.forward) for v in s.defines}
@@ -200,18 +234,23 @@ class _Reverse:
             {}
         )  # id(forward block) -> its reverse block
         self.final: dict[Var, Operand] = {}  # the latest adjoint of each value
+        # The tapes of the function itself (a gradient differentiated again): which
+        # positions of each push carry derivatives, and the tape of their adjoints.
+        self.tape_positions = tape_positions(self.forward, self.active)
+        self.maybe_undefined = maybe_undefined(self.forward)
+        self.adjoint_tapes: dict[Var, Var] = {}
 
-    def run(self, wrt: list[Var]) -> Adjoint:
+    def run(self, wrt: list[Var], seed: Var | None = None) -> Adjoint:
         b = self.builder
         result = self.graph.result
         checks: list[Op] = []
-        if isinstance(result, Var):
+        if isinstance(result, Var) and seed is None:
             checks.append(
                 Op("check_scalar", (result,), b.var("checked"), {}, self.graph.loc)
             )
         adjoints: dict[Var, Operand] = {}
         if result in self.active:
-            adjoints[result] = self.final[result] = Const(1.0)
+            adjoints[result] = self.final[result] = seed or Const(1.0)
         self.block(self.forward, adjoints)
         b.loc, b.lib = None, "np"
         grads = [
@@ -222,18 +261,31 @@ class _Reverse:
             )
             for p in wrt
         ]
-        return Adjoint(self.tapes + self.forward, b.ops, grads, checks, self.final)
+        made = [Op("new_stack", (), t) for t in self.adjoint_tapes.values()]
+        return Adjoint(
+            self.tapes + self.forward, made + b.ops, grads, checks, self.final
+        )
+
+    def exists(self, value: Operand | None) -> bool:
+        """Whether `value` surely exists (it is not a name defined on some paths)."""
+        return value is not None and value not in self.maybe_undefined
 
     def zeros(
         self, like: Operand, hint: str | None = None, role: str = "temp"
     ) -> Operand:
         b = self.builder
+        if not self.exists(like):
+            # No shape to read where the value does not exist; where it does, the
+            # zero is added to an adjoint of the right shape, or not read at all.
+            return Const(0.0)
         return b.emit("zeros", b.emit("shape", like), hint=hint, role=role)
 
     def block(self, stmts: list[Stmt], adjoints: dict[Var, Operand]) -> None:
         for s in reversed(stmts):
             if isinstance(s, Op):
-                if s.out in adjoints and s.prim not in NONDIFFERENTIABLE:
+                if s.prim in TAPE_OPS:
+                    self.reverse_tape_op(s, adjoints)
+                elif s.out in adjoints and s.prim not in NONDIFFERENTIABLE:
                     self.visit(s, adjoints)
             elif isinstance(s, If):
                 self.reverse_if(s, adjoints)
@@ -323,11 +375,54 @@ class _Reverse:
         self.named.add(adjoints[x])
         self.final[x] = adjoints[x]
 
+    # --- tapes of the function itself ----------------------------------------------
+
+    def adjoint_tape(self, tape: Var) -> Var:
+        """The list that carries adjoints back from a tape's pops to its pushes: the
+        reverse sweep meets the pops first (last popped, first met), pushes each
+        popped value's adjoint, and pops them at the pushes, in LIFO order."""
+        if tape not in self.adjoint_tapes:
+            self.adjoint_tapes[tape] = self.builder.var("d" + tape.hint, "user")
+        return self.adjoint_tapes[tape]
+
+    def saves_derivatives(self, stmts: list[Stmt]) -> bool:
+        """Whether the statements push active values on a tape of the function: then
+        derivatives reach them through the tape, whatever else flows out of them."""
+        return any(
+            isinstance(s, Op)
+            and s.prim == "push"
+            and self.tape_positions.get(s.args[0])
+            for s in walk(stmts)
+        )
+
+    def reverse_tape_op(self, op: Op, adjoints: dict[Var, Operand]) -> None:
+        """A pop's adjoint pushes the popped values' adjoints on the adjoint tape; a
+        push's adjoint pops them and adds them into the pushed values' adjoints."""
+        positions = self.tape_positions.get(op.args[0])
+        if not positions:
+            return
+        b = self.builder
+        b.loc = op.loc
+        tape = self.adjoint_tape(op.args[0])
+        if op.prim == "pop":
+            outs = [op.outs[i] for i in positions]
+            values = [adjoints[o] if o in adjoints else self.zeros(o) for o in outs]
+            b.emit("push", tape, *values)
+            return
+        pushed = [op.args[1 + i] for i in positions]
+        popped = tuple(
+            b.var("d" + v.hint if isinstance(v, Var) else "dpopped") for v in pushed
+        )
+        b.ops.append(Op("pop", (tape,), b.var("popped"), {}, op.loc, popped))
+        for v, g in zip(pushed, popped):
+            if isinstance(v, Var) and v in self.active:
+                self.accumulate(adjoints, v, g)
+
     # --- branches -------------------------------------------------------------------
 
     def reverse_if(self, s: If, adjoints: dict[Var, Operand]) -> None:
         flowing = [(o, adjoints[o]) for o in s.outs if o in adjoints]
-        if not flowing:
+        if not flowing and not self.saves_derivatives(s.then + s.orelse):
             return
         b = self.builder
         sides = []
@@ -374,7 +469,9 @@ class _Reverse:
     def reverse_loop(self, loop: Loop, adjoints: dict[Var, Operand]) -> None:
         b = self.builder
         carried = [k for k, c in enumerate(loop.carried) if c in self.active]
-        if not any(loop.outs[k] in adjoints for k in carried):
+        if not any(
+            loop.outs[k] in adjoints for k in carried
+        ) and not self.saves_derivatives([loop]):
             return
         inner = defined_in([loop])
         outside = list(
@@ -457,11 +554,15 @@ class _Reverse:
         if loop.iterable is None:
             return b.emit("range", Const(0), trips, Const(1), lib="builtin")
         made = self.defs.get(loop.iterable)
-        steps = (
-            b.emit("range", *made.args, lib="builtin")
-            if isinstance(made, Op)
-            else loop.iterable
-        )
+        steps = loop.iterable  # a range, or a slice of one: iterable again
+        if isinstance(made, Op) and made.prim == "range":
+            steps = b.emit("range", *made.args, lib="builtin")
+        elif isinstance(made, Op) and made.prim == "reversed":
+            # A reverse sweep's loop, differentiated again: forwards over the range.
+            if trips is None:
+                return made.args[0]
+            backwards = (False, ("slice", False, False, True))
+            steps = b.emit("getitem", made.args[0], Const(-1), spec=backwards)
         if trips is not None:
             spec = (False, ("slice", False, True, False))
             steps = b.emit("getitem", steps, trips, spec=spec)
@@ -546,7 +647,8 @@ class _Reverse:
         chained = set()
         for k, (c, nxt) in enumerate(zip(loop.carried, loop.nexts)):
             # Without an initial value the loop's result exists only after a trip.
-            if nxt not in read or nxt not in body_defs or loop.inits[k] is None:
+            init = loop.inits[k]
+            if nxt not in read or nxt not in body_defs or not self.exists(init):
                 continue
             end = self.builder.var(nxt.hint, nxt.role)
             region.carried.append(end)
@@ -643,9 +745,56 @@ def _cheap(op: Op, ints: set[Var], scalar: Callable[[Operand], bool]) -> bool:
     )
 
 
+def maybe_undefined(stmts: list[Stmt]) -> set[Var]:
+    """Values that may not exist when read: a name assigned on one path of a branch
+    (or only inside a loop), merged with the paths where it is not."""
+    found: set[Var] = set()
+    changed = True
+    while changed:
+        changed = False
+        for s in walk(stmts):
+            if isinstance(s, If):
+                pairs = zip(s.outs, s.then_vals, s.else_vals)
+                new = {
+                    o
+                    for o, *sides in pairs
+                    if any(v is None or v in found for v in sides)
+                }
+            elif isinstance(s, Loop):
+                new = {
+                    v
+                    for k, init in enumerate(s.inits)
+                    if init is None or init in found
+                    for v in (s.carried[k], s.outs[k])
+                }
+            else:
+                continue
+            if not new <= found:
+                found |= new
+                changed = True
+    return found
+
+
+def tape_positions(stmts: list[Stmt], active: set[Var]) -> dict[Var, list[int]]:
+    """For each tape, the positions of the values it carries that are active (those
+    whose derivative must travel with them)."""
+    found: dict[Var, list[int]] = {}
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "pop":
+            mine = [i for i, o in enumerate(s.outs) if o in active]
+            found[s.args[0]] = sorted(set(found.get(s.args[0], [])) | set(mine))
+    return found
+
+
 def reverse(
-    graph: Graph, wrt: list[Var], names: Namespace, composites: bool = True
+    graph: Graph,
+    wrt: list[Var],
+    names: Namespace,
+    seed: Var | None = None,
+    composites: bool = True,
 ) -> Adjoint:
-    """Build the adjoint of `graph` with respect to the parameters `wrt`.  Without
+    """Build the adjoint of `graph` with respect to the parameters `wrt`.  The result's
+    adjoint is 1 (a scalar result, which the gradient checks), or the parameter `seed`
+    of the generated function (any result: a vector-Jacobian product).  Without
     `composites`, every op takes its own rule (each node gets its adjoint)."""
-    return _Reverse(graph, wrt, names, composites).run(wrt)
+    return _Reverse(graph, wrt, names, composites).run(wrt, seed)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterator, Optional
 
+from .errors import NotTwiceDifferentiableError
 from .ir import Const, Sym, SymbolicNumpy
 from .primitives import parse_einsum
 
@@ -50,10 +51,14 @@ BROADCASTING: set[str] = set()
 NONDIFFERENTIABLE: set[str] = {
     *("sign", "floor", "ceil", "floordiv", "lt", "le", "gt", "ge", "eq", "ne"),
     *("and", "or", "not", "both", "either", "shape", "ndim", "size", "zeros_like"),
-    *("zeros", "tuple", "len", "range", "reversed", "int", "new_stack", "push", "pop"),
+    *("zeros", "tuple", "len", "range", "reversed", "int", "new_stack"),
     *("ones_like", "ones", "eye", "arange", "round", "builtin_round"),
-    *("argmax", "argmin"),
+    *("argmax", "argmin", "check_scalar"),
 }
+
+#: The tape operations: what is popped is what was pushed, so derivatives flow
+#: through them; the reverse and forward passes handle them structurally.
+TAPE_OPS = frozenset({"push", "pop"})
 
 
 class EachOperand:
@@ -201,8 +206,9 @@ def _pow_base(g, y, a, b):
         return None  # x ** 0 is constant (and 0 * 0.0 ** -1 would divide by zero)
     if b.is_const:
         return g * b * a ** (b - 1)
-    # Where an exponent is 0 the term is 0 * a ** -1: use a ** 1 so that a == 0 is finite.
-    return g * b * a ** np.where(b == 0, 1.0, b - 1)
+    # Where the base and the exponent are 0 the term is 0 * 0 ** -1: use 1 ** -1 there.
+    # (Only the base is replaced, so the term's derivative in b is still right at b == 0.)
+    return g * b * np.where((a == 0) & (b == 0), 1.0, a) ** (b - 1)
 
 
 def _pow_exponent(g, y, a, b):
@@ -377,6 +383,118 @@ linear("vstack", EachOperand(lambda k, g, y, *a: rt.vstack_adjoint(g, *a, part=k
 # --- constructors -----------------------------------------------------------------------
 
 other("full_like", None, lambda g, y, a, fill, dtype=None: rt.fill_adjoint(g, y, fill))
+
+# --- the helpers that generated gradients call ------------------------------------------
+#
+# A gradient s2s generates is itself differentiated (s2s.grad of s2s.grad, Hessian-vector
+# products), so the adjoint helpers of runtime.py have rules too.  Each is linear in its
+# first operand, the adjoint `g` it transforms; the other operands are read for their
+# shapes only (nondiff in primitives.py), except where said.  The adjoint of a helper
+# that sums back (transposes) a linear map is the map itself, and vice versa.
+
+
+def _summed_back(helper):
+    """Rule for `g` of a helper that is `unreduce(g) * weights(a)`: the weights summed
+    over the reduced axes (np.ones_like(g) as g gives the weights themselves)."""
+
+    def rule(G, y, g, *args, axis=None, keepdims=False):
+        weights = helper(np.ones_like(g), *args, axis=axis, keepdims=keepdims)
+        return rt.unbroadcast(np.sum(G * weights, axis=axis, keepdims=keepdims), g)
+
+    return rule
+
+
+def _not_twice(name):
+    def rule(G, y, g, *args, **params):
+        raise NotTwiceDifferentiableError(
+            f"s2s cannot differentiate the gradient of {name} again",
+            G.builder.loc,
+            "Second derivatives through it are not supported yet; write it with "
+            "other operations (for example a product as np.exp(np.sum(np.log(x))) "
+            "for positive x), or differentiate only once.",
+        )
+
+    return rule
+
+
+def _unreduce_back(G, y, g, like, axis=None, keepdims=False):
+    return rt.unbroadcast(np.sum(G, axis=axis, keepdims=keepdims), g)
+
+
+linear("unbroadcast", lambda G, y, g, like: rt.unbroadcast(G, g), None)
+linear("unbroadcast_to", lambda G, y, g, shape: rt.unbroadcast(G, g), None)
+linear("unreduce", _unreduce_back, None)
+linear("unreduce_to", _unreduce_back, None)
+other(
+    "prod_adjoint",
+    _summed_back(lambda g, a, **p: rt.prod_adjoint(g, a, **p)),
+    _not_twice("np.prod"),
+)
+linear(
+    "extremum_adjoint",
+    _summed_back(lambda g, a, y, **p: rt.extremum_adjoint(g, a, y, **p)),
+    None,
+    None,
+)
+# A bilinear op B(a, b) with adjoints A_a(g, a, b) and A_b(g, a, b): A_a is bilinear in
+# g and b (a gives only its shape), with adjoints B(G, b) for g and A_b(g, G, b) for b.
+bilinear(
+    "matmul_adjoint_a",
+    lambda G, y, g, a, b: rt.unbroadcast(G @ b, g),
+    None,
+    lambda G, y, g, a, b: rt.matmul_adjoint_b(g, G, b),
+)
+bilinear(
+    "matmul_adjoint_b",
+    lambda G, y, g, a, b: rt.unbroadcast(a @ G, g),
+    lambda G, y, g, a, b: rt.matmul_adjoint_a(g, a, G),
+    None,
+)
+bilinear(
+    "dot_adjoint_a",
+    lambda G, y, g, a, b: rt.unbroadcast(np.dot(G, b), g),
+    None,
+    lambda G, y, g, a, b: rt.dot_adjoint_b(g, G, b),
+)
+bilinear(
+    "dot_adjoint_b",
+    lambda G, y, g, a, b: rt.unbroadcast(np.dot(a, G), g),
+    lambda G, y, g, a, b: rt.dot_adjoint_a(g, a, G),
+    None,
+)
+linear(
+    "trace_adjoint",
+    lambda G, y, g, a, **p: rt.unbroadcast(np.trace(G, **p), g),
+    None,
+)
+linear("diag_adjoint", lambda G, y, g, v, k=0: np.diag(G, k=k), None)
+linear(
+    "fill_adjoint", lambda G, y, g, out, fill: rt.fill_adjoint(G, out, g), None, None
+)
+
+
+def _unindex(k, G, y, g, like, *index, spec):
+    return G.apply("getitem", G, *index, spec=spec) if k == 0 else None
+
+
+def _stack_back(join):
+    """Rule for `g` of hstack_adjoint/vstack_adjoint: G in its part's place, zeros in
+    the others'."""
+
+    def rule(k, G, y, g, *arrays, part=0):
+        if k != 0:
+            return None
+        parts = [
+            G if j == part else np.zeros(np.shape(a)) for j, a in enumerate(arrays)
+        ]
+        return G.apply(join, *parts)
+
+    return rule
+
+
+linear("unindex", EachOperand(_unindex))
+linear("hstack_adjoint", EachOperand(_stack_back("hstack")))
+linear("vstack_adjoint", EachOperand(_stack_back("vstack")))
 
 # --- composite rules --------------------------------------------------------------------
 #

@@ -15,12 +15,15 @@ import ast
 import copy
 import math
 import types
+from typing import Any
 
 import numpy
 
+from . import runtime
 from .errors import S2SError
 from .fingerprint import callee, free_names
-from .frontend import ParsedFunction, parse_file, read_module
+from .frontend import ParsedFunction, StaticGradient, parse_file, read_module
+from .primitives import PRIMITIVES
 
 _MODULES = {"numpy": numpy, "math": math}
 
@@ -42,8 +45,13 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
             binding = function.resolve(free)
             if binding is None or binding.kind in ("builtin", "unsupported"):
                 continue
-            if binding.kind == "function":
+            if isinstance(binding.value, StaticGradient):
+                namespace[free] = _generated(binding.value.parsed)
+            elif binding.kind == "function":
                 pending.append(_helper(binding.value, function))
+            elif binding.kind == "primitive" and PRIMITIVES[binding.value[0]].helper:
+                # A helper of generated code (a gradient the file binds to a name).
+                namespace[free] = getattr(runtime, PRIMITIVES[binding.value[0]].helper)
             elif binding.kind in _MODULES:
                 namespace[free] = _MODULES[binding.kind]
             elif binding.kind == "const":
@@ -55,7 +63,15 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
     return namespace[name]
 
 
-def _helper(target: ast.FunctionDef, caller: ParsedFunction) -> ParsedFunction:
+def _generated(parsed: ParsedFunction) -> types.FunctionType:
+    """A gradient the file binds to a name: its generated module, run on its own (it
+    needs only numpy), from the text held in memory."""
+    namespace: dict = {"__name__": f"s2s_standalone_{parsed.name}"}
+    exec(compile("".join(parsed.lines), parsed.filename, "exec"), namespace)
+    return namespace[parsed.name]
+
+
+def _helper(target: Any, caller: ParsedFunction) -> ParsedFunction:
     try:
         return callee(target, caller)
     except ValueError:

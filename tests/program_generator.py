@@ -213,9 +213,15 @@ def make_args(params: list[Param], seed: int) -> tuple:
 class ProgramBuilder:
     """Draws one program, statement by statement, tracking the names in scope."""
 
-    def __init__(self, draw: Callable, max_statements: int = MAX_STATEMENTS):
+    def __init__(
+        self,
+        draw: Callable,
+        max_statements: int = MAX_STATEMENTS,
+        straight_line: bool = False,
+    ):
         self.draw = draw
         self.max_statements = max_statements
+        self.straight_line = straight_line  # no if, for or while (calls are inlined)
         self.env: dict[str, Value] = {}  # in order of last assignment
         self.lines: list[str] = []
         self.indent = 1
@@ -254,7 +260,7 @@ class ProgramBuilder:
 
     def statement_kinds(self) -> tuple[str, ...]:
         kinds = ("assign", "assign", "rebind", "assign", "update", "call")
-        if self.indent == 1:  # regions nest at most one level deep
+        if self.indent == 1 and not self.straight_line:  # regions nest one level deep
             kinds += ("if", "for", "while")
         return kinds
 
@@ -681,12 +687,16 @@ class ProgramBuilder:
             return replace(e, buffer=a.buffer, view=True)
         spelling = self.choose(("a.T", "np.transpose(a)", "a.transpose()"))
         if spelling == "np.transpose(a)":
-            return call("np.transpose", a, shape=a.shape, bound=a.bound)
+            e = call("np.transpose", a, shape=a.shape, bound=a.bound)
+            return replace(e, buffer=a.buffer, view=True)
         text = a.wrap(ATOM) + spelling[1:]
         return Expr(text, ATOM, a.shape, a.bound, buffer=a.buffer, view=True)
 
 
 @st.composite
-def programs(draw, max_statements: int = MAX_STATEMENTS) -> Program:
-    """A random straight-line program with its arguments."""
-    return ProgramBuilder(draw, max_statements).build()
+def programs(
+    draw, max_statements: int = MAX_STATEMENTS, straight_line: bool = False
+) -> Program:
+    """A random program with its arguments (`straight_line`: without if, for and
+    while)."""
+    return ProgramBuilder(draw, max_statements, straight_line).build()

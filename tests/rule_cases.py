@@ -114,6 +114,8 @@ DOMAINS = {
         False,
     ),
     "mask": (lambda rng, shape: rng.random(shape) < 0.5, None, False),
+    # Read for its shape (the helpers of generated code): not differentiated.
+    "like": (lambda rng, shape: rng.standard_normal(shape), _ints(-3, 3), False),
     "index": (lambda rng, shape: 1, None, False),
     "indices": (lambda rng, shape: np.array([2, 0, 2, 1]), None, False),
     "arange": (  # exponents 0, 1, 2, ... (polynomial features)
@@ -566,6 +568,153 @@ RULES = [
     ("getitem", "x[x > 0]", "x:nz", ["5", "3,4"]),
 ]
 
+# --- the helpers generated gradients call (so that a gradient is differentiable) ------------
+#
+# The case module imports them from s2s.runtime; s2s knows them as primitives.  Operands
+# read for their shape only are in the "like" domain.
+
+HELPERS = [
+    (
+        "unbroadcast",
+        "_unbroadcast(g, a)",
+        "g:real a:like",
+        [
+            *("3,4 4", "3,4 3,1", "2,2,3 1,3", "5 f", "f f", "0 0", "i:3,4 4"),
+            *("4 3,4", "1,4 3,4", "3,4 3,4"),  # broadcasting g up to a's shape
+        ],
+    ),
+    (
+        "unbroadcast_to",
+        "_unbroadcast_to(g, np.shape(a))",
+        "g:real a:like",
+        ["3,4 4", "2,2,3 1,3", "f 0", "0 0", "i:5 f", "4 3,4"],
+    ),
+    ("unreduce", "_unreduce(g, a)", "g:real a:like", ["f 3,4", "0 5", "i 5"]),
+    ("unreduce", "_unreduce(g, a, axis=1)", "g:real a:like", ["3 3,4", "i:3 3,4"]),
+    (
+        "unreduce",
+        "_unreduce(g, a, axis=0, keepdims=True)",
+        "g:real a:like",
+        ["1,4 3,4"],
+    ),
+    ("unreduce", "_unreduce(g, a, axis=(0, 2))", "g:real a:like", ["2 2,2,3"]),
+    (
+        "unreduce_to",
+        "_unreduce_to(g, np.shape(a), axis=-1)",
+        "g:real a:like",
+        ["3 3,4", "0 5", "i:2,2 2,2,3"],
+    ),
+    ("unreduce_to", "_unreduce_to(g, np.shape(a))", "g:real a:like", ["f 5"]),
+    ("prod_adjoint", "_prod_adjoint(g, a)", "g:real a:like", ["f 5", "0 3,4", "i 4"]),
+    (
+        "prod_adjoint",
+        "_prod_adjoint(g, a, axis=0)",
+        "g:real a:like",
+        ["4 3,4", "i:4 3,4"],
+    ),
+    (
+        "prod_adjoint",
+        "_prod_adjoint(g, a, axis=1, keepdims=True)",
+        "g:real a:like",
+        ["3,1 3,4"],
+    ),
+    (
+        "extremum_adjoint",
+        "_extremum_adjoint(g, a, np.max(a))",
+        "g:real a:like",
+        ["f 5", "0 3,4", "i 4"],
+    ),
+    (
+        "extremum_adjoint",
+        "_extremum_adjoint(g, a, np.min(a, axis=1), axis=1)",
+        "g:real a:like",
+        ["3 3,4", "i:3 3,4"],
+    ),
+    (
+        "matmul_adjoint_a",
+        "_matmul_adjoint_a(g, a, b)",
+        "g:real a:like b:real",
+        [
+            *("3,2 3,4 4,2", "2 4 4,2", "3 3,4 4", "f 4 4", "0 4 4"),
+            *("2,3,2 2,3,2 2,2", "2,3,2 3,2 2,2,2", "i:3,2 3,4 4,2", "3,2 3,4 i:4,2"),
+        ],
+    ),
+    (
+        "matmul_adjoint_b",
+        "_matmul_adjoint_b(g, a, b)",
+        "g:real a:real b:like",
+        [
+            *("3,2 3,4 4,2", "2 4 4,2", "3 3,4 4", "f 4 4", "0 4 4"),
+            *("2,3,2 2,3,2 2,2", "2,3,2 3,2 2,2,2", "i:3,2 3,4 4,2", "3,2 i:3,4 4,2"),
+        ],
+    ),
+    (
+        "dot_adjoint_a",
+        "_dot_adjoint_a(g, a, b)",
+        "g:real a:like b:real",
+        ["3,2 3,4 4,2", "2 4 4,2", "f 4 4", "5 f 5", "0 0 0", "3,4 3,4 f", "i:3 3,4 4"],
+    ),
+    (
+        "dot_adjoint_b",
+        "_dot_adjoint_b(g, a, b)",
+        "g:real a:real b:like",
+        ["3,2 3,4 4,2", "2 4 4,2", "f 4 4", "5 5 f", "0 0 0", "3,4 f 3,4", "i:3 3,4 4"],
+    ),
+    (
+        "trace_adjoint",
+        "_trace_adjoint(g, a)",
+        "g:real a:like",
+        ["f 3,4", "0 3,3", "i 3,3"],
+    ),
+    ("trace_adjoint", "_trace_adjoint(g, a, 1, 1, 2)", "g:real a:like", ["2 2,2,2"]),
+    (
+        "diag_adjoint",
+        "_diag_adjoint(g, a)",
+        "g:real a:like",
+        ["3,3 3", "3 3,4", "i:3 3,4"],
+    ),
+    ("diag_adjoint", "_diag_adjoint(g, a, k=1)", "g:real a:like", ["3,3 2", "2 3,3"]),
+    ("diag_adjoint", "_diag_adjoint(g, a, k=-1)", "g:real a:like", ["2 3,3"]),
+    (
+        "fill_adjoint",
+        "_fill_adjoint(g, a, b)",
+        "g:real a:like b:like",
+        ["3,4 3,4 f", "3,4 3,4 4", "0 0 0", "i:5 5 f"],
+    ),
+    ("fill_adjoint", "_fill_adjoint(g, a, b)", "g:real a:like b:like", ["3,4 i:3,4 f"]),
+    ("unindex", "_unindex(g, a, np.s_[1:3])", "g:real a:like", ["2 5", "2,4 3,4"]),
+    ("unindex", "_unindex(g, a, np.s_[:, 0])", "g:real a:like", ["3 3,4", "i:3 3,4"]),
+    (
+        "unindex",
+        "_unindex(g, a, np.s_[[0, 2, 2]])",
+        "g:real a:like",
+        ["3 5", "3,2 4,2"],
+    ),
+    ("unindex", "_unindex(g, a, np.s_[None, 1:])", "g:real a:like", ["1,4 5"]),
+    ("unindex", "_unindex(g, a, np.s_[2])", "g:real a:like", ["f 5", "0 5", "i 5"]),
+    ("unindex", "_unindex(g, a, np.s_[k])", "g:real a:like k:index", ["f 5 -"]),
+    (
+        "unindex",
+        "_unindex(g, a, np.s_[k, ::-1])",
+        "g:real a:like k:indices",
+        ["4,3 3,3 -"],
+    ),
+    (
+        "hstack_adjoint",
+        "_hstack_adjoint(g, a, b, part=1)",
+        "g:real a:like b:like",
+        ["7 3 4", "2,5 2,2 2,3", "2 0 0", "i:7 3 4"],
+    ),
+    ("hstack_adjoint", "_hstack_adjoint(g, a, b)", "g:real a:like b:like", ["2 f f"]),
+    (
+        "vstack_adjoint",
+        "_vstack_adjoint(g, a, b, part=1)",
+        "g:real a:like b:like",
+        ["4,2 2,2 2,2", "2,4 4 4", "2,1 0 0", "i:4,2 2,2 2,2"],
+    ),
+]
+RULES += HELPERS
+
 #: Shape classes each rule's rows must cover between them (see test_rules.py):
 #: "broadcast" only where two differentiable arguments broadcast against each other.
 SHAPE_CLASSES = ("0-d", "vector", "matrix", "integer", "broadcast")
@@ -580,6 +729,7 @@ SHAPE_EXEMPT = {
     "trace": {"0-d": "np.trace needs 2 axes", "vector": "np.trace needs 2 axes"},
     "diag": {"0-d": "np.diag takes a vector or a matrix"},
     "concatenate": {"0-d": "numpy cannot concatenate 0-d arrays"},
+    "diag_adjoint": {"0-d": "np.diag takes a vector or a matrix"},
 }
 
 #: Primitives that user code can name but that never appear as ops in the function's
@@ -698,8 +848,9 @@ NONDIFF = [
     ("len", "", "x * len(x)", "x:real", ["5", "3,4"], False),
     ("int", "", "int(x) * x", "x:frac", ["f"], False),
     ("int", "", "x * int(y)", "x:real y:frac", ["5 f"], False),
+    ("check_scalar", "_check_scalar(x)", "x * 3.0", "x:real", ["f", "0", "i"], False),
     (
-        "range reversed new_stack push pop",
+        "range reversed new_stack",
         "for j in range(3):\n    x = np.sin(x) * 1.5",
         "x",
         "x:real",

@@ -324,3 +324,72 @@ def test_cache_info_and_clear(project):
     assert os.listdir(cache_dir) == ["notes.txt"]
     off = s2s("cache", "info", cwd=project, env=dict(env, S2S_CACHE="0"))
     assert "state:     off" in off.stdout
+
+
+# --- other derivatives: --mode, and a gradient module read back ------------------------
+
+_MODES_WITHOUT_S2S = """
+import importlib.util, json, sys
+import numpy as np
+sys.modules["s2s"] = None  # any `import s2s` now fails
+def load(path):
+    spec = importlib.util.spec_from_file_location("m", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+hvp, jvp, vjp, second = (load(p) for p in sys.argv[1:])
+x, v = np.array([0.3, -1.2]), np.array([1.0, 0.5])
+print(json.dumps({
+    "hvp": hvp.f_hvp(x, v).tolist(),
+    "jvp": jvp.f_jvp(x, v)[1],
+    "vjp": vjp.f_vjp(x, 2.0)[1].tolist(),
+    "second": second.f_grad_grad(0.7),
+}))
+"""
+
+_QUARTIC = (
+    "import numpy as np\n\n\ndef f(x):\n    return np.sum(x**4) + np.sum(x) ** 2\n"
+)
+
+
+def test_generate_other_modes_and_a_gradient_of_a_generated_gradient(tmp_path):
+    (tmp_path / "quartic.py").write_text(_QUARTIC)
+    (tmp_path / "scalar.py").write_text("def f(x):\n    return x**4 / 12 + x\n")
+    for mode in ("hvp", "jvp", "vjp"):
+        result = s2s("generate", "quartic.py:f", "--mode", mode, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        text = (tmp_path / "generated" / f"quartic_f_{mode}.py").read_text()
+        assert f"def f_{mode}(x, " in text
+        assert f"`s2s generate quartic.py:f --mode {mode}`" in text
+    assert s2s("generate", "scalar.py:f", cwd=tmp_path).returncode == 0
+    # The generated gradient module is itself a file s2s can differentiate.
+    result = s2s("generate", "generated/scalar_f.py:f_grad", "--wrt", "x", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    paths = [
+        tmp_path / "generated" / name
+        for name in ("quartic_f_hvp.py", "quartic_f_jvp.py", "quartic_f_vjp.py")
+    ]
+    paths.append(tmp_path / "generated" / "scalar_f_f_grad.py")
+    result = python(_MODES_WITHOUT_S2S, *map(str, paths), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    x, v = np.array([0.3, -1.2]), np.array([1.0, 0.5])
+    hessian = np.diag(12 * x**2) + 2.0
+    np.testing.assert_allclose(out["hvp"], hessian @ v, rtol=1e-12)
+    assert out["jvp"] == pytest.approx((4 * x**3 + 2 * np.sum(x)) @ v, rel=1e-12)
+    np.testing.assert_allclose(out["vjp"], 2.0 * (4 * x**3 + 2 * np.sum(x)))
+    assert out["second"] == pytest.approx(0.7**2, rel=1e-12)
+    for mode in ("hvp", "jvp", "vjp"):
+        again = s2s("generate", "quartic.py:f", "--mode", mode, "--check", cwd=tmp_path)
+        assert again.returncode == 0, again.stdout
+    shown = s2s("show", "quartic.py:f", "--mode", "jvp", cwd=tmp_path)
+    assert shown.returncode == 0 and "def f_jvp(x, x_dot):" in shown.stdout
+
+
+def test_mode_needs_a_named_function(project):
+    result = s2s("generate", "model.py", "--mode", "hvp", cwd=project)
+    assert_clean_failure(result, 2)
+    assert "--mode hvp applies to PATH.py:FUNCTION targets" in result.stderr
+    assert_clean_failure(
+        s2s("generate", "plain.py:f", "--mode", "fast", cwd=project), 2
+    )

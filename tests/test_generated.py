@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import s2s
-from s2s.cli import Target, build, parse_wrt, render
+from s2s.cli import Target, build, output_path, parse_wrt, render
 from s2s.emit import unparse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,29 +21,28 @@ def _targets():
     with open(os.path.join(GENERATED, "regenerate.sh"), encoding="utf-8") as f:
         text = f.read()
     body = text.split("<<'TARGETS'\n", 1)[1].split("\nTARGETS", 1)[0]
-    return [tuple(line.split()) for line in body.splitlines() if line.strip()]
+    rows = [line.split() for line in body.splitlines() if line.strip()]
+    return [(row[0], row[1], row[2] if len(row) > 2 else "grad") for row in rows]
 
 
 TARGETS = _targets()
 
 
-def _module_path(target):
+def _module_path(target, mode="grad"):
     path, name = target.split(":")
-    return os.path.join(
-        GENERATED, f"{os.path.splitext(os.path.basename(path))[0]}_{name}.py"
-    )
+    return output_path(GENERATED, Target(path, name, mode=mode))
 
 
-@pytest.mark.parametrize("target, wrt", TARGETS)
-def test_committed_module_is_fresh(target, wrt, monkeypatch):
+@pytest.mark.parametrize("target, wrt, mode", TARGETS)
+def test_committed_module_is_fresh(target, wrt, mode, monkeypatch):
     monkeypatch.chdir(ROOT)
     path, name = target.split(":")
-    expected = render(Target(path, name, parse_wrt(wrt)))
-    with open(_module_path(target), encoding="utf-8") as f:
+    expected = render(Target(path, name, parse_wrt(wrt), mode))
+    with open(_module_path(target, mode), encoding="utf-8") as f:
         committed = f.read()
     assert (
         committed == expected
-    ), f"{_module_path(target)} is stale: run `bash generated/regenerate.sh`"
+    ), f"{_module_path(target, mode)} is stale: run `bash generated/regenerate.sh`"
 
 
 def test_regenerate_script_check_passes():
@@ -78,12 +77,12 @@ def test_check_catches_a_stale_module(tmp_path):
     assert "would update" in result.stderr
 
 
-@pytest.mark.parametrize("target, wrt", TARGETS)
-def test_emitted_tree_round_trips(target, wrt, monkeypatch):
+@pytest.mark.parametrize("target, wrt, mode", TARGETS)
+def test_emitted_tree_round_trips(target, wrt, mode, monkeypatch):
     """astor's text parses back to the tree that was emitted, and black kept the AST."""
     monkeypatch.chdir(ROOT)
     path, name = target.split(":")
-    module = build(path, name, wrt).module
+    module = build(path, name, wrt, mode).module
     assert ast.dump(ast.parse(unparse(module.tree))) == ast.dump(module.tree)
     without_markers = ast.parse(unparse(module.tree))
     for node in ast.walk(without_markers):

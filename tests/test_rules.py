@@ -37,6 +37,7 @@ from s2s.errors import S2SError
 from s2s.ir import Op, walk
 from s2s.primitives import (
     BUILTINS,
+    HELPERS,
     MATH_FUNCTIONS,
     METHODS,
     NUMPY_FUNCTIONS,
@@ -125,10 +126,14 @@ REJECTED = {
 # --- the generated module of case functions ------------------------------------------
 
 
+#: The helpers of generated code, which s2s knows as primitives.
+_HELPER_IMPORT = f"from s2s.runtime import {', '.join(sorted(HELPERS))}\n"
+
+
 def _module_text(cases: list[Case]) -> tuple[str, dict[tuple, int]]:
     """One function pair per distinct (setup, expression, arguments)."""
     numbers: dict[tuple, int] = {}
-    parts = ["import math\n\nimport numpy as np\n"]
+    parts = ["import math\n\nimport numpy as np\n\n", _HELPER_IMPORT]
     for case in cases:
         key = (case.setup, case.expr, case.names)
         if key in numbers:
