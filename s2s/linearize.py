@@ -110,7 +110,7 @@ _NAMES = {
 }
 
 #: Primitives called as statements for what they do (a check that raises).
-EFFECT_PRIMITIVES = frozenset({"check_scalar"})
+EFFECT_PRIMITIVES = frozenset({"check_scalar", "check_shapes"})
 
 RESULT = "<return>"  # the environment key holding the function's result
 STOP = "<break>"  # the environment key holding whether the loop body said `break`

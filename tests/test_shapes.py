@@ -320,3 +320,13 @@ def test_scatter_into_repeated_indices_is_not_done_in_place():
     assert "dx[i, 1:] += " in body and "dx[i] += " in body
     assert "dx[idx, 0] +=" not in body and "_unindex(" in body
     s2s.check_grad(rows_and_columns, x, idx)
+
+
+def cubic(x: float):
+    return x**3 + np.sin(x)
+
+
+def test_an_annotated_gradient_is_differentiated_again():
+    """Its shape check reads back as a check, not as an expression without effect."""
+    second = s2s.grad(s2s.grad(cubic))
+    assert second(0.7) == pytest.approx(6 * 0.7 - np.sin(0.7), rel=1e-12)
