@@ -32,7 +32,7 @@ from .errors import Location
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, walk
 from .optimize import EFFECTS, accumulations, operands_of, optimize
 from .shapes import ShapeInference
-from .primitives import PRIMITIVES, import_roots
+from .primitives import NUMPY_UFUNCS, PRIMITIVES, import_roots
 
 _MARKER = "_s2s_marker_"
 _UNARY = {"neg", "not"}
@@ -439,6 +439,10 @@ class _FunctionEmitter:
     def op_expr(self, op: Op) -> ast.expr:
         prim = PRIMITIVES[op.prim]
         args = [self.expr(a) for a in op.args]
+        if prim.operator is not None and op.params.get("lib") == "np":
+            # Called as numpy's ufunc (np.add(x, y)): on Python numbers it returns a
+            # numpy scalar, and divides by zero without raising, unlike `x + y`.
+            return ast.Call(_attr("np", NUMPY_UFUNCS[op.prim]), args, [])
         if prim.operator is not None:
             if op.prim in _UNARY:
                 return ast.UnaryOp(prim.operator(), args[0])

@@ -1130,7 +1130,7 @@ class Linearizer:
             )
             if problem is not None:
                 raise self.fn.error(node, *problem)
-        if lib != "np":
+        if lib != "np" or prim.operator is not None:  # np.add(x, y) is not x + y
             static["lib"] = lib
         return self.emit(prim_name, *operands, hint=hint, **static)
 

@@ -465,6 +465,24 @@ NUMPY_FUNCTIONS.update(
         "not_equal": "ne",
     }
 )
+#: The numpy ufunc each operator primitive is, for calls spelled that way.
+NUMPY_UFUNCS: dict[str, str] = {
+    **{p: p for p in ("add", "matmul")},
+    "sub": "subtract",
+    "mul": "multiply",
+    "div": "divide",
+    "pow": "power",
+    "neg": "negative",
+    "floordiv": "floor_divide",
+    "mod": "remainder",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+    "eq": "equal",
+    "ne": "not_equal",
+}
+
 MATH_FUNCTIONS: dict[str, str] = {p.math: p.name for p in _ALL if p.math}
 MATH_FUNCTIONS["pow"] = "pow"
 

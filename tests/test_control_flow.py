@@ -392,3 +392,16 @@ def test_newton_example_matches_the_closed_form():
         grad = s2s.grad(newton.loss)(a)
         # loss = cbrt(a)^2, so d/da = (2/3) a^(-1/3)
         assert grad == pytest.approx(2 / 3 * a ** (-1 / 3), rel=1e-9)
+
+
+def ufunc_of_floats(x):
+    v1 = np.add(x, x).T  # a numpy scalar, which has .T (x + x would not)
+    return v1 * np.divide(x, 2.0)
+
+
+def test_numpy_ufuncs_stay_numpy_ufuncs():
+    """np.add(x, x) of Python floats is a numpy scalar; written back as x + x it would
+    be a float, without .T (found by the random programs)."""
+    g = s2s.grad(ufunc_of_floats)
+    assert "np.add(x, x).T" in g.source
+    s2s.check_grad(ufunc_of_floats, 0.55)
