@@ -483,6 +483,10 @@ class _FunctionEmitter:
         if prim.sequence:
             args = [ast.List(args, ast.Load())]
         args = [const_ast(op.params.get(k)) for k in prim.leading] + args
+        if op.params.get("method"):  # the array's own method: np.sum(x) calls it
+            return ast.Call(ast.Attribute(args[0], op.prim, ast.Load()), [], keywords)
+        if op.params.get("attr") and op.prim in ("shape", "size"):
+            return ast.Attribute(args[0], op.prim, ast.Load())
         lib = op.params.get("lib", "np")
         if prim.helper:
             func = ast.Name(prim.helper, ast.Load())

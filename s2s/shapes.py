@@ -19,6 +19,7 @@ its arguments, and a module generated for annotated shapes checks it on entry.
 
 from __future__ import annotations
 
+from dataclasses import replace as copy_stmt
 from typing import Any, Iterable, Union
 
 from .ir import (
@@ -427,6 +428,20 @@ _SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "unindex": 1, "size": 0, "shape"
 _RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
 
 
+#: Reductions that arrays have as methods.
+_METHODS = {"sum", "mean", "max", "min", "prod"}
+
+
+def _makes_arrays(op: Op) -> bool:
+    """Whether op's result is an array numpy made (when its rank is 1 or more)."""
+    p = PRIMITIVES.get(op.prim)
+    return op.params.get("lib") not in ("math", "builtin") and (
+        op.prim in _METHODS
+        or op.prim in ("matmul", "dot", "outer", "transpose", "zeros", "ones")
+        or (p is not None and p.elementwise and (p.operator or p.numpy))
+    )
+
+
 def _elementwise(op: Op) -> bool:
     p = PRIMITIVES.get(op.prim)
     return op.prim not in _COMPARISONS and (
@@ -453,6 +468,9 @@ class _Rewriter:
         for r in _flatten(roots):
             if isinstance(r, Var):
                 self.readers.setdefault(r, []).append(None)
+        self.made: dict[Var, Op] = {
+            s.out: s for s in walk(stmts) if isinstance(s, Op) and not s.outs
+        }
         self.replace: dict[Var, Operand] = {}
         self.pending: list[Stmt] = []
         self.changed = False
@@ -556,6 +574,24 @@ class _Rewriter:
                 return self.becomes(op, op.args[0])  # the ops that use it broadcast
         if op.prim == "size" and op.args[0].role != "param":
             return self.size_from_parameters(op)
+        return self.as_method(op)
+
+    def as_method(self, op: Op) -> list[Stmt] | None:
+        """`x.sum(axis=0)`, `x.shape` where x is an array numpy made (rank 1 or
+        more): numpy's functions only call these, at twice the cost for a small x.
+        Not on a parameter, which might be a list."""
+        x = op.args[0] if op.args else None
+        made = self.made.get(x) if isinstance(x, Var) else None
+        while (
+            made is not None and made.prim == "copy" and isinstance(made.args[0], Var)
+        ):
+            made = self.made.get(made.args[0])  # `dz = <the product>`
+        if made is None or not _makes_arrays(made) or not self.info.shape(x):
+            return None
+        if op.prim in _METHODS and "method" not in op.params and "lib" not in op.params:
+            return [copy_stmt(op, params={**op.params, "method": True})]
+        if op.prim in ("shape", "size") and "attr" not in op.params:
+            return [copy_stmt(op, params={**op.params, "attr": True})]
         return None
 
     def size_from_parameters(self, op: Op) -> list[Stmt] | None:
