@@ -173,6 +173,83 @@ def _inlinable(op: Op, uses: _Uses) -> bool:
     return op.loc is None or line is None or op.loc.lineno == line
 
 
+def _accumulates(op: Op) -> bool:
+    """`dx = dx + c`: a contribution added to an adjoint."""
+    return (
+        op.prim == "add"
+        and isinstance(op.args[0], Var)
+        and op.args[0].role == "adjoint"
+        and op.args[0].hint == op.out.hint
+    )
+
+
+def _passed_on(stmts: list[Stmt], uses: _Uses, inlined: set[Var]) -> set[Var]:
+    """Adjoints of the reverse sweep that one later statement of their block reads,
+    and nothing else: written into it, as by hand (`dz = (W2.T @ do) * (1 - h**2)`,
+    not `dh = W2.T @ do` first), so that no name keeps the array alive to the end of
+    the function (on a large array, numpy's next allocation then reuses its memory).
+    Evaluating them there reads the same values: the code is in SSA form, and only an
+    array nothing else reads is updated in place.  One step only: an expression that
+    took in an adjoint keeps its own name."""
+    found: set[Var] = set()
+
+    def emitted(x: Var) -> Stmt | None:
+        """The statement x's value is written in (x's op, or where it is inlined)."""
+        while x in inlined:
+            reader = uses.readers[x][0][0]
+            if not isinstance(reader, Op):
+                return reader
+            x = reader.out
+        return uses.defs.get(x)
+
+    def takes_in(op: Op) -> bool:
+        """Whether op's expression already holds an adjoint written into it."""
+        return any(
+            a in found or (a in inlined and takes_in(uses.defs[a]))
+            for a in _vars(op.args)
+        )
+
+    def block(body: list[Stmt], reverse: list[bool]) -> None:
+        shown = [
+            (s, r)
+            for s, r in zip(body, reverse)
+            if not (isinstance(s, Op) and s.out in inlined)
+        ]
+        later = {id(t): k for k, (t, _) in enumerate(shown)}
+        for k, (s, r) in enumerate(shown):
+            candidate = (
+                r
+                and isinstance(s, Op)
+                and s.out.role == "adjoint"
+                and not s.outs
+                and s.prim not in EFFECTS
+                and s.prim != "copy"
+                and not takes_in(s)
+            )
+            readers = uses.readers.get(s.out, []) if candidate else []
+            if len(readers) == 1 and isinstance(readers[0][0], Op):
+                reader = readers[0][0]
+                if _accumulates(s) or _accumulates(reader) and reader.args[0] is s.out:
+                    continue  # `dx = dx + c` stays a chain of accumulations
+                if later.get(id(emitted(reader.out)), -1) > k:
+                    found.add(s.out)
+        for s, r in zip(body, reverse):
+            for inner in (
+                ((s.then, s.orelse) if isinstance(s, If) else (s.header, s.body))
+                if isinstance(s, (If, Loop))
+                else ()
+            ):
+                block(inner, [r] * len(inner))
+
+    flags, reverse = [], False
+    for s in stmts:  # the sections are marked at the top level
+        if isinstance(s, Op) and s.prim == "section":
+            reverse = s.params.get("name") == "reverse"
+        flags.append(reverse)
+    block(stmts, flags)
+    return found
+
+
 # --- naming: out-of-SSA with an interference graph ----------------------------------
 
 
@@ -402,6 +479,7 @@ class _FunctionEmitter:
         self.inlined = {
             s.out for s in walk(self.stmts) if isinstance(s, Op) and _inlinable(s, uses)
         }
+        self.inlined |= _passed_on(self.stmts, uses, self.inlined)
         self.names = _Naming(self).run(self.stmts, self.returns, spec.params)
         accumulating = accumulations(self.stmts, [self.returns], spec.shapes)
         self.ints = ShapeInference(self.stmts, {})  # which indices are Python ints
@@ -409,6 +487,7 @@ class _FunctionEmitter:
             id(s)
             for s in walk(self.stmts)
             if id(s) in accumulating
+            and s.out not in self.inlined
             and s.args[0] not in self.inlined
             and self.names[s.args[0]] == self.names[s.out]
         }
