@@ -173,6 +173,10 @@ def _inlinable(op: Op, uses: _Uses) -> bool:
     return op.loc is None or line is None or op.loc.lineno == line
 
 
+def _is_matmul(node: ast.expr) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)
+
+
 def _accumulates(op: Op) -> bool:
     """`dx = dx + c`: a contribution added to an adjoint."""
     return (
@@ -529,7 +533,12 @@ class _FunctionEmitter:
                 return ast.Compare(args[0], [prim.operator()], [args[1]])
             if op.prim in _BOOL:
                 return ast.BoolOp(prim.operator(), args)
-            return ast.BinOp(args[0], prim.operator(), args[1])
+            left, right = args
+            if op.prim == "mul" and _is_matmul(left) and not _is_matmul(right):
+                # `(1 - h**2) * (W2.T @ do)`, not `W2.T @ do * (1 - h**2)`: * and @
+                # bind alike, and only a right operand is written with parentheses.
+                left, right = right, left
+            return ast.BinOp(left, prim.operator(), right)
         if op.prim in ("copy", "float") and op.params.get("lib") != "builtin":
             return args[0]
         if op.prim == "tuple":
