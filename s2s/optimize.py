@@ -59,8 +59,8 @@ def _resolve(replace: dict[Var, Operand]) -> dict[Var, Operand]:
 
 
 def _key(op: Op) -> tuple[Any, ...] | None:
-    if op.prim in _DISTINCT or op.outs:
-        return None
+    if op.prim in _DISTINCT or op.outs or op.prim == "transpose":
+        return None  # `x.T` costs nothing: no name `transpose = x.T` for it
     try:
         params = tuple(sorted(op.params.items()))
         hash(params)

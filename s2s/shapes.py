@@ -35,7 +35,7 @@ from .ir import (
     temp_hint,
     walk,
 )
-from .primitives import PRIMITIVES
+from .primitives import PRIMITIVES, parse_einsum
 from .rules import BROADCASTING
 
 #: A dimension: 1 or another known size (an int), a symbol (a str), unknown (None).
@@ -339,6 +339,8 @@ class ShapeInference:
             return self.expanded(self.shape(args[0]), params.get("axis"))
         if prim == "getitem":
             return self.indexed(op)
+        if prim == "einsum":
+            return self.einsum_shape(op)
         if prim == "cumsum":
             return self.shape(args[0]) if params.get("axis") is not None else None
         if prim == "trace":
@@ -349,6 +351,26 @@ class ShapeInference:
         if (p is not None and p.elementwise) or prim in BROADCASTING:
             return broadcast(*(self.shape(a) for a in args))
         return None
+
+    def einsum_shape(self, op: Op) -> Shape:
+        """The output of explicit einsum subscripts: each label's dimension, from
+        an operand where it is not 1 (a 1 there broadcasts); `...` is not followed."""
+        try:
+            inputs, output = parse_einsum(op.params.get("subscripts"), len(op.args))
+        except ValueError:
+            return None
+        sizes: dict[str, Dim] = {}
+        for labels, x in zip(inputs, op.args):
+            shape = self.shape(x)
+            if shape is None or "..." in labels or len(shape) != len(labels):
+                return None
+            for label, d in zip(labels, shape):
+                held = sizes.get(label, 1)
+                if held == 1 or held == d:
+                    sizes[label] = d
+                elif d != 1:
+                    sizes[label] = None  # two sizes: numpy would have failed
+        return tuple(sizes[label] for label in output)
 
     @staticmethod
     def transposed(shape: Shape, axes: Any) -> Shape:
