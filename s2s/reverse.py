@@ -613,7 +613,19 @@ class _Reverse:
                 reverse_body.insert(readers[0], op)
 
     def scalar(self, x: Operand) -> bool:
-        """Whether x is provably a number (a `math` argument, say), not an array."""
+        """Whether x is provably a number, not an array: a size (`x.shape[0]`,
+        `len(x)`), or what shape classes prove (a `math` argument, say)."""
+        made = self.defs.get(x) if isinstance(x, Var) else None
+        if isinstance(made, Op) and made.prim in ("len", "ndim", "size", "int"):
+            return True
+        if isinstance(made, Op) and made.prim == "getitem":
+            whole = (
+                self.defs.get(made.args[0]) if isinstance(made.args[0], Var) else None
+            )
+            if isinstance(whole, Op) and whole.prim == "shape":
+                return all(
+                    self.scalar(p) or isinstance(p, Const) for p in made.args[1:]
+                )
         if self.scalar_classes is None:
             from .optimize import ShapeClasses  # late: optimize imports this module
 
@@ -686,7 +698,9 @@ class _Reverse:
         b = self.builder
         tape = b.var(f"{values[0].hint}_tape", "user")
         self.tapes.append(Op("new_stack", (), tape))
-        block.insert(at, Op("push", (tape, *values), b.var("pushed")))
+        made = [self.defs[v].loc for v in values if getattr(self.defs.get(v), "loc", 0)]
+        where = made[-1] if made and at else None  # the line that made what is saved
+        block.insert(at, Op("push", (tape, *values), b.var("pushed"), {}, where))
         popped = tuple(
             b.var(v.hint, "user" if v.role == "param" else v.role) for v in values
         )

@@ -405,3 +405,24 @@ def test_numpy_ufuncs_stay_numpy_ufuncs():
     g = s2s.grad(ufunc_of_floats)
     assert "np.add(x, x).T" in g.source
     s2s.check_grad(ufunc_of_floats, 0.55)
+
+
+def sliding_window(w, x):
+    total = 0.0
+    for i in range(x.shape[0] - w.shape[0] + 1):
+        total = total + np.tanh(np.dot(w, x[i : i + w.shape[0]]))
+    return total
+
+
+def test_a_window_of_sizes_is_recomputed_not_saved():
+    """i + w.shape[0] is arithmetic on sizes: the reverse loop recomputes the window
+    x[i : i + k] and saves only the tanh its rule needs."""
+    rng = np.random.default_rng(4)
+    w, x = rng.normal(size=3), rng.normal(size=10)
+    body = s2s.grad(sliding_window, wrt=(0, 1)).source_for(w, x)
+    saved = _appends(body)  # in f_grad and f_value_and_grad
+    assert len(saved) == 2 and all(
+        a.endswith("tanh)") or "np.tanh(" in a for a in saved
+    )
+    assert not any("x[i" in a and "np.tanh" not in a for a in saved)
+    s2s.check_grad(sliding_window, w, x, wrt=(0, 1))
