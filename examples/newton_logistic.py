@@ -14,7 +14,7 @@ import numpy as np
 import s2s
 
 
-def loss(w, X, y, lam):
+def loss(w: "n", X: "m n", y: "m", lam: float):
     z = X @ w
     # log(1 + exp(z)) - y z: the logistic loss, written to stay finite for large z
     data = np.mean(np.logaddexp(0.0, z) - y * z)

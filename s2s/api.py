@@ -141,10 +141,22 @@ def generate(
         positions, many = resolve_wrt(graph.name, [p.hint for p in graph.params], wrt)
         params = [graph.params[i] for i in positions]
         names = Namespace(v.name for v in _all_vars(graph))
+        annotated = shapes is None
+        patterns = shape_patterns(
+            graph, parsed.shape_annotations() if annotated else shapes
+        )
+
+        def guard(function: str, params=graph.params, patterns=patterns) -> list:
+            if not annotated:
+                return []
+            return _shape_guard(params, function, patterns, parsed)
+
         if mode != "grad":
             from .higher import derivative_specs
 
-            adjoint, specs = derivative_specs(mode, graph, params, many, names)
+            adjoint, specs = derivative_specs(
+                mode, graph, params, many, names, patterns, guard
+            )
             return Stages(
                 parsed, graph, adjoint, emit_module(specs, header), params, many
             )
@@ -153,19 +165,13 @@ def generate(
         verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
         grads = tuple(adjoint.grads) if many else adjoint.grads[0]
         what = ", ".join(p.hint for p in params)
-        annotated = shapes is None
-        patterns = shape_patterns(
-            graph, parsed.shape_annotations() if annotated else shapes
-        )
 
         def spec(suffix: str, doc: str, returns: Any) -> FunctionSpec:
-            guard = (
-                _shape_guard(graph, graph.name + suffix, patterns, parsed)
-                if annotated
-                else []
-            )
             sections = [
-                ("forward", guard + adjoint.forward + adjoint.checks),
+                (
+                    "forward",
+                    guard(graph.name + suffix) + adjoint.forward + adjoint.checks,
+                ),
                 ("reverse", adjoint.ops),
             ]
             return FunctionSpec(
@@ -224,14 +230,14 @@ def shape_patterns(
 
 
 def _shape_guard(
-    graph: Graph, function: str, patterns: dict | None, parsed: ParsedFunction
+    params: Sequence[Var], function: str, patterns: dict | None, parsed: ParsedFunction
 ) -> list:
     """The check, on entry, that the arguments have the annotated shapes."""
     from .ir import Op, Var
 
     if not patterns:
         return []
-    checked = [p for p in graph.params if p in patterns]
+    checked = [p for p in params if p in patterns]
     params = {
         "function": function,
         "names": tuple(p.hint for p in checked),

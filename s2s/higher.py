@@ -39,10 +39,19 @@ if TYPE_CHECKING:
 
 
 def derivative_specs(
-    mode: str, graph: Graph, wrt: list[Var], many: bool, names: Namespace
+    mode: str,
+    graph: Graph,
+    wrt: list[Var],
+    many: bool,
+    names: Namespace,
+    patterns: dict[Var, tuple] | None = None,
+    guard: Callable[..., list] = lambda function, params=(), patterns=None: [],
 ) -> tuple[Adjoint | None, list[FunctionSpec]]:
     """The functions of the module of `mode` ("jvp", "vjp" or "hvp") for `graph`
-    differentiated with respect to `wrt` (a tuple of results when `many`)."""
+    differentiated with respect to `wrt` (a tuple of results when `many`), written
+    for the parameters' shape `patterns` if given (a tangent has its parameter's
+    shape), beginning with the check `guard(function, params, patterns)` returns
+    (of the parameters' shapes, tangents included)."""
     from .emit import FunctionSpec
     from .forward import forward
     from .ir import Graph, Var, verify
@@ -72,8 +81,9 @@ def derivative_specs(
             doc,
             graph.params + [seed],
             (),
-            sections,
+            [("forward", guard(f"{name}_vjp") + sections[0][1]), *sections[1:]],
             (graph.result, pack(adjoint.grads)),
+            patterns,
         )
         return adjoint, [spec]
     if mode == "jvp":
@@ -99,13 +109,21 @@ def derivative_specs(
             "derivative of its gradient along them (forward over reverse mode)."
         )
         returns = pack(tangents.results)
+    function = f"{name}{'_jvp' if mode == 'jvp' else '_hvp'}"
+    (first, stmts), *rest = tangents.sections
+    if patterns:  # a tangent has its parameter's shape
+        patterns = {
+            **patterns,
+            **{t: patterns[p] for p, t in zip(wrt, tangents.params) if p in patterns},
+        }
     spec = FunctionSpec(
-        f"{name}{'_jvp' if mode == 'jvp' else '_hvp'}",
+        function,
         doc,
         params,
         (),
-        tangents.sections,
+        [(first, guard(function, params, patterns) + stmts), *rest],
         returns,
+        patterns,
         alike=tangents.alike,
     )
     return adjoint, [spec]
