@@ -345,3 +345,18 @@ def test_einsum_shapes_are_known():
     body = s2s.grad(einsum_attention, wrt=(0, 1, 2)).source_for(*args)
     assert "_unbroadcast" not in body and "_matmul_adjoint" not in body
     s2s.check_grad(einsum_attention, *args, wrt=(0, 1, 2))
+
+
+def test_an_annotated_hvp_is_specialized_and_checks_its_tangent():
+    from examples import newton_logistic
+
+    w, X, y = normal(3), normal(7, 3), (normal(7) > 0) * 1.0
+    hvp = s2s.derivative(newton_logistic.loss, "hvp", wrt="w")
+    assert "_matmul_adjoint" not in hvp.source and "X.T @ dz_dot" in hvp.source
+    v = normal(3)
+    g = s2s.grad(newton_logistic.loss, wrt="w")
+    h = 1e-6
+    numeric = (g(w + h * v, X, y, 0.1) - g(w - h * v, X, y, 0.1)) / (2 * h)
+    np.testing.assert_allclose(hvp(w, X, y, 0.1, v), numeric, rtol=1e-6, atol=1e-9)
+    with pytest.raises(s2s.ShapeMismatchError, match="w_dot"):
+        hvp(w, X, y, 0.1, normal(1))
