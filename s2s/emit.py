@@ -76,6 +76,15 @@ class GeneratedModule:
         return format_source(self.raw)
 
 
+def _float_guard(value: ast.expr, check: ast.stmt) -> ast.If:
+    """`if type(y) is not float: check`: a Python float, the result of most scalar
+    code, passes a check of its rank at the cost of one comparison, not a call."""
+    test = ast.Compare(
+        ast.Call(_name("type"), [value], []), [ast.IsNot()], [_name("float")]
+    )
+    return ast.If(test, [check], [])
+
+
 def format_source(text: str) -> str:
     """Format with black; the one place that depends on black's version."""
     import black  # here, not at the top: importing black takes a tenth of a second
@@ -640,6 +649,8 @@ class _FunctionEmitter:
         if isinstance(s, Loop):
             return self.loop_statement(s, line)
         value = self.op_expr(s)
+        if s.prim == "check_scalar":
+            return [_float_guard(value.args[0], ast.Expr(value))]
         if s.prim in _NO_VALUE:
             return [ast.Expr(value)]
         if len(s.outs) > 1:

@@ -404,6 +404,9 @@ class Linearizer:
     # --- control flow ---------------------------------------------------------------
 
     def stmt_If(self, node: ast.If) -> None:
+        if _is_float_guard(node) and self._calls_effect(node.body[0].value):
+            self.expr(node.body[0].value)  # generated code: the guard only saves time
+            return
         cond = self.expr(node.test)
         if isinstance(cond, Var) and cond.role == "temp":
             cond.hint = "cond"
@@ -1200,6 +1203,26 @@ def _literal_default(node: ast.expr, parsed: ParsedFunction) -> Any:
             "default values must be constants",
             "Use a number (or None) as the default.",
         ) from None
+
+
+def _is_float_guard(node: ast.If) -> bool:
+    """`if type(y) is not float: _check_scalar(y)`, as s2s writes a result's check."""
+    test, body = node.test, node.body
+    if node.orelse or len(body) != 1 or not isinstance(body[0], ast.Expr):
+        return False
+    call = body[0].value
+    if not (isinstance(test, ast.Compare) and isinstance(call, ast.Call) and call.args):
+        return False
+    checked = test.left
+    return (
+        len(test.ops) == 1
+        and isinstance(test.ops[0], ast.IsNot)
+        and _dotted(test.comparators[0]) == "float"
+        and isinstance(checked, ast.Call)
+        and _dotted(checked.func) == "type"
+        and len(checked.args) == 1
+        and ast.dump(checked.args[0]) == ast.dump(call.args[0])
+    )
 
 
 def _is_docstring(node: ast.stmt) -> bool:
