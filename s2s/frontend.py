@@ -217,6 +217,51 @@ _SOURCE_ADVICE = (
 )
 
 
+def _parse_block(filename: str, source_lines: list[str], first: int) -> tuple:
+    """Parse a function's lines (indented or not), numbered as in its file."""
+    source = "".join(source_lines)
+    dedented = textwrap.dedent(source)
+    first_line = source_lines[0] if source_lines else ""
+    shift = len(first_line) - len(first_line.lstrip()) if dedented != source else 0
+    tree = ast.parse(dedented)
+    ast.increment_lineno(tree, first - 1)
+    return filename, source_lines, first, tree, shift
+
+
+def _parse_by_indentation(code: types.CodeType) -> tuple | None:
+    """The function's block found by indentation, without tokenizing (what makes
+    `inspect.getsource` slow on the import path): from its first line (a decorator's)
+    to the first line indented no deeper than that one after the `def` line.  A cut
+    inside a bracket, string or continuation cannot parse, so None (use inspect) when
+    the block does not parse or is not one function."""
+    lines = linecache.getlines(code.co_filename)
+    first = code.co_firstlineno
+    if not lines or first > len(lines):
+        return None
+    indent = _indentation(lines[first - 1])
+    end = first - 1
+    while end < len(lines) and not lines[end].lstrip().startswith(("def ", "async ")):
+        end += 1
+    end = last = end + 1
+    while end < len(lines):
+        text = lines[end].strip()
+        if text and not text.startswith("#"):
+            if _indentation(lines[end]) <= indent:
+                break
+            last = end + 1
+        end += 1
+    try:
+        parsed = _parse_block(code.co_filename, lines[first - 1 : last], first)
+    except SyntaxError:
+        return None
+    body = parsed[3].body
+    return parsed if len(body) == 1 and isinstance(body[0], ast.FunctionDef) else None
+
+
+def _indentation(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
 def parse_function(f: Any) -> ParsedFunction:
     """Parse a live Python function into a :class:`ParsedFunction`."""
     f = inspect.unwrap(f, stop=lambda g: generated_function(g) is not None)
@@ -232,26 +277,24 @@ def parse_function(f: Any) -> ParsedFunction:
             "cannot differentiate a lambda: its source is not a function definition",
             hint=_SOURCE_ADVICE,
         )
-    try:
-        filename = inspect.getsourcefile(f) or code.co_filename
-        source_lines, first = inspect.getsourcelines(f)
-    except (OSError, TypeError) as e:
-        raise SourceUnavailableError(
-            f"cannot find the source of {f.__qualname__} ({code.co_filename}): {e}",
-            hint=_SOURCE_ADVICE,
-        ) from None
-    source = "".join(source_lines)
-    dedented = textwrap.dedent(source)
-    first_line = source_lines[0] if source_lines else ""
-    shift = len(first_line) - len(first_line.lstrip()) if dedented != source else 0
-    try:
-        tree = ast.parse(dedented)
-    except SyntaxError as e:
-        raise SourceUnavailableError(
-            f"the source of {f.__qualname__} in {filename} does not parse: {e.msg}",
-            hint=_SOURCE_ADVICE,
-        ) from None
-    ast.increment_lineno(tree, first - 1)
+    parsed = _parse_by_indentation(code)
+    if parsed is None:
+        try:
+            filename = inspect.getsourcefile(f) or code.co_filename
+            source_lines, first = inspect.getsourcelines(f)
+        except (OSError, TypeError) as e:
+            raise SourceUnavailableError(
+                f"cannot find the source of {f.__qualname__} ({code.co_filename}): {e}",
+                hint=_SOURCE_ADVICE,
+            ) from None
+        try:
+            parsed = _parse_block(filename, source_lines, first)
+        except SyntaxError as e:
+            raise SourceUnavailableError(
+                f"the source of {f.__qualname__} in {filename} does not parse: {e.msg}",
+                hint=_SOURCE_ADVICE,
+            ) from None
+    filename, source_lines, first, tree, shift = parsed
     node = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
     params = list(code.co_varnames[: code.co_argcount])
     if (
