@@ -290,6 +290,88 @@ def verify(graph: Graph, extra: Iterable[Stmt] = ()) -> None:
     use(graph.result, "return", ())
 
 
+# --- which values may hold integers --------------------------------------------------
+
+#: Results that hold bools or integers whatever their operands.
+INTEGRAL_RESULTS = frozenset(
+    {"lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not", "both", "either"}
+    | {"len", "shape", "size", "ndim", "argmax", "argmin", "int", "arange", "range"}
+    | {"builtin_round"}
+)
+
+#: Results that are floats (or complex) whatever their operands: the transcendental
+#: functions and the divisions.  Any other op keeps an integer dtype of its operands.
+FLOAT_RESULTS = frozenset(
+    {"div", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin"}
+    | {"cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh"}
+    | {"hypot", "logaddexp", "mean", "var", "std", "norm", "float", "sigmoid"}
+)
+
+
+def integral_result(
+    prim: str, args: tuple, params: dict, maybe: Callable[[Operand], bool]
+) -> bool:
+    """Whether an op's result may hold integers, given which operands `maybe` do."""
+    if prim in INTEGRAL_RESULTS:
+        return True
+    if prim in FLOAT_RESULTS or params.get("lib") == "math":
+        return False
+    return all(maybe(a) for a in args)
+
+
+def possibly_integral(stmts: list[Stmt]) -> set[Var]:
+    """The values that may hold bools or integers: parameters (anything read but not
+    defined here), loop indices, comparisons and counts, and what follows from them
+    by ops that keep an integer dtype (`mask * mask`, `img[i]`).  Derivative code
+    folds `1.0 * v` to `v` only for the other values: for `v = x < 1.0` the product
+    is a float array and `v` a bool one (bool + bool is a logical or)."""
+    defined = {v for s in walk(stmts) for v in s.defines}
+    for s in walk(stmts):
+        if isinstance(s, Loop):
+            defined.update(s.carried)
+            defined.update([s.index] if s.index is not None else [])
+    pushed: dict[Var, list[tuple[Operand, ...]]] = {}
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "push":
+            pushed.setdefault(s.args[0], []).append(s.args[1:])
+    integral: set[Var] = set()
+
+    def maybe(x: Operand | None) -> bool:
+        if isinstance(x, Var):
+            return x in integral or x not in defined
+        return x is not None and type(x.value) is not float
+
+    def made_integral(s: Stmt) -> list[Var]:
+        if isinstance(s, If):
+            sides = zip(s.outs, s.then_vals, s.else_vals)
+            return [o for o, a, b in sides if maybe(a) or maybe(b)]
+        if isinstance(s, Loop):
+            index = [s.index] if s.index is not None else []
+            pairs = zip(s.carried, s.inits, s.nexts, s.outs)
+            return index + [
+                v for c, i, n, o in pairs if maybe(i) or maybe(n) for v in (c, o)
+            ]
+        if s.prim == "pop":
+            pushes = pushed.get(s.args[0], [])
+            return [
+                o
+                for i, o in enumerate(s.defines)
+                if any(maybe(p[i]) for p in pushes if i < len(p))
+            ]
+        return (
+            list(s.defines) if integral_result(s.prim, s.args, s.params, maybe) else []
+        )
+
+    changed = True
+    while changed:
+        before = len(integral)
+        for s in walk(stmts):
+            integral.update(made_integral(s))
+        changed = len(integral) != before
+    read = {x for s in walk(stmts) for x in operands(s) if isinstance(x, Var)}
+    return integral | (read - defined)
+
+
 # --- building ops -------------------------------------------------------------------
 
 _FOLD: dict[str, Callable[..., Any]] = {
@@ -352,12 +434,16 @@ def temp_hint(prim: str) -> str:
 
 
 def fold(
-    prim: str, args: tuple[Operand, ...], identities: bool = True
+    prim: str,
+    args: tuple[Operand, ...],
+    identities: bool = True,
+    integral: set[Var] | frozenset = frozenset(),
 ) -> Operand | None:
     """The value of an op on constants, or (with `identities`) the operand an
     identity op returns (`x * 1`, `x + 0`, `x ** 1`): rewrites that cannot change a
-    shape.  Identities hold only where values are floats, as in derivative code:
-    `x * 1.0` of a bool or int array is a float array."""
+    shape.  Identities hold only where values are floats, as in derivative code, and
+    not for the `integral` values there: `x * 1.0` of a bool or int array is a float
+    array."""
     if prim in _FOLD and all(_is_number(a) for a in args):
         try:
             value = _FOLD[prim](*(a.value for a in args))
@@ -371,14 +457,22 @@ def fold(
     if prim in ("mul", "add") and len(args) == 2:
         unit = 1 if prim == "mul" else 0
         a, b = args
-        if _is(a, unit):
+        if _is(a, unit) and _keeps_dtype(a, b, integral):
             return b
-        if _is(b, unit):
+        if _is(b, unit) and _keeps_dtype(b, a, integral):
             return a
     if prim in ("sub", "div", "pow") and len(args) == 2:
-        if _is(args[1], 0 if prim == "sub" else 1):
-            return args[0]
+        x, unit = args
+        if _is(unit, 0 if prim == "sub" else 1):
+            if _keeps_dtype(Const(0.0) if prim == "div" else unit, x, integral):
+                return x
     return None
+
+
+def _keeps_dtype(unit: Const, x: Operand, integral: set[Var] | frozenset) -> bool:
+    """Whether `x op unit` has x's dtype: `mask * 1.0` is a float array, `mask * 1`
+    and `mask ** 1` are bool ones."""
+    return type(unit.value) is int or x not in integral
 
 
 class Builder:
@@ -394,6 +488,7 @@ class Builder:
         # derivatives are; in user code x may be a bool or int array whose type the
         # operation changes (True + True is True, True * 1.0 + True is 2.0).
         self.identities = True
+        self.integral: set[Var] = set()  # values identities must keep (see fold)
 
     def var(self, hint: str, role: str = "temp") -> Var:
         return Var(self.names.fresh(hint), hint, role)
@@ -413,7 +508,14 @@ class Builder:
         op = Op(prim, tuple(args), out, params, self.loc)
         self.ops.append(op)
         self.defs[out] = op
+        if self.integral and integral_result(prim, op.args, params, self._integral):
+            self.integral.add(out)
         return out
+
+    def _integral(self, x: Operand) -> bool:
+        if isinstance(x, Var):
+            return x in self.integral
+        return type(x.value) is not float
 
     def _fold(self, prim: str, args: tuple[Operand, ...]) -> Operand | None:
         """Constant folding and identities that cannot change a value's shape."""
@@ -424,20 +526,20 @@ class Builder:
         return None
 
     def _identity(self, prim: str, args: tuple[Operand, ...]) -> Operand | None:
-        same = fold(prim, args)  # x * 1, x + 0, x ** 1, ...
+        same = fold(prim, args, integral=self.integral)  # x * 1, x + 0, x ** 1, ...
         if same is not None:
             return same
         if prim == "mul":
             a, b = args
-            if _is(a, -1):
+            if _is(a, -1) and b not in self.integral:  # -(uint8) wraps, -1.0 * does not
                 return self.emit("neg", b)
-            if _is(b, -1):
+            if _is(b, -1) and a not in self.integral:
                 return self.emit("neg", a)
         if prim == "add":
             a, b = args
             if self._negated(b) is not None:
                 return self.emit("sub", a, self._negated(b))
-        if prim == "sub" and _is(args[0], 0):
+        if prim == "sub" and _is(args[0], 0) and args[1] not in self.integral:
             return self.emit("neg", args[1])
         if prim == "neg":
             inner = self._negated(args[0])

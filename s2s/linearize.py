@@ -383,6 +383,7 @@ class Linearizer:
                 )
             else:
                 values = self.value(value)
+                values = self._tuple_items(values) or values
             if not isinstance(values, tuple) or len(values) != len(target.elts):
                 raise self.fn.error(
                     value,
@@ -847,8 +848,40 @@ class Linearizer:
 
     def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Operand:
         x = self.expr(node.value)
+        items = self._tuple_items(x)
+        if items is not None:
+            return self._tuple_item(node, items)
         spec, parts = self._index(node.slice)
         return self.emit("getitem", x, *parts, hint=hint, spec=spec)
+
+    def _tuple_items(self, x: Operand) -> tuple[Operand, ...] | None:
+        """The items of a tuple display (`t = (x, 2 * x)`), known while linearizing."""
+        op = self.builder.defs.get(x) if isinstance(x, Var) else None
+        return op.args if op is not None and op.prim == "tuple" else None
+
+    def _tuple_item(self, node: ast.Subscript, items: tuple[Operand, ...]) -> Operand:
+        """`t[1]`, `t[-1]`, `t[1:]` of a tuple display: its items, picked while
+        linearizing (the graph has no tuple values to differentiate through)."""
+        index = self.expr(node.slice) if not isinstance(node.slice, ast.Slice) else None
+        try:
+            if isinstance(node.slice, ast.Slice):
+                bounds = [
+                    None if b is None else self._static(b, "a tuple's slice bound")
+                    for b in (node.slice.lower, node.slice.upper, node.slice.step)
+                ]
+                return self.emit("tuple", *items[slice(*bounds)])
+            if isinstance(index, Const) and isinstance(index.value, int):
+                return items[index.value]
+        except IndexError:
+            raise self.fn.error(
+                node, f"tuple index out of range (the tuple has {len(items)} items)"
+            ) from None
+        raise self.fn.error(
+            node,
+            "a tuple is indexed with a value known only at run time",
+            "Index tuples with constants (`t[0]`), or stack the values into an "
+            "array (`np.stack(...)[i]`) and index that.",
+        )
 
     def _index(self, index: ast.expr) -> tuple[tuple, list[Operand]]:
         """The `spec` of a subscript (see ir.Sym.__getitem__) and its run-time parts."""

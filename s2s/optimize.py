@@ -13,7 +13,19 @@ from collections import Counter
 from dataclasses import replace as copy_stmt
 from typing import Any, Iterable
 
-from .ir import Const, If, Loop, Op, Operand, Stmt, Var, fold, operands, walk
+from .ir import (
+    Const,
+    If,
+    Loop,
+    Op,
+    Operand,
+    Stmt,
+    Var,
+    fold,
+    operands,
+    possibly_integral,
+    walk,
+)
 from .primitives import PRIMITIVES
 from .reverse import maybe_undefined, substitute
 from .shapes import SHAPED_LIKE, ShapeInference, specialize
@@ -403,6 +415,7 @@ def fold_constants(stmts: list[Stmt], roots: list[Any]):
         id(s) for loop in walk(stmts) if isinstance(loop, Loop) for s in walk(loop.body)
     }
     derivative = False  # identities hold in derivative code, where values are floats
+    integral = possibly_integral(stmts)
     for s in walk(stmts):
         if isinstance(s, Op) and s.prim == "section":
             derivative = s.params.get("name") == "reverse"
@@ -410,7 +423,7 @@ def fold_constants(stmts: list[Stmt], roots: list[Any]):
             continue
         args = tuple(_resolve_one(a, replace) for a in s.args)
         if s.out.role == "temp":
-            value = fold(s.prim, args, identities=derivative)
+            value = fold(s.prim, args, identities=derivative, integral=integral)
         elif s.prim == "copy" and isinstance(args[0], Const) and id(s) in in_loops:
             value = args[0]
         else:
@@ -665,17 +678,44 @@ def _allocates(op: Stmt) -> bool:
     )
 
 
+def _readers(stmts: list[Stmt]) -> dict[Var, int]:
+    """How often each value is read, a read in a loop that the value was defined
+    outside of counting twice (it happens on every iteration)."""
+    depth: dict[Var, int] = {}
+    reads: list[tuple[Operand | None, int]] = []
+
+    def block(body: list[Stmt], d: int) -> None:
+        for s in body:
+            depth.update({v: d for v in s.defines})
+            if isinstance(s, If):
+                reads.extend((x, d) for x in operands(s))
+                block(s.then, d)
+                block(s.orelse, d)
+            elif isinstance(s, Loop):
+                inner = [*s.carried, *([s.index] if s.index is not None else [])]
+                depth.update({v: d + 1 for v in inner})
+                reads.extend((x, d) for x in [*s.inits, s.iterable])
+                reads.extend((x, d + 1) for x in [s.cond, s.stop, *s.nexts])
+                block(s.header, d + 1)
+                block(s.body, d + 1)
+            else:
+                reads.extend((x, d) for x in s.args)
+
+    block(stmts, 0)
+    readers: dict[Var, int] = {}
+    for x, at in reads:
+        if isinstance(x, Var):
+            readers[x] = readers.get(x, 0) + (1 if depth.get(x, 0) >= at else 2)
+    return readers
+
+
 def accumulations(stmts: list[Stmt], roots: list[Any], shapes: Any = None) -> set[int]:
     """The `acc + c` ops (by id) that may add c into acc's array in place (`acc += c`,
     as hand-written code accumulates): acc holds a new array that nothing else reads
     or holds (made by arithmetic, directly or through a loop's carried value), and
     the sum has acc's shape.  Elsewhere `+` makes a new array, since acc might be a
     view of an argument, a value saved on a tape, or smaller than the sum."""
-    readers: dict[Var, int] = {}
-    for s in walk(stmts):
-        for x in operands(s):
-            if isinstance(x, Var):
-                readers[x] = readers.get(x, 0) + 1
+    readers = _readers(stmts)
     for r in operands_of(tuple(roots)):
         readers[r] = readers.get(r, 0) + 1
     defs: dict[Var, Stmt] = {}

@@ -296,6 +296,8 @@ _ALL = [
     Primitive("expand_dims", ("a",), (("axis", None),), numpy="expand_dims"),
     Primitive("squeeze", ("a",), (("axis", None),), numpy="squeeze"),
     Primitive("ravel", ("a",), numpy="ravel", max_positional=1),
+    # np.copy: a new, writable array (a gradient is never a view of something else)
+    Primitive("array_copy", ("a",), numpy="copy", max_positional=1, elementwise=True),
     Primitive("diag", ("v",), (("k", 0),), numpy="diag"),
     *(_joining(name, ("arrays",), (("axis", 0),)) for name in ("concatenate", "stack")),
     *(_joining(name, ("tup",), ()) for name in ("hstack", "vstack")),

@@ -22,9 +22,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .errors import InternalError
+from .errors import InternalError, UnsupportedSyntaxError
 from .ir import (
     Builder,
+    possibly_integral,
     Const,
     Graph,
     If,
@@ -61,6 +62,10 @@ class Adjoint:
             ["reverse:", *("    " + line for line in lines)]
             + [f"    return {', '.join(map(repr, self.grads))}"]
         )
+
+
+#: Ops whose result may be a read-only view of a smaller array.
+_SPREADS = frozenset({"broadcast_to", "unreduce", "unreduce_to"})
 
 
 def _differentiable_args(op: Op) -> list[Operand]:
@@ -109,7 +114,29 @@ def active_values(stmts: list[Stmt], wrt: list[Var]) -> set[Var]:
                 ):
                     active.add(v)
                     changed = True
+    _refuse_active_tuples(stmts, active)
     return active
+
+
+def _refuse_active_tuples(stmts: list[Stmt], active: set[Var]) -> None:
+    """A tuple display is a shape, not a value to differentiate through: refuse one
+    that holds derivatives and is read (its items picked by constant indices never
+    reach the graph), rather than give it a zero derivative."""
+    read = {x for s in walk(stmts) for x in operands(s) if isinstance(x, Var)}
+    for s in walk(stmts):
+        if (
+            isinstance(s, Op)
+            and s.prim == "tuple"
+            and s.out in read
+            and any(x in active for x in s.args)
+        ):
+            raise UnsupportedSyntaxError(
+                "a tuple of values that depend on the differentiated parameters is "
+                "used as one value here",
+                s.loc,
+                "Pass the values separately, index the tuple with constants "
+                "(`t[0]`), or stack them into an array with np.stack([...]).",
+            )
 
 
 def influencing(stmts: list[Stmt], results: Iterable[Operand]) -> set[Var]:
@@ -226,6 +253,7 @@ class _Reverse:
             self.forward, [graph.result]
         )
         self.builder = Builder(names)
+        self.builder.integral = possibly_integral(self.forward)
         self.named: set[Operand] = set()  # values that already are some value's adjoint
         self.defs = {v: s for s in walk(self.forward) for v in s.defines}
         self.uses = _use_counts(self.forward, graph.result)
@@ -255,7 +283,7 @@ class _Reverse:
         b.loc, b.lib = None, "np"
         grads = [
             (
-                adjoints[p]
+                self.writable(adjoints[p])
                 if p in adjoints
                 else self.zeros(p, hint="d" + p.hint, role="adjoint")
             )
@@ -265,6 +293,16 @@ class _Reverse:
         return Adjoint(
             self.tapes + self.forward, made + b.ops, grads, checks, self.final
         )
+
+    def writable(self, gradient: Operand) -> Operand:
+        """A gradient the caller may update in place: a spread of a reduction's adjoint
+        (a read-only view, `np.broadcast_to`) is copied into an array of its own."""
+        made = self.builder.defs.get(gradient) if isinstance(gradient, Var) else None
+        if made is None or made.prim not in _SPREADS:
+            return gradient
+        copy = self.builder.emit("array_copy", gradient, hint=gradient.hint)
+        copy.role, made.out.role, made.out.hint = "adjoint", "temp", "spread"
+        return copy
 
     def exists(self, value: Operand | None) -> bool:
         """Whether `value` surely exists (it is not a name defined on some paths)."""

@@ -594,8 +594,12 @@ class _Rewriter:
         if op.prim == "broadcast_to" and info.shape(op.args[0]) is not None:
             if self.absorbs(op.out, info.shape(op.args[0])):
                 return self.becomes(op, op.args[0])  # the ops that use it broadcast
+        if op.prim == "array_copy" and info.shape(op.args[0]) == ():
+            return self.becomes(op, op.args[0])  # a number is no view
         if op.prim == "size" and op.args[0].role != "param":
             return self.size_from_parameters(op)
+        if op.prim == "shape" and op.args[0].role != "param":
+            return self.shape_from_parameters(op)
         return self.as_method(op)
 
     def as_method(self, op: Op) -> list[Stmt] | None:
@@ -616,17 +620,17 @@ class _Rewriter:
             return [copy_stmt(op, params={**op.params, "attr": True})]
         return None
 
-    def size_from_parameters(self, op: Op) -> list[Stmt] | None:
-        """`np.size(t)` of a temporary, as the product of parameters' dimensions
-        (`np.shape(y)[1]`), so that t need not be computed for its size."""
+    def dims_from_parameters(self, op: Op) -> list[Operand] | None:
+        """The dimensions of op's operand, read off the parameters' shapes
+        (`np.shape(y)[1]`) into `self.pending`; None where one is unknown."""
         shape = self.info.shape(op.args[0])
         if shape is None or None in shape:
             return None
-        factors: list[Operand] = []
+        dims: list[Operand] = []
         self.pending = []
         for d in shape:
             if isinstance(d, int):
-                factors.append(Const(d))
+                dims.append(Const(d))
                 continue
             found = self.where.get(d)
             if found is None:
@@ -634,9 +638,30 @@ class _Rewriter:
             param, axis = found
             whole = self.emit(op, "shape", param, last=False)
             spec = (False, ("value",))
-            factors.append(
+            dims.append(
                 self.emit(op, "getitem", whole, Const(axis), last=False, spec=spec)
             )
+        return dims
+
+    def shape_from_parameters(self, op: Op) -> list[Stmt] | None:
+        """`np.shape(t)` of a temporary, from the parameters' dimensions, so that t
+        need not be computed (or kept) for its shape."""
+        x = op.args[0]
+        readers = self.readers.get(x, [None])
+        if not all(isinstance(r, Op) and r.prim in ("shape", "size") for r in readers):
+            return None  # x is computed anyway, and x.shape costs nothing
+        dims = self.dims_from_parameters(op)
+        if dims is None:
+            return None
+        self.emit(op, "tuple", *dims, last=True)
+        return self.pending
+
+    def size_from_parameters(self, op: Op) -> list[Stmt] | None:
+        """`np.size(t)` of a temporary, as the product of parameters' dimensions
+        (`np.shape(y)[1]`), so that t need not be computed for its size."""
+        factors = self.dims_from_parameters(op)
+        if factors is None:
+            return None
         size: Operand = Const(1)
         for factor in factors:
             size = (

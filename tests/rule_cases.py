@@ -489,6 +489,7 @@ RULES = [
     ("ravel", "np.ravel(x)", "x:real", ALL_RANKS),
     ("ravel", "x.ravel()", "x:real", ["0", "3,4"]),
     ("ravel", "x.flatten()", "x:real", ["3,4", "2,2,3"]),
+    ("array_copy", "np.copy(x)", "x:real", ALL_RANKS),
     ("squeeze", "np.squeeze(x)", "x:real", ["f", "0", "1", "1,4", "3,1", "1,1", "5"]),
     ("squeeze", "np.squeeze(x, axis=0)", "x:real", ["1,4", "1,2,1", "i:1,3"]),
     ("squeeze", "np.squeeze(x, (0, 2))", "x:real", ["1,2,1"]),
