@@ -40,7 +40,7 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
         function = pending.pop()
         if function.name in definitions:
             continue
-        definitions[function.name] = _bare(function.node)
+        definitions[function.name] = _bare(function)
         for free in free_names(function.node):
             binding = function.resolve(free)
             if binding is None or binding.kind in ("builtin", "unsupported"):
@@ -82,13 +82,15 @@ def _helper(target: Any, caller: ParsedFunction) -> ParsedFunction:
         ) from None
 
 
-def _bare(node: ast.FunctionDef) -> ast.FunctionDef:
-    """A copy of the definition that runs nothing when defined but its (constant)
-    defaults: no decorators, no annotations."""
-    node = copy.deepcopy(node)
+def _bare(function: ParsedFunction) -> ast.FunctionDef:
+    """A copy of the definition that runs nothing when defined: no decorators, no
+    annotations, and its defaults replaced by their values (`w=2 * np.pi` needs no
+    numpy to define)."""
+    node = copy.deepcopy(function.node)
     node.decorator_list = []
     node.returns = None
     args = node.args
+    args.defaults = [ast.Constant(value) for value in function.defaults]
     for arg in args.posonlyargs + args.args + args.kwonlyargs:
         arg.annotation = None
     return node
