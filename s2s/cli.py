@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import __version__, cache
+from . import __version__, arguments, cache
 from .api import MODES, Stages, Wrt, generate, resolve_parsed_wrt
 from .errors import GradientMismatchError, InternalError, S2SError
 from .fingerprint import Fingerprint, fingerprint
@@ -235,7 +235,8 @@ def output_path(directory: str, target: Target) -> str:
 
 def load_rules(specs: Sequence[str]) -> None:
     """Import the modules that register custom rules (a path or a module name):
-    the one kind of user code the command line runs."""
+    the one kind of user code the command line runs.  An error in them is the
+    user's, reported as such (exit 2) with where it happened."""
     for spec in specs:
         if spec.endswith(".py"):
             name = "s2s_rules_" + os.path.splitext(os.path.basename(spec))[0]
@@ -244,15 +245,57 @@ def load_rules(specs: Sequence[str]) -> None:
                 raise S2SError(f"cannot read the rules file {spec}")
             module = importlib.util.module_from_spec(loader)
             sys.modules[name] = module
-            loader.loader.exec_module(module)
+            _run_rules(spec, lambda: loader.loader.exec_module(module))
         else:
-            try:
-                importlib.import_module(spec)
-            except ImportError as e:
-                raise S2SError(
-                    f"cannot import the rules module {spec}: {e}",
-                    hint="Pass a .py file or an importable module name.",
-                ) from None
+            _run_rules(spec, lambda: importlib.import_module(spec))
+
+
+def _run_rules(spec: str, run: Callable[[], Any]) -> None:
+    kind = "file" if spec.endswith(".py") else "module"
+    try:
+        run()
+    except ModuleNotFoundError as e:
+        if kind == "module" and e.name and spec.startswith(e.name):
+            raise S2SError(
+                f"cannot import the rules module {spec}: {e}",
+                hint="Pass a .py file or an importable module name.",
+            ) from None
+        raise _rules_error(spec, kind, e) from None
+    except S2SError as e:  # s2s.register refused a rule: say where it was registered
+        raise type(e)(
+            f"{e.message}\n    in the rules {kind} {spec}{_user_frame(e)}",
+            e.location,
+            e.hint,
+        ) from None
+    except Exception as e:
+        raise _rules_error(spec, kind, e) from None
+
+
+def _user_frame(error: BaseException) -> str:
+    """`, at FILE:LINE: text`: where in the user's code `error` was raised."""
+    if isinstance(error, SyntaxError) and error.lineno:
+        text = (error.text or "").strip()
+        return f", at {error.filename}:{error.lineno}: {text}"
+    package = os.path.dirname(os.path.abspath(__file__))
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not os.path.abspath(frame.filename).startswith(package)
+        and not frame.filename.startswith("<frozen")
+    ]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f", at {last.filename}:{last.lineno}: {(last.line or '').strip()}"
+
+
+def _rules_error(spec: str, kind: str, error: Exception) -> S2SError:
+    message = error.msg if isinstance(error, SyntaxError) else str(error)
+    return S2SError(
+        f"the rules {kind} {spec} raised {type(error).__name__}: {message}\n"
+        f"    {_user_frame(error).lstrip(', ')}".rstrip(),
+        hint=f"Fix the error in {spec}: s2s imports it before reading your model.",
+    )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -418,8 +461,8 @@ def check_inputs(
     defaults = dict(
         zip(params[len(params) - len(f.__defaults__ or ()) :], f.__defaults__ or ())
     )
-    given = _assignments(at, "--at", f.__name__, params, _literal_value)
-    sizes = _assignments(shapes, "--shape", f.__name__, params, _shape)
+    given = arguments.bind(f.__name__, params, *arguments.parse_at(at))
+    sizes = arguments.parse_shapes(shapes, f.__name__, params)
     rng = np.random.default_rng(seed)
     values, described = [], []
     for name in params:
@@ -429,75 +472,14 @@ def check_inputs(
         elif name in defaults and name not in sizes:
             values.append(defaults[name])
             described.append(f"{name}={defaults[name]!r} (default)")
+        elif name in sizes:
+            shape = sizes[name]
+            values.append(arguments.random_array(name, shape, rng))
+            described.append(f"{name}~N(0,1) of shape {'x'.join(map(str, shape))}")
         else:
-            if name in sizes:
-                shape = sizes[name]
-                values.append(np.asarray(rng.standard_normal(shape)))
-                described.append(f"{name}~N(0,1) of shape {'x'.join(map(str, shape))}")
-            else:
-                values.append(float(rng.standard_normal()))
-                described.append(f"{name}={values[-1]:.6g} (random)")
+            values.append(float(rng.standard_normal()))
+            described.append(f"{name}={values[-1]:.6g} (random)")
     return values, described
-
-
-def _assignments(
-    items: Sequence[str],
-    option: str,
-    function: str,
-    params: list[str],
-    parse: Callable[[str], Any],
-) -> dict[str, Any]:
-    """NAME=VALUE pairs, from repeated options and comma-separated lists."""
-    found = {}
-    for item in items:
-        for part in _split_top_level(item):
-            name, sep, text = part.partition("=")
-            name = name.strip()
-            if not sep or name not in params:
-                raise S2SError(
-                    f"{option} {part!r}: expected NAME=VALUE, with NAME a parameter "
-                    f"of {function}: {', '.join(params)}",
-                    hint=f"For example: {option} NAME="
-                    + ("2.5" if option == "--at" else "3x4"),
-                )
-            try:
-                found[name] = parse(text.strip())
-            except (ValueError, SyntaxError):
-                raise S2SError(
-                    f"{option} {part!r}: cannot read {text.strip()!r}",
-                    hint="Values are numbers or lists of them (--at x=[1,2.5]); shapes "
-                    "are sizes joined by x (--shape W=3x4, or W=() for a 0-d array).",
-                ) from None
-    return found
-
-
-def _split_top_level(text: str) -> list[str]:
-    """Split at the commas that are not inside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += char in "([{"
-        depth -= char in ")]}"
-        if char == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p for p in parts if p.strip()]
-
-
-def _literal_value(text: str) -> Any:
-    value = ast.literal_eval(text)
-    if isinstance(value, (list, tuple)):
-        return np.asarray(value)
-    if isinstance(value, (bool, int, float)):
-        return value
-    raise ValueError(text)
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    if text in ("()", ""):
-        return ()
-    dims = text.strip("()").replace(",", "x").split("x")
-    return tuple(int(d) for d in dims if d.strip())
 
 
 def _short(value: Any) -> str:

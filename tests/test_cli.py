@@ -163,8 +163,16 @@ def test_generated_output_is_identical_across_hash_seeds(project):
         (["generate", "model.py:loss", "--wrt", "q"], "no parameter named 'q'"),
         (["generate", "model.py", "--wrt", "w"], "--wrt applies to"),
         (["show", "model.py:loss", "--wrt", "w b"], "neither a parameter name"),
-        (["check", "model.py:loss", "--at", "zz=1"], "a parameter of loss: w, b, x"),
+        (["check", "model.py:loss", "--at", "zz=1"], "no parameter named 'zz'"),
         (["check", "model.py:loss", "--shape", "w=3xq"], "cannot read '3xq'"),
+        (["check", "model.py:cube", "--shape", "x=-3"], "sizes are whole numbers"),
+        (["check", "model.py:cube", "--shape", "x=1000000x1000000x1000000"], "x=1"),
+        (["check", "model.py:cube", "--at", "x=1+2j"], "complex numbers are not"),
+        (["graph", "model.py:cube", "--at", "x=[1j, 2]"], "complex numbers are not"),
+        (["check", "model.py:loss", "--at", "w=[[1,2],[3]]"], "(a ragged array)"),
+        (["graph", "model.py:loss", "--at", "w=[[1,2],[3]]"], "(a ragged array)"),
+        (["check", "model.py:cube", "--at", "1,2"], "takes 1 arguments, 2 given"),
+        (["check", "model.py:cube", "--at", "x=1,x=2"], "x is given twice"),
     ],
 )
 def test_input_errors_exit_2_without_a_traceback(project, args, words):
@@ -270,6 +278,39 @@ def test_check_passes_at_given_and_random_points(project):
     assert first.stdout.rstrip().splitlines()[-1].startswith("ok")
     assert s2s(*args, "--seed", "7", cwd=project).stdout == first.stdout
     assert s2s(*args, "--seed", "8", cwd=project).stdout != first.stdout
+
+
+def test_check_reads_values_as_graph_does(project):
+    np.save(project / "x.npy", np.array([0.5, -1.5]))
+    (project / "vector.py").write_text(
+        "import numpy as np\n\ndef f(x, c):\n    return np.sum(x**3) * c\n"
+    )
+    outputs = set()
+    for at in (["x.npy,2"], ["x=x.npy", "--at", "c=2"], ["x=[0.5, -1.5],c=2"]):
+        result = s2s("check", "vector.py:f", "--at", *at, cwd=project)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "at x=[0.5, -1.5], c=2\n  value -6.5 " in result.stdout
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
+
+
+_RULES_ERRORS = {
+    "raises.py": ('import s2s\nraise RuntimeError("boom")\n', "RuntimeError: boom"),
+    "syntax.py": ("def f(:\n", "SyntaxError: invalid syntax"),
+    "imports.py": ("import s2s_no_such_module\n", "ModuleNotFoundError"),
+    "refused.py": ("import s2s\ns2s.register(len, 5)\n", "is not callable"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_RULES_ERRORS))
+def test_an_error_in_a_rules_file_is_the_users_exit_2(project, name):
+    text, words = _RULES_ERRORS[name]
+    (project / name).write_text(text)
+    result = s2s("show", "plain.py:f", "--rules", name, cwd=project)
+    assert_clean_failure(result, 2)
+    assert words in result.stderr
+    line = text.count("\n")
+    assert f"{name}:{line}: {text.splitlines()[-1].strip()}" in result.stderr
 
 
 def test_check_reports_a_mismatch_with_exit_1(project):
