@@ -23,7 +23,7 @@ from . import runtime
 from .errors import S2SError
 from .fingerprint import callee, free_names
 from .frontend import ParsedFunction, StaticGradient, parse_file, read_module
-from .primitives import PRIMITIVES
+from .primitives import PRIMITIVES, loaded_object
 
 _MODULES = {"numpy": numpy, "math": math}
 
@@ -52,6 +52,11 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
             elif binding.kind == "primitive" and PRIMITIVES[binding.value[0]].helper:
                 # A helper of generated code (a gradient the file binds to a name).
                 namespace[free] = getattr(runtime, PRIMITIVES[binding.value[0]].helper)
+            elif binding.kind == "primitive" and PRIMITIVES[binding.value[0]].python:
+                # A function with a custom rule, from a module the rules imported.
+                namespace[free] = loaded_object(PRIMITIVES[binding.value[0]].python)
+            elif binding.kind == "module" and loaded_object(binding.value) is not None:
+                namespace[free] = loaded_object(binding.value)
             elif binding.kind in _MODULES:
                 namespace[free] = _MODULES[binding.kind]
             elif binding.kind == "const":

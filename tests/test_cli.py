@@ -313,6 +313,59 @@ def test_an_error_in_a_rules_file_is_the_users_exit_2(project, name):
     assert f"{name}:{line}: {text.splitlines()[-1].strip()}" in result.stderr
 
 
+_MYLIB = """\
+import numpy as np
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+"""
+_MYRULES = """\
+import numpy as np
+
+import mylib
+import s2s
+
+s2s.register(mylib.softplus, lambda g, y, x: g / (1.0 + np.exp(-x)))
+"""
+_USES_MYLIB = """\
+import numpy as np
+import mylib as lib
+from mylib import softplus
+
+
+def loss(w, x):
+    return np.sum(softplus(x * w)) + np.sum(lib.softplus(w))
+"""
+
+
+def test_check_graph_and_generate_with_custom_rules(tmp_path):
+    for name, text in (
+        ("mylib.py", _MYLIB),
+        ("my_rules.py", _MYRULES),
+        ("model.py", _USES_MYLIB),
+    ):
+        (tmp_path / name).write_text(text)
+    rules = ["--rules", "my_rules.py"]
+    check = s2s("check", "model.py:loss", *rules, "--shape", "w=3,x=3", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.rstrip().splitlines()[-1].startswith("ok")
+    at = ["--at", "w=[0.5,-1.0],x=[2.0,0.25]", "-o", "loss.dot"]
+    graph = s2s("graph", "model.py:loss", *rules, *at, cwd=tmp_path)
+    assert graph.returncode == 0, graph.stderr
+    w, x = np.array([0.5, -1.0]), np.array([2.0, 0.25])
+    dw = x / (1 + np.exp(-x * w)) + 1 / (1 + np.exp(-w))
+    dot = (tmp_path / "loss.dot").read_text()
+    assert f"dw = [{dw[0]:.4g}, {dw[1]:.4g}]" in dot
+    generated = s2s("generate", "model.py:loss", *rules, cwd=tmp_path)
+    assert generated.returncode == 0, generated.stderr
+    text = (tmp_path / "generated" / "model_loss.py").read_text()
+    command = "s2s generate model.py:loss --rules my_rules.py"
+    assert f"regenerate with `{command}`" in text
+    again = s2s(*command.split()[1:], "--check", cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, ""), again.stdout + again.stderr
+
+
 def test_check_reports_a_mismatch_with_exit_1(project):
     result = s2s("check", "model.py:kink", "--at", "x=1.0", cwd=project)
     assert result.returncode == 1
