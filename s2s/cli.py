@@ -98,7 +98,10 @@ def targets(
     for spec in specs:
         path, sep, name = spec.rpartition(":")
         if sep and path and name.isidentifier():
-            found.append(Target(path, name, parse_wrt(wrt_text), mode))
+            wrt = parse_wrt(wrt_text)
+            if wrt_text is None:  # a decorated function: its decorator's wrt
+                wrt = getattr(decorated_in(path, name).get(name), "wrt", wrt)
+            found.append(Target(path, name, wrt, mode))
         elif mode != "grad":
             raise S2SError(
                 f"--mode {mode} applies to PATH.py:FUNCTION targets, and {spec!r} is "
@@ -119,11 +122,23 @@ def targets(
 def decorated(path: str) -> list[Target]:
     """The functions in `path` decorated with s2s.grad or s2s.value_and_grad (under
     any import alias), each with its decorator's wrt; read without running the file."""
+    found = decorated_in(path)
+    if not found:
+        raise S2SError(
+            f"{path}: no function is decorated with @s2s.grad or @s2s.value_and_grad",
+            hint=f"Name the function to differentiate: {path}:FUNCTION.",
+        )
+    return list(found.values())
+
+
+def decorated_in(path: str, only: str | None = None) -> dict[str, Target]:
+    """The decorated functions of `path` by name (see `decorated`), or the one named
+    `only`; none is fine."""
     _, module = read_module(path)
     modules, functions = s2s_names(module)
     found: dict[str, Target] = {}
     for node in module.body:
-        if not isinstance(node, ast.FunctionDef):
+        if not isinstance(node, ast.FunctionDef) or only not in (None, node.name):
             continue
         for decorator in node.decorator_list:
             call = decorator if isinstance(decorator, ast.Call) else None
@@ -144,12 +159,7 @@ def decorated(path: str) -> list[Target]:
                     hint="Keep one decorator, or name the function with --wrt.",
                 )
             found[node.name] = target
-    if not found:
-        raise S2SError(
-            f"{path}: no function is decorated with @s2s.grad or @s2s.value_and_grad",
-            hint=f"Name the function to differentiate: {path}:FUNCTION.",
-        )
-    return list(found.values())
+    return found
 
 
 def _decorator_wrt(path: str, call: ast.Call | None) -> Wrt:
@@ -169,7 +179,8 @@ def _decorator_wrt(path: str, call: ast.Call | None) -> Wrt:
         raise S2SError(
             f"{path}:{call.lineno}: wrt must be written as a constant here "
             f"(a name, an index, or a tuple of them)",
-            hint="s2s generate reads the file without running it.",
+            hint="s2s reads the file without running it; or choose the parameters "
+            "with --wrt.",
         ) from None
 
 
@@ -528,8 +539,9 @@ def _add_targets(p: argparse.ArgumentParser, dest: str) -> None:
     )
     p.add_argument(
         "--wrt",
-        help="parameters to differentiate, e.g. a,b (default: the first; a, for a "
-        "tuple of one)",
+        help="parameters to differentiate, e.g. a,b (default: the decorator's wrt "
+        "for a function decorated with @s2s.grad, else the first; a, for a tuple of "
+        "one)",
     )
     p.add_argument("--rules", action="append", default=[], help=RULES_HELP)
 

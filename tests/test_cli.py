@@ -132,6 +132,19 @@ def test_check_and_diff_catch_a_stale_module_and_write_nothing(project):
     assert not path.exists()
 
 
+def test_a_named_decorated_function_uses_its_decorators_wrt(project):
+    for command in (["generate", "model.py:loss"], ["show", "model.py:loss"]):
+        result = s2s(*command, cwd=project)
+        assert result.returncode == 0, result.stderr
+    named = (project / "generated" / "model_loss.py").read_text()
+    assert "return dw, db" in named
+    assert "regenerate with `s2s generate model.py:loss --wrt w,b`" in named
+    same = s2s("generate", "model.py:loss", "--wrt", "w,b", "--check", cwd=project)
+    assert same.returncode == 0, same.stdout
+    other = s2s("show", "model.py:loss", "--wrt", "x", cwd=project)
+    assert other.returncode == 0 and "return dx\n" in other.stdout
+
+
 def test_output_directory_and_regenerate_command(project):
     result = s2s("generate", "plain.py:f", "-o", "out/grads", cwd=project)
     assert result.returncode == 0, result.stderr
