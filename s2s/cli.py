@@ -317,8 +317,18 @@ def _rules_error(spec: str, kind: str, error: Exception) -> S2SError:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    """Write (or with --check compare) every target it can; a target that fails is
+    reported and the others still written, and the exit code is then 2."""
     load_rules(args.rules)
-    chosen = targets(args.targets, args.wrt, args.mode)
+    chosen, failed = [], 0
+    for spec in args.targets:
+        try:
+            chosen.extend(targets([spec], args.wrt, args.mode))
+        except InternalError:
+            raise
+        except S2SError as e:
+            failed += _report(e)
+    spec_failures = failed
     outputs = [output_path(args.output, t) for t in chosen]
     for i, out in enumerate(outputs):
         if out in outputs[:i]:
@@ -328,38 +338,68 @@ def cmd_generate(args: argparse.Namespace) -> int:
             )
     stale = 0
     for target, out in zip(chosen, outputs):
-        text = render(target, args.output, args.rules)
-        old = _read_or_none(out)
-        if old == text:
-            continue
-        if args.check or args.diff:
-            stale += 1
-            print(
-                f"would {'update' if old is not None else 'create'} {out}",
-                file=sys.stderr,
-            )
-            sys.stdout.writelines(
-                difflib.unified_diff(
-                    (old or "").splitlines(True),
-                    text.splitlines(True),
-                    out if old is not None else "/dev/null",
-                    out,
-                )
-            )
-            continue
         try:
-            os.makedirs(args.output, exist_ok=True)
-            cache.write_atomic(out, text)
-        except OSError as e:
-            raise S2SError(f"cannot write {out}: {e.strerror or e}") from None
-        print(f"wrote {out}", file=sys.stderr)
+            stale += _generate_one(target, out, args)
+        except InternalError:
+            raise
+        except S2SError as e:
+            failed += _report(e)
     if stale:
         print(
             f"{stale} generated module(s) out of date; run the same command without "
             f"--check/--diff to update them",
             file=sys.stderr,
         )
+    if failed:
+        done = "checked" if args.check or args.diff else "up to date"
+        print(
+            f"s2s: {failed} of {spec_failures + len(chosen)} target(s) failed; the "
+            f"other modules are {done}",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
     return EXIT_STALE if stale else EXIT_OK
+
+
+def _report(error: S2SError) -> int:
+    print(f"s2s: error: {error}", file=sys.stderr)
+    return 1
+
+
+def _generate_one(target: Target, out: str, args: argparse.Namespace) -> int:
+    """Write the module of `target` to `out` (or show how it would change, with
+    --check); 1 when it is stale, else 0."""
+    text = render(target, args.output, args.rules)
+    old = _read_or_none(out)
+    if old == text:
+        return 0
+    if old is not None and cache.read_stamp(old) is None:
+        raise S2SError(
+            f"{out} exists and was not written by s2s generate (it has no s2s "
+            f"header), so it is left as it is",
+            hint="Write the modules elsewhere with -o DIR, or delete the file.",
+        )
+    if args.check or args.diff:
+        print(
+            f"would {'update' if old is not None else 'create'} {out}",
+            file=sys.stderr,
+        )
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                (old or "").splitlines(True),
+                text.splitlines(True),
+                out if old is not None else "/dev/null",
+                out,
+            )
+        )
+        return 1
+    try:
+        os.makedirs(args.output, exist_ok=True)
+        cache.write_atomic(out, text)
+    except OSError as e:
+        raise S2SError(f"cannot write {out}: {e.strerror or e}") from None
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
 
 
 def _read_or_none(path: str) -> str | None:

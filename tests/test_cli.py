@@ -199,6 +199,40 @@ def test_usage_errors_exit_2(project, args):
     assert_clean_failure(s2s(*args, cwd=project), 2)
 
 
+def test_generate_writes_every_target_it_can_then_exits_2(project):
+    (project / "bad.py").write_text("def b(x):\n    return [v for v in x]\n")
+    specs = ["model.py:cube", "bad.py:b", "missing.py:f", "plain.py:f"]
+    result = s2s("generate", *specs, cwd=project)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(os.listdir(project / "generated")) == ["model_cube.py", "plain_f.py"]
+    assert "bad.py:2:12: unsupported syntax: a list comprehension" in result.stderr
+    assert "s2s: error: cannot read missing.py" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "2 of 4 target(s) failed; the other " "modules are up to date"
+    )
+
+
+def test_generate_never_overwrites_a_file_it_did_not_write(project):
+    (project / "generated").mkdir()
+    mine = project / "generated" / "plain_f.py"
+    mine.write_text("# my own notes\n")
+    for extra in ([], ["--check"]):
+        result = s2s("generate", "plain.py:f", "model.py:cube", *extra, cwd=project)
+        assert result.returncode == 2, result.stderr
+        assert "generated/plain_f.py exists and was not written by s2s" in (
+            result.stderr
+        )
+        assert "-o DIR, or delete the file" in result.stderr
+        assert mine.read_text() == "# my own notes\n"
+    assert (project / "generated" / "model_cube.py").exists()
+    # A module s2s wrote, even edited by hand, is regenerated as the header says.
+    cube = project / "generated" / "model_cube.py"
+    cube.write_text(cube.read_text() + "# an edit\n")
+    assert s2s("generate", "model.py:cube", cwd=project).returncode == 0
+    assert "# an edit" not in cube.read_text()
+
+
 def test_two_targets_for_one_output_file_is_an_error(project):
     (project / "sub").mkdir()
     (project / "sub" / "plain.py").write_text("def f(x):\n    return x + x\n")
