@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 import os
 import re
+import shlex
 import sys
 import traceback
 from dataclasses import dataclass
@@ -63,8 +64,13 @@ class Target:
 
 def parse_wrt(text: str | None) -> Wrt:
     """`a` -> "a", `a,b` -> ("a", "b"), `a,` -> ("a",), `0` -> 0; None -> 0."""
-    if text is None or not text.strip():
+    if text is None:
         return 0
+    if not text.strip(" ,"):
+        raise S2SError(
+            f"--wrt {text!r} names no parameter",
+            hint="For example: --wrt W1,W2 (or leave --wrt out for the default).",
+        )
     items = [item.strip() for item in text.split(",")]
     many = len(items) > 1
     if many and items[-1] == "":
@@ -80,6 +86,12 @@ def parse_wrt(text: str | None) -> Wrt:
                 f"--wrt {text!r}: {item!r} is neither a parameter name nor an index",
                 hint="For example: --wrt W1,W2 (or --wrt 0,1).",
             )
+    repeated = sorted({str(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise S2SError(
+            f"--wrt {text!r} names {', '.join(repeated)} more than once",
+            hint="Name each parameter once.",
+        )
     return tuple(values) if many else values[0]
 
 
@@ -96,8 +108,8 @@ def targets(
     """The functions named on the command line, in order."""
     found: list[Target] = []
     for spec in specs:
-        path, sep, name = spec.rpartition(":")
-        if sep and path and name.isidentifier():
+        path, sep, name = split_target(spec)
+        if sep:
             wrt = parse_wrt(wrt_text)
             if wrt_text is None:  # a decorated function: its decorator's wrt
                 wrt = getattr(decorated_in(path, name).get(name), "wrt", wrt)
@@ -117,6 +129,32 @@ def targets(
         else:
             found.extend(decorated(spec))
     return found
+
+
+def split_target(spec: str) -> tuple[str, str, str]:
+    """`PATH.py:FUNC` -> (PATH.py, ":", FUNC); `PATH.py` -> (PATH.py, "", ""); an
+    empty or malformed function name is an error."""
+    path, sep, name = spec.rpartition(":")
+    if not sep or not path or (os.path.exists(spec) and not os.path.exists(path)):
+        return spec, "", ""  # a file (on Windows, C:\model.py is one too)
+    if not name:
+        raise S2SError(
+            f"{spec!r}: no function name after ':'",
+            hint=f"Name the function, {spec}FUNCTION, or leave out the ':' for every "
+            "decorated function of the file.",
+        )
+    if ":" in path and not os.path.exists(path):
+        raise S2SError(
+            f"{spec!r}: expected PATH.py:FUNCTION, with one function name",
+            hint="A method or a nested function cannot be named: name a function "
+            "defined at the top level of the file.",
+        )
+    if not name.isidentifier():
+        raise S2SError(
+            f"{spec!r}: {name!r} is not a function name",
+            hint="Write PATH.py:FUNCTION, e.g. model.py:loss.",
+        )
+    return path, sep, name
 
 
 def decorated(path: str) -> list[Target]:
@@ -230,17 +268,17 @@ def content_key(parsed: ParsedFunction, target: Target) -> Fingerprint:
 def regenerate_command(
     target: Target, output: str = DEFAULT_OUTPUT, rules: Sequence[str] = ()
 ) -> str:
-    command = f"s2s generate {target.path.replace(os.sep, '/')}:{target.name}"
+    words = ["s2s", "generate", f"{target.path.replace(os.sep, '/')}:{target.name}"]
     wrt = wrt_option(target.wrt)
     if wrt is not None:
-        command += f" --wrt {wrt}"
+        words += ["--wrt", wrt]
     if target.mode != "grad":
-        command += f" --mode {target.mode}"
+        words += ["--mode", target.mode]
     if os.path.normpath(output) != DEFAULT_OUTPUT:
-        command += f" -o {output.replace(os.sep, '/')}"
+        words += ["-o", output.replace(os.sep, "/")]
     for spec in rules:
-        command += f" --rules {spec.replace(os.sep, '/')}"
-    return command
+        words += ["--rules", spec.replace(os.sep, "/")]
+    return " ".join(map(shlex.quote, words))
 
 
 def output_path(directory: str, target: Target) -> str:
@@ -319,6 +357,11 @@ def _rules_error(spec: str, kind: str, error: Exception) -> S2SError:
 def cmd_generate(args: argparse.Namespace) -> int:
     """Write (or with --check compare) every target it can; a target that fails is
     reported and the others still written, and the exit code is then 2."""
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise S2SError(
+            f"cannot write into {args.output}: it is a file, not a directory",
+            hint="Name a directory with -o (it is created if missing).",
+        )
     load_rules(args.rules)
     chosen, failed = [], 0
     for spec in args.targets:
@@ -553,18 +596,47 @@ def _short(value: Any) -> str:
 
 def cmd_cache(args: argparse.Namespace) -> int:
     store = cache.open_cache()
+    problem = _unusable(store.directory)
     if args.action == "clear":
+        if problem is not None and os.path.exists(store.directory):
+            raise S2SError(
+                f"cannot clear the cache in {store.directory}: {problem}",
+                hint=f"Check ${cache.DIR_VARIABLE}.",
+            )
         removed = store.clear()
         print(f"removed {removed} entries from {store.directory}")
         return EXIT_OK
     info = store.info()
     state = "on" if info.enabled else f"off (${cache.SWITCH_VARIABLE}=0)"
+    if problem is not None:
+        state += (
+            f", but the directory is unusable: {problem}; gradients are kept in "
+            f"memory and regenerated in each process (set ${cache.DIR_VARIABLE} to a "
+            "writable directory)"
+        )
     print(f"directory: {info.directory or '(none: kept in memory)'} ({info.source})")
     print(f"state:     {state}")
     print(f"entries:   {info.entries} ({info.size / 1024:.1f} KiB)")
     if info.leftovers:
         print(f"leftovers: {info.leftovers} temporary files of interrupted writes")
     return EXIT_OK
+
+
+def _unusable(directory: str | None) -> str | None:
+    """Why the cache cannot keep files in `directory` (None when it can)."""
+    if directory is None:
+        return None
+    existing = directory
+    while not os.path.exists(existing):  # created on first use: can it be?
+        parent = os.path.dirname(existing)
+        if parent == existing:
+            break
+        existing = parent
+    if not os.path.isdir(existing):
+        return f"{existing} is not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
 
 
 # --- the parser -------------------------------------------------------------------------
@@ -638,7 +710,12 @@ def _add_show(sub: Any) -> None:
     )
     _add_targets(p, "targets")
     _add_mode(p)
-    p.add_argument("--dump", choices=list(DUMPS), default="module")
+    p.add_argument(
+        "--dump",
+        choices=list(DUMPS),
+        default="module",
+        help="what to print: " + "; ".join(f"{k}: {v}" for k, v in DUMPS.items()),
+    )
     p.set_defaults(run=cmd_show)
 
 
@@ -689,13 +766,13 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from .draw import draw_file  # graphviz support is not needed on other paths
 
     load_rules(args.rules)
-    path, sep, name = args.target.rpartition(":")
-    if not (sep and path and name.isidentifier()):
+    path, sep, name = split_target(args.target)
+    if not sep:
         raise S2SError(
             f"expected PATH.py:FUNCTION, got {args.target!r}",
             hint="For example: s2s graph examples/graph.py:J --at a=5,b=3,c=2",
         )
-    wrt = parse_wrt(args.wrt) if args.wrt else None
+    wrt = parse_wrt(args.wrt) if args.wrt is not None else None
     picture = draw_file(path, name, args.at or [], wrt)
     if args.output:
         picture.save(args.output)
@@ -707,7 +784,12 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def _add_graph(sub: Any) -> None:
     p = sub.add_parser(
-        "graph", help="draw the computation graph, with values and adjoints"
+        "graph",
+        help="draw the computation graph, with values and adjoints",
+        description="Draw the SSA graph of a function as DOT text, or with -o as SVG, "
+        "PNG or PDF (those need Graphviz's dot program).  Given inputs with --at, "
+        "every node also shows its value and its adjoint dFUNC/dnode.  The file is "
+        "read, never run.",
     )
     p.add_argument("target", metavar="PATH.py:FUNC")
     p.add_argument(

@@ -853,6 +853,7 @@ def parse_file(path: str, name: str) -> ParsedFunction:
         None,
     )
     if node is None:
+        _refuse_other_definition(module, path, name, text.splitlines(True))
         available = [n.name for n in module.body if isinstance(n, ast.FunctionDef)]
         raise SourceUnavailableError(
             f"{path} defines no function named {name!r}",
@@ -865,6 +866,27 @@ def parse_file(path: str, name: str) -> ParsedFunction:
     check_module_reads(parsed, scope)
     parsed.defaults = constant_defaults(parsed)
     return parsed
+
+
+def _refuse_other_definition(
+    module: ast.Module, path: str, name: str, lines: list[str]
+) -> None:
+    """`name` is defined, but not by a plain `def`: say what it is instead."""
+    for node in module.body:
+        if isinstance(node, ast.AsyncFunctionDef) and node.name == name:
+            raise UnsupportedSyntaxError(
+                f"{name} is an async function, which s2s cannot differentiate",
+                Location(path, node.lineno, node.col_offset, lines[node.lineno - 1]),
+                "Differentiate a plain `def` that computes the value (the async "
+                "function can call it).",
+            )
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            raise UnsupportedSyntaxError(
+                f"{name} is a class; s2s differentiates functions defined with `def` "
+                f"at the top level of the file",
+                Location(path, node.lineno, node.col_offset, lines[node.lineno - 1]),
+                "Move the computation into a top-level function.",
+            )
 
 
 def constant_defaults(parsed: ParsedFunction) -> tuple[Any, ...]:

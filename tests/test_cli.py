@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import textwrap
 
@@ -186,6 +187,13 @@ def test_generated_output_is_identical_across_hash_seeds(project):
         (["graph", "model.py:loss", "--at", "w=[[1,2],[3]]"], "(a ragged array)"),
         (["check", "model.py:cube", "--at", "1,2"], "takes 1 arguments, 2 given"),
         (["check", "model.py:cube", "--at", "x=1,x=2"], "x is given twice"),
+        (["show", "model.py:"], "'model.py:': no function name after ':'"),
+        (["show", "model.py:loss:x"], "expected PATH.py:FUNCTION, with one function"),
+        (["graph", "model.py:"], "no function name after ':'"),
+        (["show", "model.py:loss", "--wrt", "w,b,w"], "names w more than once"),
+        (["show", "model.py:loss", "--wrt", ""], "--wrt '' names no parameter"),
+        (["graph", "model.py:loss", "--wrt", ""], "--wrt '' names no parameter"),
+        (["generate", "model.py:cube", "-o", "plain.py"], "it is a file, not a"),
     ],
 )
 def test_input_errors_exit_2_without_a_traceback(project, args, words):
@@ -233,6 +241,36 @@ def test_generate_never_overwrites_a_file_it_did_not_write(project):
     assert "# an edit" not in cube.read_text()
 
 
+def test_an_async_function_is_named_as_such(tmp_path):
+    (tmp_path / "a.py").write_text("async def f(x):\n    return x * x\n")
+    result = s2s("show", "a.py:f", cwd=tmp_path)
+    assert_clean_failure(result, 2)
+    assert "a.py:1:1: f is an async function" in result.stderr
+
+
+def test_the_regenerate_command_is_quoted_for_the_shell(tmp_path):
+    (tmp_path / "my models").mkdir()
+    (tmp_path / "my models" / "m.py").write_text("def f(x):\n    return x * x\n")
+    result = s2s("generate", "my models/m.py:f", "-o", "out dir", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "out dir" / "m_f.py").read_text()
+    command = "s2s generate 'my models/m.py:f' -o 'out dir'"
+    assert f"regenerate with `{command}`" in text
+    again = s2s(*shlex.split(command)[1:], "--check", cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, ""), again.stderr
+
+
+def test_cache_info_and_clear_on_an_unusable_directory(project):
+    env = environment(project / "plain.py" / "cache")
+    info = s2s("cache", "info", cwd=project, env=env)
+    assert info.returncode == 0
+    assert "the directory is unusable: " in info.stdout
+    assert "plain.py is not a directory" in info.stdout
+    clear = s2s("cache", "clear", cwd=project, env=environment(project / "plain.py"))
+    assert_clean_failure(clear, 2)
+    assert "plain.py is not a directory" in clear.stderr
+
+
 def test_two_targets_for_one_output_file_is_an_error(project):
     (project / "sub").mkdir()
     (project / "sub" / "plain.py").write_text("def f(x):\n    return x + x\n")
@@ -271,9 +309,12 @@ def test_internal_errors_exit_3_and_say_it_is_a_bug(project, kind):
 
 
 def test_help_for_every_subcommand_and_version(project):
-    for command in ([], ["generate"], ["show"], ["check"], ["cache"]):
+    for command in ([], ["generate"], ["show"], ["check"], ["cache"], ["graph"]):
         result = s2s(*command, "--help", cwd=project)
         assert result.returncode == 0 and result.stdout.startswith("usage: s2s")
+    assert "Draw the SSA graph" in s2s("graph", "--help", cwd=project).stdout
+    show = s2s("show", "--help", cwd=project).stdout
+    assert "what to print: module:" in " ".join(show.split())
     version = s2s("--version", cwd=project)
     import s2s as package
 
