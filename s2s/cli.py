@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 import os
 import re
+import shlex
 import sys
 import traceback
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import __version__, cache
+from . import __version__, arguments, cache
 from .api import MODES, Stages, Wrt, generate, resolve_parsed_wrt
 from .errors import GradientMismatchError, InternalError, S2SError
 from .fingerprint import Fingerprint, fingerprint
@@ -63,8 +64,13 @@ class Target:
 
 def parse_wrt(text: str | None) -> Wrt:
     """`a` -> "a", `a,b` -> ("a", "b"), `a,` -> ("a",), `0` -> 0; None -> 0."""
-    if text is None or not text.strip():
+    if text is None:
         return 0
+    if not text.strip(" ,"):
+        raise S2SError(
+            f"--wrt {text!r} names no parameter",
+            hint="For example: --wrt W1,W2 (or leave --wrt out for the default).",
+        )
     items = [item.strip() for item in text.split(",")]
     many = len(items) > 1
     if many and items[-1] == "":
@@ -80,6 +86,12 @@ def parse_wrt(text: str | None) -> Wrt:
                 f"--wrt {text!r}: {item!r} is neither a parameter name nor an index",
                 hint="For example: --wrt W1,W2 (or --wrt 0,1).",
             )
+    repeated = sorted({str(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise S2SError(
+            f"--wrt {text!r} names {', '.join(repeated)} more than once",
+            hint="Name each parameter once.",
+        )
     return tuple(values) if many else values[0]
 
 
@@ -96,9 +108,12 @@ def targets(
     """The functions named on the command line, in order."""
     found: list[Target] = []
     for spec in specs:
-        path, sep, name = spec.rpartition(":")
-        if sep and path and name.isidentifier():
-            found.append(Target(path, name, parse_wrt(wrt_text), mode))
+        path, sep, name = split_target(spec)
+        if sep:
+            wrt = parse_wrt(wrt_text)
+            if wrt_text is None:  # a decorated function: its decorator's wrt
+                wrt = getattr(decorated_in(path, name).get(name), "wrt", wrt)
+            found.append(Target(path, name, wrt, mode))
         elif mode != "grad":
             raise S2SError(
                 f"--mode {mode} applies to PATH.py:FUNCTION targets, and {spec!r} is "
@@ -116,14 +131,52 @@ def targets(
     return found
 
 
+def split_target(spec: str) -> tuple[str, str, str]:
+    """`PATH.py:FUNC` -> (PATH.py, ":", FUNC); `PATH.py` -> (PATH.py, "", ""); an
+    empty or malformed function name is an error."""
+    path, sep, name = spec.rpartition(":")
+    if not sep or not path or (os.path.exists(spec) and not os.path.exists(path)):
+        return spec, "", ""  # a file (on Windows, C:\model.py is one too)
+    if not name:
+        raise S2SError(
+            f"{spec!r}: no function name after ':'",
+            hint=f"Name the function, {spec}FUNCTION, or leave out the ':' for every "
+            "decorated function of the file.",
+        )
+    if ":" in path and not os.path.exists(path):
+        raise S2SError(
+            f"{spec!r}: expected PATH.py:FUNCTION, with one function name",
+            hint="A method or a nested function cannot be named: name a function "
+            "defined at the top level of the file.",
+        )
+    if not name.isidentifier():
+        raise S2SError(
+            f"{spec!r}: {name!r} is not a function name",
+            hint="Write PATH.py:FUNCTION, e.g. model.py:loss.",
+        )
+    return path, sep, name
+
+
 def decorated(path: str) -> list[Target]:
     """The functions in `path` decorated with s2s.grad or s2s.value_and_grad (under
     any import alias), each with its decorator's wrt; read without running the file."""
+    found = decorated_in(path)
+    if not found:
+        raise S2SError(
+            f"{path}: no function is decorated with @s2s.grad or @s2s.value_and_grad",
+            hint=f"Name the function to differentiate: {path}:FUNCTION.",
+        )
+    return list(found.values())
+
+
+def decorated_in(path: str, only: str | None = None) -> dict[str, Target]:
+    """The decorated functions of `path` by name (see `decorated`), or the one named
+    `only`; none is fine."""
     _, module = read_module(path)
     modules, functions = s2s_names(module)
     found: dict[str, Target] = {}
     for node in module.body:
-        if not isinstance(node, ast.FunctionDef):
+        if not isinstance(node, ast.FunctionDef) or only not in (None, node.name):
             continue
         for decorator in node.decorator_list:
             call = decorator if isinstance(decorator, ast.Call) else None
@@ -144,12 +197,7 @@ def decorated(path: str) -> list[Target]:
                     hint="Keep one decorator, or name the function with --wrt.",
                 )
             found[node.name] = target
-    if not found:
-        raise S2SError(
-            f"{path}: no function is decorated with @s2s.grad or @s2s.value_and_grad",
-            hint=f"Name the function to differentiate: {path}:FUNCTION.",
-        )
-    return list(found.values())
+    return found
 
 
 def _decorator_wrt(path: str, call: ast.Call | None) -> Wrt:
@@ -169,7 +217,8 @@ def _decorator_wrt(path: str, call: ast.Call | None) -> Wrt:
         raise S2SError(
             f"{path}:{call.lineno}: wrt must be written as a constant here "
             f"(a name, an index, or a tuple of them)",
-            hint="s2s generate reads the file without running it.",
+            hint="s2s reads the file without running it; or choose the parameters "
+            "with --wrt.",
         ) from None
 
 
@@ -182,9 +231,12 @@ def build(path: str, name: str, wrt: str | None, mode: str = "grad") -> Stages:
     return generate(parse_file(path, name), target.wrt, **target.options)
 
 
-def render(target: Target, output: str = DEFAULT_OUTPUT) -> str:
+def render(
+    target: Target, output: str = DEFAULT_OUTPUT, rules: Sequence[str] = ()
+) -> str:
     """The module `s2s generate` writes for `target`: a header saying where it came
-    from and how to regenerate it, its content key, and the formatted code."""
+    from and how to regenerate it (with the --rules it was generated with), its
+    content key, and the formatted code."""
     import astor
     import black
 
@@ -195,7 +247,7 @@ def render(target: Target, output: str = DEFAULT_OUTPUT) -> str:
     header = (
         f"Generated by s2s {__version__} (black {black.__version__}, "
         f"astor {astor.__version__}) from {shown}:{target.name}.\n"
-        f"Do not edit: regenerate with `{regenerate_command(target, output)}`."
+        f"Do not edit: regenerate with `{regenerate_command(target, output, rules)}`."
     )
     return cache.stamp(header, key.content, code)
 
@@ -213,16 +265,20 @@ def content_key(parsed: ParsedFunction, target: Target) -> Fingerprint:
     return key
 
 
-def regenerate_command(target: Target, output: str = DEFAULT_OUTPUT) -> str:
-    command = f"s2s generate {target.path.replace(os.sep, '/')}:{target.name}"
+def regenerate_command(
+    target: Target, output: str = DEFAULT_OUTPUT, rules: Sequence[str] = ()
+) -> str:
+    words = ["s2s", "generate", f"{target.path.replace(os.sep, '/')}:{target.name}"]
     wrt = wrt_option(target.wrt)
     if wrt is not None:
-        command += f" --wrt {wrt}"
+        words += ["--wrt", wrt]
     if target.mode != "grad":
-        command += f" --mode {target.mode}"
+        words += ["--mode", target.mode]
     if os.path.normpath(output) != DEFAULT_OUTPUT:
-        command += f" -o {output.replace(os.sep, '/')}"
-    return command
+        words += ["-o", output.replace(os.sep, "/")]
+    for spec in rules:
+        words += ["--rules", spec.replace(os.sep, "/")]
+    return " ".join(map(shlex.quote, words))
 
 
 def output_path(directory: str, target: Target) -> str:
@@ -235,7 +291,8 @@ def output_path(directory: str, target: Target) -> str:
 
 def load_rules(specs: Sequence[str]) -> None:
     """Import the modules that register custom rules (a path or a module name):
-    the one kind of user code the command line runs."""
+    the one kind of user code the command line runs.  An error in them is the
+    user's, reported as such (exit 2) with where it happened."""
     for spec in specs:
         if spec.endswith(".py"):
             name = "s2s_rules_" + os.path.splitext(os.path.basename(spec))[0]
@@ -244,20 +301,77 @@ def load_rules(specs: Sequence[str]) -> None:
                 raise S2SError(f"cannot read the rules file {spec}")
             module = importlib.util.module_from_spec(loader)
             sys.modules[name] = module
-            loader.loader.exec_module(module)
+            _run_rules(spec, lambda: loader.loader.exec_module(module))
         else:
-            try:
-                importlib.import_module(spec)
-            except ImportError as e:
-                raise S2SError(
-                    f"cannot import the rules module {spec}: {e}",
-                    hint="Pass a .py file or an importable module name.",
-                ) from None
+            _run_rules(spec, lambda: importlib.import_module(spec))
+
+
+def _run_rules(spec: str, run: Callable[[], Any]) -> None:
+    kind = "file" if spec.endswith(".py") else "module"
+    try:
+        run()
+    except ModuleNotFoundError as e:
+        if kind == "module" and e.name and spec.startswith(e.name):
+            raise S2SError(
+                f"cannot import the rules module {spec}: {e}",
+                hint="Pass a .py file or an importable module name.",
+            ) from None
+        raise _rules_error(spec, kind, e) from None
+    except S2SError as e:  # s2s.register refused a rule: say where it was registered
+        raise type(e)(
+            f"{e.message}\n    in the rules {kind} {spec}{_user_frame(e)}",
+            e.location,
+            e.hint,
+        ) from None
+    except Exception as e:
+        raise _rules_error(spec, kind, e) from None
+
+
+def _user_frame(error: BaseException) -> str:
+    """`, at FILE:LINE: text`: where in the user's code `error` was raised."""
+    if isinstance(error, SyntaxError) and error.lineno:
+        text = (error.text or "").strip()
+        return f", at {error.filename}:{error.lineno}: {text}"
+    package = os.path.dirname(os.path.abspath(__file__))
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not os.path.abspath(frame.filename).startswith(package)
+        and not frame.filename.startswith("<frozen")
+    ]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f", at {last.filename}:{last.lineno}: {(last.line or '').strip()}"
+
+
+def _rules_error(spec: str, kind: str, error: Exception) -> S2SError:
+    message = error.msg if isinstance(error, SyntaxError) else str(error)
+    return S2SError(
+        f"the rules {kind} {spec} raised {type(error).__name__}: {message}\n"
+        f"    {_user_frame(error).lstrip(', ')}".rstrip(),
+        hint=f"Fix the error in {spec}: s2s imports it before reading your model.",
+    )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    """Write (or with --check compare) every target it can; a target that fails is
+    reported and the others still written, and the exit code is then 2."""
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise S2SError(
+            f"cannot write into {args.output}: it is a file, not a directory",
+            hint="Name a directory with -o (it is created if missing).",
+        )
     load_rules(args.rules)
-    chosen = targets(args.targets, args.wrt, args.mode)
+    chosen, failed = [], 0
+    for spec in args.targets:
+        try:
+            chosen.extend(targets([spec], args.wrt, args.mode))
+        except InternalError:
+            raise
+        except S2SError as e:
+            failed += _report(e)
+    spec_failures = failed
     outputs = [output_path(args.output, t) for t in chosen]
     for i, out in enumerate(outputs):
         if out in outputs[:i]:
@@ -267,38 +381,68 @@ def cmd_generate(args: argparse.Namespace) -> int:
             )
     stale = 0
     for target, out in zip(chosen, outputs):
-        text = render(target, args.output)
-        old = _read_or_none(out)
-        if old == text:
-            continue
-        if args.check or args.diff:
-            stale += 1
-            print(
-                f"would {'update' if old is not None else 'create'} {out}",
-                file=sys.stderr,
-            )
-            sys.stdout.writelines(
-                difflib.unified_diff(
-                    (old or "").splitlines(True),
-                    text.splitlines(True),
-                    out if old is not None else "/dev/null",
-                    out,
-                )
-            )
-            continue
         try:
-            os.makedirs(args.output, exist_ok=True)
-            cache.write_atomic(out, text)
-        except OSError as e:
-            raise S2SError(f"cannot write {out}: {e.strerror or e}") from None
-        print(f"wrote {out}", file=sys.stderr)
+            stale += _generate_one(target, out, args)
+        except InternalError:
+            raise
+        except S2SError as e:
+            failed += _report(e)
     if stale:
         print(
             f"{stale} generated module(s) out of date; run the same command without "
             f"--check/--diff to update them",
             file=sys.stderr,
         )
+    if failed:
+        done = "checked" if args.check or args.diff else "up to date"
+        print(
+            f"s2s: {failed} of {spec_failures + len(chosen)} target(s) failed; the "
+            f"other modules are {done}",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
     return EXIT_STALE if stale else EXIT_OK
+
+
+def _report(error: S2SError) -> int:
+    print(f"s2s: error: {error}", file=sys.stderr)
+    return 1
+
+
+def _generate_one(target: Target, out: str, args: argparse.Namespace) -> int:
+    """Write the module of `target` to `out` (or show how it would change, with
+    --check); 1 when it is stale, else 0."""
+    text = render(target, args.output, args.rules)
+    old = _read_or_none(out)
+    if old == text:
+        return 0
+    if old is not None and cache.read_stamp(old) is None:
+        raise S2SError(
+            f"{out} exists and was not written by s2s generate (it has no s2s "
+            f"header), so it is left as it is",
+            hint="Write the modules elsewhere with -o DIR, or delete the file.",
+        )
+    if args.check or args.diff:
+        print(
+            f"would {'update' if old is not None else 'create'} {out}",
+            file=sys.stderr,
+        )
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                (old or "").splitlines(True),
+                text.splitlines(True),
+                out if old is not None else "/dev/null",
+                out,
+            )
+        )
+        return 1
+    try:
+        os.makedirs(args.output, exist_ok=True)
+        cache.write_atomic(out, text)
+    except OSError as e:
+        raise S2SError(f"cannot write {out}: {e.strerror or e}") from None
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
 
 
 def _read_or_none(path: str) -> str | None:
@@ -327,7 +471,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     load_rules(args.rules)
     for target in targets(args.targets, args.wrt, args.mode):
         if args.dump == "module":
-            sys.stdout.write(render(target))
+            sys.stdout.write(render(target, rules=args.rules))
             continue
         if args.dump == "key":
             key = content_key(parse_file(target.path, target.name), target)
@@ -418,8 +562,8 @@ def check_inputs(
     defaults = dict(
         zip(params[len(params) - len(f.__defaults__ or ()) :], f.__defaults__ or ())
     )
-    given = _assignments(at, "--at", f.__name__, params, _literal_value)
-    sizes = _assignments(shapes, "--shape", f.__name__, params, _shape)
+    given = arguments.bind(f.__name__, params, *arguments.parse_at(at))
+    sizes = arguments.parse_shapes(shapes, f.__name__, params)
     rng = np.random.default_rng(seed)
     values, described = [], []
     for name in params:
@@ -429,75 +573,14 @@ def check_inputs(
         elif name in defaults and name not in sizes:
             values.append(defaults[name])
             described.append(f"{name}={defaults[name]!r} (default)")
+        elif name in sizes:
+            shape = sizes[name]
+            values.append(arguments.random_array(name, shape, rng))
+            described.append(f"{name}~N(0,1) of shape {'x'.join(map(str, shape))}")
         else:
-            if name in sizes:
-                shape = sizes[name]
-                values.append(np.asarray(rng.standard_normal(shape)))
-                described.append(f"{name}~N(0,1) of shape {'x'.join(map(str, shape))}")
-            else:
-                values.append(float(rng.standard_normal()))
-                described.append(f"{name}={values[-1]:.6g} (random)")
+            values.append(float(rng.standard_normal()))
+            described.append(f"{name}={values[-1]:.6g} (random)")
     return values, described
-
-
-def _assignments(
-    items: Sequence[str],
-    option: str,
-    function: str,
-    params: list[str],
-    parse: Callable[[str], Any],
-) -> dict[str, Any]:
-    """NAME=VALUE pairs, from repeated options and comma-separated lists."""
-    found = {}
-    for item in items:
-        for part in _split_top_level(item):
-            name, sep, text = part.partition("=")
-            name = name.strip()
-            if not sep or name not in params:
-                raise S2SError(
-                    f"{option} {part!r}: expected NAME=VALUE, with NAME a parameter "
-                    f"of {function}: {', '.join(params)}",
-                    hint=f"For example: {option} NAME="
-                    + ("2.5" if option == "--at" else "3x4"),
-                )
-            try:
-                found[name] = parse(text.strip())
-            except (ValueError, SyntaxError):
-                raise S2SError(
-                    f"{option} {part!r}: cannot read {text.strip()!r}",
-                    hint="Values are numbers or lists of them (--at x=[1,2.5]); shapes "
-                    "are sizes joined by x (--shape W=3x4, or W=() for a 0-d array).",
-                ) from None
-    return found
-
-
-def _split_top_level(text: str) -> list[str]:
-    """Split at the commas that are not inside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += char in "([{"
-        depth -= char in ")]}"
-        if char == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p for p in parts if p.strip()]
-
-
-def _literal_value(text: str) -> Any:
-    value = ast.literal_eval(text)
-    if isinstance(value, (list, tuple)):
-        return np.asarray(value)
-    if isinstance(value, (bool, int, float)):
-        return value
-    raise ValueError(text)
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    if text in ("()", ""):
-        return ()
-    dims = text.strip("()").replace(",", "x").split("x")
-    return tuple(int(d) for d in dims if d.strip())
 
 
 def _short(value: Any) -> str:
@@ -513,18 +596,47 @@ def _short(value: Any) -> str:
 
 def cmd_cache(args: argparse.Namespace) -> int:
     store = cache.open_cache()
+    problem = _unusable(store.directory)
     if args.action == "clear":
+        if problem is not None and os.path.exists(store.directory):
+            raise S2SError(
+                f"cannot clear the cache in {store.directory}: {problem}",
+                hint=f"Check ${cache.DIR_VARIABLE}.",
+            )
         removed = store.clear()
         print(f"removed {removed} entries from {store.directory}")
         return EXIT_OK
     info = store.info()
     state = "on" if info.enabled else f"off (${cache.SWITCH_VARIABLE}=0)"
+    if problem is not None:
+        state += (
+            f", but the directory is unusable: {problem}; gradients are kept in "
+            f"memory and regenerated in each process (set ${cache.DIR_VARIABLE} to a "
+            "writable directory)"
+        )
     print(f"directory: {info.directory or '(none: kept in memory)'} ({info.source})")
     print(f"state:     {state}")
     print(f"entries:   {info.entries} ({info.size / 1024:.1f} KiB)")
     if info.leftovers:
         print(f"leftovers: {info.leftovers} temporary files of interrupted writes")
     return EXIT_OK
+
+
+def _unusable(directory: str | None) -> str | None:
+    """Why the cache cannot keep files in `directory` (None when it can)."""
+    if directory is None:
+        return None
+    existing = directory
+    while not os.path.exists(existing):  # created on first use: can it be?
+        parent = os.path.dirname(existing)
+        if parent == existing:
+            break
+        existing = parent
+    if not os.path.isdir(existing):
+        return f"{existing} is not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
 
 
 # --- the parser -------------------------------------------------------------------------
@@ -539,8 +651,9 @@ def _add_targets(p: argparse.ArgumentParser, dest: str) -> None:
     )
     p.add_argument(
         "--wrt",
-        help="parameters to differentiate, e.g. a,b (default: the first; a, for a "
-        "tuple of one)",
+        help="parameters to differentiate, e.g. a,b (default: the decorator's wrt "
+        "for a function decorated with @s2s.grad, else the first; a, for a tuple of "
+        "one)",
     )
     p.add_argument("--rules", action="append", default=[], help=RULES_HELP)
 
@@ -597,7 +710,12 @@ def _add_show(sub: Any) -> None:
     )
     _add_targets(p, "targets")
     _add_mode(p)
-    p.add_argument("--dump", choices=list(DUMPS), default="module")
+    p.add_argument(
+        "--dump",
+        choices=list(DUMPS),
+        default="module",
+        help="what to print: " + "; ".join(f"{k}: {v}" for k, v in DUMPS.items()),
+    )
     p.set_defaults(run=cmd_show)
 
 
@@ -648,13 +766,13 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from .draw import draw_file  # graphviz support is not needed on other paths
 
     load_rules(args.rules)
-    path, sep, name = args.target.rpartition(":")
-    if not (sep and path and name.isidentifier()):
+    path, sep, name = split_target(args.target)
+    if not sep:
         raise S2SError(
             f"expected PATH.py:FUNCTION, got {args.target!r}",
             hint="For example: s2s graph examples/graph.py:J --at a=5,b=3,c=2",
         )
-    wrt = parse_wrt(args.wrt) if args.wrt else None
+    wrt = parse_wrt(args.wrt) if args.wrt is not None else None
     picture = draw_file(path, name, args.at or [], wrt)
     if args.output:
         picture.save(args.output)
@@ -666,7 +784,12 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def _add_graph(sub: Any) -> None:
     p = sub.add_parser(
-        "graph", help="draw the computation graph, with values and adjoints"
+        "graph",
+        help="draw the computation graph, with values and adjoints",
+        description="Draw the SSA graph of a function as DOT text, or with -o as SVG, "
+        "PNG or PDF (those need Graphviz's dot program).  Given inputs with --at, "
+        "every node also shows its value and its adjoint dFUNC/dnode.  The file is "
+        "read, never run.",
     )
     p.add_argument("target", metavar="PATH.py:FUNC")
     p.add_argument(

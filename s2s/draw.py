@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .api import Wrt, _all_vars, _as_real, resolve_wrt
+from .arguments import bind, parse_at
 from .errors import GraphvizNotFoundError, InternalError, S2SError
 from .evaluate import Trace, run, spell
 from .frontend import ParsedFunction, parse_file, parse_function
@@ -229,21 +230,7 @@ def _bind(fn: Graph, args: list, kwargs: dict) -> dict[Var, Any] | None:
         return None
     names = [p.hint for p in fn.params]
     signature = f"{fn.name}({', '.join(names)})"
-    if len(args) > len(names):
-        raise S2SError(
-            f"{signature} takes {len(names)} arguments, {len(args)} given",
-            hint="Give one value per parameter.",
-        )
-    values = dict(zip(names, args))
-    for key, value in kwargs.items():
-        if key not in names:
-            raise S2SError(
-                f"{fn.name} has no parameter named {key!r}",
-                hint=f"Its parameters are: {', '.join(names)}.",
-            )
-        if key in values:
-            raise S2SError(f"{key} is given twice", hint=f"{signature}")
-        values[key] = value
+    values = bind(fn.name, names, args, kwargs)
     defaults = dict(zip(names[len(names) - len(fn.defaults) :], fn.defaults))
     missing = [n for n in names if n not in values and n not in defaults]
     if missing:
@@ -273,77 +260,6 @@ def _default_wrt(fn: Graph, inputs: dict[Var, Any]) -> list[Var]:
 
 
 # --- reading --at ------------------------------------------------------------------------
-
-
-def parse_at(texts: Sequence[str]) -> tuple[list[Any], dict[str, Any]]:
-    """`a=5,b=3,w=[1,2]` (or positional `5,3`) into call arguments.
-
-    Values are Python literals (numbers, nested lists become numpy arrays) or the path
-    of a `.npy` file.  Several texts are read in order, as if joined by commas.
-    """
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
-    for text in texts:
-        for item in _split_top_level(text):
-            name, sep, raw = item.partition("=")
-            if not sep:
-                name, raw = "", item
-            name, raw = name.strip(), raw.strip()
-            if sep and not name.isidentifier():
-                raise _at_error(item, f"{name!r} is not a parameter name")
-            value = _literal(item, raw)
-            if not name:
-                if kwargs:
-                    raise _at_error(item, "a value without a name follows a named one")
-                args.append(value)
-            elif name in kwargs:
-                raise _at_error(item, f"{name} is given twice")
-            else:
-                kwargs[name] = value
-    return args, kwargs
-
-
-def _split_top_level(text: str) -> list[str]:
-    """Split at commas outside brackets: `w=[1,2],b=3` has two items."""
-    items, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            items.append(text[start:i])
-            start = i + 1
-    items.append(text[start:])
-    return [item for item in items if item.strip()]
-
-
-def _literal(item: str, raw: str) -> Any:
-    if raw.endswith(".npy"):
-        try:
-            return np.load(raw)
-        except (OSError, ValueError) as e:
-            raise _at_error(item, f"cannot load {raw}: {e}") from None
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        raise _at_error(item, f"{raw!r} is not a number or a list of numbers") from None
-    if isinstance(value, (list, tuple)):
-        value = np.asarray(value)
-        if value.dtype.kind not in "iufb":
-            raise _at_error(item, "arrays must hold numbers")
-    elif not isinstance(value, (int, float, bool)):
-        raise _at_error(item, f"{raw!r} is not a number or a list of numbers")
-    return value
-
-
-def _at_error(item: str, problem: str) -> S2SError:
-    return S2SError(
-        f"cannot read --at {item.strip()!r}: {problem}",
-        hint="Write --at a=5,b=3,c=2 (numbers; nested lists such as "
-        "'w=[[1,2],[3,4]]' are arrays; a value ending in .npy is loaded from that "
-        "file).",
-    )
 
 
 # --- formatting values -------------------------------------------------------------------

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -26,6 +28,7 @@ from . import runtime
 from .emit import _FunctionEmitter, const_ast
 from .errors import InternalError, S2SError
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, walk
+from .primitives import PRIMITIVES
 
 _GLOBALS: dict[str, Any] = {
     "__builtins__": builtins,
@@ -85,6 +88,20 @@ def spell(op: Op, name_of: Callable[[Var], str]) -> str:
 class _Compiled:
     code: Any
     operands: tuple[Var, ...]
+    names: dict[str, Any]  # the globals the expression reads
+
+
+def _globals(op: Op) -> dict[str, Any]:
+    """What the expression of `op` reads: numpy, math and s2s's helpers, and for a
+    function with a custom rule the package its module path starts with, as the
+    generated module's `import scipy.special` binds `scipy`."""
+    path = PRIMITIVES[op.prim].python if op.prim in PRIMITIVES else None
+    if not path or "." not in path:
+        return _GLOBALS
+    module = path.rsplit(".", 1)[0]
+    importlib.import_module(module)  # registered from it, so already imported
+    top = module.split(".")[0]
+    return {**_GLOBALS, top: sys.modules[top]}
 
 
 def _compile(op: Op) -> _Compiled:
@@ -96,7 +113,8 @@ def _compile(op: Op) -> _Compiled:
         if "ctx" in node._fields and getattr(node, "ctx", None) is None:
             node.ctx = ast.Load()
     ast.fix_missing_locations(tree)
-    return _Compiled(compile(tree, f"<s2s op {op.prim}>", "eval"), operands)
+    code = compile(tree, f"<s2s op {op.prim}>", "eval")
+    return _Compiled(code, operands, _globals(op))
 
 
 class _Runner:
@@ -137,7 +155,7 @@ class _Runner:
             compiled = self.compiled[op] = _compile(op)
         slots = {f"_{k}": self.read(v) for k, v in enumerate(compiled.operands)}
         try:
-            value = eval(compiled.code, _GLOBALS, slots)
+            value = eval(compiled.code, compiled.names, slots)
         except Exception as e:
             raise EvaluationError(
                 f"{spell(op, lambda v: v.name)} fails at the given inputs: "

@@ -36,7 +36,13 @@ from typing import Any, Mapping
 import numpy
 
 from .errors import S2SError
-from .frontend import Binding, ParsedFunction, StaticGradient, parse_function
+from .frontend import (
+    Binding,
+    ParsedFunction,
+    StaticGradient,
+    constant_defaults,
+    parse_function,
+)
 
 #: Bumped when the key material changes shape, so old keys cannot collide with new.
 KEY_FORMAT = 1
@@ -134,7 +140,7 @@ def callee(target: Any, caller: ParsedFunction) -> ParsedFunction:
         return target.parsed
     if isinstance(target, ast.FunctionDef):
         parsed = ParsedFunction(target, caller.filename, caller.lines, caller.resolve)
-        parsed.defaults = tuple(ast.literal_eval(d) for d in target.args.defaults)
+        parsed.defaults = constant_defaults(parsed)
         return parsed
     if isinstance(target, types.FunctionType):
         return parse_function(target)

@@ -17,6 +17,7 @@ import inspect
 import linecache
 import math
 import numbers
+import operator
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -30,7 +31,14 @@ from .errors import (
     SourceUnavailableError,
     UnsupportedSyntaxError,
 )
-from .primitives import HELPERS, loaded_object, lookup_object, lookup_path
+from .primitives import (
+    HELPERS,
+    MATH_CONSTANTS,
+    NUMPY_CONSTANTS,
+    loaded_object,
+    lookup_object,
+    lookup_path,
+)
 
 
 @dataclass(frozen=True)
@@ -323,24 +331,102 @@ def parse_function(f: Any) -> ParsedFunction:
 # --- reading a file without running it (the CLI) ------------------------------------
 
 
-def _literal(node: ast.expr) -> Any:
-    """The value of a constant expression (numbers and arithmetic on them), else raise."""
+#: Arithmetic a module constant may be written with (`A = 2 * 3.0`, `B = -(1 + 2)`).
+_FOLDED_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_FOLDED_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+#: Pure functions a module constant may call on numbers (`G = math.sqrt(2)`), by
+#: the module they are reached through ("builtin": a built-in name).
+_FOLDED_CALLS = {
+    "math": ("sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan"),
+    "numpy": ("sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan", "float64"),
+    "builtin": ("float", "int", "abs"),
+}
+#: Larger integer exponents are refused rather than computed (`10 ** 10 ** 9`).
+_LARGEST_EXPONENT = 10_000
+
+Lookup = Callable[[str], "Binding | None"]
+
+
+def _literal(node: ast.expr, lookup: Lookup | None = None) -> Any:
+    """The value of a constant expression: literals, arithmetic on numbers, numpy's
+    and math's constants and a few of their pure functions, and (through `lookup`)
+    names bound to constants; else raise ValueError (or the arithmetic's error)."""
     try:
         return ast.literal_eval(node)
     except ValueError:
         pass
-    if isinstance(node, ast.BinOp):
-        left, right = _literal(node.left), _literal(node.right)
-        ops = {
-            ast.Add: "__add__",
-            ast.Sub: "__sub__",
-            ast.Mult: "__mul__",
-            ast.Div: "__truediv__",
-            ast.Pow: "__pow__",
-        }
-        if type(node.op) in ops:
-            return getattr(left, ops[type(node.op)])(right)
+    if isinstance(node, ast.BinOp) and type(node.op) in _FOLDED_BINARY:
+        left, right = _number(node.left, lookup), _number(node.right, lookup)
+        if isinstance(node.op, ast.Pow) and isinstance(right, int):
+            if abs(right) > _LARGEST_EXPONENT:
+                raise ValueError("exponent too large to fold")
+        return _FOLDED_BINARY[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _FOLDED_UNARY:
+        return _FOLDED_UNARY[type(node.op)](_number(node.operand, lookup))
+    if isinstance(node, ast.Tuple):
+        return tuple(_literal(item, lookup) for item in node.elts)
+    if isinstance(node, ast.Name) and lookup is not None:
+        binding = lookup(node.id)
+        if binding is not None and binding.kind == "const":
+            return binding.value
+    if isinstance(node, ast.Attribute) and lookup is not None:
+        constant = _module_constant(node, lookup)
+        if constant is not None:
+            return constant
+    if isinstance(node, ast.Call) and lookup is not None:
+        return _folded_call(node, lookup)
     raise ValueError("not a constant")
+
+
+def _number(node: ast.expr, lookup: Lookup | None) -> Any:
+    value = _literal(node, lookup)
+    if not isinstance(value, numbers.Real):
+        raise ValueError("not a number")
+    return value
+
+
+def _module_of_name(node: ast.expr, lookup: Lookup) -> str | None:
+    """'numpy' or 'math' when `node` is a name the file imports either as."""
+    if isinstance(node, ast.Name):
+        binding = lookup(node.id)
+        if binding is not None and binding.kind in ("numpy", "math"):
+            return binding.kind
+    return None
+
+
+def _module_constant(node: ast.Attribute, lookup: Lookup) -> float | None:
+    """`np.pi`, `math.tau`, ... (under the file's own aliases), else None."""
+    module = _module_of_name(node.value, lookup)
+    names = {"numpy": NUMPY_CONSTANTS, "math": MATH_CONSTANTS}.get(module, ())
+    value = getattr(numpy if module == "numpy" else math, node.attr, None)
+    return value if node.attr in names and isinstance(value, float) else None
+
+
+def _folded_call(node: ast.Call, lookup: Lookup) -> Any:
+    """`math.sqrt(2)`, `np.float64(1.5)`, `float(3)`: a pure function of numbers."""
+    func, module = node.func, None
+    if isinstance(func, ast.Attribute):
+        module, name = _module_of_name(func.value, lookup), func.attr
+    elif isinstance(func, ast.Name) and lookup(func.id) == Binding("builtin", func.id):
+        module, name = "builtin", func.id
+    if module is None or name not in _FOLDED_CALLS[module] or node.keywords:
+        raise ValueError("not a constant")
+    function = {"numpy": numpy, "math": math, "builtin": builtins}[module]
+    arguments = [_number(a, lookup) for a in node.args]
+    with numpy.errstate(all="ignore"):  # np.log(0.0) is -inf at run time too
+        value = getattr(function, name)(*arguments)
+    binding = classify(value)
+    if binding is None or binding.kind != "const":
+        raise ValueError("not a number")
+    return binding.value
 
 
 def _module_binding(name: str) -> Binding:
@@ -424,107 +510,319 @@ def _transform_wrt(call: ast.Call | None) -> Any:
         return None
 
 
-def static_resolver(
-    module: ast.Module, filename: str = "", lines: list[str] | None = None
-) -> Callable[[str], Binding | None]:
-    """Resolve module-level names from the file's text alone: imports of numpy and
-    math, constants assigned once from literals, functions defined in the file, and
-    gradients of them (decorated, or bound to a name)."""
-    table: dict[str, Binding] = {}
-    assigned: dict[str, int] = {}
-    functions = {n.name: n for n in module.body if isinstance(n, ast.FunctionDef)}
-    names = s2s_names(module)
+@dataclass(frozen=True)
+class _Site:
+    """A statement that binds a module-level name."""
 
-    def gradient(node: ast.FunctionDef, transform: str, call: ast.Call | None):
+    line: int
+    text: str  # the statement's first line, as written
+    plain: bool  # one assignment, import or def at the top level of the module
+    where: str = ""  # what it sits in, when that is not the top level
+
+    def __str__(self) -> str:
+        return f"line {self.line} `{self.text}`" + (
+            f", {self.where}" if self.where else ""
+        )
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_PATTERN_NAMES = (ast.MatchAs, ast.MatchStar)
+#: How a message names the module-level block a binding sits in.
+_BLOCKS = {
+    "if": "if block",
+    "for": "for loop",
+    "while": "while loop",
+    "with": "with block",
+    "try": "try block",
+    "trystar": "try block",
+    "match": "match block",
+}
+
+
+def _names_bound(node: ast.AST):
+    """(name, node) for each name a statement binds in its own scope: assignments
+    however nested in it (for targets, with ... as, except ... as, :=, del,
+    imports, `globals()["X"] = ...`), and the names of the functions and classes it
+    defines, but not what their bodies or comprehensions bind for themselves."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, _SCOPES):
+            if not isinstance(child, ast.Lambda):
+                yield child.name, child
+            continue
+        if isinstance(child, _COMPREHENSIONS):  # only := leaks out of them
+            for inner in ast.walk(child):
+                if isinstance(inner, ast.NamedExpr):
+                    yield inner.target.id, inner
+            continue
+        if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
+            yield child.id, child
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            for alias in child.names:
+                if alias.name != "*":
+                    yield alias.asname or alias.name.split(".")[0], child
+        elif isinstance(child, ast.ExceptHandler) and child.name:
+            yield child.name, child
+        elif isinstance(child, _PATTERN_NAMES) and child.name:
+            yield child.name, child
+        elif isinstance(child, ast.Subscript) and _is_globals_item(child):
+            yield child.slice.value, child
+        yield from _names_bound(child)
+
+
+def _is_globals_item(node: ast.Subscript) -> bool:
+    """`globals()["X"]` being assigned or deleted."""
+    return (
+        not isinstance(node.ctx, ast.Load)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "globals"
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, str)
+    )
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
+
+
+def _unpacked_names(target: ast.expr) -> list[ast.Name]:
+    """The names of an assignment target made of names, tuples and lists only."""
+    if isinstance(target, ast.Name):
+        return [target]
+    if isinstance(target, ast.Starred):
+        return _unpacked_names(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for item in target.elts for name in _unpacked_names(item)]
+    return []
+
+
+def binding_sites(module: ast.Module, lines: list[str]) -> dict[str, list[_Site]]:
+    """Every statement that binds each module-level name, in order: at the top level,
+    inside the module's if/for/while/with/try blocks, and in functions that declare
+    the name `global`."""
+    sites: dict[str, list[_Site]] = {}
+
+    def add(name: str, node: ast.AST, plain: bool, where: str = "") -> None:
+        line = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
+        sites.setdefault(name, []).append(_Site(node.lineno, line, plain, where))
+
+    for statement in module.body:
+        if isinstance(statement, (*_SCOPES, ast.Import, ast.ImportFrom)):
+            for name, node in _names_bound(ast.Module([statement], [])):
+                add(name, node, plain=True)
+            continue
+        plain = set()
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value:
+            plain = {id(n) for t in _targets(statement) for n in _unpacked_names(t)}
+        compound = not isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+        block = _BLOCKS.get(type(statement).__name__.lower().replace("async", ""))
+        for name, node in _names_bound(ast.Module([statement], [])):
+            inside = compound and node.lineno != statement.lineno
+            where = f"inside the {block} of line {statement.lineno}" if inside else ""
+            add(name, node, id(node) in plain, where)
+    for function in ast.walk(module):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            declared = {
+                name
+                for node in ast.walk(function)
+                if isinstance(node, ast.Global)
+                for name in node.names
+            }
+            for name, node in _names_bound(function) if declared else ():
+                if name in declared:
+                    where = f"in {function.name}(), through `global {name}`"
+                    add(name, node, plain=False, where=where)
+    for found in sites.values():
+        found.sort(key=lambda site: site.line)
+    return sites
+
+
+class StaticScope:
+    """The module-level names of a file read from its text alone: imports of numpy
+    and math, constants assigned once from constant expressions, functions defined
+    in the file, and gradients of them (decorated, or bound to a name).
+
+    Called with a name, it returns its :class:`Binding` (None when unknown); and
+    :meth:`problem` says why a name the function reads cannot be known without
+    running the file."""
+
+    def __init__(
+        self, module: ast.Module, filename: str = "", lines: list[str] | None = None
+    ):
+        self.filename = filename
+        self.lines = lines or []
+        self.table: dict[str, Binding] = {}
+        self.sites = binding_sites(module, self.lines)
+        self.imported: dict[str, tuple[str, int]] = {}  # name -> (module, line)
+        self.unfolded: dict[str, int] = {}  # constants that are not: name -> line
+        self.functions = {
+            n.name: n for n in module.body if isinstance(n, ast.FunctionDef)
+        }
+        self.names = s2s_names(module)
+        for node in module.body:
+            self._read(node)
+        for name in self.table:
+            if self._rebound(name):  # which value is meant is a run-time matter
+                self.table[name] = Binding("unsupported", None)
+
+    def __call__(self, name: str) -> Binding | None:
+        if name in self.table:
+            return self.table[name]
+        if name in vars(builtins):
+            return classify(vars(builtins)[name])
+        return None
+
+    def _rebound(self, name: str) -> bool:
+        sites = self.sites.get(name, [])
+        return len(sites) > 1 or (len(sites) == 1 and not sites[0].plain)
+
+    def _constant(self, name: str) -> Binding | None:
+        """What folding a constant expression may read: constants bound once."""
+        return None if self._rebound(name) else self(name)
+
+    def problem(self, name: str, as_value: bool) -> tuple[str, str] | None:
+        """(message, hint) when the function reads `name` from the module and s2s
+        cannot know its value without running the file; None otherwise."""
+        if self._rebound(name):
+            sites = self.sites[name]
+            listed = "; ".join(map(str, sites))
+            how = (
+                f"is bound {len(sites)} times at module level ({listed})"
+                if len(sites) > 1
+                else f"is not bound by one plain module-level assignment ({listed})"
+            )
+            return (
+                f"'{name}' {how}: its value depends on running "
+                f"the file, and s2s reads the file without running it",
+                f"Pass {name} to the function as a parameter, or define it once, with "
+                f"one assignment at the top level of the module ({name} = ...).",
+            )
+        if as_value and name in self.imported:
+            module, line = self.imported[name]
+            return (
+                f"'{name}' is imported from {module} (line {line}), and s2s reads only "
+                f"this file, not the modules it imports",
+                f"Define {name} in this file, or pass it to the function as a "
+                "parameter.",
+            )
+        if as_value and name in self.unfolded:
+            return (
+                f"the module-level name '{name}' (line {self.unfolded[name]}) is not "
+                f"a constant s2s can compute without running the file",
+                "Write it with numbers, arithmetic, numpy's and math's constants "
+                f"and functions such as math.sqrt, or pass {name} as a parameter.",
+            )
+        return None
+
+    def _read(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                self.table[alias.asname or alias.name.split(".")[0]] = _module_binding(
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+        elif isinstance(node, ast.ImportFrom):
+            self._import_from(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            for target in _targets(node):
+                self._assign(target, node.value, node.lineno)
+        elif isinstance(node, ast.FunctionDef):
+            self._define(node)
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:
+            name = alias.asname or alias.name
+            path = f"{node.module}.{alias.name}"
+            value = getattr(
+                {"numpy": numpy, "math": math}.get(node.module), alias.name, 0
+            )
+            known = lookup_path(path) if node.module and not node.level else None
+            if known is not None:
+                self.table[name] = Binding("primitive", known)
+            elif isinstance(value, float) and alias.name in (
+                NUMPY_CONSTANTS if node.module == "numpy" else MATH_CONSTANTS
+            ):
+                self.table[name] = Binding("const", value)
+            elif (
+                node.module
+                and not node.level
+                and isinstance(loaded_object(path), types.ModuleType)
+            ):
+                self.table[name] = _module_binding(path)
+            elif alias.name != "*":
+                self.imported[name] = (
+                    "." * node.level + (node.module or ""),
+                    node.lineno,
+                )
+
+    def _assign(self, target: ast.expr, value: ast.expr, line: int) -> None:
+        made = (
+            transform_of(value.func, self.names)
+            if isinstance(value, ast.Call)
+            and value.args
+            and isinstance(value.args[0], ast.Name)
+            and value.args[0].id in self.functions
+            else None
+        )
+        if isinstance(target, ast.Name) and made is not None:
+            function = self.functions[value.args[0].id]
+            self.table[target.id] = self._gradient(function, made, value)
+            return
+        names = _unpacked_names(target)
+        if not names:
+            return
+        try:
+            folded = _literal(value, self._constant)
+            values = [folded] if isinstance(target, ast.Name) else list(folded)
+        except (ValueError, TypeError, ArithmeticError):
+            values = None
+        plain = all(isinstance(t, ast.Name) for t in names) and not any(
+            isinstance(t, ast.Starred) for t in ast.walk(target)
+        )
+        if values is None or not plain or len(values) != len(names):
+            for name in names:
+                self.table[name.id] = Binding("unsupported", None)
+                self.unfolded[name.id] = line
+            return
+        for name, item in zip(names, values):
+            binding = classify(item)
+            self.table[name.id] = binding or Binding("unsupported", item)
+
+    def _define(self, node: ast.FunctionDef) -> None:
+        helper = runtime_helper(node)
+        self.table[node.name] = (
+            Binding("primitive", (helper, "np"))
+            if helper is not None
+            else Binding("function", node)
+        )
+        for decorator in reversed(node.decorator_list):  # innermost first
+            call = decorator if isinstance(decorator, ast.Call) else None
+            made = transform_of(call.func if call else decorator, self.names)
+            if made is not None:
+                undecorated = ast.FunctionDef(**{**vars(node), "decorator_list": []})
+                self.table[node.name] = self._gradient(undecorated, made, call)
+                break
+
+    def _gradient(
+        self, node: ast.FunctionDef, transform: str, call: ast.Call | None
+    ) -> Binding:
         wrt = _transform_wrt(call)
         try:
-            defaults = tuple(_literal(d) for d in node.args.defaults)
+            defaults = tuple(_literal(d, self._constant) for d in node.args.defaults)
         except (ValueError, TypeError, ArithmeticError):
             wrt = None
         if wrt is None:  # s2s would need to run the file to know it
             return Binding("unsupported", None)
-        parsed = ParsedFunction(node, filename, lines or [], lambda n: resolve(n))
+        parsed = ParsedFunction(node, self.filename, self.lines, self)
         parsed.defaults = defaults
         return Binding("function", StaticGradient(parsed, wrt, TRANSFORMS[transform]))
 
-    for node in module.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                table[alias.asname or alias.name.split(".")[0]] = _module_binding(
-                    alias.name if alias.asname else alias.name.split(".")[0]
-                )
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                name = alias.asname or alias.name
-                path = f"{node.module}.{alias.name}"
-                known = lookup_path(path)
-                if known is not None:
-                    table[name] = Binding("primitive", known)
-                elif node.module == "math" and isinstance(
-                    getattr(math, alias.name, None), float
-                ):
-                    table[name] = Binding("const", getattr(math, alias.name))
-                elif isinstance(loaded_object(path), types.ModuleType):
-                    table[name] = _module_binding(path)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            value = node.value
-            made = (
-                transform_of(value.func, names)
-                if isinstance(value, ast.Call)
-                and value.args
-                and isinstance(value.args[0], ast.Name)
-                and value.args[0].id in functions
-                else None
-            )
-            for target in targets:
-                if isinstance(target, ast.Name) and made is not None:
-                    assigned[target.id] = assigned.get(target.id, 0) + 1
-                    table[target.id] = gradient(
-                        functions[value.args[0].id], made, value
-                    )
-                elif isinstance(target, ast.Name):
-                    assigned[target.id] = assigned.get(target.id, 0) + 1
-                    try:
-                        value = _literal(node.value) if node.value is not None else None
-                    except (ValueError, TypeError, ArithmeticError):
-                        table[target.id] = Binding("unsupported", None)
-                        continue
-                    binding = classify(value)
-                    table[target.id] = (
-                        binding if binding else Binding("unsupported", value)
-                    )
-        elif isinstance(node, ast.FunctionDef):
-            helper = runtime_helper(node)
-            table[node.name] = (
-                Binding("primitive", (helper, "np"))
-                if helper is not None
-                else Binding("function", node)
-            )
-            for decorator in reversed(node.decorator_list):  # innermost first
-                call = decorator if isinstance(decorator, ast.Call) else None
-                made = transform_of(call.func if call else decorator, names)
-                if made is not None:
-                    undecorated = ast.FunctionDef(
-                        **{**vars(node), "decorator_list": []}
-                    )
-                    table[node.name] = gradient(undecorated, made, call)
-                    break
-    for name, count in assigned.items():
-        if (
-            count > 1
-        ):  # rebound at module level: which value is meant is a run-time matter
-            table[name] = Binding("unsupported", None)
-    builtins_ = vars(builtins)
 
-    def resolve(name: str) -> Binding | None:
-        if name in table:
-            return table[name]
-        if name in builtins_:
-            return classify(builtins_[name])
-        return None
-
-    return resolve
+def static_resolver(
+    module: ast.Module, filename: str = "", lines: list[str] | None = None
+) -> StaticScope:
+    """Resolve module-level names from the file's text alone (see StaticScope)."""
+    return StaticScope(module, filename, lines)
 
 
 def read_module(path: str) -> tuple[str, ast.Module]:
@@ -555,6 +853,7 @@ def parse_file(path: str, name: str) -> ParsedFunction:
         None,
     )
     if node is None:
+        _refuse_other_definition(module, path, name, text.splitlines(True))
         available = [n.name for n in module.body if isinstance(n, ast.FunctionDef)]
         raise SourceUnavailableError(
             f"{path} defines no function named {name!r}",
@@ -562,16 +861,102 @@ def parse_file(path: str, name: str) -> ParsedFunction:
         )
     node.decorator_list = []
     lines = text.splitlines(True)
-    parsed = ParsedFunction(node, path, lines, static_resolver(module, path, lines))
+    scope = static_resolver(module, path, lines)
+    parsed = ParsedFunction(node, path, lines, scope)
+    check_module_reads(parsed, scope)
+    parsed.defaults = constant_defaults(parsed)
+    return parsed
+
+
+def _refuse_other_definition(
+    module: ast.Module, path: str, name: str, lines: list[str]
+) -> None:
+    """`name` is defined, but not by a plain `def`: say what it is instead."""
+    for node in module.body:
+        if isinstance(node, ast.AsyncFunctionDef) and node.name == name:
+            raise UnsupportedSyntaxError(
+                f"{name} is an async function, which s2s cannot differentiate",
+                Location(path, node.lineno, node.col_offset, lines[node.lineno - 1]),
+                "Differentiate a plain `def` that computes the value (the async "
+                "function can call it).",
+            )
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            raise UnsupportedSyntaxError(
+                f"{name} is a class; s2s differentiates functions defined with `def` "
+                f"at the top level of the file",
+                Location(path, node.lineno, node.col_offset, lines[node.lineno - 1]),
+                "Move the computation into a top-level function.",
+            )
+
+
+def constant_defaults(parsed: ParsedFunction) -> tuple[Any, ...]:
+    """The values of a statically read function's defaults, which must be constant
+    expressions (of numbers, and of module constants)."""
     defaults = []
-    for d in node.args.defaults:
+    for default in parsed.node.args.defaults:
         try:
-            defaults.append(_literal(d))
+            defaults.append(_literal(default, parsed.resolve))
         except (ValueError, TypeError, ArithmeticError):
             raise parsed.error(
-                d,
+                default,
                 "default values must be constants",
-                "Use a number (or None) as the default.",
+                "Use a number (or None) as the default, or a constant expression "
+                "such as 2 * math.pi.",
             ) from None
-    parsed.defaults = tuple(defaults)
-    return parsed
+    return tuple(defaults)
+
+
+def check_module_reads(parsed: ParsedFunction, scope: StaticScope) -> None:
+    """Refuse, at the first place it is read, a module-level name the function (or a
+    helper of the file it calls) reads whose value s2s cannot know without running
+    the file: a name bound more than once or in a block, imported from another
+    module, or assigned something other than a constant."""
+    seen: set[int] = set()
+    pending = [parsed.node]
+    while pending:
+        function = pending.pop(0)
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        for name, as_value in _module_reads(function):
+            problem = scope.problem(name.id, as_value)
+            if problem is not None:
+                raise parsed.error(name, *problem)
+            binding = scope(name.id)
+            value = binding.value if binding is not None else None
+            if isinstance(value, StaticGradient):
+                pending.append(value.function.node)
+            elif isinstance(value, ast.FunctionDef):
+                pending.append(value)
+
+
+def _module_reads(function: ast.FunctionDef) -> list[tuple[ast.Name, bool]]:
+    """The names a function reads from its module, as Python scopes them (a name
+    the function assigns anywhere is local, unless declared global), in the order
+    they are written; each with whether it is read as a value (rather than called or
+    reached into with a dot).  Defaults come first: they are read when the function
+    is defined."""
+    args = function.args
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    declared = {
+        n for s in ast.walk(function) if isinstance(s, ast.Global) for n in s.names
+    }
+    local = {name for name, _ in _names_bound(function)} - declared
+    for node in ast.walk(function):  # comprehension targets are local to them
+        if isinstance(node, ast.comprehension):
+            local |= {n.id for n in _unpacked_names(node.target)}
+    parts = [*args.defaults, *(d for d in args.kw_defaults if d), *function.body]
+    called = set()
+    reads = []
+    for part in parts:
+        for node in ast.walk(part):
+            if isinstance(node, ast.Call):
+                called.add(id(node.func))
+            elif isinstance(node, ast.Attribute):
+                called.add(id(node.value))
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                if node.id not in params | local:
+                    reads.append(node)
+    reads.sort(key=lambda n: (n.lineno, n.col_offset))
+    return [(node, id(node) not in called) for node in reads]

@@ -23,7 +23,7 @@ from . import runtime
 from .errors import S2SError
 from .fingerprint import callee, free_names
 from .frontend import ParsedFunction, StaticGradient, parse_file, read_module
-from .primitives import PRIMITIVES
+from .primitives import PRIMITIVES, loaded_object
 
 _MODULES = {"numpy": numpy, "math": math}
 
@@ -40,7 +40,7 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
         function = pending.pop()
         if function.name in definitions:
             continue
-        definitions[function.name] = _bare(function.node)
+        definitions[function.name] = _bare(function)
         for free in free_names(function.node):
             binding = function.resolve(free)
             if binding is None or binding.kind in ("builtin", "unsupported"):
@@ -52,6 +52,11 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
             elif binding.kind == "primitive" and PRIMITIVES[binding.value[0]].helper:
                 # A helper of generated code (a gradient the file binds to a name).
                 namespace[free] = getattr(runtime, PRIMITIVES[binding.value[0]].helper)
+            elif binding.kind == "primitive" and PRIMITIVES[binding.value[0]].python:
+                # A function with a custom rule, from a module the rules imported.
+                namespace[free] = loaded_object(PRIMITIVES[binding.value[0]].python)
+            elif binding.kind == "module" and loaded_object(binding.value) is not None:
+                namespace[free] = loaded_object(binding.value)
             elif binding.kind in _MODULES:
                 namespace[free] = _MODULES[binding.kind]
             elif binding.kind == "const":
@@ -82,13 +87,15 @@ def _helper(target: Any, caller: ParsedFunction) -> ParsedFunction:
         ) from None
 
 
-def _bare(node: ast.FunctionDef) -> ast.FunctionDef:
-    """A copy of the definition that runs nothing when defined but its (constant)
-    defaults: no decorators, no annotations."""
-    node = copy.deepcopy(node)
+def _bare(function: ParsedFunction) -> ast.FunctionDef:
+    """A copy of the definition that runs nothing when defined: no decorators, no
+    annotations, and its defaults replaced by their values (`w=2 * np.pi` needs no
+    numpy to define)."""
+    node = copy.deepcopy(function.node)
     node.decorator_list = []
     node.returns = None
     args = node.args
+    args.defaults = [ast.Constant(value) for value in function.defaults]
     for arg in args.posonlyargs + args.args + args.kwonlyargs:
         arg.annotation = None
     return node

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import textwrap
 
@@ -132,6 +133,19 @@ def test_check_and_diff_catch_a_stale_module_and_write_nothing(project):
     assert not path.exists()
 
 
+def test_a_named_decorated_function_uses_its_decorators_wrt(project):
+    for command in (["generate", "model.py:loss"], ["show", "model.py:loss"]):
+        result = s2s(*command, cwd=project)
+        assert result.returncode == 0, result.stderr
+    named = (project / "generated" / "model_loss.py").read_text()
+    assert "return dw, db" in named
+    assert "regenerate with `s2s generate model.py:loss --wrt w,b`" in named
+    same = s2s("generate", "model.py:loss", "--wrt", "w,b", "--check", cwd=project)
+    assert same.returncode == 0, same.stdout
+    other = s2s("show", "model.py:loss", "--wrt", "x", cwd=project)
+    assert other.returncode == 0 and "return dx\n" in other.stdout
+
+
 def test_output_directory_and_regenerate_command(project):
     result = s2s("generate", "plain.py:f", "-o", "out/grads", cwd=project)
     assert result.returncode == 0, result.stderr
@@ -163,8 +177,23 @@ def test_generated_output_is_identical_across_hash_seeds(project):
         (["generate", "model.py:loss", "--wrt", "q"], "no parameter named 'q'"),
         (["generate", "model.py", "--wrt", "w"], "--wrt applies to"),
         (["show", "model.py:loss", "--wrt", "w b"], "neither a parameter name"),
-        (["check", "model.py:loss", "--at", "zz=1"], "a parameter of loss: w, b, x"),
+        (["check", "model.py:loss", "--at", "zz=1"], "no parameter named 'zz'"),
         (["check", "model.py:loss", "--shape", "w=3xq"], "cannot read '3xq'"),
+        (["check", "model.py:cube", "--shape", "x=-3"], "sizes are whole numbers"),
+        (["check", "model.py:cube", "--shape", "x=1000000x1000000x1000000"], "x=1"),
+        (["check", "model.py:cube", "--at", "x=1+2j"], "complex numbers are not"),
+        (["graph", "model.py:cube", "--at", "x=[1j, 2]"], "complex numbers are not"),
+        (["check", "model.py:loss", "--at", "w=[[1,2],[3]]"], "(a ragged array)"),
+        (["graph", "model.py:loss", "--at", "w=[[1,2],[3]]"], "(a ragged array)"),
+        (["check", "model.py:cube", "--at", "1,2"], "takes 1 arguments, 2 given"),
+        (["check", "model.py:cube", "--at", "x=1,x=2"], "x is given twice"),
+        (["show", "model.py:"], "'model.py:': no function name after ':'"),
+        (["show", "model.py:loss:x"], "expected PATH.py:FUNCTION, with one function"),
+        (["graph", "model.py:"], "no function name after ':'"),
+        (["show", "model.py:loss", "--wrt", "w,b,w"], "names w more than once"),
+        (["show", "model.py:loss", "--wrt", ""], "--wrt '' names no parameter"),
+        (["graph", "model.py:loss", "--wrt", ""], "--wrt '' names no parameter"),
+        (["generate", "model.py:cube", "-o", "plain.py"], "it is a file, not a"),
     ],
 )
 def test_input_errors_exit_2_without_a_traceback(project, args, words):
@@ -176,6 +205,70 @@ def test_input_errors_exit_2_without_a_traceback(project, args, words):
 @pytest.mark.parametrize("args", [[], ["frobnicate"], ["generate"], ["show", "-x"]])
 def test_usage_errors_exit_2(project, args):
     assert_clean_failure(s2s(*args, cwd=project), 2)
+
+
+def test_generate_writes_every_target_it_can_then_exits_2(project):
+    (project / "bad.py").write_text("def b(x):\n    return [v for v in x]\n")
+    specs = ["model.py:cube", "bad.py:b", "missing.py:f", "plain.py:f"]
+    result = s2s("generate", *specs, cwd=project)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(os.listdir(project / "generated")) == ["model_cube.py", "plain_f.py"]
+    assert "bad.py:2:12: unsupported syntax: a list comprehension" in result.stderr
+    assert "s2s: error: cannot read missing.py" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "2 of 4 target(s) failed; the other " "modules are up to date"
+    )
+
+
+def test_generate_never_overwrites_a_file_it_did_not_write(project):
+    (project / "generated").mkdir()
+    mine = project / "generated" / "plain_f.py"
+    mine.write_text("# my own notes\n")
+    for extra in ([], ["--check"]):
+        result = s2s("generate", "plain.py:f", "model.py:cube", *extra, cwd=project)
+        assert result.returncode == 2, result.stderr
+        assert "generated/plain_f.py exists and was not written by s2s" in (
+            result.stderr
+        )
+        assert "-o DIR, or delete the file" in result.stderr
+        assert mine.read_text() == "# my own notes\n"
+    assert (project / "generated" / "model_cube.py").exists()
+    # A module s2s wrote, even edited by hand, is regenerated as the header says.
+    cube = project / "generated" / "model_cube.py"
+    cube.write_text(cube.read_text() + "# an edit\n")
+    assert s2s("generate", "model.py:cube", cwd=project).returncode == 0
+    assert "# an edit" not in cube.read_text()
+
+
+def test_an_async_function_is_named_as_such(tmp_path):
+    (tmp_path / "a.py").write_text("async def f(x):\n    return x * x\n")
+    result = s2s("show", "a.py:f", cwd=tmp_path)
+    assert_clean_failure(result, 2)
+    assert "a.py:1:1: f is an async function" in result.stderr
+
+
+def test_the_regenerate_command_is_quoted_for_the_shell(tmp_path):
+    (tmp_path / "my models").mkdir()
+    (tmp_path / "my models" / "m.py").write_text("def f(x):\n    return x * x\n")
+    result = s2s("generate", "my models/m.py:f", "-o", "out dir", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "out dir" / "m_f.py").read_text()
+    command = "s2s generate 'my models/m.py:f' -o 'out dir'"
+    assert f"regenerate with `{command}`" in text
+    again = s2s(*shlex.split(command)[1:], "--check", cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, ""), again.stderr
+
+
+def test_cache_info_and_clear_on_an_unusable_directory(project):
+    env = environment(project / "plain.py" / "cache")
+    info = s2s("cache", "info", cwd=project, env=env)
+    assert info.returncode == 0
+    assert "the directory is unusable: " in info.stdout
+    assert "plain.py is not a directory" in info.stdout
+    clear = s2s("cache", "clear", cwd=project, env=environment(project / "plain.py"))
+    assert_clean_failure(clear, 2)
+    assert "plain.py is not a directory" in clear.stderr
 
 
 def test_two_targets_for_one_output_file_is_an_error(project):
@@ -216,9 +309,12 @@ def test_internal_errors_exit_3_and_say_it_is_a_bug(project, kind):
 
 
 def test_help_for_every_subcommand_and_version(project):
-    for command in ([], ["generate"], ["show"], ["check"], ["cache"]):
+    for command in ([], ["generate"], ["show"], ["check"], ["cache"], ["graph"]):
         result = s2s(*command, "--help", cwd=project)
         assert result.returncode == 0 and result.stdout.startswith("usage: s2s")
+    assert "Draw the SSA graph" in s2s("graph", "--help", cwd=project).stdout
+    show = s2s("show", "--help", cwd=project).stdout
+    assert "what to print: module:" in " ".join(show.split())
     version = s2s("--version", cwd=project)
     import s2s as package
 
@@ -270,6 +366,92 @@ def test_check_passes_at_given_and_random_points(project):
     assert first.stdout.rstrip().splitlines()[-1].startswith("ok")
     assert s2s(*args, "--seed", "7", cwd=project).stdout == first.stdout
     assert s2s(*args, "--seed", "8", cwd=project).stdout != first.stdout
+
+
+def test_check_reads_values_as_graph_does(project):
+    np.save(project / "x.npy", np.array([0.5, -1.5]))
+    (project / "vector.py").write_text(
+        "import numpy as np\n\ndef f(x, c):\n    return np.sum(x**3) * c\n"
+    )
+    outputs = set()
+    for at in (["x.npy,2"], ["x=x.npy", "--at", "c=2"], ["x=[0.5, -1.5],c=2"]):
+        result = s2s("check", "vector.py:f", "--at", *at, cwd=project)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "at x=[0.5, -1.5], c=2\n  value -6.5 " in result.stdout
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
+
+
+_RULES_ERRORS = {
+    "raises.py": ('import s2s\nraise RuntimeError("boom")\n', "RuntimeError: boom"),
+    "syntax.py": ("def f(:\n", "SyntaxError: invalid syntax"),
+    "imports.py": ("import s2s_no_such_module\n", "ModuleNotFoundError"),
+    "refused.py": ("import s2s\ns2s.register(len, 5)\n", "is not callable"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_RULES_ERRORS))
+def test_an_error_in_a_rules_file_is_the_users_exit_2(project, name):
+    text, words = _RULES_ERRORS[name]
+    (project / name).write_text(text)
+    result = s2s("show", "plain.py:f", "--rules", name, cwd=project)
+    assert_clean_failure(result, 2)
+    assert words in result.stderr
+    line = text.count("\n")
+    assert f"{name}:{line}: {text.splitlines()[-1].strip()}" in result.stderr
+
+
+_MYLIB = """\
+import numpy as np
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+"""
+_MYRULES = """\
+import numpy as np
+
+import mylib
+import s2s
+
+s2s.register(mylib.softplus, lambda g, y, x: g / (1.0 + np.exp(-x)))
+"""
+_USES_MYLIB = """\
+import numpy as np
+import mylib as lib
+from mylib import softplus
+
+
+def loss(w, x):
+    return np.sum(softplus(x * w)) + np.sum(lib.softplus(w))
+"""
+
+
+def test_check_graph_and_generate_with_custom_rules(tmp_path):
+    for name, text in (
+        ("mylib.py", _MYLIB),
+        ("my_rules.py", _MYRULES),
+        ("model.py", _USES_MYLIB),
+    ):
+        (tmp_path / name).write_text(text)
+    rules = ["--rules", "my_rules.py"]
+    check = s2s("check", "model.py:loss", *rules, "--shape", "w=3,x=3", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.rstrip().splitlines()[-1].startswith("ok")
+    at = ["--at", "w=[0.5,-1.0],x=[2.0,0.25]", "-o", "loss.dot"]
+    graph = s2s("graph", "model.py:loss", *rules, *at, cwd=tmp_path)
+    assert graph.returncode == 0, graph.stderr
+    w, x = np.array([0.5, -1.0]), np.array([2.0, 0.25])
+    dw = x / (1 + np.exp(-x * w)) + 1 / (1 + np.exp(-w))
+    dot = (tmp_path / "loss.dot").read_text()
+    assert f"dw = [{dw[0]:.4g}, {dw[1]:.4g}]" in dot
+    generated = s2s("generate", "model.py:loss", *rules, cwd=tmp_path)
+    assert generated.returncode == 0, generated.stderr
+    text = (tmp_path / "generated" / "model_loss.py").read_text()
+    command = "s2s generate model.py:loss --rules my_rules.py"
+    assert f"regenerate with `{command}`" in text
+    again = s2s(*command.split()[1:], "--check", cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, ""), again.stdout + again.stderr
 
 
 def test_check_reports_a_mismatch_with_exit_1(project):
