@@ -355,6 +355,12 @@ class Linearizer:
         self._refuse_borrowed(node, name, written, origins)
         self._refuse_shared(node, name, written, origins)
         spec, parts = self._index(target.slice)
+        if spec == (True,):  # `acc[()]`: the whole of a 0-d array
+            raise self.fn.error(
+                target,
+                f"`{name}[()] {symbol}=` updates a 0-d array as a whole",
+                f"Write `{name} = {name} {symbol} ...`.",
+            )
         if any(item[0] == "list" for item in spec[1:]):
             raise self._index_array_error(target.slice, name, symbol)
         value = self.expr(node.value)
