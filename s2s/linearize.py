@@ -75,6 +75,8 @@ _AUG = {
     ast.BitAnd: "&",
     ast.BitOr: "|",
 }
+#: How to make an array a function may update part of in place.
+_OWN_ARRAY = "Update an array made for it (`acc = x * 1.0`, `acc = np.zeros(n)`)"
 #: Ops whose numpy result may be a view of an operand: updating it in place changes
 #: the operand too.
 _VIEWS = {"transpose", "reshape", "getitem", "expand_dims", "broadcast_to", "copy"}
@@ -193,6 +195,7 @@ class Linearizer:
         self.borrowed: list[Operand] = []
         self.merged: dict[Var, list[Operand]] = {}
         self.part_updates: list[tuple[ast.AST, str, str, list[Operand]]] = []
+        self.updated: dict[Var, tuple[ast.AST, str, str]] = {}
 
     # --- driver ---------------------------------------------------------------------
 
@@ -317,7 +320,13 @@ class Linearizer:
                 "Update a name (`x += v`) or part of a named array (`x[i] += v`).",
             )
         name, symbol = node.target.id, _AUG.get(type(node.op), "?")
-        self._refuse_shared(node, name, f"{name} {symbol}=", [self.env.get(name)])
+        self._refuse_shared(
+            node,
+            name,
+            f"{name} {symbol}=",
+            [self.env.get(name)],
+            f"Write `{name} = {name} {symbol} ...`",
+        )
         binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
         self.assign(node.target, ast.copy_location(binop, node))
 
@@ -353,7 +362,9 @@ class Linearizer:
         written = f"{name}[...] {symbol}="
         origins = self._origins(array)
         self._refuse_borrowed(node, name, written, origins)
-        self._refuse_shared(node, name, written, origins)
+        self._refuse_shared(node, name, written, origins, _OWN_ARRAY)
+        for origin in origins:  # a loop's carried array: checked again at its end
+            self.updated.setdefault(origin, (node, name, written))
         spec, parts = self._index(target.slice)
         if spec == (True,):  # `acc[()]`: the whole of a 0-d array
             raise self.fn.error(
@@ -391,30 +402,49 @@ class Linearizer:
                 )
 
     def _refuse_shared(
-        self, node: ast.AST, name: str, written: str, origins: list[Value]
+        self,
+        node: ast.AST,
+        name: str,
+        written: str,
+        origins: list[Value],
+        fix: str,
+        env: dict[str, Value] | None = None,
     ) -> None:
         """An update in place is an update of every name holding (a view of) the
         same array: refuse it where a name other than `name` does."""
+        env = self.env if env is None else env
         for current in origins:
             sharing = [
                 n
-                for n, v in self.env.items()
+                for n, v in env.items()
                 if n != name and (v is current or current in self._viewed(v))
             ]
             if not sharing and not self._is_view(current):
                 continue
             if not sharing:
                 holder = "may be a view of another name's array"
-            elif self.env[sharing[0]] is current:
+            elif env[sharing[0]] is current:
                 holder = f"'{sharing[0]}' also holds"
             else:
                 holder = f"'{sharing[0]}' holds a view of"
             raise self.fn.error(
                 node,
                 f"`{written} ...` would update in place an array that {holder}",
-                f"Write `{name} = {name} + ...` (or make the array with np.copy): s2s "
-                "treats arrays as values and never updates one that another name sees.",
+                f"{fix}: s2s treats arrays as values and never updates one in place "
+                "where another name sees it.",
             )
+
+    def _check_next_update(
+        self, phi: Var, next_value: Value | None, env: dict[str, Value]
+    ) -> None:
+        """An array the loop body updates in place is, in the next iteration, the
+        value the body leaves in its name: that one must be the function's own too."""
+        if phi not in self.updated or next_value is None:
+            return
+        node, name, written = self.updated[phi]
+        origins = self._origins(next_value)
+        self._refuse_borrowed(node, name, written, origins)
+        self._refuse_shared(node, name, written, origins, _OWN_ARRAY, env)
 
     def _origins(self, value: Operand) -> list[Operand]:
         """The values `value` may be: itself and, through the merges of branches and
@@ -430,14 +460,20 @@ class Linearizer:
         return found
 
     def _index_array_error(
-        self, node: ast.AST, name: str, symbol: str
+        self, node: ast.AST, name: str, symbol: str, seen: bool = True
     ) -> UnsupportedSyntaxError:
+        what = (
+            "an index array"
+            if seen
+            else "an index s2s cannot tell is an int (it may be an index array or a mask)"
+        )
         return self.fn.error(
             node,
-            f"`{name}[...] {symbol}=` with an index array (integers or a mask)",
-            "Through an index array numpy's `+=` adds once per repeated element. "
-            "Index with integers and slices (`acc[i]`, `acc[1:k]`; `acc[int(k)]` when "
-            "k is an integer s2s cannot see is one), or build the whole new array.",
+            f"`{name}[...] {symbol}=` with {what}",
+            "Through an index array numpy's `+=` adds once per repeated element, which "
+            "no sum of arrays says. Index with ints and slices (a loop index and its "
+            "arithmetic, len(x); `acc[int(k)]` for an int parameter k), or build the "
+            "whole new array.",
         )
 
     def check_part_updates(self) -> None:
@@ -448,7 +484,7 @@ class Linearizer:
         ints = ShapeInference(self.builder.ops, {})
         for node, name, symbol, indices in self.part_updates:
             if not all(ints.is_int(i) for i in indices):
-                raise self._index_array_error(node, name, symbol)
+                raise self._index_array_error(node, name, symbol, seen=False)
 
     def _viewed(self, value: Value) -> list[Operand]:
         """The arrays `value` may be a view of (through transpose, reshape, ...)."""
@@ -842,6 +878,7 @@ class Linearizer:
                     "Unpack the tuple into separate names.",
                 )
             loop.nexts.append(next_value)
+            self._check_next_update(phi, next_value, env)
             out = self.builder.var(name, "user")
             loop.outs.append(out)
             self.merged[out] = [phi] + ([next_value] if next_value is not None else [])
@@ -1139,6 +1176,7 @@ class Linearizer:
         child.env.update(args)
         child.borrowed = [a for a in args.values() if isinstance(a, Var)]
         child.merged, child.part_updates = self.merged, self.part_updates
+        child.updated = self.updated
         saved_loc = self.builder.loc
         child.body(callee.node)
         self.builder.loc = saved_loc

@@ -152,6 +152,15 @@ def update_aliased_before_loop(x):
     return np.sum(other + acc)
 
 
+def update_what_the_next_iteration_shares(x):
+    acc = np.zeros(3)
+    ones = np.ones(3)
+    for i in range(3):
+        acc[i] += x
+        acc = ones
+    return np.sum(ones)
+
+
 def update_under_a_view(x):
     acc = np.zeros(3)
     tail = acc[1:]
@@ -208,11 +217,12 @@ def update_an_argument(x):
         (update_parameter_in_loop, "array of a parameter"),
         (update_aliased, "'other' also holds"),
         (update_aliased_before_loop, "'other' also holds"),
+        (update_what_the_next_iteration_shares, "'ones' also holds"),
         (update_under_a_view, "'tail' holds a view of"),
         (update_a_view, "a view"),
         (update_with_a_list, "index array"),
-        (update_with_a_mask, "index array"),
-        (update_with_a_parameter_index, "index array"),
+        (update_with_a_mask, "cannot tell is an int"),
+        (update_with_a_parameter_index, "cannot tell is an int"),
         (update_multiplying, "`*=` on part of an array"),
         (update_an_argument, "array of a parameter"),
     ],
