@@ -29,13 +29,13 @@ import astor
 
 from . import runtime
 from .errors import Location
-from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, walk
+from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, single_indices, walk
 from .optimize import EFFECTS, accumulations, operands_of, optimize
 from .shapes import ShapeInference
 from .primitives import NUMPY_UFUNCS, PRIMITIVES, import_roots
 
 _MARKER = "_s2s_marker_"
-_UNARY = {"neg", "not"}
+_UNARY = {"neg", "not", "invert"}
 _COMPARE = {"lt", "le", "gt", "ge", "eq", "ne"}
 _BOOL = {"both", "either"}
 #: Names the generated code itself uses; user values never take them.
@@ -680,7 +680,7 @@ class _FunctionEmitter:
         if isinstance(scatter, Op) and scatter.prim == "unindex":
             spec, parts = scatter.params["spec"], scatter.args[2:]
             basic = all(item[0] in ("slice", "value") for item in spec[1:])
-            values = [p for item, p in zip(_value_items(spec), parts) if item]
+            values = [p for item, p in zip(single_indices(spec), parts) if item]
             if basic and all(self.ints.is_int(p) for p in values):
                 index = self.index(spec, [self.expr(p) for p in parts])
                 target = ast.Subscript(_name(self.names[acc]), index, ast.Store())
@@ -787,18 +787,6 @@ class _FunctionEmitter:
             isinstance(s, Op) and s.params.get("lib") == "math"
             for s in walk(self.stmts)
         )
-
-
-def _value_items(spec: tuple) -> list[bool]:
-    """For each run-time part of an index spec, whether it is a single index (rather
-    than a slice bound)."""
-    flags = []
-    for item in spec[1:]:
-        if item[0] == "slice":
-            flags += [False] * sum(item[1:])
-        elif item[0] in ("value", "list"):
-            flags.append(item[0] == "value")
-    return flags
 
 
 def _is_marker(node: ast.stmt) -> bool:

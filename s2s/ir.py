@@ -392,6 +392,18 @@ def _is(x: Operand, value: float) -> bool:
     return _is_number(x) and x.value == value
 
 
+def single_indices(spec: tuple) -> list[bool]:
+    """For each run-time part of an index spec (see :meth:`Sym.__getitem__`), whether
+    it is a single index (rather than a slice bound)."""
+    flags = []
+    for item in spec[1:]:
+        if item[0] == "slice":
+            flags += [False] * sum(item[1:])
+        elif item[0] in ("value", "list"):
+            flags.append(item[0] == "value")
+    return flags
+
+
 # Temporaries are named after their op, except where that would shadow a built-in
 # or be a keyword.
 _TEMP_HINTS = {
@@ -407,6 +419,9 @@ _TEMP_HINTS = {
     "div": "quotient",
     "neg": "negated",
     "not": "negation",
+    "invert": "inverted",
+    "all": "every",
+    "any": "some",
     "range": "steps",
     "len": "length",
     "float": "as_float",
@@ -640,6 +655,12 @@ class Sym:
 
     def __and__(self, o):
         return self.apply("and", self, o)
+
+    def __or__(self, o):
+        return self.apply("or", self, o)
+
+    def __invert__(self):
+        return self.apply("invert", self)
 
     def __gt__(self, o):
         return self.apply("gt", self, o)

@@ -24,8 +24,21 @@ import numpy
 
 from .errors import S2SError, UnknownFunctionError, UnsupportedSyntaxError
 from .frontend import Binding, ParsedFunction, StaticGradient, parse_function
-from .ir import Builder, Const, Graph, If, Loop, Namespace, Op, Operand, Stmt, Var
+from .ir import (
+    Builder,
+    Const,
+    Graph,
+    If,
+    Loop,
+    Namespace,
+    Op,
+    Operand,
+    Stmt,
+    Var,
+    single_indices,
+)
 from .normalize import normalize_block
+from .shapes import ShapeInference
 from .primitives import (
     BUILTINS,
     MATH_CONSTANTS,
@@ -47,6 +60,8 @@ _BINOPS = {
     ast.MatMult: "matmul",
     ast.FloorDiv: "floordiv",
     ast.Mod: "mod",
+    ast.BitAnd: "and",
+    ast.BitOr: "or",
 }
 _AUG = {
     ast.Add: "+",
@@ -57,7 +72,11 @@ _AUG = {
     ast.MatMult: "@",
     ast.FloorDiv: "//",
     ast.Mod: "%",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
 }
+#: How to make an array a function may update part of in place.
+_OWN_ARRAY = "Update an array made for it (`acc = x * 1.0`, `acc = np.zeros(n)`)"
 #: Ops whose numpy result may be a view of an operand: updating it in place changes
 #: the operand too.
 _VIEWS = {"transpose", "reshape", "getitem", "expand_dims", "broadcast_to", "copy"}
@@ -131,7 +150,20 @@ def _assigned_names(body: list[ast.stmt]) -> list[str]:
         for node in ast.walk(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names.setdefault(node.id)
+            elif _updated_part(node) is not None:  # `acc[i] += v` assigns acc
+                names.setdefault(_updated_part(node))
     return list(names)
+
+
+def _updated_part(node: ast.AST) -> str | None:
+    """The name of the array `name[index] += ...` updates, else None."""
+    if (
+        isinstance(node, ast.AugAssign)
+        and isinstance(node.target, ast.Subscript)
+        and isinstance(node.target.value, ast.Name)
+    ):
+        return node.target.value.id
+    return None
 
 
 class Linearizer:
@@ -157,6 +189,13 @@ class Linearizer:
         self.tapes: dict[Var, int | None] = (
             {}
         )  # tape -> values per append (None: none yet)
+        # For updates in place: the values this function did not make (its
+        # arguments), what each phi merges, and the `acc[i] += v` to check at the end
+        # (shared with the functions inlined into this one).
+        self.borrowed: list[Operand] = []
+        self.merged: dict[Var, list[Operand]] = {}
+        self.part_updates: list[tuple[ast.AST, str, str, list[Operand]]] = []
+        self.updated: dict[Var, tuple[ast.AST, str, str]] = {}
 
     # --- driver ---------------------------------------------------------------------
 
@@ -168,7 +207,9 @@ class Linearizer:
             var = Var(self.names.fresh(name), name, "param")
             self.env[name] = var
             params.append(var)
+        self.borrowed = list(params)
         self.body(node)
+        self.check_part_updates()
         result = self.env[RESULT]
         if isinstance(result, tuple):
             raise self.fn.error(
@@ -269,34 +310,181 @@ class Linearizer:
             self.assign(node.target, node.value)
 
     def stmt_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Subscript):
+            self.update_part(node)
+            return
         if not isinstance(node.target, ast.Name):
             raise self.fn.error(
                 node.target,
                 f"cannot update {_describe(node.target)} in place",
-                "Arrays cannot be updated in place; assign a new array to a name.",
+                "Update a name (`x += v`) or part of a named array (`x[i] += v`).",
             )
-        name, symbol = node.target.id, _AUG[type(node.op)]
-        current = self.env.get(name)
-        sharing = [
-            n
-            for n, v in self.env.items()
-            if n != name and (v is current or current in self._viewed(v))
-        ]
-        if sharing or self._is_view(current):
+        name, symbol = node.target.id, _AUG.get(type(node.op), "?")
+        self._refuse_shared(
+            node,
+            name,
+            f"{name} {symbol}=",
+            [self.env.get(name)],
+            f"Write `{name} = {name} {symbol} ...`",
+        )
+        binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
+        self.assign(node.target, ast.copy_location(binop, node))
+
+    def update_part(self, node: ast.AugAssign) -> None:
+        """`acc[i] += v` (or `-=`) on an array the function owns: the new value
+        `acc + <v scattered into zeros like acc at i>`, as the adjoint of acc[i] is.
+
+        The index must be basic (integers, slices, None, ...): through an index array
+        numpy's `+=` adds once per repeated element, which no sum of arrays says.
+        """
+        target = node.target
+        if not isinstance(target.value, ast.Name):
+            raise self.fn.error(
+                target,
+                "cannot update part of an expression in place",
+                "Name the array first: `acc = ...`, then `acc[i] += v`.",
+            )
+        if not isinstance(node.op, (ast.Add, ast.Sub)):
+            raise self.fn.error(
+                node,
+                f"`{_AUG.get(type(node.op), '?')}=` on part of an array is not supported",
+                "Only `+=` and `-=` update part of an array; compute the new array "
+                "from the whole one instead.",
+            )
+        name, symbol = target.value.id, _AUG[type(node.op)]
+        array = self.expr(target.value)
+        if isinstance(array, Const):
+            raise self.fn.error(
+                target.value,
+                f"'{name}' holds a number here, not an array",
+                "Only arrays have parts to update.",
+            )
+        written = f"{name}[...] {symbol}="
+        origins = self._origins(array)
+        self._refuse_borrowed(node, name, written, origins)
+        self._refuse_shared(node, name, written, origins, _OWN_ARRAY)
+        for origin in origins:  # a loop's carried array: checked again at its end
+            self.updated.setdefault(origin, (node, name, written))
+        spec, parts = self._index(target.slice)
+        if spec == (True,):  # `acc[()]`: the whole of a 0-d array
+            raise self.fn.error(
+                target,
+                f"`{name}[()] {symbol}=` updates a 0-d array as a whole",
+                f"Write `{name} = {name} {symbol} ...`.",
+            )
+        if any(item[0] == "list" for item in spec[1:]):
+            raise self._index_array_error(target.slice, name, symbol)
+        value = self.expr(node.value)
+        scattered = self.emit(
+            "unindex", value, array, *parts, spec=spec, broadcast=True
+        )
+        prim = "add" if isinstance(node.op, ast.Add) else "sub"
+        self.env[name] = self.emit(prim, array, scattered, hint=name)
+        indices = [p for p, single in zip(parts, single_indices(spec)) if single]
+        self.part_updates.append((target.slice, name, symbol, indices))
+
+    def _refuse_borrowed(
+        self, node: ast.AST, name: str, written: str, origins: list[Operand]
+    ) -> None:
+        """Part of a parameter's array is the caller's: updating it would change the
+        caller's array, which a gradient (treating arrays as values) would not."""
+        for origin in origins:
+            if any(origin is b for b in self.borrowed) or any(
+                base is b for base in self._viewed(origin) for b in self.borrowed
+            ):
+                raise self.fn.error(
+                    node,
+                    f"`{written} ...` would update in place the array of a parameter "
+                    f"('{name}' may be it, or a view of it)",
+                    "Update a new array made inside the function instead (`acc = "
+                    f"{name} * 1.0`, `acc = np.zeros(n)`): a gradient treats arrays as "
+                    "values and would not change the caller's.",
+                )
+
+    def _refuse_shared(
+        self,
+        node: ast.AST,
+        name: str,
+        written: str,
+        origins: list[Value],
+        fix: str,
+        env: dict[str, Value] | None = None,
+    ) -> None:
+        """An update in place is an update of every name holding (a view of) the
+        same array: refuse it where a name other than `name` does."""
+        env = self.env if env is None else env
+        for current in origins:
+            sharing = [
+                n
+                for n, v in env.items()
+                if n != name and (v is current or current in self._viewed(v))
+            ]
+            if not sharing and not self._is_view(current):
+                continue
             if not sharing:
                 holder = "may be a view of another name's array"
-            elif self.env[sharing[0]] is current:
+            elif env[sharing[0]] is current:
                 holder = f"'{sharing[0]}' also holds"
             else:
                 holder = f"'{sharing[0]}' holds a view of"
             raise self.fn.error(
                 node,
-                f"`{name} {symbol}= ...` would update in place an array that {holder}",
-                f"Write `{name} = {name} {symbol} ...`: s2s treats arrays as values and "
-                "never updates one in place.",
+                f"`{written} ...` would update in place an array that {holder}",
+                f"{fix}: s2s treats arrays as values and never updates one in place "
+                "where another name sees it.",
             )
-        binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
-        self.assign(node.target, ast.copy_location(binop, node))
+
+    def _check_next_update(
+        self, phi: Var, next_value: Value | None, env: dict[str, Value]
+    ) -> None:
+        """An array the loop body updates in place is, in the next iteration, the
+        value the body leaves in its name: that one must be the function's own too."""
+        if phi not in self.updated or next_value is None:
+            return
+        node, name, written = self.updated[phi]
+        origins = self._origins(next_value)
+        self._refuse_borrowed(node, name, written, origins)
+        self._refuse_shared(node, name, written, origins, _OWN_ARRAY, env)
+
+    def _origins(self, value: Operand) -> list[Operand]:
+        """The values `value` may be: itself and, through the merges of branches and
+        loops (phis), the values merged into it."""
+        found: list[Operand] = []
+        pending = [value]
+        while pending:
+            v = pending.pop()
+            if any(v is f for f in found):
+                continue
+            found.append(v)
+            pending.extend(self.merged.get(v, ()) if isinstance(v, Var) else ())
+        return found
+
+    def _index_array_error(
+        self, node: ast.AST, name: str, symbol: str, seen: bool = True
+    ) -> UnsupportedSyntaxError:
+        what = (
+            "an index array"
+            if seen
+            else "an index s2s cannot tell is an int (it may be an index array or a mask)"
+        )
+        return self.fn.error(
+            node,
+            f"`{name}[...] {symbol}=` with {what}",
+            "Through an index array numpy's `+=` adds once per repeated element, which "
+            "no sum of arrays says. Index with ints and slices (a loop index and its "
+            "arithmetic, len(x); `acc[int(k)]` for an int parameter k), or build the "
+            "whole new array.",
+        )
+
+    def check_part_updates(self) -> None:
+        """Each single index of an `acc[i] += v` must be a Python int (not an index
+        array): proven by the same inference the emitter uses to write `dx[i] += g`."""
+        if not self.part_updates:
+            return
+        ints = ShapeInference(self.builder.ops, {})
+        for node, name, symbol, indices in self.part_updates:
+            if not all(ints.is_int(i) for i in indices):
+                raise self._index_array_error(node, name, symbol, seen=False)
 
     def _viewed(self, value: Value) -> list[Operand]:
         """The arrays `value` may be a view of (through transpose, reshape, ...)."""
@@ -450,6 +638,7 @@ class Linearizer:
         region.outs.append(out)
         region.then_vals.append(a)
         region.else_vals.append(b)
+        self.merged[out] = [v for v in (a, b) if v is not None]
         return out
 
     def expr_IfExp(self, node: ast.IfExp, hint: str | None) -> Operand:
@@ -663,6 +852,7 @@ class Linearizer:
             loop.carried.append(phi)
             init = before.get(name)
             loop.inits.append(init if not isinstance(init, tuple) else None)
+            self.merged[phi] = [init] if isinstance(init, (Var, Const)) else []
             self.env[name] = phi
         self.env.update(bound)
         self.env[STOP] = Const(False)
@@ -689,8 +879,10 @@ class Linearizer:
                     "Unpack the tuple into separate names.",
                 )
             loop.nexts.append(next_value)
+            self._check_next_update(phi, next_value, env)
             out = self.builder.var(name, "user")
             loop.outs.append(out)
+            self.merged[out] = [phi] + ([next_value] if next_value is not None else [])
         self.env = {k: v for k, v in before.items()}
         for name, init, out in zip(names, loop.inits, loop.outs):
             self.env[name] = out
@@ -784,7 +976,9 @@ class Linearizer:
             raise self.fn.error(
                 node,
                 f"unsupported operator {type(node.op).__name__}",
-                "Use + - * / ** @ // %; for bitwise logic on conditions use and/or.",
+                "Use + - * / ** @ // % on numbers and arrays, and & | ~ to combine "
+                "conditions (np.where((a > 0) & (b < 1), ...)); for an exclusive or "
+                "of conditions write `a != b`.",
             )
         left, right = self.expr(node.left), self.expr(node.right)
         return self.emit(prim, left, right, hint=hint)
@@ -797,7 +991,7 @@ class Linearizer:
             return self.emit("neg", operand, hint=hint)
         if isinstance(node.op, ast.Not):
             return self.emit("not", operand, hint=hint)
-        self.unsupported(node, "Only unary minus, plus and `not` are supported.")
+        return self.emit("invert", operand, hint=hint)  # `~`, the last unary operator
 
     def expr_BoolOp(self, node: ast.BoolOp, hint: str | None) -> Operand:
         prim = "both" if isinstance(node.op, ast.And) else "either"
@@ -1013,6 +1207,9 @@ class Linearizer:
                     )
                 args[name] = child._default(defaults[name], node)
         child.env.update(args)
+        child.borrowed = [a for a in args.values() if isinstance(a, Var)]
+        child.merged, child.part_updates = self.merged, self.part_updates
+        child.updated = self.updated
         saved_loc = self.builder.loc
         child.body(callee.node)
         self.builder.loc = saved_loc
@@ -1159,7 +1356,8 @@ class Linearizer:
             for name, value in static_nodes.items()
         }
         if spec is not None:
-            static["spec"] = spec
+            # g may be smaller than the part it fills (`acc[i] += v` is read back so)
+            static.update(spec=spec, broadcast=True)
         if prim.check is not None:
             problem = prim.check(
                 {n: static.get(n, d) for n, d in prim.static}, len(operands)

@@ -199,6 +199,7 @@ _ALL = [
     _operator("or", ast.BitOr),
     _operator("neg", ast.USub, ("x",)),
     _operator("not", ast.Not, ("x",)),
+    _operator("invert", ast.Invert, ("x",)),  # `~mask`
     Primitive("both", ("x", "y"), operator=ast.And),  # `and`, `or` on conditions
     Primitive("either", ("x", "y"), operator=ast.Or),
     _operator("lt", ast.Lt),
@@ -238,6 +239,10 @@ _ALL = [
     _ufunc2("logaddexp"),
     _ufunc2("where", ("condition", "x", "y"), nondiff=frozenset({"condition"})),
     _ufunc2("clip", ("a", "a_min", "a_max")),
+    # Logic on conditions (zero derivative, like comparisons).
+    _ufunc("logical_not"),
+    _ufunc2("logical_and"),
+    _ufunc2("logical_or"),
     # Reductions (numpy's own order puts dtype and out before keepdims).
     *(
         Primitive(name, ("a",), _REDUCE, numpy=name, max_positional=2)
@@ -264,7 +269,7 @@ _ALL = [
     ),
     *(
         Primitive(name, ("a",), _REDUCE, numpy=name, max_positional=2)
-        for name in ("argmax", "argmin")
+        for name in ("argmax", "argmin", "all", "any")
     ),
     # Linear algebra and shapes.
     Primitive("dot", ("a", "b"), numpy="dot"),
@@ -333,10 +338,11 @@ _ALL = [
     Primitive(
         "unindex",
         ("g", "like", "index"),
-        (("spec", None),),
+        (("spec", None), ("broadcast", False)),  # broadcast: g may be smaller
         nondiff=frozenset({"like", "index"}),
         helper="_unindex",
         variadic=True,
+        internal=frozenset({"broadcast"}),
     ),
     # Python built-ins.
     Primitive("len", ("x",), builtin="len"),
@@ -465,6 +471,10 @@ NUMPY_FUNCTIONS.update(
         "less_equal": "le",
         "equal": "eq",
         "not_equal": "ne",
+        "bitwise_and": "and",
+        "bitwise_or": "or",
+        "invert": "invert",
+        "bitwise_not": "invert",
     }
 )
 #: The numpy ufunc each operator primitive is, for calls spelled that way.
@@ -483,6 +493,9 @@ NUMPY_UFUNCS: dict[str, str] = {
     "ge": "greater_equal",
     "eq": "equal",
     "ne": "not_equal",
+    "and": "bitwise_and",
+    "or": "bitwise_or",
+    "invert": "invert",
 }
 
 MATH_FUNCTIONS: dict[str, str] = {p.math: p.name for p in _ALL if p.math}
@@ -494,6 +507,7 @@ METHODS: dict[str, str] = {
     for name in (
         *("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "trace"),
         *("dot", "clip", "ravel", "squeeze", "argmax", "argmin", "round"),
+        *("all", "any"),
     )
 }
 METHODS["flatten"] = "ravel"  # a copy rather than a view: the same value

@@ -46,6 +46,9 @@ _OPERATORS = {
     ast.Eq: "x == y",
     ast.NotEq: "x != y",
     ast.Not: "not x",
+    ast.BitAnd: "x & y",
+    ast.BitOr: "x | y",
+    ast.Invert: "~x",
     ast.And: "x and y",
     ast.Or: "x or y",
 }

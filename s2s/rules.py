@@ -54,6 +54,7 @@ NONDIFFERENTIABLE: set[str] = {
     *("zeros", "tuple", "len", "range", "reversed", "int", "new_stack"),
     *("ones_like", "ones", "eye", "arange", "round", "builtin_round"),
     *("argmax", "argmin", "check_scalar"),
+    *("invert", "logical_not", "logical_and", "logical_or", "all", "any"),
 }
 
 #: The tape operations: what is popped is what was pushed, so derivatives flow
@@ -474,8 +475,12 @@ linear(
 )
 
 
-def _unindex(k, G, y, g, like, *index, spec):
-    return G.apply("getitem", G, *index, spec=spec) if k == 0 else None
+def _unindex(k, G, y, g, like, *index, spec, broadcast=False):
+    if k != 0:
+        return None
+    part = G.apply("getitem", G, *index, spec=spec)
+    # g was spread over the part it fills (`acc[1:3] += t`): sum it back
+    return rt.unbroadcast(part, g) if broadcast else part
 
 
 def _stack_back(join):

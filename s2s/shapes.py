@@ -43,8 +43,14 @@ Dim = Union[int, str, None]
 #: A shape: a tuple of dimensions, or None when even the rank is unknown.
 Shape = Union[tuple, None]
 
-_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "argmax", "argmin"}
-_COMPARISONS = {"lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not"}
+_REDUCTIONS = {
+    *("sum", "mean", "prod", "max", "min", "var", "std", "argmax", "argmin"),
+    *("all", "any"),
+}
+_COMPARISONS = {
+    *("lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not", "invert"),
+    *("logical_not", "logical_and", "logical_or"),
+}
 _LOGIC = {"both", "either", "not"}
 #: Ops whose result has the shape of one operand (given by position).
 SHAPED_LIKE = {
@@ -288,8 +294,9 @@ class ShapeInference:
             self.dims[out] = self.dim_of(args[0])
         elif prim == "copy" and self.tuple_of(args[0]) is not None:
             self.tuples[out] = self.tuple_of(args[0])
-        if prim in ("add", "sub", "mul", "floordiv", "mod", "neg", "int", "len"):
-            if all(self.is_int(a) for a in args):
+        counts = prim in ("int", "len", "ndim", "size")  # always a Python int
+        if counts or prim in ("add", "sub", "mul", "floordiv", "mod", "neg"):
+            if counts or all(self.is_int(a) for a in args):
                 self.ints.add(out)
                 self.shapes[out] = ()
 

@@ -92,7 +92,7 @@ def is_comparison(x):
 
 
 def bitwise(x):
-    return (x > 0) & (x < 1)  # <- here
+    return (x > 0) ^ (x < 1)  # <- here
 
 
 def star_args(*xs):  # <- here

@@ -800,6 +800,51 @@ NONDIFF = [
     ("not", "", "(-x if not x > 0 else 2.0 * x)", "x:nz", ["f", "0"], False),
     ("both", "", "(x * y if x > 0 and y > 0 else x - y)", "x:nz y:nz", ["f f"], False),
     ("either", "", "(x * y if x > 0 or y > 0 else x - y)", "x:nz y:nz", ["f f"], False),
+    (
+        "and",
+        "",
+        "((x > -0.5) & (x < 0.5)) * x",
+        "x:bands",
+        ["f", "5", "3,4", "i:4"],
+        False,
+    ),
+    ("and", "", "(x > -0.5) & (x < 0.5)", "x:bands", ["5"], True),
+    (
+        "and",
+        "",
+        "np.where((x > -0.5) & (y > 0), x * y, x - y)",
+        "x:bands y:nz",
+        ["5 5", "3,4 4"],
+        False,
+    ),
+    ("and", "", "np.bitwise_and(x > -0.5, x < 0.5) * x", "x:bands", ["5"], False),
+    ("or", "", "((x < -0.5) | (x > 0.5)) * x", "x:bands", ["f", "5", "3,4"], False),
+    ("or", "", "np.bitwise_or(x < -0.5, x > 0.5) * x", "x:bands", ["5"], False),
+    ("invert", "", "np.where(~(x > 0.5), x, 2.0 * x)", "x:bands", ["5", "3,4"], False),
+    ("invert", "", "np.invert(x > 0.5) * x", "x:bands", ["5"], False),
+    ("invert", "", "np.bitwise_not(x > 0.5) * x", "x:bands", ["5"], False),
+    (
+        "logical_and",
+        "",
+        "np.logical_and(x > -0.5, x < 0.5) * x",
+        "x:bands",
+        ["f", "5"],
+        False,
+    ),
+    (
+        "logical_or",
+        "",
+        "np.logical_or(x < -0.5, x > 0.5) * x",
+        "x:bands",
+        ["f", "5"],
+        False,
+    ),
+    ("logical_not", "", "np.logical_not(x > 0.5) * x", "x:bands", ["f", "5"], False),
+    ("all", "", "x * np.all(x > -2.0)", "x:bands", ["5", "3,4"], False),
+    ("all", "", "x * np.all(x > -0.5, axis=0)", "x:bands", ["3,4"], False),
+    ("all", "", "x * (x > -0.5).all(axis=1, keepdims=True)", "x:bands", ["3,4"], False),
+    ("any", "", "x * np.any(x > 0.5)", "x:bands", ["5", "3,4"], False),
+    ("any", "", "x * (x > 0.5).any(axis=1, keepdims=True)", "x:bands", ["3,4"], False),
     ("shape", "", "x * x.shape[0]", "x:real", ["5", "3,4"], False),
     ("shape", "", "x * np.shape(x)[-1]", "x:real", ["3,4"], False),
     ("ndim", "", "x * x.ndim", "x:real", ["5", "3,4"], False),
@@ -862,13 +907,7 @@ NONDIFF = [
 
 #: Nondifferentiable primitives with no user spelling, with the reason.
 #: prim -> (reason, an expression using it that s2s must reject).
-NONDIFF_UNSPELLABLE = {
-    "and": (
-        "`&` is rejected (use `and`); only rules emit it",
-        "((x > 0) & (x < 1)) * x",
-    ),
-    "or": ("`|` is rejected (use `or`)", "((x > 0) | (x < -1)) * x"),
-}
+NONDIFF_UNSPELLABLE: dict[str, tuple[str, str]] = {}
 
 #: Known s2s bugs: test id -> reason.  Each makes that one case a strict xfail.
 XFAIL: dict[str, str] = {}
