@@ -437,6 +437,9 @@ class GradFunction:
         self.with_value = with_value
         self.options = dict(options or {})
         parsed = parse_function(fun)
+        # Names resolve once: code generated later (for a new shape pattern) reads
+        # the module constants the first code read, not their values of the moment.
+        parsed.resolve = functools.lru_cache(maxsize=None)(parsed.resolve)
         positions, self.many = resolve_parsed_wrt(parsed, wrt)
         self._parsed, self._positions = parsed, positions
         self._loaded = load_gradient(parsed, positions, self.many, self.options)

@@ -80,6 +80,7 @@ _OWN_ARRAY = "Update an array made for it (`acc = x * 1.0`, `acc = np.zeros(n)`)
 #: Ops whose numpy result may be a view of an operand: updating it in place changes
 #: the operand too.
 _VIEWS = {"transpose", "reshape", "getitem", "expand_dims", "broadcast_to", "copy"}
+_VIEWS |= {"ravel", "squeeze", "einsum"}  # numpy returns a view where it can
 _COMPARE = {
     ast.Lt: "lt",
     ast.LtE: "le",
@@ -193,6 +194,7 @@ class Linearizer:
         # arguments), what each phi merges, and the `acc[i] += v` to check at the end
         # (shared with the functions inlined into this one).
         self.borrowed: list[Operand] = []
+        self.callers: list[dict[str, Value]] = []  # the environments of the callers
         self.merged: dict[Var, list[Operand]] = {}
         self.part_updates: list[tuple[ast.AST, str, str, list[Operand]]] = []
         self.updated: dict[Var, tuple[ast.AST, str, str]] = {}
@@ -320,13 +322,11 @@ class Linearizer:
                 "Update a name (`x += v`) or part of a named array (`x[i] += v`).",
             )
         name, symbol = node.target.id, _AUG.get(type(node.op), "?")
-        self._refuse_shared(
-            node,
-            name,
-            f"{name} {symbol}=",
-            [self.env.get(name)],
-            f"Write `{name} = {name} {symbol} ...`",
-        )
+        origins = self._origins(self.env.get(name))
+        fix = f"Write `{name} = {name} {symbol} ...`"
+        self._refuse_shared(node, name, f"{name} {symbol}=", origins, fix)
+        for env in self.callers:  # an argument's array is the caller's too
+            self._refuse_shared(node, "", f"{name} {symbol}=", origins, fix, env)
         binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
         self.assign(node.target, ast.copy_location(binop, node))
 
@@ -654,6 +654,7 @@ class Linearizer:
         region = If(cond, then, orelse, loc=loc)
         out = self.builder.var(hint or "chosen", "user" if hint else "temp")
         region.outs, region.then_vals, region.else_vals = [out], [a], [b]
+        self.merged[out] = [a, b]
         self.builder.ops.append(region)
         return out
 
@@ -1208,6 +1209,7 @@ class Linearizer:
                 args[name] = child._default(defaults[name], node)
         child.env.update(args)
         child.borrowed = [a for a in args.values() if isinstance(a, Var)]
+        child.callers = [self.env, *self.callers]
         child.merged, child.part_updates = self.merged, self.part_updates
         child.updated = self.updated
         saved_loc = self.builder.loc

@@ -115,7 +115,31 @@ def active_values(stmts: list[Stmt], wrt: list[Var]) -> set[Var]:
                     active.add(v)
                     changed = True
     _refuse_active_tuples(stmts, active)
+    _refuse_active_counts(stmts, active)
     return active
+
+
+#: Operands that count or index (a range's bounds, an index, a shape): where one
+#: depends on a differentiated parameter, the function is a step in it.
+_COUNTING = {"range": slice(0, None), "getitem": slice(1, None)}
+_COUNTING |= {p: slice(0, None) for p in ("zeros", "ones", "eye", "arange")}
+_COUNTING |= {"reshape": slice(1, None), "broadcast_to": slice(1, None)}
+
+
+def _refuse_active_counts(stmts: list[Stmt], active: set[Var]) -> None:
+    """Refuse a differentiated parameter used as a count, an index or a size: it
+    has no derivative there (and the gradient's caller passes it as a float)."""
+    for s in walk(stmts):
+        counting = _COUNTING.get(s.prim) if isinstance(s, Op) else None
+        if counting is not None and any(x in active for x in s.args[counting]):
+            raise UnsupportedSyntaxError(
+                "a differentiated parameter is used here as a count, an index or a "
+                "size, where it has no derivative",
+                s.loc,
+                "Differentiate with respect to the other parameters (wrt=...), or "
+                "make the count an int explicitly (`range(int(n))`) if the "
+                "parameter's other uses are what you differentiate.",
+            )
 
 
 def _refuse_active_tuples(stmts: list[Stmt], active: set[Var]) -> None:

@@ -146,3 +146,97 @@ def test_an_array_read_by_every_iteration_is_not_updated_in_place():
     y, z = -0.92, np.array([-1.84, -1.93, 1.25])
     w = np.array([0.3, -0.7, 0.5])
     s2s.check_grad(weighted_dz, y, z, w, wrt=(0, 1))
+
+
+def via_ravel(x):
+    y = x * 1.0
+    v = y.ravel()  # a view of y: `v += 1` would change y too
+    v += 1.0
+    return np.sum(y**2)
+
+
+def via_squeeze(x):
+    y = x * 1.0
+    v = np.squeeze(y)
+    v += 1.0
+    return np.sum(y**2)
+
+
+def via_einsum(x):
+    y = x * 1.0
+    v = np.einsum("ij->ij", y)
+    v += 1.0
+    return np.sum(y**2)
+
+
+def via_conditional_expression(x):
+    y = x * 1.0
+    v = y if np.sum(x) > -100 else y * 2
+    v += 1.0
+    return np.sum(y**2)
+
+
+def doubles_in_place(a):
+    a *= 2.0
+    return np.sum(a)
+
+
+def via_helper_argument(x):
+    y = x * 1.0
+    s = doubles_in_place(y)
+    return np.sum(y**2) + s
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        via_ravel,
+        via_squeeze,
+        via_einsum,
+        via_conditional_expression,
+        via_helper_argument,
+    ],
+)
+def test_an_update_in_place_of_an_array_another_name_sees_is_refused(f):
+    with pytest.raises(s2s.S2SError, match="would update in place") as caught:
+        s2s.grad(f)(np.ones((3, 2)))
+    assert caught.value.lineno is not None
+
+
+SCALE = 2.0
+
+
+def scaled_square(x):
+    return np.sum(x**2) * SCALE
+
+
+def test_a_gradient_reads_module_constants_once_for_every_shape():
+    global SCALE
+    gradient = s2s.grad(scaled_square)
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(gradient(x), 4.0 * x)
+    SCALE = 5.0
+    try:
+        np.testing.assert_array_equal(gradient(x), 4.0 * x)
+        np.testing.assert_array_equal(gradient(np.ones((2, 2))), np.full((2, 2), 4.0))
+        np.testing.assert_array_equal(s2s.grad(scaled_square)(x), 10.0 * x)
+    finally:
+        SCALE = 2.0
+
+
+def counted(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + x * n
+    return s
+
+
+def window(x, k):
+    return np.sum(x[k:] ** 2) * k
+
+
+def test_a_differentiated_count_or_index_is_refused():
+    for f, args in [(counted, (1.5, 3)), (window, (np.arange(5.0), 2))]:
+        with pytest.raises(s2s.S2SError, match="used here as a count, an index"):
+            s2s.grad(f, wrt=(0, 1))(*args)
+        s2s.check_grad(f, *args, wrt=0)  # with respect to x alone: fine
