@@ -44,7 +44,7 @@ from .ir import (
     walk,
 )
 from .primitives import PRIMITIVES, operand_names
-from .reverse import active_values, maybe_undefined, tape_positions
+from .reverse import active_values, maybe_undefined, refuse_steps, tape_positions
 from .rules import (
     ADJOINTS,
     BROADCASTING,
@@ -115,6 +115,7 @@ class _Forward:
     def __init__(self, stmts: list[Stmt], wrt: list[Var], names: Namespace):
         self.builder = Builder(names)
         self.active = active_values(stmts, wrt)
+        refuse_steps(stmts, self.active)
         self.positions = tape_positions(stmts, self.active)
         self.undefined = maybe_undefined(stmts)
         self.tangent: dict[Var, Operand] = {}

@@ -114,9 +114,14 @@ def active_values(stmts: list[Stmt], wrt: list[Var]) -> set[Var]:
                 ):
                     active.add(v)
                     changed = True
+    return active
+
+
+def refuse_steps(stmts: list[Stmt], active: set[Var]) -> None:
+    """Refuse what would get a derivative of zero though it has none (or not that
+    one): a tuple of derivatives used as a value, a parameter used as a count."""
     _refuse_active_tuples(stmts, active)
     _refuse_active_counts(stmts, active)
-    return active
 
 
 #: Operands that count or index (a range's bounds, an index, a shape): where one
@@ -273,9 +278,9 @@ class _Reverse:
         self.composites = COMPOSITES if composites else {}
         self.scalar_classes = None
         self.forward = copy_regions(graph.ops)
-        self.active = active_values(self.forward, wrt) & influencing(
-            self.forward, [graph.result]
-        )
+        active = active_values(self.forward, wrt)
+        refuse_steps(self.forward, active)
+        self.active = active & influencing(self.forward, [graph.result])
         self.builder = Builder(names)
         self.builder.integral = possibly_integral(self.forward)
         self.named: set[Operand] = set()  # values that already are some value's adjoint
