@@ -308,6 +308,15 @@ FLOAT_RESULTS = frozenset(
 )
 
 
+def pushed_values(stmts: list[Stmt]) -> dict[Var, list[tuple[Operand, ...]]]:
+    """The values pushed on each tape, one tuple per push."""
+    pushed: dict[Var, list[tuple[Operand, ...]]] = {}
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "push":
+            pushed.setdefault(s.args[0], []).append(s.args[1:])
+    return pushed
+
+
 def integral_result(
     prim: str, args: tuple, params: dict, maybe: Callable[[Operand], bool]
 ) -> bool:
@@ -330,10 +339,7 @@ def possibly_integral(stmts: list[Stmt]) -> set[Var]:
         if isinstance(s, Loop):
             defined.update(s.carried)
             defined.update([s.index] if s.index is not None else [])
-    pushed: dict[Var, list[tuple[Operand, ...]]] = {}
-    for s in walk(stmts):
-        if isinstance(s, Op) and s.prim == "push":
-            pushed.setdefault(s.args[0], []).append(s.args[1:])
+    pushed = pushed_values(stmts)
     integral: set[Var] = set()
 
     def maybe(x: Operand | None) -> bool:

@@ -26,6 +26,7 @@ from .errors import InternalError, UnsupportedSyntaxError
 from .ir import (
     Builder,
     possibly_integral,
+    pushed_values,
     Const,
     Graph,
     If,
@@ -72,15 +73,6 @@ def _differentiable_args(op: Op) -> list[Operand]:
     if op.prim in NONDIFFERENTIABLE or op.prim in TAPE_OPS:
         return []
     return differentiable_operands(PRIMITIVES[op.prim], op.args)
-
-
-def pushed_values(stmts: list[Stmt]) -> dict[Var, list[tuple[Operand, ...]]]:
-    """The values pushed on each tape, one tuple per push."""
-    pushed: dict[Var, list[tuple[Operand, ...]]] = {}
-    for s in walk(stmts):
-        if isinstance(s, Op) and s.prim == "push":
-            pushed.setdefault(s.args[0], []).append(s.args[1:])
-    return pushed
 
 
 def _flows(
