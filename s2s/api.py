@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 import numpy as np
 
 from . import cache
+from .recursion import allows_deep_recursion
+from .recursion import allows_deep_recursion
 from .errors import (
     InternalError,
     NonScalarOutputError,
@@ -114,6 +116,7 @@ def check_mode(mode: str) -> None:
         )
 
 
+@allows_deep_recursion
 def generate(
     f: Callable | ParsedFunction,
     wrt: Wrt = 0,
@@ -282,6 +285,7 @@ class LoadedModule:
     stages: Stages | None = None  # when generated in this process
 
 
+@allows_deep_recursion
 def load_gradient(
     parsed: ParsedFunction,
     positions: Sequence[int],
@@ -521,6 +525,26 @@ class GradFunction:
         # Replaced, per function, by the shim `_call_shim` writes (see __init__).
         return type(self).__call__(self, *args, **kwargs)
 
+    def _raise_failure(self, e: Exception, args: tuple) -> None:
+        """Say what an exception raised inside the generated code means: a check of
+        the arguments (an S2SError), an error of the function itself (raised again
+        as the function raises it), or a bug of s2s (an InternalError)."""
+        if isinstance(e, S2SError):
+            return
+        if isinstance(e, ValueError):
+            self._raise_translated(e)
+        try:
+            self.fun(*args[: self._nparams])
+        except Exception:
+            return  # f fails too: the error is the user's, raised from its own line
+        raise InternalError(
+            f"the code s2s generated for {self.fun.__qualname__} raised "
+            f"{type(e).__name__}: {e}, although {self.fun.__name__} itself runs on "
+            "these arguments",
+            hint="This is a bug in s2s. Please report it with the function and the "
+            "arguments (their shapes and dtypes), and the traceback above.",
+        ) from e
+
     def _raise_translated(self, e: ValueError) -> None:
         """Raise the s2s error a generated module's ValueError stands for, if any."""
         if hasattr(e, "s2s_shapes"):
@@ -623,8 +647,8 @@ def _call_shim(
     lines += [
         "    try:",
         f"        return _s2s_code({call})",
-        "    except ValueError as e:",
-        "        _s2s_self._raise_translated(e)",
+        "    except Exception as e:",
+        f"        _s2s_self._raise_failure(e, ({call},))",
         "        raise",
     ]
     namespace = {

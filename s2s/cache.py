@@ -26,6 +26,8 @@ import sys
 import warnings
 from dataclasses import dataclass
 
+from .files import read_bytes, read_text
+
 DIR_VARIABLE = "S2S_CACHE_DIR"
 SWITCH_VARIABLE = "S2S_CACHE"
 ENTRY_SUFFIX = ".s2s"
@@ -79,8 +81,7 @@ class ModuleCache:
         if path is None:
             return None
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            data = read_bytes(path)
         except OSError:
             return None
         text = _read_entry(data, key)
@@ -309,8 +310,7 @@ def find_committed(
     """
     for path in committed_paths(source_file, function):
         try:
-            with open(path, encoding="utf-8", newline="") as f:
-                text = f.read()
+            text = read_text(path)
         except (OSError, UnicodeDecodeError):
             continue
         stamped = read_stamp(text)

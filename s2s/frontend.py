@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 
 import numpy
 
+from .files import read_source
 from .errors import (
     Location,
     ShapeSpecError,
@@ -828,9 +829,8 @@ def static_resolver(
 def read_module(path: str) -> tuple[str, ast.Module]:
     """The text of the file at `path` and its syntax tree, without importing it."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
+        text = read_source(path)
+    except (OSError, SyntaxError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or str(e)
         raise SourceUnavailableError(f"cannot read {path}: {reason}") from None
     try:

@@ -115,3 +115,28 @@ def test_second_derivative_through_nested_whiles():
     assert s2s.grad(first)(-0.90409, y) == pytest.approx(expected, rel=1e-6)
     hvp = s2s.hvp(nested_whiles, (-0.90409, y), (1.0,))
     assert hvp == pytest.approx(expected, rel=1e-6)
+
+
+def reciprocal(x):
+    return 1.0 / x
+
+
+def sum_of_squares(x):
+    return np.sum(x**2)
+
+
+def test_an_error_of_the_function_itself_is_raised_as_it_is():
+    with pytest.raises(ZeroDivisionError):
+        s2s.grad(reciprocal)(0.0)
+
+
+def test_a_failure_of_generated_code_on_good_arguments_is_an_internal_error():
+    gradient = s2s.grad(sum_of_squares)
+
+    def broken(*args):
+        raise UnboundLocalError("cannot access local variable 'add'")
+
+    gradient._specialized = lambda args: broken  # what a bug in emitted code does
+    with pytest.raises(s2s.InternalError, match="bug in s2s") as raised:
+        gradient(np.ones(3))
+    assert "sum_of_squares itself runs" in str(raised.value)
