@@ -140,3 +140,44 @@ def test_a_failure_of_generated_code_on_good_arguments_is_an_internal_error():
     with pytest.raises(s2s.InternalError, match="bug in s2s") as raised:
         gradient(np.ones(3))
     assert "sum_of_squares itself runs" in str(raised.value)
+
+
+def through_sum(w):
+    return np.sum(w)
+
+
+def through_slice(w):
+    return np.sum(w[1:] * 2.0)
+
+
+def through_loop(w):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(w * i)
+    return s
+
+
+def through_maximum(w, b):
+    return np.sum(np.maximum(w, 0.0) * b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("f", [through_sum, through_slice, through_loop])
+def test_a_gradient_has_its_arguments_float_dtype(f, dtype):
+    w = np.linspace(-1.0, 1.0, 4).astype(dtype)
+    gradient = s2s.grad(f)(w)
+    assert gradient.dtype == dtype
+    value, again = s2s.value_and_grad(f)(w)
+    assert again.dtype == dtype
+    np.testing.assert_array_equal(gradient, again)
+    exact = s2s.grad(f)(w.astype(np.float64))
+    np.testing.assert_array_equal(gradient, exact.astype(dtype))
+
+
+def test_each_gradient_takes_the_dtype_of_its_own_argument():
+    w = np.linspace(-1.0, 1.0, 4).astype(np.float32)
+    dw, db = s2s.grad(through_maximum, wrt=(0, 1))(w, 2.0)
+    assert dw.dtype == np.float32 and np.asarray(db).dtype == np.float64
+    dw, db = s2s.grad(through_maximum, wrt=(0, 1))(w, np.float32(2.0))
+    assert dw.dtype == np.float32 and db.dtype == np.float32
+    assert s2s.grad(through_sum)(np.arange(3)).dtype == np.float64  # ints are reals
