@@ -26,7 +26,6 @@ import numpy as np
 
 from . import cache
 from .recursion import allows_deep_recursion
-from .recursion import allows_deep_recursion
 from .errors import (
     InternalError,
     NonScalarOutputError,
