@@ -47,7 +47,7 @@ t5 = time.perf_counter()
 print(json.dumps({
     "numpy": t1 - t0, "s2s": t2 - t1, "grad": t4 - t3, "source": t5 - t4,
     "provenance": g.provenance, "black": "black" in sys.modules,
-    "linearize": "s2s.linearize" in sys.modules,
+    "lower": "s2s.lower" in sys.modules,
 }))
 """
 

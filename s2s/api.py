@@ -40,7 +40,7 @@ from .frontend import ParsedFunction, parse_function
 if TYPE_CHECKING:
     from .emit import GeneratedModule
     from .ir import Graph, Var
-    from .reverse import Adjoint
+    from .ad.reverse import Adjoint
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -133,8 +133,8 @@ def generate(
     check_mode(mode)
     from .emit import FunctionSpec, emit_module
     from .ir import Namespace, verify
-    from .linearize import linearize
-    from .reverse import reverse
+    from .lower.lowerer import linearize
+    from .ad.reverse import reverse
 
     parsed = f if isinstance(f, ParsedFunction) else parse_function(f)
     try:

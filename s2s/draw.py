@@ -14,7 +14,6 @@ nothing else; SVG, PNG and PDF are drawn by Graphviz's `dot` program.
 
 from __future__ import annotations
 
-import ast
 import html
 import numbers
 import os
@@ -30,10 +29,11 @@ from .arguments import bind, parse_at
 from .errors import GraphvizNotFoundError, InternalError, S2SError
 from .evaluate import Trace, run, spell
 from .frontend import ParsedFunction, parse_file, parse_function
-from .ir import Const, Graph, If, Loop, Namespace, Op, Operand, Stmt, Var, verify
-from .linearize import linearize
+from .ir import Const, Graph, If, Loop, Namespace, Op, Operand, Stmt, Var, defined_in, verify
+from .lower.lowerer import linearize
 from .primitives import PRIMITIVES
-from .reverse import active_values, defined_in, reverse
+from .ad.activity import active_values
+from .ad.reverse import reverse
 from .rules import NONDIFFERENTIABLE
 
 VALUE_COLOR = "#1a7f37"  # green, as in the seed notes

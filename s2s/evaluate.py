@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import runtime
-from .emit import _FunctionEmitter, const_ast
+from .emit.module import _FunctionEmitter, const_ast
 from .errors import InternalError, S2SError
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, walk
 from .primitives import PRIMITIVES

@@ -32,7 +32,7 @@ from .errors import S2SError, WrtError
 if TYPE_CHECKING:
     from .emit import FunctionSpec
     from .ir import Graph, Namespace, Var
-    from .reverse import Adjoint
+    from .ad.reverse import Adjoint
 
 
 # --- what a module of each mode holds --------------------------------------------------
@@ -53,9 +53,9 @@ def derivative_specs(
     shape), beginning with the check `guard(function, params, patterns)` returns
     (of the parameters' shapes, tangents included)."""
     from .emit import FunctionSpec
-    from .forward import forward
+    from .ad.forward import forward
     from .ir import Graph, Var, verify
-    from .reverse import reverse
+    from .ad.reverse import reverse
 
     what = ", ".join(p.hint for p in wrt)
     name = graph.name

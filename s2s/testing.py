@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .api import GradFunction, Wrt, _as_real, grad
+from .api import Wrt, _as_real, grad
 from .errors import GradientMismatchError
 
 ATOL = 1e-7

@@ -233,7 +233,7 @@ if sys.argv[1:] == ["source"]:
 print(json.dumps({
     "provenance": deco.objective.provenance,
     "dw": dw.tolist(),
-    "loaded": sorted(m for m in ("black", "s2s.linearize", "s2s.emit", "astor")
+    "loaded": sorted(m for m in ("black", "s2s.lower", "s2s.emit", "astor")
                      if m in sys.modules),
 }))
 """

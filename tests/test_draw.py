@@ -19,7 +19,7 @@ from s2s import draw, evaluate
 from s2s.cli import main
 from s2s.frontend import parse_function
 from s2s.ir import walk
-from s2s.linearize import linearize
+from s2s.lower import linearize
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PICTURES = os.path.join(ROOT, "docs", "pictures")

@@ -22,7 +22,7 @@ import s2s
 import custom_functions as cf
 import test_rules as tr
 from s2s.custom import CUSTOM
-from s2s.forward import has_tangent_rule
+from s2s.ad.forward import has_tangent_rule
 from s2s.rules import ADJOINTS
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")

@@ -482,7 +482,7 @@ def test_every_runtime_helper_copied_into_a_module_is_its_primitive():
     again whichever helpers it calls."""
     import ast
 
-    from s2s import emit
+    from s2s.emit import module as emit
     from s2s.frontend import runtime_helper
     from s2s.primitives import HELPERS
 

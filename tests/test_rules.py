@@ -32,7 +32,7 @@ import pytest
 import rule_cases as rc
 import s2s
 from s2s.api import _as_real
-import s2s.emit
+import s2s.emit.module
 from s2s.errors import S2SError
 from s2s.ir import Op, walk
 from s2s.primitives import (
@@ -56,8 +56,8 @@ def _format_each_text_once():
     check_grad generates each gradient again: format each distinct text once (black
     is deterministic, so the generated code is the same)."""
     with pytest.MonkeyPatch.context() as patch:
-        cached = functools.lru_cache(maxsize=None)(s2s.emit.format_source)
-        patch.setattr(s2s.emit, "format_source", cached)
+        cached = functools.lru_cache(maxsize=None)(s2s.emit.module.format_source)
+        patch.setattr(s2s.emit.module, "format_source", cached)
         yield
 
 

@@ -8,7 +8,7 @@ import pytest
 import s2s
 from examples import mlp, rnn
 from s2s.api import _as_real
-from s2s.shapes import broadcast, matmul, reduce
+from s2s.shapes.inference import broadcast, matmul, reduce
 
 RNG = np.random.default_rng(3)
 

@@ -22,9 +22,9 @@ from typing import Any, Union
 
 import numpy
 
-from .errors import S2SError, UnknownFunctionError, UnsupportedSyntaxError
-from .frontend import Binding, ParsedFunction, StaticGradient, parse_function
-from .ir import (
+from ..errors import S2SError, UnknownFunctionError, UnsupportedSyntaxError
+from ..frontend import Binding, ParsedFunction, StaticGradient, parse_function
+from ..ir import (
     Builder,
     Const,
     Graph,
@@ -37,9 +37,9 @@ from .ir import (
     Var,
     single_indices,
 )
-from .normalize import normalize_block
-from .shapes import ShapeInference
-from .primitives import (
+from ..frontend.normalize import normalize_block
+from ..shapes.inference import ShapeInference
+from ..primitives import (
     BUILTINS,
     MATH_CONSTANTS,
     METHODS,

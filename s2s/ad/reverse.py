@@ -17,21 +17,17 @@ sweep; nothing else is saved.  Loops that can stop early count their trips.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .errors import InternalError, UnsupportedSyntaxError
-from .ir import (
+from ..errors import InternalError
+from ..ir import (
     Builder,
-    possibly_integral,
-    pushed_values,
     Const,
     Graph,
     If,
     Loop,
-    maybe_undefined,
     Namespace,
     Op,
     Operand,
@@ -39,11 +35,18 @@ from .ir import (
     Sym,
     Var,
     as_operand,
+    copy_regions,
+    defined_in,
+    maybe_undefined,
     operands,
+    possibly_integral,
+    substitute,
     walk,
 )
-from .primitives import PRIMITIVES, differentiable_operands
-from .rules import ADJOINTS, BROADCASTING, COMPOSITES, NONDIFFERENTIABLE, TAPE_OPS
+from ..primitives import PRIMITIVES
+from ..rules import ADJOINTS, BROADCASTING, COMPOSITES, NONDIFFERENTIABLE, TAPE_OPS
+from ..shapes.classes import ShapeClasses
+from .activity import active_values, influencing, refuse_steps, tape_positions
 
 
 @dataclass
@@ -68,172 +71,6 @@ class Adjoint:
 
 #: Ops whose result may be a read-only view of a smaller array.
 _SPREADS = frozenset({"broadcast_to", "unreduce", "unreduce_to"})
-
-
-def _differentiable_args(op: Op) -> list[Operand]:
-    if op.prim in NONDIFFERENTIABLE or op.prim in TAPE_OPS:
-        return []
-    return differentiable_operands(PRIMITIVES[op.prim], op.args)
-
-
-def _flows(
-    s: Stmt, pushed: dict[Var, list[tuple[Operand, ...]]]
-) -> list[tuple[Var, list[Operand | None]]]:
-    """Which values each value defined by `s` depends on, differentiably (what is
-    popped off a tape depends on what was pushed on it in the same place)."""
-    if isinstance(s, Op) and s.prim == "pop":
-        pushes = pushed.get(s.args[0], [])
-        return [(o, [p[i] for p in pushes if i < len(p)]) for i, o in enumerate(s.outs)]
-    if isinstance(s, Op):
-        return [(d, _differentiable_args(s)) for d in s.defines]
-    if isinstance(s, If):
-        return [(o, [a, b]) for o, a, b in zip(s.outs, s.then_vals, s.else_vals)]
-    return [(c, [i, n]) for c, i, n in zip(s.carried, s.inits, s.nexts)] + [
-        (o, [c]) for o, c in zip(s.outs, s.carried)
-    ]
-
-
-def active_values(stmts: list[Stmt], wrt: list[Var]) -> set[Var]:
-    """Values that depend, through differentiable operands, on a `wrt` parameter."""
-    active = set(wrt)
-    pushed = pushed_values(stmts)
-    changed = True
-    while changed:
-        changed = False
-        for s in walk(stmts):
-            for v, sources in _flows(s, pushed):
-                if v not in active and any(
-                    x in active for x in sources if x is not None
-                ):
-                    active.add(v)
-                    changed = True
-    return active
-
-
-def refuse_steps(stmts: list[Stmt], active: set[Var]) -> None:
-    """Refuse what would get a derivative of zero though it has none (or not that
-    one): a tuple of derivatives used as a value, a parameter used as a count."""
-    _refuse_active_tuples(stmts, active)
-    _refuse_active_counts(stmts, active)
-
-
-#: Operands that count or index (a range's bounds, an index, a shape): where one
-#: depends on a differentiated parameter, the function is a step in it.
-_COUNTING = {"range": slice(0, None), "getitem": slice(1, None)}
-_COUNTING |= {p: slice(0, None) for p in ("zeros", "ones", "eye", "arange")}
-_COUNTING |= {"reshape": slice(1, None), "broadcast_to": slice(1, None)}
-
-
-def _refuse_active_counts(stmts: list[Stmt], active: set[Var]) -> None:
-    """Refuse a differentiated parameter used as a count, an index or a size: it
-    has no derivative there (and the gradient's caller passes it as a float)."""
-    for s in walk(stmts):
-        counting = _COUNTING.get(s.prim) if isinstance(s, Op) else None
-        if counting is not None and any(x in active for x in s.args[counting]):
-            raise UnsupportedSyntaxError(
-                "a differentiated parameter is used here as a count, an index or a "
-                "size, where it has no derivative",
-                s.loc,
-                "Differentiate with respect to the other parameters (wrt=...), or "
-                "make the count an int explicitly (`range(int(n))`) if the "
-                "parameter's other uses are what you differentiate.",
-            )
-
-
-def _refuse_active_tuples(stmts: list[Stmt], active: set[Var]) -> None:
-    """A tuple display is a shape, not a value to differentiate through: refuse one
-    that holds derivatives and is read (its items picked by constant indices never
-    reach the graph), rather than give it a zero derivative."""
-    read = {x for s in walk(stmts) for x in operands(s) if isinstance(x, Var)}
-    for s in walk(stmts):
-        if (
-            isinstance(s, Op)
-            and s.prim == "tuple"
-            and s.out in read
-            and any(x in active for x in s.args)
-        ):
-            raise UnsupportedSyntaxError(
-                "a tuple of values that depend on the differentiated parameters is "
-                "used as one value here",
-                s.loc,
-                "Pass the values separately, index the tuple with constants "
-                "(`t[0]`), or stack them into an array with np.stack([...]).",
-            )
-
-
-def influencing(stmts: list[Stmt], results: Iterable[Operand]) -> set[Var]:
-    """Values that the results depend on, differentiably.  A value the results do not
-    depend on has a zero adjoint; leaving it out keeps the reverse sweep from carrying
-    zeros around a loop for a name that is only assigned in one branch of it."""
-    pushed = pushed_values(stmts)
-    flows = [flow for s in walk(stmts) for flow in _flows(s, pushed)]
-    needed = {r for r in results if isinstance(r, Var)}
-    changed = True
-    while changed:
-        changed = False
-        for v, sources in flows:
-            if v in needed:
-                for x in sources:
-                    if isinstance(x, Var) and x not in needed:
-                        needed.add(x)
-                        changed = True
-    return needed
-
-
-def copy_regions(stmts: list[Stmt]) -> list[Stmt]:
-    """A copy of the statement tree whose blocks and regions can be changed freely
-    (the ops themselves are shared)."""
-    out: list[Stmt] = []
-    for s in stmts:
-        if isinstance(s, If):
-            s = copy.copy(s)
-            s.then, s.orelse = copy_regions(s.then), copy_regions(s.orelse)
-            s.outs, s.then_vals, s.else_vals = (
-                list(s.outs),
-                list(s.then_vals),
-                list(s.else_vals),
-            )
-        elif isinstance(s, Loop):
-            s = copy.copy(s)
-            s.header, s.body = copy_regions(s.header), copy_regions(s.body)
-            s.carried, s.inits, s.nexts, s.outs = (
-                list(s.carried),
-                list(s.inits),
-                list(s.nexts),
-                list(s.outs),
-            )
-        out.append(s)
-    return out
-
-
-def defined_in(stmts: list[Stmt]) -> set[Var]:
-    """Every value a statement tree defines, loop-carried values and indices included."""
-    found: set[Var] = set()
-    for s in walk(stmts):
-        found.update(s.defines)
-        if isinstance(s, Loop):
-            found.update(s.carried)
-            found.add(s.index)
-    return found
-
-
-def substitute(stmts: Iterable[Stmt], mapping: dict[Var, Operand]) -> None:
-    """Replace operands throughout a statement tree (in place)."""
-
-    def sub(x):
-        return mapping.get(x, x) if isinstance(x, Var) else x
-
-    for s in walk(list(stmts)):
-        if isinstance(s, Op):
-            s.args = tuple(sub(a) for a in s.args)
-        elif isinstance(s, If):
-            s.cond = sub(s.cond)
-            s.then_vals = [sub(v) for v in s.then_vals]
-            s.else_vals = [sub(v) for v in s.else_vals]
-        else:
-            s.inits = [sub(v) for v in s.inits]
-            s.nexts = [sub(v) for v in s.nexts]
-            s.iterable, s.cond, s.stop = sub(s.iterable), sub(s.cond), sub(s.stop)
 
 
 def _use_counts(stmts: list[Stmt], result: Operand) -> Counter:
@@ -687,8 +524,6 @@ class _Reverse:
                     self.scalar(p) or isinstance(p, Const) for p in made.args[1:]
                 )
         if self.scalar_classes is None:
-            from .optimize import ShapeClasses  # late: optimize imports this module
-
             self.scalar_classes = ShapeClasses(self.forward)
         return self.scalar_classes.is_scalar(x)
 
@@ -817,17 +652,6 @@ def _cheap(op: Op, ints: set[Var], scalar: Callable[[Operand], bool]) -> bool:
     return op.prim in _ARITHMETIC and all(
         isinstance(a, Const) or a in ints or scalar(a) for a in op.args
     )
-
-
-def tape_positions(stmts: list[Stmt], active: set[Var]) -> dict[Var, list[int]]:
-    """For each tape, the positions of the values it carries that are active (those
-    whose derivative must travel with them)."""
-    found: dict[Var, list[int]] = {}
-    for s in walk(stmts):
-        if isinstance(s, Op) and s.prim == "pop":
-            mine = [i for i, o in enumerate(s.outs) if o in active]
-            found[s.args[0]] = sorted(set(found.get(s.args[0], [])) | set(mine))
-    return found
 
 
 def reverse(

@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from .errors import NotTwiceDifferentiableError, UnsupportedSyntaxError
-from .ir import (
+from ..errors import NotTwiceDifferentiableError, UnsupportedSyntaxError
+from ..ir import (
     Builder,
     Const,
     If,
@@ -44,9 +44,9 @@ from .ir import (
     as_operand,
     walk,
 )
-from .primitives import PRIMITIVES, operand_names
-from .reverse import active_values, refuse_steps, tape_positions
-from .rules import (
+from ..primitives import PRIMITIVES, operand_names
+from .activity import active_values, refuse_steps, tape_positions
+from ..rules import (
     ADJOINTS,
     BROADCASTING,
     KINDS,

@@ -9,11 +9,10 @@ subexpressions, and dead code.  All of them walk nested regions.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace as copy_stmt
 from typing import Any, Iterable
 
-from .ir import (
+from ..ir import (
     Const,
     If,
     Loop,
@@ -22,14 +21,20 @@ from .ir import (
     Operand,
     Stmt,
     Var,
+    copy_tree,
     fold,
+    operands_of,
+    resolve_chains,
+    substitute,
+    substitute_tree,
     operands,
     possibly_integral,
     walk,
 )
-from .primitives import PRIMITIVES
-from .reverse import substitute
-from .shapes import SHAPED_LIKE, ShapeInference, specialize
+from ..primitives import PRIMITIVES
+from ..shapes.classes import ShapeClasses
+from ..shapes.inference import ShapeInference
+from ..shapes.specialize import specialize
 
 #: Ops kept for what they do, not for their value.
 EFFECTS = {"check_scalar", "check_shapes", "push", "pop", "section"}
@@ -38,34 +43,8 @@ EFFECTS = {"check_scalar", "check_shapes", "push", "pop", "section"}
 _DISTINCT = EFFECTS | {"new_stack", "reversed"}
 
 
-def operands_of(tree: Any) -> Iterable[Var]:
-    """The variables in a (possibly nested) tuple of operands."""
-    if isinstance(tree, tuple):
-        for t in tree:
-            yield from operands_of(t)
-    elif isinstance(tree, Var):
-        yield tree
-
-
 def _vars(xs: Iterable[Operand | None]) -> set[Var]:
     return {x for x in xs if isinstance(x, Var)}
-
-
-def _substitute_tree(tree: Any, replace: dict[Var, Operand]) -> Any:
-    """Replace operands in a (possibly nested) tuple or list of roots."""
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_substitute_tree(t, replace) for t in tree)
-    return replace.get(tree, tree) if isinstance(tree, Var) else tree
-
-
-def _resolve(replace: dict[Var, Operand]) -> dict[Var, Operand]:
-    """Follow chains a -> b -> c so that one substitution pass is enough."""
-    out = {}
-    for k, v in replace.items():
-        while isinstance(v, Var) and v in replace:
-            v = replace[v]
-        out[k] = v
-    return out
 
 
 # --- common subexpressions ------------------------------------------------------------
@@ -103,7 +82,7 @@ def eliminate_common_subexpressions(stmts: list[Stmt], roots: list[Any]):
                 block(s.header + s.body, dict(seen))
 
     # Keys name operands, so substitute as we go: run until nothing more merges.
-    stmts = _copy(stmts)
+    stmts = copy_tree(stmts)
     changed = False
     while True:
         replace.clear()
@@ -111,43 +90,11 @@ def eliminate_common_subexpressions(stmts: list[Stmt], roots: list[Any]):
         if not replace:
             break
         changed = True
-        mapping = _resolve(replace)
+        mapping = resolve_chains(replace)
         stmts = _drop_defs(stmts, set(mapping))
         substitute(stmts, mapping)
-        roots = _substitute_tree(roots, mapping)
+        roots = substitute_tree(roots, mapping)
     return stmts, roots, changed
-
-
-def _copy(stmts: list[Stmt]) -> list[Stmt]:
-    """Fresh statement objects all the way down, so passes may edit them."""
-    out: list[Stmt] = []
-    for s in stmts:
-        if isinstance(s, Op):
-            out.append(copy_stmt(s))
-        elif isinstance(s, If):
-            out.append(
-                copy_stmt(
-                    s,
-                    then=_copy(s.then),
-                    orelse=_copy(s.orelse),
-                    outs=list(s.outs),
-                    then_vals=list(s.then_vals),
-                    else_vals=list(s.else_vals),
-                )
-            )
-        else:
-            out.append(
-                copy_stmt(
-                    s,
-                    header=_copy(s.header),
-                    body=_copy(s.body),
-                    carried=list(s.carried),
-                    inits=list(s.inits),
-                    nexts=list(s.nexts),
-                    outs=list(s.outs),
-                )
-            )
-    return out
 
 
 def _drop_defs(stmts: list[Stmt], dropped: set[Var]) -> list[Stmt]:
@@ -169,149 +116,7 @@ def _drop_defs(stmts: list[Stmt], dropped: set[Var]) -> list[Stmt]:
 
 # --- shape classes ----------------------------------------------------------------------
 
-_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "norm"}
 
-#: Helpers whose result has the shape given by their second operand (a shape tuple).
-_SHAPED_BY = {"unbroadcast_to", "unreduce_to"}
-
-
-class ShapeClasses:
-    """Which values provably have the same shape, and which are provably scalars.
-
-    A union-find over values, run to a fixed point.  Elementwise ops give their output
-    the shape of their one non-scalar operand; a scalar output of an elementwise op
-    makes every operand scalar; full reductions, `math` functions and the checked
-    result are scalars; a phi whose inputs agree has their shape.  A loop-carried
-    value is assumed to keep the shape it enters with, and the assumption is dropped
-    (and everything recomputed) unless every iteration provably keeps it.
-    """
-
-    SCALAR = Var("<scalar>", "<scalar>")
-
-    def __init__(self, stmts: list[Stmt], alike: Iterable[tuple[Var, Var]] = ()):
-        self.alike = list(alike)  # pairs known to have one shape (a value, its tangent)
-        loops = [s for s in walk(stmts) if isinstance(s, Loop)]
-        assumed = {
-            (loop, k)
-            for loop in loops
-            for k, init in enumerate(loop.inits)
-            if init is not None
-        }
-        while True:
-            self.parent: dict[Var, Var] = {}
-            self._solve(stmts, assumed)
-            broken = {
-                (loop, k)
-                for loop, k in assumed
-                if not self.same(loop.nexts[k], loop.carried[k])
-            }
-            if not broken:
-                break
-            assumed -= broken
-
-    def _solve(self, stmts: list[Stmt], assumed: set) -> None:
-        defs = {s.out: s for s in walk(stmts) if isinstance(s, Op)}
-        pushes = [s for s in walk(stmts) if isinstance(s, Op) and s.prim == "push"]
-        sites = Counter(s.args[0] for s in pushes)
-        # What is popped is what was pushed, when a tape is pushed in one place.
-        pushed = {s.args[0]: s.args[1:] for s in pushes if sites[s.args[0]] == 1}
-        for a, b in self.alike:
-            self.union(a, b)
-        # shape_of[s] is an array whose shape the tuple s is (made by `shape`).
-        self.shape_of: dict[Var, Operand] = {
-            s.out: s.args[0]
-            for s in walk(stmts)
-            if isinstance(s, Op) and s.prim == "shape"
-        }
-        for s in walk(stmts):  # a value popped off a tape is the value pushed
-            if isinstance(s, Op) and s.prim == "pop":
-                for a, b in zip(s.outs, pushed.get(s.args[0], ())):
-                    self.union(a, b)
-                    if b in self.shape_of:
-                        self.shape_of[a] = self.shape_of[b]
-        for loop, k in assumed:
-            self.union(loop.carried[k], loop.inits[k])
-            self.union(loop.outs[k], loop.carried[k])
-        for s in walk(stmts):  # the index of a loop over a range is an int
-            if isinstance(s, Loop) and s.index is not None:
-                made = defs.get(s.iterable)
-                if isinstance(made, Op) and made.prim in ("range", "reversed"):
-                    self.union(s.index, self.SCALAR)
-        self.rows: dict[tuple, Var] = {}  # x[i] and x[j] have one shape
-        changed = True
-        while changed:
-            changed = False
-            for s in walk(stmts):
-                if isinstance(s, Op):
-                    changed |= self._visit(s)
-                elif isinstance(s, If):
-                    for out, a, b in zip(s.outs, s.then_vals, s.else_vals):
-                        sides = [x for x in (a, b) if x is not None]
-                        if sides and all(self.same(x, sides[0]) for x in sides):
-                            changed |= self.union(out, sides[0])
-
-    def find(self, x: Operand | None) -> Var:
-        if isinstance(x, Const):
-            return self.SCALAR
-        if x is None:
-            return Var("<undefined>", "<undefined>")
-        while self.parent.get(x, x) is not x:
-            x = self.parent[x]
-        return x
-
-    def union(self, a: Operand, b: Operand) -> bool:
-        ra, rb = self.find(a), self.find(b)
-        if ra is rb:
-            return False
-        if rb is self.SCALAR:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        return True
-
-    def same(self, a: Operand | None, b: Operand | None) -> bool:
-        return self.find(a) is self.find(b)
-
-    def is_scalar(self, a: Operand | None) -> bool:
-        return a is not None and self.find(a) is self.SCALAR
-
-    def _visit(self, op: Op) -> bool:
-        changed = False
-        if op.prim == "check_scalar" or op.params.get("lib") == "math":
-            for x in (*op.args, op.out):
-                changed |= self.union(x, self.SCALAR)
-        elif op.prim in _REDUCTIONS:
-            if op.params.get("axis") is None and not op.params.get("keepdims"):
-                changed |= self.union(op.out, self.SCALAR)
-        elif op.prim in SHAPED_LIKE:
-            changed |= self.union(op.out, op.args[SHAPED_LIKE[op.prim]])
-        elif op.prim in _SHAPED_BY and op.args[1] in self.shape_of:
-            changed |= self.union(op.out, self.shape_of[op.args[1]])
-        elif op.prim in ("zeros", "ones") and op.args[0] in self.shape_of:
-            changed |= self.union(op.out, self.shape_of[op.args[0]])
-        elif op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
-            key = (self.find(op.args[0]), repr(op.params["spec"]))
-            changed |= self.union(op.out, self.rows.setdefault(key, op.out))
-        elif op.prim in ("len", "size", "ndim", "range") or op.prim in _COMPARISONS:
-            if op.prim not in _COMPARISONS:
-                changed |= self.union(op.out, self.SCALAR)
-            else:
-                changed |= self._elementwise(op)
-        elif PRIMITIVES[op.prim].elementwise:
-            changed |= self._elementwise(op)
-        return changed
-
-    def _elementwise(self, op: Op) -> bool:
-        changed = False
-        shapes = {self.find(a) for a in op.args} - {self.SCALAR}
-        if len(shapes) <= 1:
-            changed |= self.union(op.out, shapes.pop() if shapes else self.SCALAR)
-        if self.find(op.out) is self.SCALAR:
-            for a in op.args:
-                changed |= self.union(a, self.SCALAR)
-        return changed
-
-
-_COMPARISONS = {"lt", "le", "gt", "ge", "eq", "ne"}
 _RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
 #: Operands read only for their shape: any value of the same shape may stand in.
 _SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "size": 0, "shape": 0}
@@ -395,11 +200,11 @@ def simplify_shapes(
     visible: dict[Var, Var] = {}
     for p in params:
         prefer(visible, p)
-    stmts = block(_copy(stmts), visible)
+    stmts = block(copy_tree(stmts), visible)
     if replace:
-        mapping = _resolve(replace)
+        mapping = resolve_chains(replace)
         substitute(stmts, mapping)
-        roots = _substitute_tree(roots, mapping)
+        roots = substitute_tree(roots, mapping)
     return stmts, roots, changed or bool(replace)
 
 
@@ -433,10 +238,10 @@ def fold_constants(stmts: list[Stmt], roots: list[Any]):
             replace[s.out] = value
     if not replace:
         return stmts, roots, False
-    mapping = _resolve(replace)
-    stmts = _drop_defs(_copy(stmts), set(mapping))
+    mapping = resolve_chains(replace)
+    stmts = _drop_defs(copy_tree(stmts), set(mapping))
     substitute(stmts, mapping)
-    return stmts, _substitute_tree(roots, mapping), True
+    return stmts, substitute_tree(roots, mapping), True
 
 
 def _resolve_one(x: Operand, replace: dict[Var, Operand]) -> Operand:
@@ -581,7 +386,7 @@ def optimize(
 def drop_unchanged_carried(stmts: list[Stmt], roots: list[Any]):
     """A value a loop carries but never changes (`ds` of `s = s + ...`, which every
     iteration passes on as it came) is its initial value throughout: read that."""
-    stmts = _copy(stmts)
+    stmts = copy_tree(stmts)
     replace: dict[Var, Operand] = {}
     for loop in walk(stmts):
         if not isinstance(loop, Loop):
@@ -605,9 +410,9 @@ def drop_unchanged_carried(stmts: list[Stmt], roots: list[Any]):
                 setattr(loop, name, [getattr(loop, name)[k] for k in keep])
     if not replace:
         return stmts, roots, False
-    mapping = _resolve(replace)
+    mapping = resolve_chains(replace)
     substitute(stmts, mapping)
-    return stmts, _substitute_tree(roots, mapping), True
+    return stmts, substitute_tree(roots, mapping), True
 
 
 #: Ops worth computing once and that cannot fail, so that computing one before a loop
@@ -623,7 +428,7 @@ def hoist_invariants(stmts: list[Stmt], roots: list[Any]):
     """Compute before a reverse-sweep loop what every iteration would compute again
     (`np.cos(w)` of a w the loop does not change).  The forward sweep keeps the shape
     of the user's code."""
-    stmts = _copy(stmts)
+    stmts = copy_tree(stmts)
     changed = False
     reverse = False
     out: list[Stmt] = []
@@ -797,7 +602,7 @@ def prune_tapes(stmts: list[Stmt], roots: list[Any]):
         ]
     if not any(unused.values()):
         return stmts, roots, False
-    stmts = _copy(stmts)
+    stmts = copy_tree(stmts)
     for s in walk(stmts):
         if isinstance(s, Op) and s.prim in ("push", "pop") and unused.get(s.args[0]):
             drop = set(unused[s.args[0]])

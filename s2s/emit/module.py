@@ -27,12 +27,13 @@ from typing import Any, Iterable
 
 import astor
 
-from . import runtime
-from .errors import Location
-from .ir import Const, If, Loop, Op, Operand, Stmt, Var, operands, single_indices, walk
-from .optimize import EFFECTS, accumulations, operands_of, optimize
-from .shapes import ShapeInference
-from .primitives import NUMPY_UFUNCS, PRIMITIVES, import_roots
+from .. import runtime
+from ..errors import Location
+from ..ir import Const, If, Loop, Op, Stmt, Var, single_indices, walk
+from ..ir import operands_of
+from ..optimize.passes import EFFECTS, accumulations, optimize
+from ..shapes.inference import ShapeInference
+from ..primitives import NUMPY_UFUNCS, PRIMITIVES, import_roots
 
 _MARKER = "_s2s_marker_"
 _UNARY = {"neg", "not", "invert"}

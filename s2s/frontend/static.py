@@ -1,11 +1,8 @@
-"""Frontend: find a function's source, parse it, and resolve the names it uses.
-
-For a live function the source comes from `inspect` (dedented, decorators stripped,
-checked against the function's code object in case the file changed after import)
-and names resolve against its globals and closure.  Names resolve to a
-:class:`Binding`: the numpy or math module, a constant, a known function.  Which
-constructs are allowed is decided by :mod:`s2s.linearize`, which rejects anything it
-has no rule for.
+"""Reading a file without running it (the command line): a module's names resolved
+from its text alone.  Constants are folded from constant expressions, functions are
+the file's own `def`s, and a gradient the file binds (`@s2s.grad`, `force =
+s2s.grad(potential)`) is generated in memory where another function calls it.  A
+name whose value only running the file would tell is refused where it is read.
 """
 
 from __future__ import annotations
@@ -13,324 +10,20 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-import inspect
 import linecache
 import math
 import numbers
 import operator
-import textwrap
 import types
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy
 
-from .files import read_source
-from .errors import (
-    Location,
-    ShapeSpecError,
-    SourceUnavailableError,
-    UnsupportedSyntaxError,
-)
-from .primitives import (
-    HELPERS,
-    MATH_CONSTANTS,
-    NUMPY_CONSTANTS,
-    loaded_object,
-    lookup_object,
-    lookup_path,
-)
-
-
-@dataclass(frozen=True)
-class Binding:
-    """What a free name in the function refers to.
-
-    kind is one of: "numpy" / "math" (the module), "module" (another module: value
-    is its dotted name), "const" (value inlined), "primitive" (a function s2s has a
-    rule for: value is (primitive, library)), "builtin" (value is the built-in's
-    name), "function" (a user function, inlined).
-    """
-
-    kind: str
-    value: Any = None
-
-
-@dataclass
-class ParsedFunction:
-    """A function definition ready for linearization."""
-
-    node: ast.FunctionDef
-    filename: str
-    lines: list[str]
-    resolve: Callable[[str], Binding | None]
-    col_shift: int = 0
-    defaults: tuple[Any, ...] = ()
-    origin: Any = field(default=None, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.node.name
-
-    @property
-    def params(self) -> list[str]:
-        return [a.arg for a in self.node.args.posonlyargs + self.node.args.args]
-
-    def shape_annotations(self) -> dict[str, tuple]:
-        """The shape patterns the parameters are annotated with: a string of
-        dimensions (`W: "n m"`, `b: "m"`, `x: "1 m"`; `""` for a scalar) or `float`;
-        other annotations say nothing of shapes."""
-        patterns = {}
-        args = self.node.args
-        for arg in args.posonlyargs + args.args:
-            note = arg.annotation
-            if isinstance(note, ast.Name) and note.id in ("float", "int"):
-                patterns[arg.arg] = ()
-            elif isinstance(note, ast.Constant) and isinstance(note.value, str):
-                dims = note.value.replace(",", " ").split()
-                bad = [d for d in dims if d != "1" and not d.isidentifier()]
-                if bad:
-                    raise ShapeSpecError(
-                        f"cannot read the shape {note.value!r} of {arg.arg!r}: "
-                        f"{bad[0]!r} is neither 1 nor a name",
-                        self.location(note),
-                        'Write the dimensions as names or 1, e.g. x: "batch 1 n".',
-                    )
-                patterns[arg.arg] = tuple(1 if d == "1" else d for d in dims)
-        return patterns
-
-    def location(self, node: ast.AST) -> Location:
-        lineno = getattr(node, "lineno", self.node.lineno)
-        col = getattr(node, "col_offset", 0) + self.col_shift
-        line = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
-        return Location(self.filename, lineno, col, line.rstrip("\n"))
-
-    def error(
-        self, node: ast.AST, message: str, hint: str = ""
-    ) -> UnsupportedSyntaxError:
-        return UnsupportedSyntaxError(message, self.location(node), hint)
-
-
-def classify(value: Any) -> Binding | None:
-    """The binding for a run-time value found in a function's globals or closure."""
-    if value is numpy:
-        return Binding("numpy")
-    if value is math:
-        return Binding("math")
-    if isinstance(value, (bool, numpy.bool_)):
-        return Binding("const", bool(value))
-    if isinstance(value, numbers.Integral):
-        return Binding("const", int(value))
-    if isinstance(value, numbers.Real):
-        return Binding("const", float(value))
-    if (
-        isinstance(value, numpy.ndarray)
-        and value.ndim == 0
-        and value.dtype.kind in "biuf"
-    ):
-        return classify(value.item())
-    if isinstance(value, types.ModuleType):
-        return Binding("module", value.__name__)
-    try:
-        known = lookup_object(value)
-    except TypeError:  # unhashable: not a function
-        known = None
-    if known is not None:
-        return Binding("primitive", known)
-    name = getattr(value, "__name__", None)
-    if name and getattr(builtins, name, None) is value:
-        return Binding("builtin", name)
-    generated = generated_function(value)
-    if generated is not None:  # a gradient s2s made: its generated code is inlined
-        return Binding("function", generated)
-    if isinstance(value, types.FunctionType):
-        helper = runtime_helper(value)
-        if helper is not None:
-            return Binding("primitive", (helper, "np"))
-        return Binding("function", value)
-    return Binding("unsupported", value)
-
-
-def generated_function(value: Any) -> types.FunctionType | None:
-    """The generated Python function behind a transform s2s made (`s2s.grad(f)`), whose
-    source s2s reads to differentiate it again; None for anything else."""
-    try:
-        found = getattr(value, "__s2s_source__", None)
-    except Exception:  # a proxy object whose attributes raise
-        return None
-    return found if isinstance(found, types.FunctionType) else None
-
-
-@functools.lru_cache(maxsize=None)
-def _runtime_definitions() -> dict[str, str]:
-    from . import runtime  # here: only code that calls a helper needs it
-
-    tree = ast.parse(inspect.getsource(runtime))
-    return {n.name: ast.dump(n) for n in tree.body if isinstance(n, ast.FunctionDef)}
-
-
-def runtime_helper(definition: types.FunctionType | ast.FunctionDef) -> str | None:
-    """The primitive a function stands for when it is a copy of a helper from
-    :mod:`s2s.runtime` (as generated modules hold them), else None.
-
-    A copy is recognized by its name and its syntax tree, so a user's own function
-    that happens to share a helper's name is still differentiated as written.
-    """
-    name = (
-        definition.name
-        if isinstance(definition, ast.FunctionDef)
-        else definition.__name__
-    )
-    if name not in HELPERS:
-        return None
-    if not isinstance(definition, ast.FunctionDef):
-        try:
-            source = textwrap.dedent(inspect.getsource(definition))
-            definition = ast.parse(source).body[0]
-        except (OSError, TypeError, SyntaxError, IndexError):
-            return None
-    if not isinstance(definition, ast.FunctionDef) or definition.decorator_list:
-        return None
-    if ast.dump(definition) != _runtime_definitions().get(name):
-        return None
-    return HELPERS[name]
-
-
-def live_resolver(f: types.FunctionType) -> Callable[[str], Binding | None]:
-    """Resolve names as Python would when calling `f`: closure, globals, builtins."""
-    scope: dict[str, Any] = {}
-    if f.__closure__:
-        for name, cell in zip(f.__code__.co_freevars, f.__closure__):
-            try:
-                scope[name] = cell.cell_contents
-            except (
-                ValueError
-            ):  # an empty cell: a name assigned later in the outer scope
-                pass
-    globals_: Mapping[str, Any] = f.__globals__
-    builtins_ = vars(builtins)
-
-    def resolve(name: str) -> Binding | None:
-        for table in (scope, globals_, builtins_):
-            if name in table:
-                return classify(table[name])
-        return None
-
-    return resolve
-
-
-_SOURCE_ADVICE = (
-    "s2s reads the function's source code. Define it with `def` in a .py file "
-    "(or a notebook cell) and pass that function; lambdas, functions made by exec or "
-    "`python -c` have no source s2s can read."
-)
-
-
-def _parse_block(filename: str, source_lines: list[str], first: int) -> tuple:
-    """Parse a function's lines (indented or not), numbered as in its file."""
-    source = "".join(source_lines)
-    dedented = textwrap.dedent(source)
-    first_line = source_lines[0] if source_lines else ""
-    shift = len(first_line) - len(first_line.lstrip()) if dedented != source else 0
-    tree = ast.parse(dedented)
-    ast.increment_lineno(tree, first - 1)
-    return filename, source_lines, first, tree, shift
-
-
-def _parse_by_indentation(code: types.CodeType) -> tuple | None:
-    """The function's block found by indentation, without tokenizing (what makes
-    `inspect.getsource` slow on the import path): from its first line (a decorator's)
-    to the first line indented no deeper than that one after the `def` line.  A cut
-    inside a bracket, string or continuation cannot parse, so None (use inspect) when
-    the block does not parse or is not one function."""
-    lines = linecache.getlines(code.co_filename)
-    first = code.co_firstlineno
-    if not lines or first > len(lines):
-        return None
-    indent = _indentation(lines[first - 1])
-    end = first - 1
-    while end < len(lines) and not lines[end].lstrip().startswith(("def ", "async ")):
-        end += 1
-    end = last = end + 1
-    while end < len(lines):
-        text = lines[end].strip()
-        if text and not text.startswith("#"):
-            if _indentation(lines[end]) <= indent:
-                break
-            last = end + 1
-        end += 1
-    try:
-        parsed = _parse_block(code.co_filename, lines[first - 1 : last], first)
-    except SyntaxError:
-        return None
-    body = parsed[3].body
-    return parsed if len(body) == 1 and isinstance(body[0], ast.FunctionDef) else None
-
-
-def _indentation(line: str) -> int:
-    return len(line) - len(line.lstrip())
-
-
-def parse_function(f: Any) -> ParsedFunction:
-    """Parse a live Python function into a :class:`ParsedFunction`."""
-    f = inspect.unwrap(f, stop=lambda g: generated_function(g) is not None)
-    f = generated_function(f) or f  # a gradient: differentiate its generated code
-    if not isinstance(f, types.FunctionType):
-        raise SourceUnavailableError(
-            f"s2s can differentiate Python functions only, not {type(f).__name__} {f!r}",
-            hint="Pass a function defined with `def`.",
-        )
-    code = f.__code__
-    if f.__name__ == "<lambda>":
-        raise SourceUnavailableError(
-            "cannot differentiate a lambda: its source is not a function definition",
-            hint=_SOURCE_ADVICE,
-        )
-    parsed = _parse_by_indentation(code)
-    if parsed is None:
-        try:
-            filename = inspect.getsourcefile(f) or code.co_filename
-            source_lines, first = inspect.getsourcelines(f)
-        except (OSError, TypeError) as e:
-            raise SourceUnavailableError(
-                f"cannot find the source of {f.__qualname__} ({code.co_filename}): {e}",
-                hint=_SOURCE_ADVICE,
-            ) from None
-        try:
-            parsed = _parse_block(filename, source_lines, first)
-        except SyntaxError as e:
-            raise SourceUnavailableError(
-                f"the source of {f.__qualname__} in {filename} does not parse: {e.msg}",
-                hint=_SOURCE_ADVICE,
-            ) from None
-    filename, source_lines, first, tree, shift = parsed
-    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
-    params = list(code.co_varnames[: code.co_argcount])
-    if (
-        node is None
-        or node.name != code.co_name
-        or [a.arg for a in node.args.posonlyargs + node.args.args] != params
-    ):
-        raise SourceUnavailableError(
-            f"the source of {f.__qualname__} in {filename} does not match the loaded "
-            f"function (was the file edited after it was imported?)",
-            hint="Reload the module (or restart the interpreter) and try again.",
-        )
-    node.decorator_list = []
-    lines = linecache.getlines(filename) or [""] * (first - 1) + source_lines
-    return ParsedFunction(
-        node=node,
-        filename=filename,
-        lines=lines,
-        resolve=live_resolver(f),
-        col_shift=shift,
-        defaults=tuple(f.__defaults__ or ()),
-        origin=f,
-    )
-
-
-# --- reading a file without running it (the CLI) ------------------------------------
-
+from ..errors import Location, SourceUnavailableError, UnsupportedSyntaxError
+from ..files import read_source
+from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object, lookup_path
+from .parsed import Binding, ParsedFunction, classify, runtime_helper
 
 #: Arithmetic a module constant may be written with (`A = 2 * 3.0`, `B = -(1 + 2)`).
 _FOLDED_BINARY = {
@@ -485,7 +178,7 @@ class StaticGradient:
 
     @functools.cached_property
     def parsed(self) -> ParsedFunction:
-        from .api import generate, pseudo_filename  # api imports this module
+        from ..api import generate, pseudo_filename  # api imports this module
 
         text = generate(self.function, self.wrt).module.raw
         filename = pseudo_filename(self.function.name, text)

@@ -1,0 +1,20 @@
+"""The frontend: a function's source, parsed, with its free names resolved.
+
+- :mod:`.parsed`: what the frontend hands on (ParsedFunction, Binding);
+- :mod:`.live`: live function objects (`s2s.grad(f)`);
+- :mod:`.static`: files read without running them (the command line);
+- :mod:`.normalize`: early exits rewritten into structured branches.
+"""
+
+from .live import parse_function
+from .parsed import Binding, ParsedFunction, classify, generated_function
+from .parsed import runtime_helper
+from .static import (
+    TRANSFORMS,
+    StaticGradient,
+    constant_defaults,
+    parse_file,
+    read_module,
+    s2s_names,
+    static_resolver,
+)

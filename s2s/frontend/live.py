@@ -1,0 +1,151 @@
+"""Live functions: find the source of a function object (by indentation from
+linecache, else `inspect`; dedented, decorators stripped, checked against the
+function's code object in case the file changed after import), and resolve its free
+names as Python would when calling it: closure, globals, builtins.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import linecache
+import textwrap
+import types
+from typing import Any, Callable, Mapping
+
+from ..errors import SourceUnavailableError
+from .parsed import Binding, ParsedFunction, classify, generated_function
+
+
+def live_resolver(f: types.FunctionType) -> Callable[[str], Binding | None]:
+    """Resolve names as Python would when calling `f`: closure, globals, builtins."""
+    scope: dict[str, Any] = {}
+    if f.__closure__:
+        for name, cell in zip(f.__code__.co_freevars, f.__closure__):
+            try:
+                scope[name] = cell.cell_contents
+            except (
+                ValueError
+            ):  # an empty cell: a name assigned later in the outer scope
+                pass
+    globals_: Mapping[str, Any] = f.__globals__
+    builtins_ = vars(builtins)
+
+    def resolve(name: str) -> Binding | None:
+        for table in (scope, globals_, builtins_):
+            if name in table:
+                return classify(table[name])
+        return None
+
+    return resolve
+
+
+_SOURCE_ADVICE = (
+    "s2s reads the function's source code. Define it with `def` in a .py file "
+    "(or a notebook cell) and pass that function; lambdas, functions made by exec or "
+    "`python -c` have no source s2s can read."
+)
+
+
+def _parse_block(filename: str, source_lines: list[str], first: int) -> tuple:
+    """Parse a function's lines (indented or not), numbered as in its file."""
+    source = "".join(source_lines)
+    dedented = textwrap.dedent(source)
+    first_line = source_lines[0] if source_lines else ""
+    shift = len(first_line) - len(first_line.lstrip()) if dedented != source else 0
+    tree = ast.parse(dedented)
+    ast.increment_lineno(tree, first - 1)
+    return filename, source_lines, first, tree, shift
+
+
+def _parse_by_indentation(code: types.CodeType) -> tuple | None:
+    """The function's block found by indentation, without tokenizing (what makes
+    `inspect.getsource` slow on the import path): from its first line (a decorator's)
+    to the first line indented no deeper than that one after the `def` line.  A cut
+    inside a bracket, string or continuation cannot parse, so None (use inspect) when
+    the block does not parse or is not one function."""
+    lines = linecache.getlines(code.co_filename)
+    first = code.co_firstlineno
+    if not lines or first > len(lines):
+        return None
+    indent = _indentation(lines[first - 1])
+    end = first - 1
+    while end < len(lines) and not lines[end].lstrip().startswith(("def ", "async ")):
+        end += 1
+    end = last = end + 1
+    while end < len(lines):
+        text = lines[end].strip()
+        if text and not text.startswith("#"):
+            if _indentation(lines[end]) <= indent:
+                break
+            last = end + 1
+        end += 1
+    try:
+        parsed = _parse_block(code.co_filename, lines[first - 1 : last], first)
+    except SyntaxError:
+        return None
+    body = parsed[3].body
+    return parsed if len(body) == 1 and isinstance(body[0], ast.FunctionDef) else None
+
+
+def _indentation(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def parse_function(f: Any) -> ParsedFunction:
+    """Parse a live Python function into a :class:`ParsedFunction`."""
+    f = inspect.unwrap(f, stop=lambda g: generated_function(g) is not None)
+    f = generated_function(f) or f  # a gradient: differentiate its generated code
+    if not isinstance(f, types.FunctionType):
+        raise SourceUnavailableError(
+            f"s2s can differentiate Python functions only, not {type(f).__name__} {f!r}",
+            hint="Pass a function defined with `def`.",
+        )
+    code = f.__code__
+    if f.__name__ == "<lambda>":
+        raise SourceUnavailableError(
+            "cannot differentiate a lambda: its source is not a function definition",
+            hint=_SOURCE_ADVICE,
+        )
+    parsed = _parse_by_indentation(code)
+    if parsed is None:
+        try:
+            filename = inspect.getsourcefile(f) or code.co_filename
+            source_lines, first = inspect.getsourcelines(f)
+        except (OSError, TypeError) as e:
+            raise SourceUnavailableError(
+                f"cannot find the source of {f.__qualname__} ({code.co_filename}): {e}",
+                hint=_SOURCE_ADVICE,
+            ) from None
+        try:
+            parsed = _parse_block(filename, source_lines, first)
+        except SyntaxError as e:
+            raise SourceUnavailableError(
+                f"the source of {f.__qualname__} in {filename} does not parse: {e.msg}",
+                hint=_SOURCE_ADVICE,
+            ) from None
+    filename, source_lines, first, tree, shift = parsed
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    params = list(code.co_varnames[: code.co_argcount])
+    if (
+        node is None
+        or node.name != code.co_name
+        or [a.arg for a in node.args.posonlyargs + node.args.args] != params
+    ):
+        raise SourceUnavailableError(
+            f"the source of {f.__qualname__} in {filename} does not match the loaded "
+            f"function (was the file edited after it was imported?)",
+            hint="Reload the module (or restart the interpreter) and try again.",
+        )
+    node.decorator_list = []
+    lines = linecache.getlines(filename) or [""] * (first - 1) + source_lines
+    return ParsedFunction(
+        node=node,
+        filename=filename,
+        lines=lines,
+        resolve=live_resolver(f),
+        col_shift=shift,
+        defaults=tuple(f.__defaults__ or ()),
+        origin=f,
+    )

@@ -1,0 +1,135 @@
+"""Analyses of a statement tree that any pass may ask: which values may not exist where
+they are read, which may hold integers, what each tape carries, what a tree defines."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .nodes import If, Loop, Op, Operand, Stmt, Var, operands, walk
+
+#: Results that hold bools or integers whatever their operands.
+INTEGRAL_RESULTS = frozenset(
+    {"lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not", "both", "either"}
+    | {"len", "shape", "size", "ndim", "argmax", "argmin", "int", "arange", "range"}
+    | {"builtin_round"}
+)
+
+
+#: Results that are floats (or complex) whatever their operands: the transcendental
+#: functions and the divisions.  Any other op keeps an integer dtype of its operands.
+FLOAT_RESULTS = frozenset(
+    {"div", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin"}
+    | {"cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh"}
+    | {"hypot", "logaddexp", "mean", "var", "std", "norm", "float", "sigmoid"}
+)
+
+
+def pushed_values(stmts: list[Stmt]) -> dict[Var, list[tuple[Operand, ...]]]:
+    """The values pushed on each tape, one tuple per push."""
+    pushed: dict[Var, list[tuple[Operand, ...]]] = {}
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "push":
+            pushed.setdefault(s.args[0], []).append(s.args[1:])
+    return pushed
+
+
+def integral_result(
+    prim: str, args: tuple, params: dict, maybe: Callable[[Operand], bool]
+) -> bool:
+    """Whether an op's result may hold integers, given which operands `maybe` do."""
+    if prim in INTEGRAL_RESULTS:
+        return True
+    if prim in FLOAT_RESULTS or params.get("lib") == "math":
+        return False
+    return all(maybe(a) for a in args)
+
+
+def possibly_integral(stmts: list[Stmt]) -> set[Var]:
+    """The values that may hold bools or integers: parameters (anything read but not
+    defined here), loop indices, comparisons and counts, and what follows from them
+    by ops that keep an integer dtype (`mask * mask`, `img[i]`).  Derivative code
+    folds `1.0 * v` to `v` only for the other values: for `v = x < 1.0` the product
+    is a float array and `v` a bool one (bool + bool is a logical or)."""
+    defined = {v for s in walk(stmts) for v in s.defines}
+    for s in walk(stmts):
+        if isinstance(s, Loop):
+            defined.update(s.carried)
+            defined.update([s.index] if s.index is not None else [])
+    pushed = pushed_values(stmts)
+    integral: set[Var] = set()
+
+    def maybe(x: Operand | None) -> bool:
+        if isinstance(x, Var):
+            return x in integral or x not in defined
+        return x is not None and type(x.value) is not float
+
+    def made_integral(s: Stmt) -> list[Var]:
+        if isinstance(s, If):
+            sides = zip(s.outs, s.then_vals, s.else_vals)
+            return [o for o, a, b in sides if maybe(a) or maybe(b)]
+        if isinstance(s, Loop):
+            index = [s.index] if s.index is not None else []
+            pairs = zip(s.carried, s.inits, s.nexts, s.outs)
+            return index + [
+                v for c, i, n, o in pairs if maybe(i) or maybe(n) for v in (c, o)
+            ]
+        if s.prim == "pop":
+            pushes = pushed.get(s.args[0], [])
+            return [
+                o
+                for i, o in enumerate(s.defines)
+                if any(maybe(p[i]) for p in pushes if i < len(p))
+            ]
+        return (
+            list(s.defines) if integral_result(s.prim, s.args, s.params, maybe) else []
+        )
+
+    changed = True
+    while changed:
+        before = len(integral)
+        for s in walk(stmts):
+            integral.update(made_integral(s))
+        changed = len(integral) != before
+    read = {x for s in walk(stmts) for x in operands(s) if isinstance(x, Var)}
+    return integral | (read - defined)
+
+
+def maybe_undefined(stmts: list[Stmt]) -> set[Var]:
+    """Values that may not exist when read: a name assigned on one path of a branch
+    (or only inside a loop), merged with the paths where it is not."""
+    found: set[Var] = set()
+    changed = True
+    while changed:
+        changed = False
+        for s in walk(stmts):
+            if isinstance(s, If):
+                pairs = zip(s.outs, s.then_vals, s.else_vals)
+                new = {
+                    o
+                    for o, *sides in pairs
+                    if any(v is None or v in found for v in sides)
+                }
+            elif isinstance(s, Loop):
+                new = {
+                    v
+                    for k, init in enumerate(s.inits)
+                    if init is None or init in found
+                    for v in (s.carried[k], s.outs[k])
+                }
+            else:
+                continue
+            if not new <= found:
+                found |= new
+                changed = True
+    return found
+
+
+def defined_in(stmts: list[Stmt]) -> set[Var]:
+    """Every value a statement tree defines, loop-carried values and indices included."""
+    found: set[Var] = set()
+    for s in walk(stmts):
+        found.update(s.defines)
+        if isinstance(s, Loop):
+            found.update(s.carried)
+            found.add(s.index)
+    return found

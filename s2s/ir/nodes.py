@@ -1,0 +1,221 @@
+"""The nodes of the SSA intermediate representation: values, operations, regions and
+graphs, the walk over nested regions, and the namespace that names values.
+
+A :class:`Graph` is a function's parameters, a body of statements and a result.  A
+statement is an :class:`Op` (which assigns one fresh :class:`Var` exactly once), or a
+structured region: an :class:`If` or a :class:`Loop`, whose values flow out through
+explicit phi lists (the value of each variable on each path).  Every statement
+remembers the source :class:`~s2s.errors.Location` it came from.  ``str(graph)`` prints
+one line per op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Union
+
+from ..errors import Location
+
+
+@dataclass(eq=False)
+class Var:
+    """An SSA value. `name` is unique in its graph; `hint` is the name it would like
+    in generated code; `role` is one of param, user, temp, adjoint.  Identity is the
+    object itself, so a value can be renamed without disturbing the ops that use it."""
+
+    name: str
+    hint: str
+    role: str = "temp"
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Const:
+    """A compile-time constant: a Python number, bool, None, string or tuple of them."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+Operand = Union[Var, Const]
+
+
+@dataclass(eq=False)
+class Op:
+    """`out = prim(*args, **params)`: one node of the computation graph.
+
+    An op with several results (popping a tuple off a stack) lists them in `outs`.
+    """
+
+    prim: str
+    args: tuple[Operand, ...]
+    out: Var
+    params: dict[str, Any] = field(default_factory=dict)
+    loc: Location | None = None
+    outs: tuple[Var, ...] = ()
+
+    @property
+    def defines(self) -> tuple[Var, ...]:
+        return self.outs or (self.out,)
+
+    def lines(self) -> list[str]:
+        args = ", ".join(map(repr, self.args))
+        if self.params:
+            params = sorted(self.params.items())
+            args += "; " + ", ".join(f"{k}={v!r}" for k, v in params)
+        target = ", ".join(v.name for v in self.defines)
+        text = f"{target} = {self.prim}({args})"
+        return [f"{text:<40}# {self.loc.short()}" if self.loc else text]
+
+    def __str__(self) -> str:
+        return self.lines()[0]
+
+
+def _phis(outs: list[Var], *sides: list[Operand | None]) -> list[str]:
+    def show(v: Operand | None) -> str:
+        return "undefined" if v is None else repr(v)
+
+    return [
+        f"{out.name} = phi({', '.join(map(show, vals))})"
+        for out, *vals in zip(outs, *sides)
+    ]
+
+
+def _indent(stmts: list[Stmt]) -> list[str]:
+    return ["    " + line for s in stmts for line in s.lines()]
+
+
+@dataclass(eq=False)
+class If:
+    """`if cond: then else: orelse`; `outs[k]` is `then_vals[k]` or `else_vals[k]`.
+
+    None in a vals list means the variable is not defined on that path.
+    """
+
+    cond: Operand
+    then: list[Stmt]
+    orelse: list[Stmt]
+    outs: list[Var] = field(default_factory=list)
+    then_vals: list[Operand | None] = field(default_factory=list)
+    else_vals: list[Operand | None] = field(default_factory=list)
+    loc: Location | None = None
+
+    @property
+    def defines(self) -> tuple[Var, ...]:
+        return tuple(self.outs)
+
+    def lines(self) -> list[str]:
+        where = f"  # {self.loc.short()}" if self.loc else ""
+        text = [f"if {self.cond!r}:{where}", *_indent(self.then)]
+        text += ["else:", *_indent(self.orelse)]
+        return text + _phis(self.outs, self.then_vals, self.else_vals)
+
+
+@dataclass(eq=False)
+class Loop:
+    """A loop: `for index in iterable` (when `iterable` is set) or `while cond`.
+
+    `carried[k]` holds a variable's value at the start of each iteration: `inits[k]`
+    on entry (None: not defined before the loop), `nexts[k]` after each iteration;
+    `outs[k]` is its value after the loop.  A while loop's `header` computes `cond`
+    at the start of every iteration.  When `stop` (computed by the body: a `break`)
+    is true, the loop ends after that iteration.
+    """
+
+    carried: list[Var]
+    inits: list[Operand | None]
+    body: list[Stmt]
+    nexts: list[Operand | None]
+    outs: list[Var]
+    index: Var | None = None
+    iterable: Operand | None = None
+    header: list[Stmt] = field(default_factory=list)
+    cond: Operand | None = None
+    stop: Operand | None = None
+    loc: Location | None = None
+
+    @property
+    def defines(self) -> tuple[Var, ...]:
+        return tuple(self.outs)
+
+    def lines(self) -> list[str]:
+        where = f"  # {self.loc.short()}" if self.loc else ""
+        stop = [f"    if {self.stop!r}: break"] if self.stop is not None else []
+        if self.iterable is not None:
+            head = [f"for {self.index!r} in {self.iterable!r}:{where}"]
+        else:
+            head = [f"while:{where}", *_indent(self.header)]
+            head.append(f"    if not {self.cond!r}: break")
+        carried = ["    " + c for c in _phis(self.carried, self.inits, self.nexts)]
+        after = [
+            f"{o.name} = {c.name} after the loop"
+            for o, c in zip(self.outs, self.carried)
+        ]
+        return head[:1] + carried + head[1:] + _indent(self.body) + stop + after
+
+
+Stmt = Union[Op, If, Loop]
+
+
+def walk(stmts: list[Stmt]) -> Iterator[Stmt]:
+    """Every statement, depth first, in program order (a region before its contents)."""
+    for s in stmts:
+        yield s
+        if isinstance(s, If):
+            yield from walk(s.then)
+            yield from walk(s.orelse)
+        elif isinstance(s, Loop):
+            yield from walk(s.header)
+            yield from walk(s.body)
+
+
+def operands(s: Stmt) -> list[Operand | None]:
+    """What a statement reads itself (not what the statements nested in it read)."""
+    if isinstance(s, Op):
+        return list(s.args)
+    if isinstance(s, If):
+        return [s.cond, *s.then_vals, *s.else_vals]
+    return [*s.inits, *s.nexts, s.iterable, s.cond, s.stop]
+
+
+@dataclass(eq=False)
+class Graph:
+    """A function in SSA form."""
+
+    name: str
+    params: list[Var]
+    ops: list[Stmt]
+    result: Operand
+    defaults: tuple[Const, ...] = ()
+    loc: Location | None = None
+
+    def __str__(self) -> str:
+        lines = [f"def {self.name}({', '.join(p.name for p in self.params)}):"]
+        lines += _indent(self.ops)
+        lines.append(f"    return {self.result!r}")
+        return "\n".join(lines)
+
+
+class Namespace:
+    """Hands out unique, deterministic names: `mul`, `mul_1`, `mul_2`, ..."""
+
+    def __init__(self, taken: Iterable[str] = ()):
+        self._taken = set(taken)
+
+    def fresh(self, hint: str) -> str:
+        name, n = hint, 0
+        while name in self._taken:
+            n += 1
+            name = f"{hint}_{n}"
+        self._taken.add(name)
+        return name
+
+    def reserve(self, name: str) -> None:
+        self._taken.add(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._taken

@@ -1,0 +1,113 @@
+"""Rewriting statement trees: copies that a pass may change, and substitution of
+operands (with chains of replacements resolved first)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace as copy_stmt
+from typing import Any, Iterable
+
+from .nodes import If, Loop, Op, Operand, Stmt, Var, walk
+
+
+def copy_regions(stmts: list[Stmt]) -> list[Stmt]:
+    """A copy of the statement tree whose blocks and regions can be changed freely
+    (the ops themselves are shared)."""
+    out: list[Stmt] = []
+    for s in stmts:
+        if isinstance(s, If):
+            s = copy.copy(s)
+            s.then, s.orelse = copy_regions(s.then), copy_regions(s.orelse)
+            s.outs, s.then_vals, s.else_vals = (
+                list(s.outs),
+                list(s.then_vals),
+                list(s.else_vals),
+            )
+        elif isinstance(s, Loop):
+            s = copy.copy(s)
+            s.header, s.body = copy_regions(s.header), copy_regions(s.body)
+            s.carried, s.inits, s.nexts, s.outs = (
+                list(s.carried),
+                list(s.inits),
+                list(s.nexts),
+                list(s.outs),
+            )
+        out.append(s)
+    return out
+
+
+def substitute(stmts: Iterable[Stmt], mapping: dict[Var, Operand]) -> None:
+    """Replace operands throughout a statement tree (in place)."""
+
+    def sub(x):
+        return mapping.get(x, x) if isinstance(x, Var) else x
+
+    for s in walk(list(stmts)):
+        if isinstance(s, Op):
+            s.args = tuple(sub(a) for a in s.args)
+        elif isinstance(s, If):
+            s.cond = sub(s.cond)
+            s.then_vals = [sub(v) for v in s.then_vals]
+            s.else_vals = [sub(v) for v in s.else_vals]
+        else:
+            s.inits = [sub(v) for v in s.inits]
+            s.nexts = [sub(v) for v in s.nexts]
+            s.iterable, s.cond, s.stop = sub(s.iterable), sub(s.cond), sub(s.stop)
+
+
+def operands_of(tree: Any) -> Iterable[Var]:
+    """The variables in a (possibly nested) tuple of operands."""
+    if isinstance(tree, tuple):
+        for t in tree:
+            yield from operands_of(t)
+    elif isinstance(tree, Var):
+        yield tree
+
+
+def substitute_tree(tree: Any, replace: dict[Var, Operand]) -> Any:
+    """Replace operands in a (possibly nested) tuple or list of roots."""
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(substitute_tree(t, replace) for t in tree)
+    return replace.get(tree, tree) if isinstance(tree, Var) else tree
+
+
+def resolve_chains(replace: dict[Var, Operand]) -> dict[Var, Operand]:
+    """Follow chains a -> b -> c so that one substitution pass is enough."""
+    out = {}
+    for k, v in replace.items():
+        while isinstance(v, Var) and v in replace:
+            v = replace[v]
+        out[k] = v
+    return out
+
+
+def copy_tree(stmts: list[Stmt]) -> list[Stmt]:
+    """Fresh statement objects all the way down, so passes may edit them."""
+    out: list[Stmt] = []
+    for s in stmts:
+        if isinstance(s, Op):
+            out.append(copy_stmt(s))
+        elif isinstance(s, If):
+            out.append(
+                copy_stmt(
+                    s,
+                    then=copy_tree(s.then),
+                    orelse=copy_tree(s.orelse),
+                    outs=list(s.outs),
+                    then_vals=list(s.then_vals),
+                    else_vals=list(s.else_vals),
+                )
+            )
+        else:
+            out.append(
+                copy_stmt(
+                    s,
+                    header=copy_tree(s.header),
+                    body=copy_tree(s.body),
+                    carried=list(s.carried),
+                    inits=list(s.inits),
+                    nexts=list(s.nexts),
+                    outs=list(s.outs),
+                )
+            )
+    return out

@@ -1,0 +1,158 @@
+"""Shape classes: which values provably have the same shape, and which are provably
+scalars, without knowing any shape (a union-find over values, to a fixed point).  The
+optimizer uses them to drop needless `_unbroadcast` calls from code for any shapes;
+the reverse pass, to tell numbers from arrays."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+from ..ir import Const, If, Loop, Op, Operand, Stmt, Var, walk
+from ..primitives import PRIMITIVES
+from .inference import SHAPED_LIKE
+
+_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "norm"}
+
+
+#: Helpers whose result has the shape given by their second operand (a shape tuple).
+_SHAPED_BY = {"unbroadcast_to", "unreduce_to"}
+
+
+class ShapeClasses:
+    """Which values provably have the same shape, and which are provably scalars.
+
+    A union-find over values, run to a fixed point.  Elementwise ops give their output
+    the shape of their one non-scalar operand; a scalar output of an elementwise op
+    makes every operand scalar; full reductions, `math` functions and the checked
+    result are scalars; a phi whose inputs agree has their shape.  A loop-carried
+    value is assumed to keep the shape it enters with, and the assumption is dropped
+    (and everything recomputed) unless every iteration provably keeps it.
+    """
+
+    SCALAR = Var("<scalar>", "<scalar>")
+
+    def __init__(self, stmts: list[Stmt], alike: Iterable[tuple[Var, Var]] = ()):
+        self.alike = list(alike)  # pairs known to have one shape (a value, its tangent)
+        loops = [s for s in walk(stmts) if isinstance(s, Loop)]
+        assumed = {
+            (loop, k)
+            for loop in loops
+            for k, init in enumerate(loop.inits)
+            if init is not None
+        }
+        while True:
+            self.parent: dict[Var, Var] = {}
+            self._solve(stmts, assumed)
+            broken = {
+                (loop, k)
+                for loop, k in assumed
+                if not self.same(loop.nexts[k], loop.carried[k])
+            }
+            if not broken:
+                break
+            assumed -= broken
+
+    def _solve(self, stmts: list[Stmt], assumed: set) -> None:
+        defs = {s.out: s for s in walk(stmts) if isinstance(s, Op)}
+        pushes = [s for s in walk(stmts) if isinstance(s, Op) and s.prim == "push"]
+        sites = Counter(s.args[0] for s in pushes)
+        # What is popped is what was pushed, when a tape is pushed in one place.
+        pushed = {s.args[0]: s.args[1:] for s in pushes if sites[s.args[0]] == 1}
+        for a, b in self.alike:
+            self.union(a, b)
+        # shape_of[s] is an array whose shape the tuple s is (made by `shape`).
+        self.shape_of: dict[Var, Operand] = {
+            s.out: s.args[0]
+            for s in walk(stmts)
+            if isinstance(s, Op) and s.prim == "shape"
+        }
+        for s in walk(stmts):  # a value popped off a tape is the value pushed
+            if isinstance(s, Op) and s.prim == "pop":
+                for a, b in zip(s.outs, pushed.get(s.args[0], ())):
+                    self.union(a, b)
+                    if b in self.shape_of:
+                        self.shape_of[a] = self.shape_of[b]
+        for loop, k in assumed:
+            self.union(loop.carried[k], loop.inits[k])
+            self.union(loop.outs[k], loop.carried[k])
+        for s in walk(stmts):  # the index of a loop over a range is an int
+            if isinstance(s, Loop) and s.index is not None:
+                made = defs.get(s.iterable)
+                if isinstance(made, Op) and made.prim in ("range", "reversed"):
+                    self.union(s.index, self.SCALAR)
+        self.rows: dict[tuple, Var] = {}  # x[i] and x[j] have one shape
+        changed = True
+        while changed:
+            changed = False
+            for s in walk(stmts):
+                if isinstance(s, Op):
+                    changed |= self._visit(s)
+                elif isinstance(s, If):
+                    for out, a, b in zip(s.outs, s.then_vals, s.else_vals):
+                        sides = [x for x in (a, b) if x is not None]
+                        if sides and all(self.same(x, sides[0]) for x in sides):
+                            changed |= self.union(out, sides[0])
+
+    def find(self, x: Operand | None) -> Var:
+        if isinstance(x, Const):
+            return self.SCALAR
+        if x is None:
+            return Var("<undefined>", "<undefined>")
+        while self.parent.get(x, x) is not x:
+            x = self.parent[x]
+        return x
+
+    def union(self, a: Operand, b: Operand) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra is rb:
+            return False
+        if rb is self.SCALAR:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        return True
+
+    def same(self, a: Operand | None, b: Operand | None) -> bool:
+        return self.find(a) is self.find(b)
+
+    def is_scalar(self, a: Operand | None) -> bool:
+        return a is not None and self.find(a) is self.SCALAR
+
+    def _visit(self, op: Op) -> bool:
+        changed = False
+        if op.prim == "check_scalar" or op.params.get("lib") == "math":
+            for x in (*op.args, op.out):
+                changed |= self.union(x, self.SCALAR)
+        elif op.prim in _REDUCTIONS:
+            if op.params.get("axis") is None and not op.params.get("keepdims"):
+                changed |= self.union(op.out, self.SCALAR)
+        elif op.prim in SHAPED_LIKE:
+            changed |= self.union(op.out, op.args[SHAPED_LIKE[op.prim]])
+        elif op.prim in _SHAPED_BY and op.args[1] in self.shape_of:
+            changed |= self.union(op.out, self.shape_of[op.args[1]])
+        elif op.prim in ("zeros", "ones") and op.args[0] in self.shape_of:
+            changed |= self.union(op.out, self.shape_of[op.args[0]])
+        elif op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
+            key = (self.find(op.args[0]), repr(op.params["spec"]))
+            changed |= self.union(op.out, self.rows.setdefault(key, op.out))
+        elif op.prim in ("len", "size", "ndim", "range") or op.prim in _COMPARISONS:
+            if op.prim not in _COMPARISONS:
+                changed |= self.union(op.out, self.SCALAR)
+            else:
+                changed |= self._elementwise(op)
+        elif PRIMITIVES[op.prim].elementwise:
+            changed |= self._elementwise(op)
+        return changed
+
+    def _elementwise(self, op: Op) -> bool:
+        changed = False
+        shapes = {self.find(a) for a in op.args} - {self.SCALAR}
+        if len(shapes) <= 1:
+            changed |= self.union(op.out, shapes.pop() if shapes else self.SCALAR)
+        if self.find(op.out) is self.SCALAR:
+            for a in op.args:
+                changed |= self.union(a, self.SCALAR)
+        return changed
+
+
+_COMPARISONS = {"lt", "le", "gt", "ge", "eq", "ne"}

@@ -1,0 +1,440 @@
+"""Symbolic shapes: the shape of every value, inferred from the shape patterns of the
+parameters.
+
+A parameter's *pattern* is a tuple of dimensions, each the number 1 or a symbol: a
+name standing for a size other than 1, equal names for equal sizes (`("T", "B", "I")`
+for a batch of sequences; `()` for a scalar).  :class:`ShapeInference` gives every
+value of a program (forward and reverse sweeps, tapes included) a shape built from
+those dimensions, from constants, or None where it cannot be known.  A dimension is
+never guessed: two different symbols are never assumed equal, and a size computed at
+run time (`np.zeros(n)`) is unknown, since it might be 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Union
+
+from ..ir import (
+    Const,
+    If,
+    Loop,
+    Op,
+    Operand,
+    Stmt,
+    Var,
+)
+from ..primitives import PRIMITIVES, parse_einsum
+from ..rules import BROADCASTING
+
+#: A dimension: 1 or another known size (an int), a symbol (a str), unknown (None).
+Dim = Union[int, str, None]
+#: A shape: a tuple of dimensions, or None when even the rank is unknown.
+Shape = Union[tuple, None]
+
+_REDUCTIONS = {
+    *("sum", "mean", "prod", "max", "min", "var", "std", "argmax", "argmin"),
+    *("all", "any"),
+}
+_COMPARISONS = {
+    *("lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not", "invert"),
+    *("logical_not", "logical_and", "logical_or"),
+}
+_LOGIC = {"both", "either", "not"}
+#: Ops whose result has the shape of one operand (given by position).
+SHAPED_LIKE = {
+    "copy": 0,
+    "float": 0,
+    "zeros_like": 0,
+    "ones_like": 0,
+    "full_like": 0,
+    "unbroadcast": 1,
+    "unreduce": 1,
+    "unindex": 1,
+    "prod_adjoint": 1,
+    "extremum_adjoint": 1,
+    "matmul_adjoint_a": 1,
+    "matmul_adjoint_b": 2,
+    "dot_adjoint_a": 1,
+    "dot_adjoint_b": 2,
+    "trace_adjoint": 1,
+    "diag_adjoint": 1,
+    "fill_adjoint": 2,
+}
+#: Ops whose result has the shape held by a shape-tuple operand (given by position).
+_SHAPED_BY = {"unbroadcast_to": 1, "unreduce_to": 1, "zeros": 0, "ones": 0}
+
+
+def as_dim(n: Any) -> Dim:
+    """A dimension from a size in the code: -1 (the size reshape infers) is unknown."""
+    if isinstance(n, int) and not isinstance(n, bool):
+        return n if n >= 0 else None
+    return n if isinstance(n, str) else None
+
+
+def broadcast(*shapes: Shape) -> Shape:
+    """numpy's broadcast of symbolic shapes, assuming the program does not fail."""
+    if any(s is None for s in shapes):
+        return None
+    rank = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(rank):
+        dims = {s[i - rank + len(s)] for s in shapes if i - rank + len(s) >= 0}
+        dims.discard(1)
+        known = dims - {None}
+        if len(known) == 1:
+            out.append(known.pop())  # an unknown dim beside it is 1 or the same
+        elif not known:
+            out.append(None if None in dims else 1)
+        else:
+            out.append(None)  # two different sizes: numpy would have failed
+    return tuple(out)
+
+
+def join(a: Any, b: Any) -> Any:
+    """What a value is on one path or another: shapes (or shape tuples) dimension by
+    dimension, None where they differ."""
+    if a == b:
+        return a
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return tuple(x if x == y else None for x, y in zip(a, b))
+    return None
+
+
+def _axes(axis: Any, rank: int) -> tuple[int, ...] | None:
+    if axis is None:
+        return tuple(range(rank))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    if not all(isinstance(a, int) and -rank <= a < rank for a in axes):
+        return None
+    return tuple(sorted(a % rank for a in axes))
+
+
+def reduce(shape: Shape, axis: Any, keepdims: bool) -> Shape:
+    if shape is None:
+        return None
+    axes = _axes(axis, len(shape))
+    if axes is None:
+        return None
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def matmul(a: Shape, b: Shape) -> Shape:
+    if a is None or b is None or not a or not b:
+        return None
+    if len(a) == 1 and len(b) == 1:
+        return ()
+    if len(a) == 1:
+        return b[:-2] + b[-1:]
+    if len(b) == 1:
+        return a[:-1]
+    batch = broadcast(a[:-2], b[:-2])
+    return None if batch is None else batch + (a[-2], b[-1])
+
+
+class ShapeInference:
+    """The shape of every value of a program, given the patterns of its parameters.
+
+    Arrays and numbers have shapes (`shapes`); a value made by `np.shape(x)` holds a
+    shape (`tuples`), and one made by `np.shape(x)[k]` or `len(x)` holds a dimension
+    (`dims`).  A loop's carried values start with their initial shapes and are
+    widened until an iteration keeps them; a branch's results join both sides.
+    """
+
+    def __init__(self, stmts: list[Stmt], params: dict[Var, Shape]):
+        self.shapes: dict[Var, Shape] = dict(params)
+        self.tuples: dict[Var, tuple] = {}
+        self.dims: dict[Var, Dim] = {}
+        self.ints: set[Var] = set()  # Python ints: loop indices and their arithmetic
+        self.pushed: dict[Var, list] = {}
+        self.block(stmts)
+
+    # reading operands
+
+    def shape(self, x: Operand | None) -> Shape:
+        if isinstance(x, Const):
+            v = x.value
+            return () if isinstance(v, (int, float, complex)) else None
+        return self.shapes.get(x)
+
+    def tuple_of(self, x: Operand) -> tuple | None:
+        if isinstance(x, Const):
+            v = x.value
+            if isinstance(v, int) and not isinstance(v, bool):
+                v = (v,)
+            if isinstance(v, tuple) and all(isinstance(n, int) for n in v):
+                return tuple(as_dim(n) for n in v)  # constant sizes (-1 unknown)
+            return None
+        if x in self.tuples:
+            return self.tuples[x]
+        if x in self.dims:
+            return (self.dims[x],)
+        return None
+
+    def dim_of(self, x: Operand) -> Dim:
+        if isinstance(x, Const):
+            return as_dim(x.value)
+        return self.dims.get(x)
+
+    def is_int(self, x: Operand) -> bool:
+        if isinstance(x, Const):
+            return isinstance(x.value, int) and not isinstance(x.value, bool)
+        return x in self.ints or x in self.dims
+
+    # abstract values as one tuple, for joins at phis
+
+    def abstract(self, x: Operand | None) -> tuple:
+        if x is None:
+            return ("undefined",)
+        return (self.shape(x), self.tuple_of(x), self.dim_of(x), self.is_int(x))
+
+    def assign(self, v: Var, value: tuple) -> None:
+        if value == ("undefined",):
+            value = (None, None, None, False)
+        shape, tup, dim, is_int = value
+        for table, item in ((self.shapes, shape), (self.tuples, tup), (self.dims, dim)):
+            if item is not None:
+                table[v] = item
+            else:
+                table.pop(v, None)
+        if is_int:
+            self.ints.add(v)
+        else:
+            self.ints.discard(v)
+
+    def merge(self, *sides: tuple) -> tuple:
+        defined = [s for s in sides if s != ("undefined",)]
+        if not defined:
+            return (None, None, None, False)
+        first = defined[0]
+        out = list(first)
+        for other in defined[1:]:
+            out = [join(a, b) for a, b in zip(out[:3], other[:3])] + [
+                out[3] and other[3]
+            ]
+        return tuple(out)
+
+    # statements
+
+    def block(self, stmts: Iterable[Stmt]) -> None:
+        for s in stmts:
+            if isinstance(s, Op):
+                self.op(s)
+            elif isinstance(s, If):
+                self.block(s.then)
+                self.block(s.orelse)
+                for out, a, b in zip(s.outs, s.then_vals, s.else_vals):
+                    self.assign(out, self.merge(self.abstract(a), self.abstract(b)))
+            else:
+                self.loop(s)
+
+    def loop(self, s: Loop) -> None:
+        for c, init in zip(s.carried, s.inits):
+            self.assign(c, self.abstract(init))
+        if s.index is not None:
+            self.shapes[s.index] = ()
+            self.ints.add(s.index)
+        for _ in range(4):
+            self.block(s.header)
+            self.block(s.body)
+            changed = False
+            for c, nxt in zip(s.carried, s.nexts):
+                merged = self.merge(self.abstract(c), self.abstract(nxt))
+                if merged != self.abstract(c):
+                    self.assign(c, merged)
+                    changed = True
+            if not changed:
+                break
+        else:  # no fixed point: know nothing of what the loop carries
+            for c in s.carried:
+                self.assign(c, (None, None, None, False))
+            self.block(s.header)
+            self.block(s.body)
+        for out, c in zip(s.outs, s.carried):
+            self.assign(out, self.abstract(c))
+
+    def op(self, op: Op) -> None:
+        out, prim, args, params = op.out, op.prim, op.args, op.params
+        if prim == "push":
+            self.pushed[args[0]] = [self.abstract(a) for a in args[1:]]
+            return
+        if prim == "pop":
+            for v, value in zip(op.outs, self.pushed.get(args[0], [])):
+                self.assign(v, value)
+            return
+        if prim == "check_scalar":  # after the check, the result is a scalar
+            if isinstance(args[0], Var) and self.shape(args[0]) is None:
+                self.shapes[args[0]] = ()
+            return
+        shape = self.infer(op)
+        if shape is not None:
+            self.shapes[out] = shape
+        if prim == "shape" and self.shape(args[0]) is not None:
+            self.tuples[out] = self.shape(args[0])
+        elif prim == "tuple" and all(self.dim_of(a) is not None for a in args):
+            self.tuples[out] = tuple(self.dim_of(a) for a in args)
+        elif prim == "getitem" and isinstance(args[0], Var) and args[0] in self.tuples:
+            self.item_of_tuple(op)
+        elif prim == "len" and self.shape(args[0]):
+            self.dims[out] = self.shape(args[0])[0]
+        elif prim == "copy" and self.dim_of(args[0]) is not None:
+            self.dims[out] = self.dim_of(args[0])
+        elif prim == "copy" and self.tuple_of(args[0]) is not None:
+            self.tuples[out] = self.tuple_of(args[0])
+        counts = prim in ("int", "len", "ndim", "size")  # always a Python int
+        if counts or prim in ("add", "sub", "mul", "floordiv", "mod", "neg"):
+            if counts or all(self.is_int(a) for a in args):
+                self.ints.add(out)
+                self.shapes[out] = ()
+
+    def item_of_tuple(self, op: Op) -> None:
+        held = self.tuples[op.args[0]]
+        spec = op.params.get("spec")
+        if spec is None or len(spec) != 2 or spec[1] != ("value",):
+            return
+        k = op.args[1].value if isinstance(op.args[1], Const) else None
+        if isinstance(k, int) and -len(held) <= k < len(held):
+            if held[k] is not None:
+                self.dims[op.out] = held[k]
+            self.ints.add(op.out)
+            self.shapes[op.out] = ()
+
+    def infer(self, op: Op) -> Shape:
+        """The shape of op's result (None: unknown)."""
+        prim, args, params = op.prim, op.args, op.params
+        p = PRIMITIVES.get(prim)
+        if prim in _LOGIC or prim in ("len", "ndim", "size", "float", "int"):
+            return ()
+        if prim in SHAPED_LIKE:
+            return self.shape(args[SHAPED_LIKE[prim]])
+        if prim in _SHAPED_BY:
+            return self.tuple_of(args[_SHAPED_BY[prim]])
+        if prim in _REDUCTIONS or prim == "norm":
+            return reduce(
+                self.shape(args[0]), params.get("axis"), params.get("keepdims", False)
+            )
+        if prim == "matmul":
+            return matmul(self.shape(args[0]), self.shape(args[1]))
+        if prim == "dot":
+            a, b = self.shape(args[0]), self.shape(args[1])
+            if a == () or b == ():
+                return broadcast(a, b)
+            return matmul(a, b) if a is not None and len(a) <= 2 else None
+        if prim == "outer":
+            a, b = self.shape(args[0]), self.shape(args[1])
+            if a is not None and b is not None and len(a) == len(b) == 1:
+                return (a[0], b[0])
+            return None
+        if prim == "transpose":
+            return self.transposed(self.shape(args[0]), params.get("axes"))
+        if prim in ("reshape", "broadcast_to"):
+            return self.tuple_of(args[1])
+        if prim == "expand_dims":
+            return self.expanded(self.shape(args[0]), params.get("axis"))
+        if prim == "getitem":
+            return self.indexed(op)
+        if prim == "einsum":
+            return self.einsum_shape(op)
+        if prim == "cumsum":
+            return self.shape(args[0]) if params.get("axis") is not None else None
+        if prim == "trace":
+            a = self.shape(args[0])
+            return () if a is not None and len(a) == 2 else None
+        if params.get("lib") == "math":
+            return ()
+        if (p is not None and p.elementwise) or prim in BROADCASTING:
+            return broadcast(*(self.shape(a) for a in args))
+        return None
+
+    def einsum_shape(self, op: Op) -> Shape:
+        """The output of explicit einsum subscripts: each label's dimension, from
+        an operand where it is not 1 (a 1 there broadcasts); `...` is not followed."""
+        try:
+            inputs, output = parse_einsum(op.params.get("subscripts"), len(op.args))
+        except ValueError:
+            return None
+        sizes: dict[str, Dim] = {}
+        for labels, x in zip(inputs, op.args):
+            shape = self.shape(x)
+            if shape is None or "..." in labels or len(shape) != len(labels):
+                return None
+            for label, d in zip(labels, shape):
+                held = sizes.get(label, 1)
+                if held == 1 or held == d:
+                    sizes[label] = d
+                elif d != 1:
+                    sizes[label] = None  # two sizes: numpy would have failed
+        return tuple(sizes[label] for label in output)
+
+    @staticmethod
+    def transposed(shape: Shape, axes: Any) -> Shape:
+        if shape is None:
+            return None
+        if axes is None:
+            return tuple(reversed(shape))
+        if len(axes) != len(shape):
+            return None
+        return tuple(shape[a % len(shape)] for a in axes)
+
+    @staticmethod
+    def expanded(shape: Shape, axis: Any) -> Shape:
+        if shape is None:
+            return None
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        rank = len(shape) + len(axes)
+        if not all(isinstance(a, int) and -rank <= a < rank for a in axes):
+            return None
+        where = {a % rank for a in axes}
+        dims = iter(shape)
+        return tuple(1 if i in where else next(dims) for i in range(rank))
+
+    def indexed(self, op: Op) -> Shape:
+        """`x[...]` with integers, full slices, reversals, None and `...`."""
+        shape = self.shape(op.args[0])
+        spec = op.params.get("spec")
+        if shape is None or spec is None:
+            return None
+        parts = list(op.args[1:])
+        items = list(spec[1:])
+        taken = sum(1 for it in items if it[0] in ("value", "slice", "list"))
+        out: list[Dim] = []
+        axis = 0
+        for item in items:
+            kind = item[0]
+            if kind == "newaxis":
+                out.append(1)
+            elif kind == "ellipsis":
+                rest = len(shape) - axis - (taken - _taken_before(items, item))
+                out.extend(shape[axis : axis + rest])
+                axis += rest
+            elif kind == "value":
+                part = parts.pop(0)
+                if not self.is_int(part) or axis >= len(shape):
+                    return None  # an array of indices, or a boolean
+                axis += 1
+            elif kind != "slice":
+                return None  # a list of indices
+            else:  # a slice: (lower, upper, step) given or not
+                bounds = [parts.pop(0) if given else None for given in item[1:]]
+                if axis >= len(shape):
+                    return None
+                lower, upper, step = bounds
+                reversal = isinstance(step, Const) and step.value == -1
+                full = lower is None and upper is None and (step is None or reversal)
+                out.append(shape[axis] if full else None)
+                axis += 1
+        return tuple(out) + tuple(shape[axis:])
+
+
+def _taken_before(items: list, item: Any) -> int:
+    """How many of the items before `item` consume an axis."""
+    count = 0
+    for it in items:
+        if it is item:
+            return count
+        count += it[0] in ("value", "slice", "list")
+    return count
+
+
+# --- rewriting ------------------------------------------------------------------------
