@@ -19,27 +19,30 @@ from __future__ import annotations
 
 import inspect
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy
 
 from .errors import InternalError, RuleError, S2SError
 from .ir import Sym, call_function
-from .primitives import (
-    PRIMITIVES,
-    Primitive,
-    add_function,
-    lookup_object,
-    remove_function,
-)
-from .rules import ADJOINTS, BROADCASTING, KIND_NAMES, KINDS, NONDIFFERENTIABLE
-from .rules import register_rules
+from .primitives import Primitive, define, forget, lookup_object
+from .rules.registry import KIND_NAMES, register_rules, zero
+
+
+@dataclass(frozen=True)
+class Registration:
+    """How a function was registered: part of the keys under which generated
+    modules are cached (see :mod:`s2s.fingerprint`)."""
+
+    function: Callable
+    kind: str
+    nondifferentiable: bool
+    rules: tuple
+
 
 #: The primitives made by :func:`register`, by name.
-CUSTOM: dict[str, Any] = {}
-#: How each was registered (kind, nondifferentiable, the rules as given): part of the
-#: keys under which generated modules are cached (see :mod:`s2s.fingerprint`).
-REGISTRATIONS: dict[str, tuple[str, bool, tuple]] = {}
+CUSTOM: dict[str, Registration] = {}
 
 _ADVICE = (
     "A rule is a function (g, y, *arguments) -> the adjoint for one argument, "
@@ -103,20 +106,20 @@ def register(
                 f"the rule {rule!r} for {where} is not callable", hint=_ADVICE
             )
     unregister(fn)
-    prim = Primitive(
-        where,
-        operands,
-        static,
-        python=where if not where.startswith("numpy.") else "np." + where[6:],
-        elementwise=ufunc,
-        max_positional=len(operands) + len(static),
+    define(
+        Primitive(
+            where,
+            operands,
+            static,
+            python=where if not where.startswith("numpy.") else "np." + where[6:],
+            elementwise=ufunc or kind == "elementwise",
+            max_positional=len(operands) + len(static),
+            origin=fn,
+        )
     )
-    PRIMITIVES[where] = prim
-    add_function(fn, where, where)
-    CUSTOM[where] = fn
-    REGISTRATIONS[where] = (kind, nondifferentiable, rules)
+    CUSTOM[where] = Registration(fn, kind, nondifferentiable, rules)
     if nondifferentiable:
-        NONDIFFERENTIABLE.add(where)
+        zero(where)
     elif rules:
         checked = tuple(
             None if r is None else _checked(r, where, name)
@@ -135,12 +138,8 @@ def unregister(fn: Callable) -> None:
     known = lookup_object(fn)
     if known is None or known[0] not in CUSTOM:
         return
-    name = known[0]
-    for table in (PRIMITIVES, ADJOINTS, KINDS, CUSTOM, REGISTRATIONS):
-        table.pop(name, None)
-    BROADCASTING.discard(name)
-    NONDIFFERENTIABLE.discard(name)
-    remove_function(fn, name)
+    forget(known[0])
+    del CUSTOM[known[0]]
 
 
 def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:

@@ -29,12 +29,23 @@ from .arguments import bind, parse_at
 from .errors import GraphvizNotFoundError, InternalError, S2SError
 from .evaluate import Trace, run, spell
 from .frontend import ParsedFunction, parse_file, parse_function
-from .ir import Const, Graph, If, Loop, Namespace, Op, Operand, Stmt, Var, defined_in, verify
+from .ir import (
+    Const,
+    Graph,
+    If,
+    Loop,
+    Namespace,
+    Op,
+    Operand,
+    Stmt,
+    Var,
+    defined_in,
+    verify,
+)
 from .lower.lowerer import linearize
 from .primitives import PRIMITIVES
 from .ad.activity import active_values
 from .ad.reverse import reverse
-from .rules import NONDIFFERENTIABLE
 
 VALUE_COLOR = "#1a7f37"  # green, as in the seed notes
 ADJOINT_COLOR = "#cf222e"  # red
@@ -431,7 +442,7 @@ class _Scene:
                 self.loop(s)
 
     def op(self, op: Op) -> None:
-        muted = op.prim in NONDIFFERENTIABLE
+        muted = PRIMITIVES[op.prim].kind == "zero"
         expression = spell(op, lambda v: v.name)
         for v in op.defines:
             self.node(v, f"{v.name} = {expression}", _where(op), muted=muted)

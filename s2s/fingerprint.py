@@ -192,11 +192,11 @@ class _Material:
 def _registered_rules() -> dict[str, Any]:
     """The custom rules in force (s2s.register): a rule changed or registered between
     two runs must not find the module generated with the old one."""
-    from .custom import REGISTRATIONS
+    from .custom import CUSTOM
 
     return {
-        name: (kind, nondifferentiable, tuple(_rule(r) for r in rules))
-        for name, (kind, nondifferentiable, rules) in REGISTRATIONS.items()
+        name: (r.kind, r.nondifferentiable, tuple(_rule(rule) for rule in r.rules))
+        for name, r in CUSTOM.items()
     }
 
 

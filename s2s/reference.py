@@ -16,7 +16,7 @@ from typing import Any
 from .emit import FunctionSpec, emit_module
 from .ir import Builder, Namespace, Sym, Var
 from .primitives import BUILTINS, MATH_FUNCTIONS, METHODS, NUMPY_FUNCTIONS, PRIMITIVES
-from .rules import ADJOINTS, BROADCASTING, KIND_NAMES, KINDS, NONDIFFERENTIABLE
+from .rules import KIND_NAMES
 
 #: Parameters and operand counts that show a rule at work where the defaults cannot.
 EXAMPLES: dict[str, tuple[list[str] | None, dict[str, Any]]] = {
@@ -104,7 +104,7 @@ def _rule_function(name: str, index: int) -> tuple[FunctionSpec, list[str]]:
     static = {k: params.get(k, default) for k, default in prim.static}
     syms = [Sym(a, builder) for a in args]
     results, shown = [], []
-    for operand, rule in zip(operands, ADJOINTS[name]):
+    for operand, rule in zip(operands, prim.derivative.rules):
         if rule is None or operand in prim.nondiff:
             continue
         result = rule(*syms[:2], *syms[2:], **static)
@@ -172,9 +172,11 @@ _EXTRA = {
 
 def reference_markdown() -> str:
     """The whole reference, as Markdown."""
-    from .custom import CUSTOM
-
-    builtin = [n for n in ADJOINTS if n not in CUSTOM and spellings(n)]
+    builtin = [
+        name
+        for name, prim in PRIMITIVES.items()
+        if prim.kind in KIND_NAMES and prim.origin is None and spellings(name)
+    ]
     specs, shown = [], []
     for i, name in enumerate(builtin):
         spec, operands = _rule_function(name, i)
@@ -185,7 +187,7 @@ def reference_markdown() -> str:
         "# Rule reference",
         "",
         "Every function s2s differentiates, with the adjoint code its rule generates.",
-        "Generated from the rule table (`s2s/rules.py`) by `python -m s2s.reference "
+        "Generated from the rule table (`s2s/rules/adjoints.py`) by `python -m s2s.reference "
         "--write`; do not edit.",
         "",
         "In each rule `g` is the adjoint of the result `out`, and `dx` is what the",
@@ -199,9 +201,9 @@ def reference_markdown() -> str:
     for kind in KIND_NAMES:
         lines += [f"## {kind.capitalize()}", "", _KIND_TEXT[kind], ""]
         for name in builtin:
-            if KINDS[name] != kind:
+            if PRIMITIVES[name].kind != kind:
                 continue
-            note = " *broadcasts*" if name in BROADCASTING else ""
+            note = " *broadcasts*" if PRIMITIVES[name].broadcasting else ""
             example = EXAMPLES.get(name, (None, {}))[1]
             if example:
                 shown_params = ", ".join(f"{k}={v!r}" for k, v in example.items())
@@ -218,7 +220,8 @@ def reference_markdown() -> str:
         "still select, index or scale differentiable values).",
         "",
     ]
-    for name in sorted(NONDIFFERENTIABLE - set(CUSTOM)):
+    steps = [n for n, p in PRIMITIVES.items() if p.kind == "zero" and p.origin is None]
+    for name in sorted(steps):
         forms = spellings(name)
         if forms:
             lines.append(f"- {name}: " + ", ".join(f"`{s}`" for s in forms))

@@ -255,6 +255,7 @@ RULES = [
     ("pow", "np.power(x, 3)", "x:neg", ["f", "5"]),
     ("mod", "x % y", "x:modnum y:modden", BINARY),
     ("mod", "x % 2.0", "x:modnum", UNARY),
+    ("mod", "np.remainder(x, y)", "x:modnum y:modden", ["f f", "5 5"]),
     ("maximum", "np.maximum(x, y)", "x:even y:odd", BINARY),
     ("maximum", "np.maximum(x, 0.0)", "x:nz", UNARY),
     ("maximum", "max(x, y)", "x:even y:odd", ["f f", "0 0", "i f", "i i"]),
@@ -790,6 +791,7 @@ NONDIFF = [
         False,
     ),
     ("floordiv", "", "x // y", "x:modnum y:modden", ["5 5"], True),
+    ("floordiv", "", "np.floor_divide(x, y) * x", "x:modnum y:modden", ["5 5"], False),
     ("lt", "", "(x < y) * x", "x:even y:odd", ["f f", "5 5", "3,4 4"], False),
     ("le", "", "(x <= y) * y", "x:even y:odd", ["5 5"], False),
     ("gt", "", "(x > 0) * x", "x:nz", ["f", "5", "3,4"], False),
@@ -896,6 +898,14 @@ NONDIFF = [
     ("int", "", "x * int(y)", "x:real y:frac", ["5 f"], False),
     ("check_scalar", "_check_scalar(x)", "x * 3.0", "x:real", ["f", "0", "i"], False),
     (
+        "check_shapes",
+        '_check_shapes(x, function="f", names=("x",), expected=(("n",),))',
+        "x * 3.0",
+        "x:real",
+        ["5", "3"],
+        False,
+    ),
+    (
         "range reversed new_stack",
         "for j in range(3):\n    x = np.sin(x) * 1.5",
         "x",
@@ -907,7 +917,12 @@ NONDIFF = [
 
 #: Nondifferentiable primitives with no user spelling, with the reason.
 #: prim -> (reason, an expression using it that s2s must reject).
-NONDIFF_UNSPELLABLE: dict[str, tuple[str, str]] = {}
+NONDIFF_UNSPELLABLE: dict[str, tuple[str, str]] = {
+    "section": (
+        "a marker s2s puts where the reverse sweep starts; no code spells it",
+        "section() * x",
+    ),
+}
 
 #: Known s2s bugs: test id -> reason.  Each makes that one case a strict xfail.
 XFAIL: dict[str, str] = {}

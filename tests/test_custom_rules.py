@@ -15,6 +15,7 @@ from scipy.special import expit, gammaln
 import custom_functions as cf
 import s2s
 from s2s.errors import RuleError
+from s2s.primitives import PRIMITIVES
 
 
 @pytest.fixture
@@ -213,8 +214,8 @@ def test_kinds_are_recorded(rules):
         lambda g, y, a, b: None,
         kind="bilinear",
     )
-    assert s2s.rules.KINDS["scipy.special.expit"] == "elementwise"
-    assert s2s.rules.KINDS["custom_functions.pairwise_sq_dist"] == "bilinear"
+    assert PRIMITIVES["scipy.special.expit"].kind == "elementwise"
+    assert PRIMITIVES["custom_functions.pairwise_sq_dist"].kind == "bilinear"
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

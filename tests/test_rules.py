@@ -44,7 +44,7 @@ from s2s.primitives import (
     PRIMITIVES,
 )
 from s2s.custom import CUSTOM
-from s2s.rules import ADJOINTS, BROADCASTING, NONDIFFERENTIABLE
+from s2s.rules import KIND_NAMES
 
 # A float rounding that turns into a nan or an inf inside a gradient is a bug here.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -59,6 +59,11 @@ def _format_each_text_once():
         cached = functools.lru_cache(maxsize=None)(s2s.emit.module.format_source)
         patch.setattr(s2s.emit.module, "format_source", cached)
         yield
+
+
+def _ruled() -> set[str]:
+    """The primitives with adjoint rules (not steps, not tapes)."""
+    return {n for n, p in PRIMITIVES.items() if p.kind in KIND_NAMES}
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -325,7 +330,7 @@ def test_unspellable_primitives_are_rejected(prim):
 
 def test_every_rule_has_cases():
     covered = {row[0] for row in rc.RULES}
-    builtin = set(ADJOINTS) - set(CUSTOM)
+    builtin = _ruled() - set(CUSTOM)
     missing, extra = builtin - covered, covered - builtin
     assert not missing, f"rules without test inputs in tests/rule_cases.py: {missing}"
     assert not extra, f"rows for primitives that have no rule: {extra}"
@@ -356,14 +361,14 @@ def test_every_rule_has_inputs_of_every_shape_class():
         for prim in case.prims:
             covered.setdefault(prim, set()).update(_shape_classes(case))
     problems = []
-    for prim in ADJOINTS:
+    for prim in _ruled():
         if prim in CUSTOM:
             continue
         wanted = set(rc.SHAPE_CLASSES)
         diff = [
             n for n in PRIMITIVES[prim].operands if n not in PRIMITIVES[prim].nondiff
         ]
-        if prim not in BROADCASTING or len(diff) < 2:
+        if not PRIMITIVES[prim].broadcasting or len(diff) < 2:
             wanted.discard("broadcast")
         exempt = rc.SHAPE_EXEMPT.get(prim, {})
         missing = wanted - covered.get(prim, set()) - set(exempt)
@@ -378,11 +383,11 @@ def test_every_rule_has_inputs_of_every_shape_class():
 def test_every_nondifferentiable_primitive_is_covered():
     covered = {p for c in NONDIFF_CASES for p in c.prims}
     exempt = set(rc.NONDIFF_UNSPELLABLE)
-    missing = NONDIFFERENTIABLE - covered - exempt - set(CUSTOM)
+    steps = {n for n, p in PRIMITIVES.items() if p.kind == "zero"}
+    missing = steps - covered - exempt - set(CUSTOM)
     assert not missing, f"nondifferentiable primitives without a case: {missing}"
-    assert not (covered | exempt) - NONDIFFERENTIABLE, "not nondifferentiable"
+    assert not (covered | exempt) - steps, "not nondifferentiable"
     assert not covered & exempt, "exempt, yet covered: drop the exemption"
-    assert not NONDIFFERENTIABLE & set(ADJOINTS), "both with and without a rule"
 
 
 def _spellings(cases: list[Case]) -> dict[str, set]:
@@ -416,7 +421,7 @@ def _spellings(cases: list[Case]) -> dict[str, set]:
 
 
 def _split(table: dict[str, str]) -> tuple[set[str], set[str]]:
-    diff = {name for name, prim in table.items() if prim in ADJOINTS}
+    diff = {name for name, prim in table.items() if prim in _ruled()}
     return diff, set(table) - diff
 
 
@@ -470,9 +475,7 @@ def test_table_is_well_formed():
 def test_every_rule_has_a_kind():
     """Forward mode will be built from the same table: each primitive says whether
     it is linear, bilinear, elementwise or other."""
-    from s2s.rules import KIND_NAMES, KINDS
-
-    assert set(KINDS) == set(ADJOINTS)
-    assert set(KINDS.values()) <= set(KIND_NAMES)
-    for prim in BROADCASTING:
-        assert KINDS[prim] != "other", f"{prim} broadcasts but is of kind other"
+    for name, prim in PRIMITIVES.items():
+        assert prim.kind in (*KIND_NAMES, "zero", "tape"), f"{name} has no derivative"
+        if prim.broadcasting:
+            assert prim.kind != "other", f"{name} broadcasts but is of kind other"

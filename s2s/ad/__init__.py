@@ -5,3 +5,5 @@
 - :mod:`.forward`: forward mode (tangents), for jvp and Hessian-vector products;
 - :mod:`.modes`: what the module of each derivative mode holds.
 """
+
+from .. import rules  # noqa: F401  (attaches the derivatives to the primitives)

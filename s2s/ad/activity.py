@@ -14,13 +14,13 @@ from typing import Iterable
 from ..errors import UnsupportedSyntaxError
 from ..ir import Op, Operand, Stmt, Var, If, operands, pushed_values, walk
 from ..primitives import PRIMITIVES, differentiable_operands
-from ..rules import NONDIFFERENTIABLE, TAPE_OPS
 
 
 def _differentiable_args(op: Op) -> list[Operand]:
-    if op.prim in NONDIFFERENTIABLE or op.prim in TAPE_OPS:
+    record = PRIMITIVES[op.prim]
+    if record.kind in ("zero", "tape"):
         return []
-    return differentiable_operands(PRIMITIVES[op.prim], op.args)
+    return differentiable_operands(record, op.args)
 
 
 def _flows(
@@ -64,19 +64,12 @@ def refuse_steps(stmts: list[Stmt], active: set[Var]) -> None:
     _refuse_active_counts(stmts, active)
 
 
-#: Operands that count or index (a range's bounds, an index, a shape): where one
-#: depends on a differentiated parameter, the function is a step in it.
-_COUNTING = {"range": slice(0, None), "getitem": slice(1, None)}
-_COUNTING |= {p: slice(0, None) for p in ("zeros", "ones", "eye", "arange")}
-_COUNTING |= {"reshape": slice(1, None), "broadcast_to": slice(1, None)}
-
-
 def _refuse_active_counts(stmts: list[Stmt], active: set[Var]) -> None:
     """Refuse a differentiated parameter used as a count, an index or a size: it
     has no derivative there (and the gradient's caller passes it as a float)."""
     for s in walk(stmts):
-        counting = _COUNTING.get(s.prim) if isinstance(s, Op) else None
-        if counting is not None and any(x in active for x in s.args[counting]):
+        counts = PRIMITIVES[s.prim].counts if isinstance(s, Op) else None
+        if counts is not None and any(x in active for x in s.args[counts:]):
             raise UnsupportedSyntaxError(
                 "a differentiated parameter is used here as a count, an index or a "
                 "size, where it has no derivative",

@@ -10,7 +10,7 @@ and followed by the ops of its tangent, which come from the rule table
   back the broadcast;
 - ``linear``: the op itself applied to the tangents (the other operands as they are);
 - ``bilinear``: the op with one operand replaced by its tangent, summed over operands;
-- ``other``: an explicit rule in :data:`TANGENTS`.
+- ``other``: an explicit rule (see :mod:`s2s.rules.tangents`).
 
 A value whose tangent is zero has none (symbolic zeros); one is materialized only
 where two paths meet or a tape must hold it.  Every tangent has its value's shape: a
@@ -26,9 +26,9 @@ generated gradient is one sweep: a Hessian-vector product.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
-from ..errors import NotTwiceDifferentiableError, UnsupportedSyntaxError
+from ..errors import UnsupportedSyntaxError
 from ..ir import (
     Builder,
     Const,
@@ -46,58 +46,13 @@ from ..ir import (
 )
 from ..primitives import PRIMITIVES, operand_names
 from .activity import active_values, refuse_steps, tape_positions
-from ..rules import (
-    ADJOINTS,
-    BROADCASTING,
-    KINDS,
-    NONDIFFERENTIABLE,
-    TAPE_OPS,
-    np,
-    rt,
-)
-
-#: An explicit tangent rule: rule(tangents, y, *operands, **params), where tangents
-#: maps an operand's position to its tangent (operands without one are left out).
-TangentRule = Callable[..., Optional[Sym]]
-
-
-def _reduction(prim: str) -> TangentRule:
-    """Tangent of a reduction whose adjoint is `unreduce(g) * weights(a)` (prod, max,
-    var, norm, ...): the weights (the adjoint of ones) times the tangent, summed."""
-
-    def rule(tangents, y, a, **params):
-        weights = ADJOINTS[prim][0](np.ones_like(y), y, a, **params)
-        axis, keepdims = params.get("axis"), params.get("keepdims", False)
-        return np.sum(weights * tangents[0], axis=axis, keepdims=keepdims)
-
-    return rule
-
-
-def _prod_adjoint(tangents, y, g, a, **params):
-    if 1 in tangents:
-        raise NotTwiceDifferentiableError(
-            "s2s cannot take the derivative of np.prod's gradient with respect to "
-            "the product's argument",
-            y.builder.loc,
-            "Second derivatives through np.prod are not supported yet; write the "
-            "product another way (np.exp(np.sum(np.log(x))) for positive x).",
-        )
-    return rt.prod_adjoint(tangents[0], a, **params)
-
-
-#: Tangent rules of the primitives of kind "other".
-TANGENTS: dict[str, TangentRule] = {
-    **{p: _reduction(p) for p in ("prod", "max", "min", "var", "std", "norm")},
-    # np.full_like(a, fill): the fill's tangent spread like the fill (zero when the
-    # result is an integer array), which is what _fill_adjoint computes.
-    "full_like": lambda tangents, y, a, fill, **p: rt.fill_adjoint(tangents[1], y, y),
-    "prod_adjoint": _prod_adjoint,
-}
 
 
 def has_tangent_rule(prim: str) -> bool:
     """Whether forward mode can differentiate `prim` (derived, or explicit)."""
-    return prim in TANGENTS or KINDS.get(prim) in ("elementwise", "linear", "bilinear")
+    record = PRIMITIVES[prim]
+    explicit = record.derivative is not None and record.derivative.tangent is not None
+    return explicit or record.kind in ("elementwise", "linear", "bilinear")
 
 
 @dataclass
@@ -165,11 +120,11 @@ class _Forward:
                 self.branch(s)
             elif isinstance(s, Loop):
                 self.loop(s)
-            elif s.prim in TAPE_OPS:
+            elif PRIMITIVES[s.prim].kind == "tape":
                 self.tape_op(s)
             else:
                 b.ops.append(s)
-                if s.out in self.active and s.prim not in NONDIFFERENTIABLE:
+                if s.out in self.active and PRIMITIVES[s.prim].kind != "zero":
                     self.op(s)
         out, b.ops = b.ops, saved
         return out
@@ -190,9 +145,9 @@ class _Forward:
         y = Sym(op.out, b)
         args = [Sym(a, b) for a in op.args]
         dots = {i: Sym(t, b) for i, t in tangents.items()}
-        kind = KINDS.get(op.prim)
-        if op.prim in TANGENTS:
-            t = TANGENTS[op.prim](dots, y, *args, **static)
+        kind = prim.kind
+        if prim.derivative is not None and prim.derivative.tangent is not None:
+            t = prim.derivative.tangent(dots, y, *args, **static)
         elif kind == "elementwise":
             t = self.elementwise(op, dots, y, args, static)
         elif kind == "linear":
@@ -210,7 +165,7 @@ class _Forward:
         if t is None:
             return
         t = as_operand(t)
-        if op.prim in BROADCASTING and kind != "bilinear" and len(tangents) < len(diff):
+        if prim.broadcasting and kind != "bilinear" and len(tangents) < len(diff):
             t = b.emit("unbroadcast", t, op.out)  # an operand without a tangent
         self.set(op.out, self.named(t, op.out))
 
@@ -225,7 +180,8 @@ class _Forward:
 
     def elementwise(self, op, dots, y, args, static) -> Any:
         total = None
-        for i, rule in zip(range(len(op.args)), ADJOINTS[op.prim]):
+        rules = PRIMITIVES[op.prim].derivative.rules
+        for i, rule in zip(range(len(op.args)), rules):
             if i not in dots or rule is None:
                 continue
             part = rule(dots[i], y, *args, **static)
@@ -240,7 +196,7 @@ class _Forward:
         for i in diff:
             if i in tangents:
                 args[i] = tangents[i]
-            elif op.prim in BROADCASTING:
+            elif PRIMITIVES[op.prim].broadcasting:
                 args[i] = Const(0.0)
             else:
                 args[i] = self.zeros(op.args[i])

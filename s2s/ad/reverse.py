@@ -44,7 +44,7 @@ from ..ir import (
     walk,
 )
 from ..primitives import PRIMITIVES
-from ..rules import ADJOINTS, BROADCASTING, COMPOSITES, NONDIFFERENTIABLE, TAPE_OPS
+from ..rules import COMPOSITES
 from ..shapes.classes import ShapeClasses
 from .activity import active_values, influencing, refuse_steps, tape_positions
 
@@ -67,10 +67,6 @@ class Adjoint:
             ["reverse:", *("    " + line for line in lines)]
             + [f"    return {', '.join(map(repr, self.grads))}"]
         )
-
-
-#: Ops whose result may be a read-only view of a smaller array.
-_SPREADS = frozenset({"broadcast_to", "unreduce", "unreduce_to"})
 
 
 def _use_counts(stmts: list[Stmt], result: Operand) -> Counter:
@@ -157,7 +153,7 @@ class _Reverse:
         """A gradient the caller may update in place: a spread of a reduction's adjoint
         (a read-only view, `np.broadcast_to`) is copied into an array of its own."""
         made = self.builder.defs.get(gradient) if isinstance(gradient, Var) else None
-        if made is None or made.prim not in _SPREADS:
+        if made is None or not PRIMITIVES[made.prim].spread:
             return gradient
         copy = self.builder.emit("array_copy", gradient, hint=gradient.hint)
         copy.role, made.out.role, made.out.hint = "adjoint", "temp", "spread"
@@ -180,9 +176,10 @@ class _Reverse:
     def block(self, stmts: list[Stmt], adjoints: dict[Var, Operand]) -> None:
         for s in reversed(stmts):
             if isinstance(s, Op):
-                if s.prim in TAPE_OPS:
+                kind = PRIMITIVES[s.prim].kind
+                if kind == "tape":
                     self.reverse_tape_op(s, adjoints)
-                elif s.out in adjoints and s.prim not in NONDIFFERENTIABLE:
+                elif s.out in adjoints and kind != "zero":
                     self.visit(s, adjoints)
             elif isinstance(s, If):
                 self.reverse_if(s, adjoints)
@@ -196,10 +193,10 @@ class _Reverse:
         b.loc, b.lib = op.loc, op.params.get("lib", "np")
         if self.visit_composite(op, adjoints):
             return
-        rules = ADJOINTS.get(op.prim)
-        if rules is None:
-            raise InternalError(f"no derivative rule for primitive {op.prim!r}")
         prim = PRIMITIVES[op.prim]
+        if prim.derivative is None:
+            raise InternalError(f"no derivative rule for primitive {op.prim!r}")
+        rules = prim.derivative.rules
         static = {k: op.params.get(k, default) for k, default in prim.static}
         g, y = Sym(adjoints[op.out], b), Sym(op.out, b)
         args = [Sym(a, b) for a in op.args]
@@ -209,7 +206,7 @@ class _Reverse:
             contribution = rule(g, y, *args, **static)
             if contribution is None:
                 continue
-            if op.prim in BROADCASTING and not self.may_stay_broadcast(x):
+            if prim.broadcasting and not self.may_stay_broadcast(x):
                 contribution = Sym(
                     b.emit("unbroadcast", as_operand(contribution), x), b
                 )
@@ -249,7 +246,7 @@ class _Reverse:
             x.role == "temp"
             and self.uses[x] == 1
             and isinstance(op, Op)
-            and op.prim in BROADCASTING
+            and PRIMITIVES[op.prim].broadcasting
         )
 
     def accumulate(self, adjoints: dict[Var, Operand], x: Var, c: Operand) -> None:
@@ -499,7 +496,7 @@ class _Reverse:
             args = tuple(copies.get(a, a) if isinstance(a, Var) else a for a in s.args)
             copies[s.out] = self.builder.var(s.out.hint, s.out.role)
             ops.append(Op(s.prim, args, copies[s.out], dict(s.params), s.loc))
-            if s.prim in _INT_ARITHMETIC:
+            if _keeps_ints(s):
                 ints.add(s.out)
         copies.pop(loop.index, None)
         reverse_body = self.mirror[id(loop.body)]
@@ -582,7 +579,8 @@ class _Reverse:
             if st.prim == "shape":
                 st.prim, st.args = "copy", (shape,)
             else:
-                st.prim, st.args = _TO_SHAPE[st.prim], (st.args[0], shape)
+                variant = PRIMITIVES[st.prim].shape_variant
+                st.prim, st.args = variant, (st.args[0], shape)
         return shape
 
     def tape(
@@ -616,24 +614,8 @@ class _Reverse:
                     pending.extend(branch)
 
 
-#: Ops that take constant time whatever their operands: views and sizes.
-_CONSTANT_TIME = {"getitem", "shape", "len", "ndim", "size", "tuple", "copy"}
-#: Ops that are cheap on numbers (and only on them: on arrays they are not).
-_ARITHMETIC = {
-    *("add", "sub", "mul", "div", "floordiv", "mod", "neg", "int", "float"),
-    *("lt", "le", "gt", "ge", "eq", "ne", "both", "either", "not"),
-}
-#: Those whose result is an int when their operands are.
-_INT_ARITHMETIC = _ARITHMETIC - {"div", "float"}
-
-
 def _reads(stmts: list[Stmt]) -> set[Var]:
     return {x for st in walk(stmts) for x in operands(st) if isinstance(x, Var)}
-
-
-#: Adjoint helpers that read their second operand only for its shape, and their
-#: variants that take the shape itself.
-_TO_SHAPE = {"unbroadcast": "unbroadcast_to", "unreduce": "unreduce_to"}
 
 
 def _reads_only_shape(st: Stmt, v: Var) -> bool:
@@ -641,17 +623,25 @@ def _reads_only_shape(st: Stmt, v: Var) -> bool:
         return False
     if st.prim == "shape":
         return True
-    return st.prim in _TO_SHAPE and st.args[0] is not v and st.args[1] is v
+    variant = PRIMITIVES[st.prim].shape_variant
+    return variant is not None and st.args[0] is not v and st.args[1] is v
 
 
 def _cheap(op: Op, ints: set[Var], scalar: Callable[[Operand], bool]) -> bool:
     """Whether recomputing `op` costs about as little as popping its value: views,
     and arithmetic on numbers (not on arrays)."""
-    if op.prim in _CONSTANT_TIME:
+    cost = PRIMITIVES[op.prim].cost
+    if cost == "constant":
         return True
-    return op.prim in _ARITHMETIC and all(
+    return cost == "number" and all(
         isinstance(a, Const) or a in ints or scalar(a) for a in op.args
     )
+
+
+def _keeps_ints(op: Op) -> bool:
+    """Arithmetic whose result is an int when its operands are."""
+    record = PRIMITIVES[op.prim]
+    return record.cost == "number" and record.dtype != "float"
 
 
 def reverse(

@@ -29,20 +29,16 @@ import astor
 
 from .. import runtime
 from ..errors import Location
-from ..ir import Const, If, Loop, Op, Stmt, Var, single_indices, walk
+from ..ir import ROLE_RANK, Const, If, Loop, Op, Stmt, Var, single_indices, walk
 from ..ir import operands_of
-from ..optimize.passes import EFFECTS, accumulations, optimize
+from ..optimize.passes import accumulations, has_effect, optimize
 from ..shapes.inference import ShapeInference
-from ..primitives import NUMPY_UFUNCS, PRIMITIVES, import_roots
+from ..primitives import PRIMITIVES, import_roots
 
 _MARKER = "_s2s_marker_"
-_UNARY = {"neg", "not", "invert"}
-_COMPARE = {"lt", "le", "gt", "ge", "eq", "ne"}
-_BOOL = {"both", "either"}
 #: Names the generated code itself uses; user values never take them.
 RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"np", "math"}
 #: Ops written as a statement of their own, with no value to name.
-_NO_VALUE = {"check_scalar", "check_shapes", "push", "section"}
 
 
 @dataclass
@@ -173,7 +169,8 @@ class _Uses:
 
 def _inlinable(op: Op, uses: _Uses) -> bool:
     readers = uses.readers.get(op.out, [])
-    if op.out.role != "temp" or op.prim in EFFECTS or op.prim in ("new_stack", "pop"):
+    # A tape's list is named: its pushes and pops read it.
+    if op.out.role != "temp" or has_effect(op) or op.prim == "new_stack":
         return False
     if len(readers) != 1:
         return False
@@ -236,7 +233,7 @@ def _passed_on(stmts: list[Stmt], uses: _Uses, inlined: set[Var]) -> set[Var]:
                 and isinstance(s, Op)
                 and s.out.role == "adjoint"
                 and not s.outs
-                and s.prim not in EFFECTS
+                and not has_effect(s)
                 and s.prim != "copy"
                 and not takes_in(s)
             )
@@ -298,7 +295,7 @@ class _Naming:
             if isinstance(s, Op):
                 if s.out in self.e.inlined:
                     continue
-                defs = [] if s.prim in _NO_VALUE else list(s.defines)
+                defs = list(s.defines) if PRIMITIVES[s.prim].has_value else []
                 for d in defs:
                     if record:
                         source = s.args[0] if s.prim == "copy" else None
@@ -389,7 +386,7 @@ class _Naming:
             ):
                 if not (
                     isinstance(s, Op)
-                    and (s.out in self.e.inlined or s.prim in _NO_VALUE)
+                    and (s.out in self.e.inlined or not PRIMITIVES[s.prim].has_value)
                 ):
                     self.define(v)
         self.block(stmts, set(operands_of(returns)))
@@ -436,7 +433,9 @@ class _Naming:
         for root in ordered:
             members = groups[root]
             fixed = next((m for m in members if m.role == "param"), None)
-            lead = fixed or min(members, key=lambda m: (_RANK[m.role], self.order[m]))
+            lead = fixed or min(
+                members, key=lambda m: (ROLE_RANK[m.role], self.order[m])
+            )
             if fixed is not None:
                 name = fixed.name
             else:
@@ -465,9 +464,6 @@ class _Naming:
             )
             if reusable:
                 return name
-
-
-_RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
 
 
 def _family(v: Var) -> tuple[str, str]:
@@ -535,13 +531,13 @@ class _FunctionEmitter:
         if prim.operator is not None and op.params.get("lib") == "np":
             # Called as numpy's ufunc (np.add(x, y)): on Python numbers it returns a
             # numpy scalar, and divides by zero without raising, unlike `x + y`.
-            return ast.Call(_attr("np", NUMPY_UFUNCS[op.prim]), args, [])
+            return ast.Call(_attr("np", prim.ufunc), args, [])
         if prim.operator is not None:
-            if op.prim in _UNARY:
+            if issubclass(prim.operator, ast.unaryop):
                 return ast.UnaryOp(prim.operator(), args[0])
-            if op.prim in _COMPARE:
+            if issubclass(prim.operator, ast.cmpop):
                 return ast.Compare(args[0], [prim.operator()], [args[1]])
-            if op.prim in _BOOL:
+            if issubclass(prim.operator, ast.boolop):
                 return ast.BoolOp(prim.operator(), args)
             left, right = args
             if op.prim == "mul" and _is_matmul(left) and not _is_matmul(right):
@@ -652,7 +648,7 @@ class _FunctionEmitter:
         value = self.op_expr(s)
         if s.prim == "check_scalar":
             return [_float_guard(value.args[0], ast.Expr(value))]
-        if s.prim in _NO_VALUE:
+        if not PRIMITIVES[s.prim].has_value:
             return [ast.Expr(value)]
         if len(s.outs) > 1:
             target = ast.Tuple(

@@ -18,6 +18,7 @@ from .analysis import (
 )
 from .build import Builder, fold, single_indices, temp_hint
 from .nodes import (
+    ROLE_RANK,
     Const,
     Graph,
     If,

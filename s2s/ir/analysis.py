@@ -5,23 +5,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..primitives import PRIMITIVES
 from .nodes import If, Loop, Op, Operand, Stmt, Var, operands, walk
-
-#: Results that hold bools or integers whatever their operands.
-INTEGRAL_RESULTS = frozenset(
-    {"lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not", "both", "either"}
-    | {"len", "shape", "size", "ndim", "argmax", "argmin", "int", "arange", "range"}
-    | {"builtin_round"}
-)
-
-
-#: Results that are floats (or complex) whatever their operands: the transcendental
-#: functions and the divisions.  Any other op keeps an integer dtype of its operands.
-FLOAT_RESULTS = frozenset(
-    {"div", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin"}
-    | {"cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh"}
-    | {"hypot", "logaddexp", "mean", "var", "std", "norm", "float", "sigmoid"}
-)
 
 
 def pushed_values(stmts: list[Stmt]) -> dict[Var, list[tuple[Operand, ...]]]:
@@ -36,10 +21,13 @@ def pushed_values(stmts: list[Stmt]) -> dict[Var, list[tuple[Operand, ...]]]:
 def integral_result(
     prim: str, args: tuple, params: dict, maybe: Callable[[Operand], bool]
 ) -> bool:
-    """Whether an op's result may hold integers, given which operands `maybe` do."""
-    if prim in INTEGRAL_RESULTS:
+    """Whether an op's result may hold integers, given which operands `maybe` do:
+    the record's dtype says, or (None) the result keeps its operands' dtype."""
+    record = PRIMITIVES.get(prim)
+    dtype = record.dtype if record is not None else None
+    if dtype in ("bool", "int"):
         return True
-    if prim in FLOAT_RESULTS or params.get("lib") == "math":
+    if dtype == "float" or params.get("lib") == "math":
         return False
     return all(maybe(a) for a in args)
 

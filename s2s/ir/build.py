@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 
 from ..errors import Location
+from ..primitives import PRIMITIVES
 from .analysis import integral_result
 from .nodes import Const, Namespace, Op, Operand, Var
 
@@ -43,48 +44,10 @@ def single_indices(spec: tuple) -> list[bool]:
     return flags
 
 
-# Temporaries are named after their op, except where that would shadow a built-in
-# or be a keyword.
-_TEMP_HINTS = {
-    "sum": "total",
-    "max": "largest",
-    "min": "smallest",
-    "abs": "magnitude",
-    "and": "both",
-    "or": "either",
-    "pow": "power",
-    "tuple": "dims",
-    "copy": "copied",
-    "div": "quotient",
-    "neg": "negated",
-    "not": "negation",
-    "invert": "inverted",
-    "all": "every",
-    "any": "some",
-    "range": "steps",
-    "len": "length",
-    "float": "as_float",
-    "int": "as_int",
-    "reversed": "backwards",
-    "getitem": "part",
-    "new_stack": "saved",
-    "round": "rounded",
-    "builtin_round": "rounded",
-    "ravel": "flat",
-    "var": "variance",
-    "std": "deviation",
-    "concatenate": "joined",
-    "stack": "stacked",
-    "hstack": "stacked",
-    "vstack": "stacked",
-    "eye": "identity",
-    "arange": "counts",
-}
-
-
 def temp_hint(prim: str) -> str:
-    # A custom rule's primitive is named by its import path: `scipy.special.expit`.
-    return _TEMP_HINTS.get(prim, prim.rsplit(".", 1)[-1])
+    """What a temporary made by `prim` is named after (see Primitive.temp_hint)."""
+    record = PRIMITIVES.get(prim)
+    return record.temp_hint if record is not None else prim.rsplit(".", 1)[-1]
 
 
 def fold(

@@ -16,6 +16,10 @@ from typing import Any, Iterable, Iterator, Union
 
 from ..errors import Location
 
+#: The roles of values, best-named first: where one value may stand in for another
+#: of the same shape, the better-named is read (a parameter rather than a temporary).
+ROLE_RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
+
 
 @dataclass(eq=False)
 class Var:

@@ -9,6 +9,13 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy
 
 from ..errors import InternalError, RuleError
+from ..primitives import (
+    METHODS,
+    PRIMITIVES,
+    ArgumentError,
+    bind,
+    lookup_object,
+)
 from .build import Builder
 from .nodes import Const, Operand, Var
 
@@ -149,7 +156,6 @@ class Sym:
 
     def __getattr__(self, name: str) -> Callable[..., Sym]:
         """Array methods (`g.sum(axis=0)`), for rules written with real numpy."""
-        from ..primitives import METHODS, PRIMITIVES  # late: primitives imports ir
 
         if name not in METHODS:
             raise AttributeError(f"s2s rules cannot use the array method .{name}()")
@@ -186,7 +192,6 @@ class SymbolicNumpy:
     def __getattr__(self, name: str) -> Callable[..., Sym]:
         def call(*args: Any, **params: Any) -> Sym:
             builder = next(a.builder for a in args if isinstance(a, Sym))
-            from ..primitives import PRIMITIVES  # late: primitives imports ir
 
             prim = PRIMITIVES.get(name)
             if prim is not None and builder.lib == "math" and prim.math:
@@ -206,7 +211,6 @@ def _syms(values: Iterable[Any]) -> Iterator[Sym]:
 
 def call_function(func: Any, args: Iterable[Any], kwargs: dict[str, Any]) -> Sym:
     """`func(*args, **kwargs)` on Syms: the op of the primitive s2s knows `func` as."""
-    from ..primitives import PRIMITIVES, lookup_object  # late: primitives imports ir
 
     name = getattr(func, "__name__", repr(func))
     try:
@@ -228,7 +232,6 @@ def call_primitive(
     prim: Any, spelled: str, args: Iterable[Any], kwargs: dict[str, Any], lib="np"
 ) -> Sym:
     """Bind the arguments of a call on Syms to `prim` and append its op."""
-    from ..primitives import ArgumentError, bind  # late: primitives imports ir
 
     args = list(args)
     builder = next(_syms([args, list(kwargs.values())])).builder

@@ -77,10 +77,6 @@ _AUG = {
 }
 #: How to make an array a function may update part of in place.
 _OWN_ARRAY = "Update an array made for it (`acc = x * 1.0`, `acc = np.zeros(n)`)"
-#: Ops whose numpy result may be a view of an operand: updating it in place changes
-#: the operand too.
-_VIEWS = {"transpose", "reshape", "getitem", "expand_dims", "broadcast_to", "copy"}
-_VIEWS |= {"ravel", "squeeze", "einsum"}  # numpy returns a view where it can
 _COMPARE = {
     ast.Lt: "lt",
     ast.LtE: "le",
@@ -128,9 +124,6 @@ _NAMES = {
     "JoinedStr": "an f-string",
     "NamedExpr": "an assignment expression (:=)",
 }
-
-#: Primitives called as statements for what they do (a check that raises).
-EFFECT_PRIMITIVES = frozenset({"check_scalar", "check_shapes"})
 
 RESULT = "<return>"  # the environment key holding the function's result
 STOP = "<break>"  # the environment key holding whether the loop body said `break`
@@ -492,7 +485,11 @@ class Linearizer:
         """The arrays `value` may be a view of (through transpose, reshape, ...)."""
         bases = []
         made = self.builder.defs.get(value) if isinstance(value, Var) else None
-        while made is not None and made.prim in _VIEWS and not made.params.get("fresh"):
+        while (
+            made is not None
+            and PRIMITIVES[made.prim].view
+            and not made.params.get("fresh")
+        ):
             bases.append(made.args[0])
             made = self.builder.defs.get(made.args[0])
         return bases
@@ -837,7 +834,7 @@ class Linearizer:
         return (
             binding is not None
             and binding.kind == "primitive"
-            and binding.value[0] in EFFECT_PRIMITIVES
+            and PRIMITIVES[binding.value[0]].effect == "check"
         )
 
     def stmt_While(self, node: ast.While) -> None:

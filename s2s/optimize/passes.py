@@ -20,6 +20,7 @@ from ..ir import (
     Op,
     Operand,
     Stmt,
+    ROLE_RANK,
     Var,
     copy_tree,
     fold,
@@ -36,11 +37,17 @@ from ..shapes.classes import ShapeClasses
 from ..shapes.inference import ShapeInference
 from ..shapes.specialize import specialize
 
-#: Ops kept for what they do, not for their value.
-EFFECTS = {"check_scalar", "check_shapes", "push", "pop", "section"}
-#: Ops never merged with an identical one: each makes a new object (a list, or an
-#: iterator that one loop uses up).
-_DISTINCT = EFFECTS | {"new_stack", "reversed"}
+
+def has_effect(op: Op) -> bool:
+    """Whether op is kept for what it does (a check, a tape), not for its value."""
+    return PRIMITIVES[op.prim].effect is not None
+
+
+def _distinct(op: Op) -> bool:
+    """Never merged with an identical op: it does something, or makes a new object
+    (a list, or an iterator that one loop uses up)."""
+    record = PRIMITIVES[op.prim]
+    return record.effect is not None or record.fresh
 
 
 def _vars(xs: Iterable[Operand | None]) -> set[Var]:
@@ -51,7 +58,7 @@ def _vars(xs: Iterable[Operand | None]) -> set[Var]:
 
 
 def _key(op: Op) -> tuple[Any, ...] | None:
-    if op.prim in _DISTINCT or op.outs or op.prim == "transpose":
+    if _distinct(op) or op.outs or op.prim == "transpose":
         return None  # `x.T` costs nothing: no name `transpose = x.T` for it
     try:
         params = tuple(sorted(op.params.items()))
@@ -117,11 +124,6 @@ def _drop_defs(stmts: list[Stmt], dropped: set[Var]) -> list[Stmt]:
 # --- shape classes ----------------------------------------------------------------------
 
 
-_RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
-#: Operands read only for their shape: any value of the same shape may stand in.
-_SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "size": 0, "shape": 0}
-
-
 def simplify_shapes(
     stmts: list[Stmt],
     roots: list[Any],
@@ -139,7 +141,10 @@ def simplify_shapes(
         if v in undefined:
             return
         root, held = classes.find(v), best.get(classes.find(v))
-        if held is None or (_RANK[v.role], v.name) < (_RANK[held.role], held.name):
+        if held is None or (ROLE_RANK[v.role], v.name) < (
+            ROLE_RANK[held.role],
+            held.name,
+        ):
             best[root] = v
 
     replace: dict[Var, Operand] = {}
@@ -163,13 +168,13 @@ def simplify_shapes(
                 s.header = block(s.header, inside)
                 s.body = block(s.body, inside)
             elif isinstance(s, Op):
-                k = _SHAPE_ONLY.get(s.prim)
+                k = PRIMITIVES[s.prim].shape_only
                 like = s.args[k] if k is not None else None
                 if isinstance(like, Var):
                     stand_in = best.get(classes.find(like), like)
                     if (
                         stand_in is not like
-                        and _RANK[stand_in.role] < _RANK[like.role]
+                        and ROLE_RANK[stand_in.role] < ROLE_RANK[like.role]
                         and (like.role == "temp" or stand_in.role == "param")
                     ):
                         args = list(s.args)
@@ -267,7 +272,7 @@ def _live_block(stmts: list[Stmt], live: set[Var]) -> list[Stmt]:
     kept: list[Stmt] = []
     for s in reversed(stmts):
         if isinstance(s, Op):
-            if s.prim in EFFECTS or any(d in live for d in s.defines):
+            if has_effect(s) or any(d in live for d in s.defines):
                 live.difference_update(s.defines)
                 live.update(_vars(s.args))
                 kept.append(s)
@@ -318,7 +323,7 @@ def _live_loop(s: Loop, live: set[Var]) -> Loop | None:
         if not more:
             break
         keep |= more
-    effects = any(isinstance(x, Op) and x.prim in EFFECTS for x in walk(body))
+    effects = any(isinstance(x, Op) and has_effect(x) for x in walk(body))
     if not keep and not effects:
         return None
     copies = {
@@ -415,15 +420,6 @@ def drop_unchanged_carried(stmts: list[Stmt], roots: list[Any]):
     return stmts, substitute_tree(roots, mapping), True
 
 
-#: Ops worth computing once and that cannot fail, so that computing one before a loop
-#: that may not run at all changes nothing but when it is computed: ufuncs on arrays
-#: (at worst they warn).  Python operators are not here: 1.0 / 0.0 raises.
-_HOISTABLE = {
-    *("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh"),
-    *("sqrt", "square", "sign", "abs", "arctan", "log1p", "expm1"),
-}
-
-
 def hoist_invariants(stmts: list[Stmt], roots: list[Any]):
     """Compute before a reverse-sweep loop what every iteration would compute again
     (`np.cos(w)` of a w the loop does not change).  The forward sweep keeps the shape
@@ -456,7 +452,9 @@ def _hoist(loop: Loop) -> list[Op]:
     hoisted, kept = [], []
     for s in loop.body:
         pure = (
-            isinstance(s, Op) and s.prim in _HOISTABLE and s.params.get("lib") != "math"
+            isinstance(s, Op)
+            and PRIMITIVES[s.prim].hoistable
+            and s.params.get("lib") != "math"
         )
         if pure and not any(isinstance(a, Var) and a in inside for a in s.args):
             hoisted.append(s)
@@ -469,19 +467,15 @@ def _hoist(loop: Loop) -> list[Op]:
 
 # --- accumulation in place -------------------------------------------------------------
 
-#: Ops that always make a new array (or an immutable number): numpy's arithmetic.
-_ALLOCATING = {"zeros", "ones", "matmul", "dot", "outer", "einsum", "sum", "mean"}
-
 
 def _allocates(op: Stmt) -> bool:
+    """Whether op always makes a new array (or an immutable number): numpy's
+    arithmetic, and the ops whose record says so."""
     if not isinstance(op, Op) or op.outs or op.params.get("lib") in ("math", "builtin"):
         return False
-    prim = PRIMITIVES.get(op.prim)
-    return op.prim in _ALLOCATING or (
-        prim is not None
-        and prim.elementwise
-        and (prim.operator is not None or prim.numpy is not None)
-    )
+    prim = PRIMITIVES[op.prim]
+    spelled = prim.operator is not None or prim.numpy is not None
+    return prim.allocates or (prim.elementwise and spelled)
 
 
 def _readers(stmts: list[Stmt]) -> dict[Var, int]:

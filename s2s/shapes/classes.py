@@ -10,13 +10,6 @@ from typing import Iterable
 
 from ..ir import Const, If, Loop, Op, Operand, Stmt, Var, walk
 from ..primitives import PRIMITIVES
-from .inference import SHAPED_LIKE
-
-_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "norm"}
-
-
-#: Helpers whose result has the shape given by their second operand (a shape tuple).
-_SHAPED_BY = {"unbroadcast_to", "unreduce_to"}
 
 
 class ShapeClasses:
@@ -120,27 +113,23 @@ class ShapeClasses:
 
     def _visit(self, op: Op) -> bool:
         changed = False
+        record, shape_of = PRIMITIVES[op.prim], self.shape_of
         if op.prim == "check_scalar" or op.params.get("lib") == "math":
             for x in (*op.args, op.out):
                 changed |= self.union(x, self.SCALAR)
-        elif op.prim in _REDUCTIONS:
+        elif record.reduction:
             if op.params.get("axis") is None and not op.params.get("keepdims"):
                 changed |= self.union(op.out, self.SCALAR)
-        elif op.prim in SHAPED_LIKE:
-            changed |= self.union(op.out, op.args[SHAPED_LIKE[op.prim]])
-        elif op.prim in _SHAPED_BY and op.args[1] in self.shape_of:
-            changed |= self.union(op.out, self.shape_of[op.args[1]])
-        elif op.prim in ("zeros", "ones") and op.args[0] in self.shape_of:
-            changed |= self.union(op.out, self.shape_of[op.args[0]])
+        elif record.shaped_like is not None:
+            changed |= self.union(op.out, op.args[record.shaped_like])
+        elif record.shaped_by is not None and op.args[record.shaped_by] in shape_of:
+            changed |= self.union(op.out, shape_of[op.args[record.shaped_by]])
         elif op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
             key = (self.find(op.args[0]), repr(op.params["spec"]))
             changed |= self.union(op.out, self.rows.setdefault(key, op.out))
-        elif op.prim in ("len", "size", "ndim", "range") or op.prim in _COMPARISONS:
-            if op.prim not in _COMPARISONS:
-                changed |= self.union(op.out, self.SCALAR)
-            else:
-                changed |= self._elementwise(op)
-        elif PRIMITIVES[op.prim].elementwise:
+        elif record.scalar:
+            changed |= self.union(op.out, self.SCALAR)
+        elif record.elementwise:
             changed |= self._elementwise(op)
         return changed
 
@@ -153,6 +142,3 @@ class ShapeClasses:
             for a in op.args:
                 changed |= self.union(a, self.SCALAR)
         return changed
-
-
-_COMPARISONS = {"lt", "le", "gt", "ge", "eq", "ne"}

@@ -24,44 +24,11 @@ from ..ir import (
     Var,
 )
 from ..primitives import PRIMITIVES, parse_einsum
-from ..rules import BROADCASTING
 
 #: A dimension: 1 or another known size (an int), a symbol (a str), unknown (None).
 Dim = Union[int, str, None]
 #: A shape: a tuple of dimensions, or None when even the rank is unknown.
 Shape = Union[tuple, None]
-
-_REDUCTIONS = {
-    *("sum", "mean", "prod", "max", "min", "var", "std", "argmax", "argmin"),
-    *("all", "any"),
-}
-_COMPARISONS = {
-    *("lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not", "invert"),
-    *("logical_not", "logical_and", "logical_or"),
-}
-_LOGIC = {"both", "either", "not"}
-#: Ops whose result has the shape of one operand (given by position).
-SHAPED_LIKE = {
-    "copy": 0,
-    "float": 0,
-    "zeros_like": 0,
-    "ones_like": 0,
-    "full_like": 0,
-    "unbroadcast": 1,
-    "unreduce": 1,
-    "unindex": 1,
-    "prod_adjoint": 1,
-    "extremum_adjoint": 1,
-    "matmul_adjoint_a": 1,
-    "matmul_adjoint_b": 2,
-    "dot_adjoint_a": 1,
-    "dot_adjoint_b": 2,
-    "trace_adjoint": 1,
-    "diag_adjoint": 1,
-    "fill_adjoint": 2,
-}
-#: Ops whose result has the shape held by a shape-tuple operand (given by position).
-_SHAPED_BY = {"unbroadcast_to": 1, "unreduce_to": 1, "zeros": 0, "ones": 0}
 
 
 def as_dim(n: Any) -> Dim:
@@ -282,8 +249,10 @@ class ShapeInference:
             self.dims[out] = self.dim_of(args[0])
         elif prim == "copy" and self.tuple_of(args[0]) is not None:
             self.tuples[out] = self.tuple_of(args[0])
-        counts = prim in ("int", "len", "ndim", "size")  # always a Python int
-        if counts or prim in ("add", "sub", "mul", "floordiv", "mod", "neg"):
+        p = PRIMITIVES.get(prim)
+        counts = p is not None and p.scalar and p.dtype == "int"  # a Python int
+        keeps_ints = p is not None and p.cost == "number" and p.dtype is None
+        if counts or keeps_ints:
             if counts or all(self.is_int(a) for a in args):
                 self.ints.add(out)
                 self.shapes[out] = ()
@@ -304,13 +273,15 @@ class ShapeInference:
         """The shape of op's result (None: unknown)."""
         prim, args, params = op.prim, op.args, op.params
         p = PRIMITIVES.get(prim)
-        if prim in _LOGIC or prim in ("len", "ndim", "size", "float", "int"):
+        if p is None:
+            return None
+        if p.scalar:
             return ()
-        if prim in SHAPED_LIKE:
-            return self.shape(args[SHAPED_LIKE[prim]])
-        if prim in _SHAPED_BY:
-            return self.tuple_of(args[_SHAPED_BY[prim]])
-        if prim in _REDUCTIONS or prim == "norm":
+        if p.shaped_like is not None:
+            return self.shape(args[p.shaped_like])
+        if p.shaped_by is not None:
+            return self.tuple_of(args[p.shaped_by])
+        if p.reduction:
             return reduce(
                 self.shape(args[0]), params.get("axis"), params.get("keepdims", False)
             )
@@ -343,7 +314,7 @@ class ShapeInference:
             return () if a is not None and len(a) == 2 else None
         if params.get("lib") == "math":
             return ()
-        if (p is not None and p.elementwise) or prim in BROADCASTING:
+        if p.elementwise:
             return broadcast(*(self.shape(a) for a in args))
         return None
 

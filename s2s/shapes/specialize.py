@@ -22,6 +22,7 @@ from ..ir import (
     Op,
     Operand,
     Stmt,
+    ROLE_RANK,
     Var,
     copy_tree,
     operands,
@@ -32,35 +33,25 @@ from ..ir import (
     walk,
 )
 from ..primitives import PRIMITIVES
-from ..rules import BROADCASTING
-from .inference import Shape, ShapeInference, _COMPARISONS, _axes, broadcast
-
-#: Operands read only for their shape, by position.
-_SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "unindex": 1, "size": 0, "shape": 0}
-
-
-_RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
-
-
-#: Reductions that arrays have as methods.
-_METHODS = {"sum", "mean", "max", "min", "prod"}
+from .inference import Shape, ShapeInference, _axes, broadcast
 
 
 def _makes_arrays(op: Op) -> bool:
     """Whether op's result is an array numpy made (when its rank is 1 or more)."""
     p = PRIMITIVES.get(op.prim)
-    return op.params.get("lib") not in ("math", "builtin") and (
-        op.prim in _METHODS
-        or op.prim in ("matmul", "dot", "outer", "transpose", "zeros", "ones")
-        or (p is not None and p.elementwise and (p.operator or p.numpy))
+    spelled = p is not None and (p.numpy is not None or p.operator is not None)
+    return (
+        spelled
+        and op.params.get("lib") not in ("math", "builtin")
+        and (p.elementwise or p.reduction or p.allocates or p.view)
     )
 
 
 def _elementwise(op: Op) -> bool:
+    """Whether op's result has the broadcast shape of its operands, and the values
+    of an arithmetic op (not a condition's bools)."""
     p = PRIMITIVES.get(op.prim)
-    return op.prim not in _COMPARISONS and (
-        op.prim in BROADCASTING or (p is not None and p.elementwise)
-    )
+    return p is not None and p.dtype != "bool" and p.elementwise
 
 
 class _Rewriter:
@@ -135,25 +126,33 @@ class _Rewriter:
 
     def offer(self, visible: dict[tuple, Var], v: Var) -> None:
         shape = self.info.shape(v)
-        if shape is None or None in shape or v.role not in _RANK or v in self.undefined:
+        if (
+            shape is None
+            or None in shape
+            or v.role not in ROLE_RANK
+            or v in self.undefined
+        ):
             return
         held = visible.get(shape)
-        if held is None or (_RANK[v.role], v.name) < (_RANK[held.role], held.name):
+        if held is None or (ROLE_RANK[v.role], v.name) < (
+            ROLE_RANK[held.role],
+            held.name,
+        ):
             visible[shape] = v
 
     def read_shape_elsewhere(self, op: Op, visible: dict[tuple, Var]) -> None:
         """An op that reads a value only for its shape reads the best-named visible
         value of that shape instead (`np.size(y)`, not the size of a temporary that
         would otherwise be computed for nothing)."""
-        k = _SHAPE_ONLY.get(op.prim)
+        k = PRIMITIVES[op.prim].shape_only
         x = op.args[k] if k is not None else None
         shape = self.info.shape(x) if isinstance(x, Var) else None
         if shape is None or None in shape:
             return
         stand_in = visible.get(shape)
-        if stand_in is None or stand_in is x or x.role not in _RANK:
+        if stand_in is None or stand_in is x or x.role not in ROLE_RANK:
             return
-        if _RANK[stand_in.role] < _RANK[x.role] and (
+        if ROLE_RANK[stand_in.role] < ROLE_RANK[x.role] and (
             x.role == "temp" or stand_in.role == "param"
         ):
             op.args = op.args[:k] + (stand_in,) + op.args[k + 1 :]
@@ -207,7 +206,8 @@ class _Rewriter:
             made = self.made.get(made.args[0])  # `dz = <the product>`
         if made is None or not _makes_arrays(made) or not self.info.shape(x):
             return None
-        if op.prim in _METHODS and "method" not in op.params and "lib" not in op.params:
+        array_method = PRIMITIVES[op.prim].array_method
+        if array_method and "method" not in op.params and "lib" not in op.params:
             return [copy_stmt(op, params={**op.params, "method": True})]
         if op.prim in ("shape", "size") and "attr" not in op.params:
             return [copy_stmt(op, params={**op.params, "attr": True})]
