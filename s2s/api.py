@@ -1,8 +1,7 @@
-"""The public API: `grad`, `value_and_grad`, and the pipeline behind them.
+"""The public API: `grad` and `value_and_grad`.
 
-`generate` runs the stages (frontend, linearize, reverse, emit) and returns the module
-text; `grad` compiles that text into a callable with the same signature as the user's
-function.  Before generating, `grad` looks for the module by key (:mod:`s2s.fingerprint`):
+:func:`s2s.pipeline.generate` writes a function's gradient module; `grad` compiles
+that text into a callable with the same signature as the user's function.  Before generating, `grad` looks for the module by key (:mod:`s2s.fingerprint`):
 a committed `generated/` module with the same content key, then the import-time cache
 (:mod:`s2s.cache`).  What is compiled is astor's text, without black: black is slow
 to import and to run, and only `.source` needs it.  Generated source is registered
@@ -16,11 +15,10 @@ The pipeline's modules are imported when a gradient is first generated, not with
 from __future__ import annotations
 
 import functools
-import hashlib
 import linecache
 import numbers
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -31,242 +29,20 @@ from .errors import (
     NonScalarOutputError,
     S2SError,
     ShapeMismatchError,
-    ShapeSpecError,
-    WrtError,
 )
 from .fingerprint import Fingerprint, fingerprint, formatted_key
 from .frontend import ParsedFunction, parse_function
+from .pipeline import (
+    MODES,
+    Stages,
+    Wrt,
+    generate,
+    pseudo_filename,
+    resolve_parsed_wrt,
+)
 
 if TYPE_CHECKING:
-    from .emit import GeneratedModule
-    from .ir import Graph, Var
-    from .ad.reverse import Adjoint
-
-Wrt = Union[int, str, Sequence[Union[int, str]]]
-
-
-def resolve_wrt(
-    function: str, params: Sequence[str], wrt: Wrt
-) -> tuple[list[int], bool]:
-    """The positions of the parameters to differentiate, and whether wrt was a tuple."""
-    many = isinstance(wrt, (tuple, list))
-    items = list(wrt) if many else [wrt]
-    names = list(params)
-    if not items:
-        raise WrtError(
-            "wrt is empty", hint=f"Name at least one of: {', '.join(names)}."
-        )
-    chosen = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise WrtError(
-                f"wrt must be a parameter index or name, not {item!r}",
-                hint=f"{function} has parameters: {', '.join(names)}.",
-            )
-        if isinstance(item, int):
-            if not -len(names) <= item < len(names):
-                raise WrtError(
-                    f"wrt={item} is out of range: {function} has {len(names)} parameters",
-                    hint=f"Use an index from 0 to {len(names) - 1}, or a name: {', '.join(names)}.",
-                )
-            chosen.append(item % len(names))
-        elif item in names:
-            chosen.append(names.index(item))
-        else:
-            raise WrtError(
-                f"{function} has no parameter named {item!r}",
-                hint=f"Its parameters are: {', '.join(names)}.",
-            )
-    return chosen, many
-
-
-def resolve_parsed_wrt(parsed: ParsedFunction, wrt: Wrt) -> tuple[list[int], bool]:
-    """:func:`resolve_wrt` for a parsed function.  As in :func:`generate`, a construct
-    s2s does not support is reported before a `wrt` that names no parameter."""
-    try:
-        return resolve_wrt(parsed.name, parsed.params, wrt)
-    except WrtError as e:
-        problem = e
-    generate(parsed, wrt)
-    raise problem
-
-
-@dataclass
-class Stages:
-    """Every intermediate product of the pipeline, for --dump and for tests."""
-
-    parsed: ParsedFunction
-    graph: Graph
-    adjoint: Adjoint | None  # None for forward mode (jvp)
-    module: GeneratedModule
-    wrt: list[Var]
-    many: bool
-
-
-#: What `generate` can write besides a gradient (see :mod:`s2s.higher`), and the
-#: suffix of the function it defines (and of the module `s2s generate` names).
-MODES = {"grad": "", "jvp": "_jvp", "vjp": "_vjp", "hvp": "_hvp"}
-
-
-def check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise S2SError(
-            f"unknown mode {mode!r}", hint=f"Use one of: {', '.join(MODES)}."
-        )
-
-
-@allows_deep_recursion
-def generate(
-    f: Callable | ParsedFunction,
-    wrt: Wrt = 0,
-    header: str = "",
-    mode: str = "grad",
-    shapes: Mapping[str, Sequence[Any]] | None = None,
-) -> Stages:
-    """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
-
-    `mode` "grad" writes the gradient; "jvp", "vjp" and "hvp" the derivatives of
-    :mod:`s2s.higher` (forward mode, vector-Jacobian and Hessian-vector products).
-    `shapes` maps parameters to shape patterns (see :mod:`s2s.shapes`): the code is
-    then specialized for arguments of those shapes (by default, for the shapes the
-    parameters are annotated with)."""
-    check_mode(mode)
-    from .emit import FunctionSpec, emit_module
-    from .ir import Namespace, verify
-    from .lower.lowerer import linearize
-    from .ad.reverse import reverse
-
-    parsed = f if isinstance(f, ParsedFunction) else parse_function(f)
-    try:
-        graph = linearize(parsed)
-        verify(graph)
-        positions, many = resolve_wrt(graph.name, [p.hint for p in graph.params], wrt)
-        params = [graph.params[i] for i in positions]
-        names = Namespace(v.name for v in _all_vars(graph))
-        annotated = shapes is None
-        patterns = shape_patterns(
-            graph, parsed.shape_annotations() if annotated else shapes
-        )
-
-        def guard(function: str, params=graph.params, patterns=patterns) -> list:
-            if not annotated:
-                return []
-            return _shape_guard(params, function, patterns, parsed)
-
-        if mode != "grad":
-            from .higher import derivative_specs
-
-            adjoint, specs = derivative_specs(
-                mode, graph, params, many, names, patterns, guard
-            )
-            return Stages(
-                parsed, graph, adjoint, emit_module(specs, header), params, many
-            )
-        adjoint = reverse(graph, params, names)
-        verify(graph)
-        verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
-        grads = tuple(adjoint.grads) if many else adjoint.grads[0]
-        what = ", ".join(p.hint for p in params)
-
-        def spec(suffix: str, doc: str, returns: Any) -> FunctionSpec:
-            sections = [
-                (
-                    "forward",
-                    guard(graph.name + suffix) + adjoint.forward + adjoint.checks,
-                ),
-                ("reverse", adjoint.ops),
-            ]
-            return FunctionSpec(
-                graph.name + suffix,
-                doc,
-                graph.params,
-                graph.defaults,
-                sections,
-                returns,
-                patterns,
-            )
-
-        specs = [
-            spec("_grad", f"Gradient of {graph.name} with respect to {what}.", grads),
-            spec(
-                "_value_and_grad",
-                f"Value of {graph.name}, and its gradient with respect to {what}.",
-                (graph.result, grads),
-            ),
-        ]
-        module = emit_module(specs, header)
-    except S2SError:
-        raise
-    except Exception as e:  # anything else is our bug, said as such
-        raise InternalError(
-            f"s2s failed on {parsed.name} ({parsed.filename}): {type(e).__name__}: {e}",
-            hint="This is a bug in s2s; please report it with the function above.",
-        ) from e
-    return Stages(parsed, graph, adjoint, module, params, many)
-
-
-def shape_patterns(
-    graph: Graph, shapes: Mapping[str, Sequence[Any]] | None
-) -> dict[Var, tuple] | None:
-    """The parameters' shape patterns, checked: each a sequence of dimensions, the
-    number 1 or a name (a size other than 1; equal names, equal sizes)."""
-    if not shapes:
-        return None
-    by_name = {p.hint: p for p in graph.params}
-    patterns = {}
-    for name, pattern in shapes.items():
-        if name not in by_name:
-            raise ShapeSpecError(
-                f"shapes name {name!r}, which is not a parameter of {graph.name}",
-                hint=f"Its parameters are: {', '.join(by_name)}.",
-            )
-        dims = tuple(pattern)
-        if not all(d == 1 or (isinstance(d, str) and d.isidentifier()) for d in dims):
-            raise ShapeSpecError(
-                f"the shape of {name!r} is {pattern!r}: each dimension must be 1 or "
-                "a name standing for a size other than 1",
-                hint='For example shapes={"W": ("n", "m"), "b": ("m",), "c": ()}.',
-            )
-        patterns[by_name[name]] = dims
-    return patterns
-
-
-def _shape_guard(
-    params: Sequence[Var], function: str, patterns: dict | None, parsed: ParsedFunction
-) -> list:
-    """The check, on entry, that the arguments have the annotated shapes."""
-    from .ir import Op, Var
-
-    if not patterns:
-        return []
-    checked = [p for p in params if p in patterns]
-    params = {
-        "function": function,
-        "names": tuple(p.hint for p in checked),
-        "expected": tuple(patterns[p] for p in checked),
-    }
-    where = parsed.location(parsed.node)
-    return [
-        Op("check_shapes", tuple(checked), Var("checked", "checked"), params, where)
-    ]
-
-
-def _all_vars(graph: Graph) -> list[Var]:
-    from .ir import Loop, walk
-
-    inner = [v for s in walk(graph.ops) for v in s.defines]
-    loops = [
-        v for s in walk(graph.ops) if isinstance(s, Loop) for v in s.carried + [s.index]
-    ]
-    return graph.params + inner + [v for v in loops if v is not None]
-
-
-def _with_body(graph: Graph, body: list) -> Graph:
-    from .ir import Graph
-
-    return Graph(
-        graph.name, graph.params, body, graph.result, graph.defaults, graph.loc
-    )
+    pass
 
 
 # --- finding or generating a gradient module, and loading it ---------------------------
@@ -339,14 +115,6 @@ def formatted_source(loaded: LoadedModule) -> str:
     return text
 
 
-def pseudo_filename(name: str, text: str) -> str:
-    """The name tracebacks show for a generated module: the same for the same code,
-    in every process and on every machine (it appears in the comments of a
-    gradient's gradient)."""
-    tag = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-    return f"<s2s-generated {name} {tag}>"
-
-
 def _execute(text: str, filename: str, name: str) -> dict[str, Any]:
     """Run module text (once per text and filename in this process), registering it
     with linecache so tracebacks and inspect show its lines."""
@@ -364,7 +132,7 @@ def _run(text: str, filename: str, name: str) -> dict[str, Any]:
     return namespace
 
 
-def _as_real(x: Any) -> Any:
+def as_real(x: Any) -> Any:
     """Integers are treated as reals: 3 -> 3.0, an int array -> a float array."""
     kind = type(x)
     if kind is float or kind is np.ndarray and x.dtype.kind == "f":
@@ -694,7 +462,7 @@ def _call_shim(
     ]
     namespace = {
         "_s2s_defaults": defaults,
-        "_s2s_as_real": _as_real,
+        "_s2s_as_real": as_real,
         "_s2s_compiled": compiled,
         "_s2s_floats": floats,
         "_s2s_narrow": _NARROW_FLOATS,

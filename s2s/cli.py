@@ -29,7 +29,7 @@ import numpy as np
 
 from . import __version__, arguments, cache
 from .files import read_text
-from .api import MODES, Stages, Wrt, generate, resolve_parsed_wrt
+from .pipeline import MODES, Stages, Wrt, generate, resolve_parsed_wrt
 from .errors import GradientMismatchError, InternalError, S2SError
 from .fingerprint import Fingerprint, fingerprint
 from .frontend import TRANSFORMS, ParsedFunction, parse_file, read_module, s2s_names
@@ -474,6 +474,7 @@ DUMPS = {
     "raw": "the module before black: the text `grad` compiles",
     "ir": "the SSA graph of the function",
     "adjoint": "the SSA graph, then its adjoint (before optimization)",
+    "optimized": "each function of the module after the optimizer, as emit gets it",
     "key": "the inputs the content key hashes (to see why a cache misses)",
 }
 
@@ -493,6 +494,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
         if args.dump == "raw":
             sys.stdout.write(stages.module.raw)
+        elif args.dump == "optimized":
+            print("\n\n".join(map(str, stages.optimized)))
         else:
             print(stages.graph)
             if args.dump == "adjoint" and stages.adjoint is not None:

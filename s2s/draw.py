@@ -24,10 +24,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .api import Wrt, _all_vars, _as_real, resolve_wrt
+from .api import as_real
+from .pipeline import Wrt, resolve_wrt
 from .arguments import bind, parse_at
 from .errors import GraphvizNotFoundError, InternalError, S2SError
-from .evaluate import Trace, run, spell
+from .emit.spelling import spell
+from .evaluate import Trace, run
 from .frontend import ParsedFunction, parse_file, parse_function
 from .ir import (
     Const,
@@ -39,10 +41,12 @@ from .ir import (
     Operand,
     Stmt,
     Var,
+    all_values,
     defined_in,
     verify,
 )
-from .lower.lowerer import linearize
+from .lower import linearize
+from .pipeline import gradient_code
 from .primitives import PRIMITIVES
 from .ad.activity import active_values
 from .ad.reverse import reverse
@@ -168,7 +172,7 @@ def draw(
 def _draw(
     parsed: ParsedFunction, args: list, kwargs: dict, wrt: Wrt | None
 ) -> GraphPicture:
-    fn = linearize(parsed)
+    fn = linearize(parsed, gradient_code)
     verify(fn)
     inputs = _bind(fn, args, kwargs)
     if inputs is None:
@@ -180,7 +184,7 @@ def _draw(
         positions, _ = resolve_wrt(fn.name, [p.hint for p in fn.params], wrt)
         chosen = [fn.params[i] for i in positions]
     for p in chosen:
-        inputs[p] = _as_real(inputs[p])
+        inputs[p] = as_real(inputs[p])
     forward = run(fn.ops, inputs)
     result = forward.last[fn.result] if isinstance(fn.result, Var) else fn.result.value
     adjoints: dict[Var, Any] = {}
@@ -211,7 +215,7 @@ def _adjoints(
     Inside a loop the forward trace keeps the last iteration; the reverse sweep
     visits that iteration first, so its adjoints are the first ones it makes.
     """
-    names = Namespace(v.name for v in _all_vars(fn))
+    names = Namespace(v.name for v in all_values(fn))
     adjoint = reverse(fn, wrt, names, composites=False)  # an adjoint for every node
     sweep = run(adjoint.forward + adjoint.checks + adjoint.ops, inputs)
     made_in_reverse = defined_in(adjoint.ops)

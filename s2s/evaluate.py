@@ -20,12 +20,12 @@ import importlib
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import runtime
-from .emit.module import _FunctionEmitter, const_ast
+from .emit.spelling import op_expression, spell
 from .errors import InternalError, S2SError
 from .ir import Const, If, Loop, Op, Operand, Stmt, Var, walk
 from .primitives import PRIMITIVES
@@ -61,29 +61,6 @@ class Trace:
     taken: dict[If, list[bool]] = field(default_factory=dict)
 
 
-class _Spelling:
-    """Stands in for emit's function emitter, with each operand a plain local name, so
-    that emit's `op_expr` writes an op as one expression over those names."""
-
-    op_expr = _FunctionEmitter.op_expr
-    index = _FunctionEmitter.index
-
-    def __init__(self, name_of: Callable[[Var], str]):
-        self.name_of = name_of
-
-    def expr(self, x: Any) -> ast.expr:
-        if isinstance(x, tuple):
-            return ast.Tuple([self.expr(e) for e in x], ast.Load())
-        if isinstance(x, Const):
-            return const_ast(x.value)
-        return ast.Name(self.name_of(x), ast.Load())
-
-
-def spell(op: Op, name_of: Callable[[Var], str]) -> str:
-    """The Python expression emit writes for `op`, with operands named by `name_of`."""
-    return ast.unparse(_Spelling(name_of).op_expr(op))
-
-
 @dataclass(frozen=True)
 class _Compiled:
     code: Any
@@ -107,7 +84,7 @@ def _globals(op: Op) -> dict[str, Any]:
 def _compile(op: Op) -> _Compiled:
     operands = tuple(dict.fromkeys(a for a in op.args if isinstance(a, Var)))
     slot = {v: f"_{k}" for k, v in enumerate(operands)}
-    tree = ast.Expression(_Spelling(slot.__getitem__).op_expr(op))
+    tree = ast.Expression(op_expression(op, slot.__getitem__))
     for node in ast.walk(tree):
         # astor unparses a node without a context, compile needs one: all are loads.
         if "ctx" in node._fields and getattr(node, "ctx", None) is None:

@@ -139,7 +139,9 @@ def callee(target: Any, caller: ParsedFunction) -> ParsedFunction:
     """The parsed form of a helper `caller` calls: a definition in the same file (read
     statically) or a live function.  Raises ValueError or S2SError when it has none."""
     if isinstance(target, StaticGradient):
-        return target.parsed
+        from .pipeline import gradient_code  # the pipeline imports this module
+
+        return gradient_code(target)
     if isinstance(target, ast.FunctionDef):
         parsed = ParsedFunction(target, caller.filename, caller.lines, caller.resolve)
         parsed.defaults = constant_defaults(parsed)

@@ -1,11 +1,11 @@
 """Derivatives beyond the gradient: forward mode, vector-Jacobian and Hessian-vector
 products, Jacobians and Hessians.
 
-Each is generated code, like the gradient: :func:`derivative_specs` says which
-functions a module of each mode holds (the pipeline in :mod:`s2s.api` runs it), and
-the functions below call them.
+Each is generated code, like the gradient: :mod:`s2s.ad.modes` says which functions
+a module of each mode holds (the pipeline runs it), and the functions below call
+them.
 
-- ``jvp``: forward mode (:mod:`s2s.forward`) on the function's graph:
+- ``jvp``: forward mode (:mod:`s2s.ad.forward`) on the function's graph:
   ``f_jvp(x, ..., x_dot)`` returns the value and its derivative along ``x_dot``;
 - ``vjp``: the reverse sweep seeded with a cotangent instead of 1, for results of
   any shape: ``f_vjp(x, ..., df)`` returns the value and the cotangents;
@@ -22,112 +22,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .api import GradFunction, Wrt, _as_real, check_mode
+from .api import GradFunction, as_real
+from .pipeline import Wrt, check_mode, resolve_wrt
 from .errors import S2SError, WrtError
-
-if TYPE_CHECKING:
-    from .emit import FunctionSpec
-    from .ir import Graph, Namespace, Var
-    from .ad.reverse import Adjoint
-
-
-# --- what a module of each mode holds --------------------------------------------------
-
-
-def derivative_specs(
-    mode: str,
-    graph: Graph,
-    wrt: list[Var],
-    many: bool,
-    names: Namespace,
-    patterns: dict[Var, tuple] | None = None,
-    guard: Callable[..., list] = lambda function, params=(), patterns=None: [],
-) -> tuple[Adjoint | None, list[FunctionSpec]]:
-    """The functions of the module of `mode` ("jvp", "vjp" or "hvp") for `graph`
-    differentiated with respect to `wrt` (a tuple of results when `many`), written
-    for the parameters' shape `patterns` if given (a tangent has its parameter's
-    shape), beginning with the check `guard(function, params, patterns)` returns
-    (of the parameters' shapes, tangents included)."""
-    from .emit import FunctionSpec
-    from .ad.forward import forward
-    from .ir import Graph, Var, verify
-    from .ad.reverse import reverse
-
-    what = ", ".join(p.hint for p in wrt)
-    name = graph.name
-
-    def pack(values: list) -> Any:
-        return tuple(values) if many else values[0]
-
-    def checked(params: list[Var], sections: list) -> None:
-        body = [s for _, section in sections for s in section]
-        verify(Graph(name, params, body, graph.result))
-
-    if mode == "vjp":
-        seed = Var(names.fresh("d" + name), "d" + name, "param")
-        adjoint = reverse(graph, wrt, names, seed)
-        sections = [("forward", adjoint.forward), ("reverse", adjoint.ops)]
-        checked(graph.params + [seed], sections)
-        doc = (
-            f"Value of {name}, and the vector-Jacobian product of {seed.name} (shaped "
-            f"like the value) with respect to {what}."
-        )
-        spec = FunctionSpec(
-            f"{name}_vjp",
-            doc,
-            graph.params + [seed],
-            (),
-            [("forward", guard(f"{name}_vjp") + sections[0][1]), *sections[1:]],
-            (graph.result, pack(adjoint.grads)),
-            patterns,
-        )
-        return adjoint, [spec]
-    if mode == "jvp":
-        adjoint = None
-        sections, results = [("forward", graph.ops)], [graph.result]
-    else:
-        adjoint = reverse(graph, wrt, names)
-        sections = [
-            ("forward", adjoint.forward + adjoint.checks),
-            ("reverse", adjoint.ops),
-        ]
-        results = adjoint.grads
-    tangents = forward(graph.params, sections, results, wrt)
-    params = graph.params + tangents.params
-    checked(params, tangents.sections)
-    along = ", ".join(p.name for p in tangents.params)
-    if mode == "jvp":
-        doc = f"Value of {name}, and its derivative along {along} (forward mode)."
-        returns = (graph.result, tangents.results[0])
-    else:
-        doc = (
-            f"Hessian of {name} with respect to {what} times {along}: the "
-            "derivative of its gradient along them (forward over reverse mode)."
-        )
-        returns = pack(tangents.results)
-    function = f"{name}{'_jvp' if mode == 'jvp' else '_hvp'}"
-    (first, stmts), *rest = tangents.sections
-    if patterns:  # a tangent has its parameter's shape
-        patterns = {
-            **patterns,
-            **{t: patterns[p] for p, t in zip(wrt, tangents.params) if p in patterns},
-        }
-    spec = FunctionSpec(
-        function,
-        doc,
-        params,
-        (),
-        [(first, guard(function, params, patterns) + stmts), *rest],
-        returns,
-        patterns,
-        alike=tangents.alike,
-    )
-    return adjoint, [spec]
-
 
 # --- the transforms --------------------------------------------------------------------
 
@@ -226,7 +127,6 @@ def hvp(
 
 
 def _positions(f: Callable, wrt: Wrt) -> tuple[list[int], bool]:
-    from .api import resolve_wrt
 
     params = list(inspect.signature(f).parameters)
     return resolve_wrt(getattr(f, "__name__", "f"), params, wrt)
@@ -261,7 +161,7 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable[..., Any]:
 
     def full(*args: Any) -> Any:
         args = [
-            _as_real(a) if i in positions else a for i, a in enumerate(_bound(f, args))
+            as_real(a) if i in positions else a for i, a in enumerate(_bound(f, args))
         ]
         h = derivative(f, "hvp", wrt)
         points = [args[i] for i in positions]
@@ -298,7 +198,7 @@ def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto") -> Callable[..., Any
 
     def full(*args: Any) -> Any:
         args = [
-            _as_real(a) if i in positions else a for i, a in enumerate(_bound(f, args))
+            as_real(a) if i in positions else a for i, a in enumerate(_bound(f, args))
         ]
         points = [args[i] for i in positions]
         out_shape = np.shape(f(*args))

@@ -13,7 +13,9 @@ import os
 import sys
 from typing import Any
 
-from .emit import FunctionSpec, emit_module
+from .emit import emit_module
+from .ir import FunctionSpec
+from .optimize import optimize
 from .ir import Builder, Namespace, Sym, Var
 from .primitives import BUILTINS, MATH_FUNCTIONS, METHODS, NUMPY_FUNCTIONS, PRIMITIVES
 from .rules import KIND_NAMES
@@ -119,7 +121,7 @@ def _rule_function(name: str, index: int) -> tuple[FunctionSpec, list[str]]:
 
 def _bodies(specs: list[FunctionSpec], shown: list[list[str]]) -> list[list[str]]:
     """Each rule function's statements, with its results written as `dx = ...`."""
-    tree = ast.parse(emit_module(specs).text)
+    tree = ast.parse(emit_module([optimize(spec) for spec in specs]).text)
     functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
     out = []
     for spec, operands in zip(specs, shown):

@@ -23,6 +23,7 @@ from . import runtime
 from .errors import S2SError
 from .fingerprint import callee, free_names
 from .frontend import ParsedFunction, StaticGradient, parse_file, read_module
+from .pipeline import gradient_code
 from .primitives import PRIMITIVES, loaded_object
 
 _MODULES = {"numpy": numpy, "math": math}
@@ -46,7 +47,7 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
             if binding is None or binding.kind in ("builtin", "unsupported"):
                 continue
             if isinstance(binding.value, StaticGradient):
-                namespace[free] = _generated(binding.value.parsed)
+                namespace[free] = _generated(gradient_code(binding.value))
             elif binding.kind == "function":
                 pending.append(_helper(binding.value, function))
             elif binding.kind == "primitive" and PRIMITIVES[binding.value[0]].helper:

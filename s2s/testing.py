@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .api import Wrt, _as_real, grad
+from .api import as_real, grad
+from .pipeline import Wrt
 from .errors import GradientMismatchError
 
 ATOL = 1e-7
@@ -79,7 +80,7 @@ def check_grad(
     g = grad(f, wrt=wrt)
     params = g.stages.wrt
     positions = [g.stages.graph.params.index(p) for p in params]
-    args_list = [_as_real(a) if i in positions else a for i, a in enumerate(args)]
+    args_list = [as_real(a) if i in positions else a for i, a in enumerate(args)]
     analytic = g(*args_list)
     grads = analytic if g.stages.many else (analytic,)
     rng = np.random.default_rng(seed)

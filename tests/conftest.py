@@ -15,3 +15,5 @@ for path in (ROOT, os.path.join(ROOT, "tests")):
 _CACHE = tempfile.mkdtemp(prefix="s2s-test-cache-")
 os.environ["S2S_CACHE_DIR"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, True)
+# The optimizer checks the SSA invariants after every pass (see s2s.optimize).
+os.environ["S2S_VERIFY_PASSES"] = "1"

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, reject, settings
 
 import s2s
-from s2s.api import _as_real
+from s2s.api import as_real
 from program_generator import Program, programs
 
 settings.register_profile(
@@ -142,7 +142,7 @@ def check_program(program: Program, directory) -> None:
     assert same(stable(again, *args), first), f"second transform differs{context}"
 
     # The code for any shapes agrees with the code specialized for these ones.
-    generic = stable(g.generic, *(_as_real(a) for a in args))
+    generic = stable(g.generic, *(as_real(a) for a in args))
     for a, b in zip(generic, first):
         assert np.shape(a) == np.shape(b), f"generic code: another shape{context}"
         assert np.allclose(a, b, rtol=1e-12, atol=1e-15), f"generic code{context}"

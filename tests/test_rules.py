@@ -31,7 +31,7 @@ import pytest
 
 import rule_cases as rc
 import s2s
-from s2s.api import _as_real
+from s2s.api import as_real
 import s2s.emit.module
 from s2s.errors import S2SError
 from s2s.ir import Op, walk
@@ -271,10 +271,7 @@ def check(case: Case) -> tuple:
 
     # The code for any shapes agrees with the code specialized for these ones.
     generic = g.generic(
-        *(
-            _as_real(a) if n in case.wrt else a
-            for n, a in zip(case.names + ("w",), args)
-        )
+        *(as_real(a) if n in case.wrt else a for n, a in zip(case.names + ("w",), args))
     )
     for name, a, b in zip(case.wrt, generic, grads):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15, err_msg=f"d{name}")

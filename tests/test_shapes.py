@@ -7,7 +7,7 @@ import pytest
 
 import s2s
 from examples import mlp, rnn
-from s2s.api import _as_real
+from s2s.api import as_real
 from s2s.shapes.inference import broadcast, matmul, reduce
 
 RNG = np.random.default_rng(3)
@@ -109,7 +109,7 @@ def test_specialized_gradients(fn, args, wrt):
     s2s.check_grad(fn, *args, wrt=wrt)
     g = s2s.grad(fn, wrt=wrt)
     special = g(*args)
-    generic = g.generic(*(_as_real(a) for a in args))
+    generic = g.generic(*(as_real(a) for a in args))
     for a, b in zip(special, generic):
         assert np.shape(a) == np.shape(b)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import functools
-import linecache
 import math
 import numbers
 import operator
@@ -169,28 +167,12 @@ def transform_of(node: ast.expr, names: tuple[set[str], set[str]]) -> str | None
 class StaticGradient:
     """A gradient a file binds to a name (by decorating a function, or assigning
     `s2s.grad(f)`), for a file read without running it: calls to the name inline the
-    gradient's generated code, which is generated and held in memory, as `s2s.grad`
-    would hold it when the file runs."""
+    gradient's generated code (see :func:`s2s.pipeline.gradient_code`), generated and
+    held in memory, as `s2s.grad` would hold it when the file runs."""
 
     function: ParsedFunction
     wrt: Any
     with_value: bool
-
-    @functools.cached_property
-    def parsed(self) -> ParsedFunction:
-        from ..api import generate, pseudo_filename  # api imports this module
-
-        text = generate(self.function, self.wrt).module.raw
-        filename = pseudo_filename(self.function.name, text)
-        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-        module = ast.parse(text)
-        name = self.function.name + ("_value_and_grad" if self.with_value else "_grad")
-        node = next(
-            n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == name
-        )
-        return ParsedFunction(
-            node, filename, text.splitlines(True), static_resolver(module, filename)
-        )
 
 
 def _transform_wrt(call: ast.Call | None) -> Any:

@@ -10,7 +10,9 @@
 """
 
 from .analysis import (
+    all_values,
     defined_in,
+    has_effect,
     integral_result,
     maybe_undefined,
     possibly_integral,
@@ -20,6 +22,7 @@ from .build import Builder, fold, single_indices, temp_hint
 from .nodes import (
     ROLE_RANK,
     Const,
+    FunctionSpec,
     Graph,
     If,
     Loop,
@@ -40,4 +43,4 @@ from .rewrite import (
     substitute_tree,
 )
 from .symbolic import Sym, SymbolicNumpy, as_operand, call_function, call_primitive
-from .verify import verify
+from .verify import verify, verify_body

@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Callable
 
 from ..primitives import PRIMITIVES
-from .nodes import If, Loop, Op, Operand, Stmt, Var, operands, walk
+from .nodes import Graph, If, Loop, Op, Operand, Stmt, Var, operands, walk
+
+
+def has_effect(op: Op) -> bool:
+    """Whether op is kept for what it does (a check, a tape), not for its value."""
+    return PRIMITIVES[op.prim].effect is not None
 
 
 def pushed_values(stmts: list[Stmt]) -> dict[Var, list[tuple[Operand, ...]]]:
@@ -121,3 +126,13 @@ def defined_in(stmts: list[Stmt]) -> set[Var]:
             found.update(s.carried)
             found.add(s.index)
     return found
+
+
+def all_values(graph: Graph) -> list[Var]:
+    """Every value of a graph: its parameters, what its statements define, and the
+    values its loops carry and count with."""
+    inner = [v for s in walk(graph.ops) for v in s.defines]
+    loops = [
+        v for s in walk(graph.ops) if isinstance(s, Loop) for v in s.carried + [s.index]
+    ]
+    return graph.params + inner + [v for v in loops if v is not None]

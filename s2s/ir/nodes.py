@@ -69,8 +69,8 @@ class Op:
     def lines(self) -> list[str]:
         args = ", ".join(map(repr, self.args))
         if self.params:
-            params = sorted(self.params.items())
-            args += "; " + ", ".join(f"{k}={v!r}" for k, v in params)
+            params = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
+            args = f"{args}; {params}" if args else params
         target = ", ".join(v.name for v in self.defines)
         text = f"{target} = {self.prim}({args})"
         return [f"{text:<40}# {self.loc.short()}" if self.loc else text]
@@ -223,3 +223,28 @@ class Namespace:
 
     def __contains__(self, name: str) -> bool:
         return name in self._taken
+
+
+@dataclass
+class FunctionSpec:
+    """One function of a generated module, as differentiation hands it on: its
+    parameters, its statements in sections ("forward", "reverse"), what it returns,
+    and what the optimizer may assume (the parameters' shape patterns, values of the
+    same shapes)."""
+
+    name: str
+    doc: str
+    params: list[Var]
+    defaults: tuple[Const, ...]
+    sections: list[tuple[str, list[Stmt]]]  # ("forward", stmts), ("reverse", stmts)
+    returns: Any  # an operand, or a nested tuple of operands
+    shapes: dict[Var, Any] | None = None  # parameter -> shape pattern
+    alike: list[tuple[Var, Var]] = field(default_factory=list)  # same shapes (tangents)
+
+    def body(self) -> list[Stmt]:
+        """The statements of every section, each section begun by its marker."""
+        body: list[Stmt] = []
+        for name, section in self.sections:
+            body.append(Op("section", (), Var(name, name), {"name": name}))
+            body.extend(section)
+        return body

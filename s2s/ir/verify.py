@@ -4,20 +4,32 @@ and a value made inside a loop is used only inside it.  The tests run
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from ..errors import InternalError
-from .nodes import Graph, Loop, Op, If, Operand, Stmt, Var
+from .nodes import Graph, If, Loop, Op, Operand, Stmt, Var
+from .rewrite import operands_of
 
 
 def verify(graph: Graph, extra: Iterable[Stmt] = ()) -> None:
     """Check SSA: every value is defined exactly once, before it is used (in program
     order), and a value made inside a loop is used only inside that loop."""
+    verify_body(graph.params, [*graph.ops, *extra], [graph.result], graph.__str__)
+
+
+def verify_body(
+    params: Iterable[Var],
+    stmts: list[Stmt],
+    results: Iterable[Any],
+    shown: Callable[[], str],
+) -> None:
+    """:func:`verify` for statements and the (nested tuples of) operands they return;
+    a failure prints what `shown()` says."""
     defined: dict[str, Var] = {}
     scope: dict[Var, tuple[Loop, ...]] = {}
 
     def fail(message: str) -> None:
-        raise InternalError(f"IR invalid: {message}\n{graph}")
+        raise InternalError(f"IR invalid: {message}\n{shown()}")
 
     def use(x: Operand | None, where: str, loops: tuple[Loop, ...]) -> None:
         if not isinstance(x, Var):
@@ -65,7 +77,8 @@ def verify(graph: Graph, extra: Iterable[Stmt] = ()) -> None:
                 for v in s.outs:
                     define(v, where, loops)
 
-    for p in graph.params:
+    for p in params:
         define(p, "parameters", ())
-    block([*graph.ops, *extra], ())
-    use(graph.result, "return", ())
+    block(stmts, ())
+    for r in operands_of(tuple(results)):
+        use(r, "return", ())

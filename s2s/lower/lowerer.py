@@ -18,11 +18,16 @@ import ast
 import builtins
 import math
 import types
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import numpy
 
-from ..errors import S2SError, UnknownFunctionError, UnsupportedSyntaxError
+from ..errors import (
+    InternalError,
+    S2SError,
+    UnknownFunctionError,
+    UnsupportedSyntaxError,
+)
 from ..frontend import Binding, ParsedFunction, StaticGradient, parse_function
 from ..ir import (
     Builder,
@@ -168,8 +173,10 @@ class Linearizer:
         fn: ParsedFunction,
         builder: Builder | None = None,
         active_calls: tuple[Any, ...] = (),
+        gradient_code: Callable[[StaticGradient], ParsedFunction] | None = None,
     ):
         self.fn = fn
+        self.gradient_code = gradient_code
         if builder is None:
             builder = Builder(Namespace())
             builder.identities = False  # the user's values may be bools or ints
@@ -1180,7 +1187,7 @@ class Linearizer:
                 f"recursive call to {callee.name}() cannot be differentiated",
                 "Rewrite the recursion as a loop.",
             )
-        child = Linearizer(callee, self.builder, self.active_calls)
+        child = Linearizer(callee, self.builder, self.active_calls, self.gradient_code)
         child._check_signature(callee.node.args)
         params = callee.params
         defaults = dict(
@@ -1232,7 +1239,11 @@ class Linearizer:
 
     def _parse_callee(self, target: Any, node: ast.Call) -> ParsedFunction:
         if isinstance(target, StaticGradient):  # a gradient, in a file read statically
-            return target.parsed
+            if self.gradient_code is None:
+                raise InternalError(
+                    "a gradient bound in a file, but no way to its code"
+                )
+            return self.gradient_code(target)
         if isinstance(target, ast.FunctionDef):  # read statically from the same file
             parsed = ParsedFunction(
                 target, self.fn.filename, self.fn.lines, self.fn.resolve
@@ -1479,6 +1490,11 @@ def _dotted(node: ast.expr) -> str:
     return "<expression>"
 
 
-def linearize(fn: ParsedFunction) -> Graph:
-    """Build the SSA graph of a parsed function."""
-    return Linearizer(fn).run()
+def linearize(
+    fn: ParsedFunction,
+    gradient_code: Callable[[StaticGradient], ParsedFunction] | None = None,
+) -> Graph:
+    """Build the SSA graph of a parsed function; `gradient_code` gives the code of a
+    gradient bound in a file read statically (see s2s.pipeline), where one is called
+    (a live function has none)."""
+    return Linearizer(fn, gradient_code=gradient_code).run()

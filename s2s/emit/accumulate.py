@@ -1,0 +1,99 @@
+"""Accumulation in place: which `acc = acc + c` of an array the function owns (and
+nothing else reads) may be written `acc += c`, as hand-written code would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ir import If, Loop, Op, Operand, Stmt, Var, operands, operands_of, walk
+from ..primitives import PRIMITIVES
+from ..shapes.classes import ShapeClasses
+from ..shapes.inference import ShapeInference
+
+
+def _allocates(op: Stmt) -> bool:
+    """Whether op always makes a new array (or an immutable number): numpy's
+    arithmetic, and the ops whose record says so."""
+    if not isinstance(op, Op) or op.outs or op.params.get("lib") in ("math", "builtin"):
+        return False
+    prim = PRIMITIVES[op.prim]
+    spelled = prim.operator is not None or prim.numpy is not None
+    return prim.allocates or (prim.elementwise and spelled)
+
+
+def _readers(stmts: list[Stmt]) -> dict[Var, int]:
+    """How often each value is read, a read in a loop that the value was defined
+    outside of counting twice (it happens on every iteration)."""
+    depth: dict[Var, int] = {}
+    reads: list[tuple[Operand | None, int]] = []
+
+    def block(body: list[Stmt], d: int) -> None:
+        for s in body:
+            depth.update({v: d for v in s.defines})
+            if isinstance(s, If):
+                reads.extend((x, d) for x in operands(s))
+                block(s.then, d)
+                block(s.orelse, d)
+            elif isinstance(s, Loop):
+                inner = [*s.carried, *([s.index] if s.index is not None else [])]
+                depth.update({v: d + 1 for v in inner})
+                reads.extend((x, d) for x in [*s.inits, s.iterable])
+                reads.extend((x, d + 1) for x in [s.cond, s.stop, *s.nexts])
+                block(s.header, d + 1)
+                block(s.body, d + 1)
+            else:
+                reads.extend((x, d) for x in s.args)
+
+    block(stmts, 0)
+    readers: dict[Var, int] = {}
+    for x, at in reads:
+        if isinstance(x, Var):
+            readers[x] = readers.get(x, 0) + (1 if depth.get(x, 0) >= at else 2)
+    return readers
+
+
+def accumulations(stmts: list[Stmt], roots: list[Any], shapes: Any = None) -> set[int]:
+    """The `acc + c` ops (by id) that may add c into acc's array in place (`acc += c`,
+    as hand-written code accumulates): acc holds a new array that nothing else reads
+    or holds (made by arithmetic, directly or through a loop's carried value), and
+    the sum has acc's shape.  Elsewhere `+` makes a new array, since acc might be a
+    view of an argument, a value saved on a tape, or smaller than the sum."""
+    readers = _readers(stmts)
+    for r in operands_of(tuple(roots)):
+        readers[r] = readers.get(r, 0) + 1
+    defs: dict[Var, Stmt] = {}
+    carried: dict[Var, tuple[Loop, int]] = {}
+    for s in walk(stmts):
+        for v in s.defines:
+            defs[v] = s
+        if isinstance(s, Loop):
+            for k, c in enumerate(s.carried):
+                carried[c] = (s, k)
+    info = ShapeInference(stmts, shapes) if shapes else None
+    classes = ShapeClasses(stmts)
+
+    def same_shape(a: Var, b: Var) -> bool:
+        if info is not None and info.shape(a) is not None:
+            return info.shape(a) == info.shape(b) and None not in info.shape(a)
+        return classes.same(a, b)
+
+    def owned(v: Any, fresh_next: Var | None = None) -> bool:
+        """v is a new array read once (by the accumulation, or a loop slot)."""
+        if not isinstance(v, Var) or readers.get(v, 0) != 1:
+            return False
+        if v in carried:  # each iteration adds into the array the previous one made
+            loop, k = carried[v]
+            nxt = loop.nexts[k]
+            return nxt is fresh_next and readers.get(nxt) == 1 and owned(loop.inits[k])
+        made = defs.get(v)
+        if isinstance(made, Op) and made.prim == "copy":  # `dW = <a new array>`
+            return owned(made.args[0])
+        return _allocates(made)
+
+    found = set()
+    for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "add" and isinstance(s.args[0], Var):
+            acc = s.args[0]
+            if s.out.role == "adjoint" and owned(acc, s.out) and same_shape(acc, s.out):
+                found.add(id(s))
+    return found

@@ -1,0 +1,284 @@
+"""The pipeline: a function's source through every stage to a generated module.
+
+    source --frontend--> ParsedFunction --lower--> SSA Graph --ad--> adjoint
+           --optimize--> Optimized functions --emit--> module text (astor, black)
+
+:func:`generate` runs the stages for one function and returns each stage's product
+(:class:`Stages`, which `s2s show --dump` prints); :mod:`s2s.api` compiles and
+caches the module it writes.  The heavy stages are imported on first use, so that
+`import s2s` and a gradient found in the cache need none of them.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import linecache
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
+
+from .errors import InternalError, S2SError, ShapeSpecError, WrtError
+from .frontend import ParsedFunction, StaticGradient, parse_function
+from .frontend.static import static_resolver
+from .recursion import allows_deep_recursion
+
+if TYPE_CHECKING:
+    from .ad.reverse import Adjoint
+    from .emit import GeneratedModule
+    from .ir import FunctionSpec, Graph, Var
+    from .optimize import Optimized
+
+
+Wrt = Union[int, str, Sequence[Union[int, str]]]
+
+
+def resolve_wrt(
+    function: str, params: Sequence[str], wrt: Wrt
+) -> tuple[list[int], bool]:
+    """The positions of the parameters to differentiate, and whether wrt was a tuple."""
+    many = isinstance(wrt, (tuple, list))
+    items = list(wrt) if many else [wrt]
+    names = list(params)
+    if not items:
+        raise WrtError(
+            "wrt is empty", hint=f"Name at least one of: {', '.join(names)}."
+        )
+    chosen = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise WrtError(
+                f"wrt must be a parameter index or name, not {item!r}",
+                hint=f"{function} has parameters: {', '.join(names)}.",
+            )
+        if isinstance(item, int):
+            if not -len(names) <= item < len(names):
+                raise WrtError(
+                    f"wrt={item} is out of range: {function} has {len(names)} parameters",
+                    hint=f"Use an index from 0 to {len(names) - 1}, or a name: {', '.join(names)}.",
+                )
+            chosen.append(item % len(names))
+        elif item in names:
+            chosen.append(names.index(item))
+        else:
+            raise WrtError(
+                f"{function} has no parameter named {item!r}",
+                hint=f"Its parameters are: {', '.join(names)}.",
+            )
+    return chosen, many
+
+
+def resolve_parsed_wrt(parsed: ParsedFunction, wrt: Wrt) -> tuple[list[int], bool]:
+    """:func:`resolve_wrt` for a parsed function.  As in :func:`generate`, a construct
+    s2s does not support is reported before a `wrt` that names no parameter."""
+    try:
+        return resolve_wrt(parsed.name, parsed.params, wrt)
+    except WrtError as e:
+        problem = e
+    generate(parsed, wrt)
+    raise problem
+
+
+@dataclass
+class Stages:
+    """Every intermediate product of the pipeline, for --dump and for tests."""
+
+    parsed: ParsedFunction
+    graph: Graph
+    adjoint: Adjoint | None  # None for forward mode (jvp)
+    optimized: list[Optimized]  # each function of the module, as the emitter gets it
+    module: GeneratedModule
+    wrt: list[Var]
+    many: bool
+
+
+#: What `generate` can write besides a gradient (see :mod:`s2s.higher`), and the
+#: suffix of the function it defines (and of the module `s2s generate` names).
+MODES = {"grad": "", "jvp": "_jvp", "vjp": "_vjp", "hvp": "_hvp"}
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise S2SError(
+            f"unknown mode {mode!r}", hint=f"Use one of: {', '.join(MODES)}."
+        )
+
+
+@allows_deep_recursion
+def generate(
+    f: Callable | ParsedFunction,
+    wrt: Wrt = 0,
+    header: str = "",
+    mode: str = "grad",
+    shapes: Mapping[str, Sequence[Any]] | None = None,
+) -> Stages:
+    """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
+
+    `mode` "grad" writes the gradient; "jvp", "vjp" and "hvp" the derivatives of
+    :mod:`s2s.higher` (forward mode, vector-Jacobian and Hessian-vector products).
+    `shapes` maps parameters to shape patterns (see :mod:`s2s.shapes`): the code is
+    then specialized for arguments of those shapes (by default, for the shapes the
+    parameters are annotated with)."""
+    check_mode(mode)
+    from .ad.reverse import reverse
+    from .emit import emit_module
+    from .ir import Namespace, all_values, verify
+    from .lower import linearize
+    from .optimize import optimize
+
+    parsed = f if isinstance(f, ParsedFunction) else parse_function(f)
+    try:
+        graph = linearize(parsed, gradient_code)
+        verify(graph)
+        positions, many = resolve_wrt(graph.name, [p.hint for p in graph.params], wrt)
+        params = [graph.params[i] for i in positions]
+        names = Namespace(v.name for v in all_values(graph))
+        annotated = shapes is None
+        patterns = shape_patterns(
+            graph, parsed.shape_annotations() if annotated else shapes
+        )
+
+        def guard(function: str, params=graph.params, patterns=patterns) -> list:
+            if not annotated:
+                return []
+            return _shape_guard(params, function, patterns, parsed)
+
+        if mode != "grad":
+            from .ad.modes import derivative_specs
+
+            adjoint, specs = derivative_specs(
+                mode, graph, params, many, names, patterns, guard
+            )
+        else:
+            adjoint = reverse(graph, params, names)
+            verify(graph)
+            verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
+            specs = _gradient_specs(graph, adjoint, params, many, patterns, guard)
+        optimized = [optimize(spec) for spec in specs]
+        module = emit_module(optimized, header)
+    except S2SError:
+        raise
+    except Exception as e:  # anything else is our bug, said as such
+        raise InternalError(
+            f"s2s failed on {parsed.name} ({parsed.filename}): {type(e).__name__}: {e}",
+            hint="This is a bug in s2s; please report it with the function above.",
+        ) from e
+    return Stages(parsed, graph, adjoint, optimized, module, params, many)
+
+
+def _gradient_specs(
+    graph: Graph,
+    adjoint: Adjoint,
+    params: list[Var],
+    many: bool,
+    patterns: dict[Var, tuple] | None,
+    guard: Callable[..., list],
+) -> list[FunctionSpec]:
+    """The functions of a gradient module: FUNC_grad and FUNC_value_and_grad."""
+    from .ir import FunctionSpec
+
+    grads = tuple(adjoint.grads) if many else adjoint.grads[0]
+    what = ", ".join(p.hint for p in params)
+
+    def spec(suffix: str, doc: str, returns: Any) -> FunctionSpec:
+        forward = guard(graph.name + suffix) + adjoint.forward + adjoint.checks
+        sections = [("forward", forward), ("reverse", adjoint.ops)]
+        return FunctionSpec(
+            graph.name + suffix,
+            doc,
+            graph.params,
+            graph.defaults,
+            sections,
+            returns,
+            patterns,
+        )
+
+    return [
+        spec("_grad", f"Gradient of {graph.name} with respect to {what}.", grads),
+        spec(
+            "_value_and_grad",
+            f"Value of {graph.name}, and its gradient with respect to {what}.",
+            (graph.result, grads),
+        ),
+    ]
+
+
+def shape_patterns(
+    graph: Graph, shapes: Mapping[str, Sequence[Any]] | None
+) -> dict[Var, tuple] | None:
+    """The parameters' shape patterns, checked: each a sequence of dimensions, the
+    number 1 or a name (a size other than 1; equal names, equal sizes)."""
+    if not shapes:
+        return None
+    by_name = {p.hint: p for p in graph.params}
+    patterns = {}
+    for name, pattern in shapes.items():
+        if name not in by_name:
+            raise ShapeSpecError(
+                f"shapes name {name!r}, which is not a parameter of {graph.name}",
+                hint=f"Its parameters are: {', '.join(by_name)}.",
+            )
+        dims = tuple(pattern)
+        if not all(d == 1 or (isinstance(d, str) and d.isidentifier()) for d in dims):
+            raise ShapeSpecError(
+                f"the shape of {name!r} is {pattern!r}: each dimension must be 1 or "
+                "a name standing for a size other than 1",
+                hint='For example shapes={"W": ("n", "m"), "b": ("m",), "c": ()}.',
+            )
+        patterns[by_name[name]] = dims
+    return patterns
+
+
+def _shape_guard(
+    params: Sequence[Var], function: str, patterns: dict | None, parsed: ParsedFunction
+) -> list:
+    """The check, on entry, that the arguments have the annotated shapes."""
+    from .ir import Op, Var
+
+    if not patterns:
+        return []
+    checked = [p for p in params if p in patterns]
+    params = {
+        "function": function,
+        "names": tuple(p.hint for p in checked),
+        "expected": tuple(patterns[p] for p in checked),
+    }
+    where = parsed.location(parsed.node)
+    return [
+        Op("check_shapes", tuple(checked), Var("checked", "checked"), params, where)
+    ]
+
+
+def _with_body(graph: Graph, body: list) -> Graph:
+    from .ir import Graph
+
+    return Graph(
+        graph.name, graph.params, body, graph.result, graph.defaults, graph.loc
+    )
+
+
+def pseudo_filename(name: str, text: str) -> str:
+    """The name tracebacks show for a generated module: the same for the same code,
+    in every process and on every machine (it appears in the comments of a
+    gradient's gradient)."""
+    tag = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    return f"<s2s-generated {name} {tag}>"
+
+
+@functools.lru_cache(maxsize=None)
+def gradient_code(gradient: StaticGradient) -> ParsedFunction:
+    """The generated code of a gradient a file binds to a name (read without running
+    the file), parsed: what a call to that name inlines, as `s2s.grad` would run it
+    when the file runs.  Held in memory (and by linecache) for this process."""
+    text = generate(gradient.function, gradient.wrt).module.raw
+    filename = pseudo_filename(gradient.function.name, text)
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    module = ast.parse(text)
+    suffix = "_value_and_grad" if gradient.with_value else "_grad"
+    name = gradient.function.name + suffix
+    node = next(
+        n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == name
+    )
+    return ParsedFunction(
+        node, filename, text.splitlines(True), static_resolver(module, filename)
+    )
