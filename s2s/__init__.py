@@ -27,8 +27,7 @@ from .errors import (
 )
 from .higher import derivative, hessian, hvp, jacobian, jvp, vjp
 from .testing import check_grad
-
-__version__ = "0.1.0"
+from .version import VERSION as __version__
 
 #: Attributes imported on first use, so that `import s2s` stays cheap.
 _LAZY = {"graph": "draw", "GraphPicture": "draw"}

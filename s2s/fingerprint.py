@@ -35,7 +35,9 @@ from typing import Any, Mapping
 
 import numpy
 
+from .pipeline import gradient_code
 from .recursion import allows_deep_recursion
+from .version import VERSION
 from .errors import S2SError
 from .frontend import (
     Binding,
@@ -67,13 +69,11 @@ def fingerprint(
 ) -> Fingerprint | None:
     """The keys of the gradient of `parsed` with respect to the parameters `wrt` (a
     tuple of gradients when `many`), generated with `options`; None if uncacheable."""
-    from . import __version__
-
     try:
         material = canonical(
             {
                 "format": KEY_FORMAT,
-                "s2s": __version__,
+                "s2s": VERSION,
                 "function": _Material().function(parsed),
                 "wrt": wrt,
                 "many": many,
@@ -139,8 +139,6 @@ def callee(target: Any, caller: ParsedFunction) -> ParsedFunction:
     """The parsed form of a helper `caller` calls: a definition in the same file (read
     statically) or a live function.  Raises ValueError or S2SError when it has none."""
     if isinstance(target, StaticGradient):
-        from .pipeline import gradient_code  # the pipeline imports this module
-
         return gradient_code(target)
     if isinstance(target, ast.FunctionDef):
         parsed = ParsedFunction(target, caller.filename, caller.lines, caller.resolve)

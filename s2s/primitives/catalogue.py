@@ -165,7 +165,8 @@ _SPREAD = (("axis", None), ("ddof", 0), ("keepdims", False))
 _BOOL = {"dtype": "bool", "cost": "number"}  # a condition
 _ARITHMETIC = {"cost": "number"}  # cheap on numbers (not on arrays)
 
-_CATALOGUE = [
+#: The built-in primitives, in the order docs/rules.md lists them.
+CATALOGUE = [
     # Python operators.
     _operator("add", ast.Add, "add", **_ARITHMETIC),
     _operator("sub", ast.Sub, "subtract", **_ARITHMETIC),
@@ -534,5 +535,5 @@ _CATALOGUE = [
     ),
 ]
 
-for _prim in _CATALOGUE:
+for _prim in CATALOGUE:
     define(_prim)

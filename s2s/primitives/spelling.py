@@ -10,13 +10,13 @@ import functools
 import sys
 from typing import Any
 
-from .catalogue import _CATALOGUE
+from .catalogue import CATALOGUE
 from .record import PRIMITIVES, registered
 
 #: numpy's name of each function -> its primitive.
 NUMPY_FUNCTIONS: dict[str, str] = {
-    **{p.numpy: p.name for p in _CATALOGUE if p.numpy},
-    **{p.ufunc: p.name for p in _CATALOGUE if p.ufunc},
+    **{p.numpy: p.name for p in CATALOGUE if p.numpy},
+    **{p.ufunc: p.name for p in CATALOGUE if p.ufunc},
     "absolute": "abs",
     "amax": "max",
     "amin": "min",
@@ -25,7 +25,7 @@ NUMPY_FUNCTIONS: dict[str, str] = {
     "bitwise_not": "invert",
 }
 
-MATH_FUNCTIONS: dict[str, str] = {p.math: p.name for p in _CATALOGUE if p.math}
+MATH_FUNCTIONS: dict[str, str] = {p.math: p.name for p in CATALOGUE if p.math}
 MATH_FUNCTIONS["pow"] = "pow"
 
 #: Array methods with the same operands and parameters as the numpy function.
@@ -52,7 +52,7 @@ BUILTINS: dict[str, str] = {
 
 #: The name of each runtime helper (copied into generated modules) -> its primitive,
 #: so that generated code read back by s2s calls primitives, not user functions.
-HELPERS: dict[str, str] = {p.helper: p.name for p in _CATALOGUE if p.helper}
+HELPERS: dict[str, str] = {p.helper: p.name for p in CATALOGUE if p.helper}
 
 #: Dotted path of each built-in function s2s knows -> (primitive, library).
 _PATHS: dict[str, tuple[str, str]] = {

@@ -67,7 +67,9 @@ def join(a: Any, b: Any) -> Any:
     return None
 
 
-def _axes(axis: Any, rank: int) -> tuple[int, ...] | None:
+def normalized_axes(axis: Any, rank: int) -> tuple[int, ...] | None:
+    """The axes `axis` names in an array of `rank` dimensions, counted from 0 (all
+    of them for None); None when one is out of range."""
     if axis is None:
         return tuple(range(rank))
     axes = axis if isinstance(axis, tuple) else (axis,)
@@ -79,7 +81,7 @@ def _axes(axis: Any, rank: int) -> tuple[int, ...] | None:
 def reduce(shape: Shape, axis: Any, keepdims: bool) -> Shape:
     if shape is None:
         return None
-    axes = _axes(axis, len(shape))
+    axes = normalized_axes(axis, len(shape))
     if axes is None:
         return None
     if keepdims:

@@ -33,7 +33,7 @@ from ..ir import (
     walk,
 )
 from ..primitives import PRIMITIVES
-from .inference import Shape, ShapeInference, _axes, broadcast
+from .inference import Shape, ShapeInference, normalized_axes, broadcast
 
 
 def _makes_arrays(op: Op) -> bool:
@@ -319,7 +319,7 @@ class _Rewriter:
         axis, keepdims = op.params.get("axis"), op.params.get("keepdims", False)
         if target is None:
             return None
-        axes = _axes(axis, len(target))
+        axes = normalized_axes(axis, len(target))
         if axes is None:
             return None
         self.pending = []
