@@ -4,7 +4,7 @@ Each measurement is a fresh Python process that imports s2s and the example, the
 takes `s2s.grad(J, wrt=("W1", "W2"))` (what `@s2s.grad(wrt=("W1", "W2"))` does when
 the module is imported):
 
-- cold: an empty cache, so the gradient is generated (linearize, reverse, optimize,
+- cold: an empty cache, so the gradient is generated (lower, reverse, optimize,
   emit) and stored;
 - warm: the entry stored by a cold run is found, checked and compiled;
 - committed: a `generated/mlp_J.py` written by `s2s generate` sits next to the example

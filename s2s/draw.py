@@ -45,7 +45,7 @@ from .ir import (
     defined_in,
     verify,
 )
-from .lower import linearize
+from .lower import lower
 from .pipeline import gradient_code
 from .primitives import PRIMITIVES
 from .ad.activity import active_values
@@ -156,7 +156,7 @@ def draw(
     kwargs: dict[str, Any] | None = None,
     wrt: Wrt | None = None,
 ) -> GraphPicture:
-    """Linearize, run at the given arguments (if any), and draw."""
+    """Lower, run at the given arguments (if any), and draw."""
     try:
         return _draw(parsed, list(args), dict(kwargs or {}), wrt)
     except S2SError:
@@ -172,7 +172,7 @@ def draw(
 def _draw(
     parsed: ParsedFunction, args: list, kwargs: dict, wrt: Wrt | None
 ) -> GraphPicture:
-    fn = linearize(parsed, gradient_code)
+    fn = lower(parsed, gradient_code)
     verify(fn)
     inputs = _bind(fn, args, kwargs)
     if inputs is None:

@@ -123,12 +123,12 @@ def generate(
     from .ad.reverse import reverse
     from .emit import emit_module
     from .ir import Namespace, all_values, verify
-    from .lower import linearize
+    from .lower import lower
     from .optimize import optimize
 
     parsed = f if isinstance(f, ParsedFunction) else parse_function(f)
     try:
-        graph = linearize(parsed, gradient_code)
+        graph = lower(parsed, gradient_code)
         verify(graph)
         positions, many = resolve_wrt(graph.name, [p.hint for p in graph.params], wrt)
         params = [graph.params[i] for i in positions]

@@ -42,12 +42,26 @@ def _resolve(module: str, node: ast.ImportFrom) -> str:
     return ".".join(parts + ([node.module] if node.module else []))
 
 
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """The ids of the nodes under `if TYPE_CHECKING:`, which never run."""
+    return {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for inner in ast.walk(node)
+    }
+
+
 def _imports(module: str) -> list[tuple[str, str, int]]:
     """(imported module, name, line) for every import in `module` that reaches
-    another module of the package; name is "" for `import x`."""
+    another module of the package (inside functions too, but not those made for
+    type checkers only); name is "" for `import x`."""
     tree = ast.parse(open(MODULES[module], encoding="utf-8").read())
+    skipped = _type_checking_only(tree)
     found = []
     for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             found += [(a.name, "", node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom):

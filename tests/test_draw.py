@@ -19,7 +19,7 @@ from s2s import draw, evaluate
 from s2s.cli import main
 from s2s.frontend import parse_function
 from s2s.ir import walk
-from s2s.lower import linearize
+from s2s.lower import lower
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PICTURES = os.path.join(ROOT, "docs", "pictures")
@@ -140,7 +140,7 @@ CASES = [
 def test_drawn_input_adjoints_are_the_generated_gradient(f, args, wrt):
     picture = s2s.graph(f, *args, wrt=wrt)
     value, grads = s2s.value_and_grad(f, wrt=wrt)(*args)
-    fn = linearize(parse_function(f))
+    fn = lower(parse_function(f))
     np.testing.assert_allclose(picture.values[fn.result.name], value, rtol=1e-13)
     for name, expected in zip(wrt, grads):
         np.testing.assert_allclose(
@@ -170,7 +170,7 @@ class _Nudged(evaluate._Runner):
 def test_every_drawn_adjoint_matches_central_differences(f, args, wrt):
     """dOutput/dnode for every node of a loop-free graph, by nudging that node."""
     picture = s2s.graph(f, *args, wrt=wrt)
-    fn = linearize(parse_function(f))
+    fn = lower(parse_function(f))
     env = {p: np.asarray(a, dtype=float)[()] for p, a in zip(fn.params, args)}
     by_name = {
         v.name: v for v in fn.params + [v for s in walk(fn.ops) for v in s.defines]

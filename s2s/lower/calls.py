@@ -1,0 +1,306 @@
+"""Lowering calls: numpy, math and built-in functions and array methods bound to
+their primitives (arguments to operands, constants to static parameters), and the
+user's own functions inlined, each inlined line still pointing at its own source."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import types
+from typing import Any
+
+import numpy
+
+from ..errors import (
+    InternalError,
+    S2SError,
+    UnknownFunctionError,
+    UnsupportedSyntaxError,
+)
+from ..frontend import ParsedFunction, StaticGradient, parse_function
+from ..ir import Const, Operand, Var
+from .environment import RESULT, Value, identity
+from ..primitives import BUILTINS, METHODS, PRIMITIVES, ArgumentError, bind, lookup_path
+from .syntax import display_items, dotted, literal_default
+
+
+class Calls:
+    """The call visitors of :class:`~s2s.lower.lowerer.Lowerer` (a mixin)."""
+
+    def expr_Call(
+        self, node: ast.Call, hint: str | None, allow_tuple: bool = False
+    ) -> Value:
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            module = self._module_of(func.value)
+            if module is not None:
+                known = lookup_path(f"{module}.{func.attr}")
+                if known is None:
+                    raise self._unknown_function(node, dotted(func))
+                prim, lib = known
+                return self.call(prim, node, [], lib, hint)
+            return self.method(node, func, hint)
+        if isinstance(func, ast.Name) and func.id not in self.env:
+            binding = self.fn.resolve(func.id)
+            kind = binding.kind if binding else None
+            if kind == "primitive":
+                prim, lib = binding.value
+                return self.call(prim, node, [], lib, hint)
+            if kind == "builtin" and func.id == "range":
+                return self._range_call(node)
+            if kind == "builtin" and func.id == "reversed":
+                return self._reversed_call(node)
+            if kind == "builtin" and func.id in BUILTINS:
+                return self.call(BUILTINS[func.id], node, [], "builtin", hint)
+            if kind == "function":
+                result = self.inline(binding.value, node, hint)
+                if isinstance(result, tuple) and not allow_tuple:
+                    raise self.fn.error(
+                        node,
+                        f"{func.id}() returns a tuple, used here as a single value",
+                        f"Unpack it first: `a, b = {func.id}(...)`.",
+                    )
+                return result
+            raise self._unknown_function(node, func.id)
+        self.unsupported(node, "Call functions by name, e.g. np.exp(x) or helper(x).")
+
+    def inline(self, target: Any, node: ast.Call, hint: str | None) -> Value:
+        """Lower a call to one of the user's functions in place (inlined)."""
+        callee = self._parse_callee(target, node)
+        if identity(callee) in self.active_calls:
+            raise self.fn.error(
+                node,
+                f"recursive call to {callee.name}() cannot be differentiated",
+                "Rewrite the recursion as a loop.",
+            )
+        child = type(self)(callee, self.builder, self.active_calls, self.gradient_code)
+        child._check_signature(callee.node.args)
+        params = callee.params
+        defaults = dict(
+            zip(params[len(params) - len(callee.defaults) :], callee.defaults)
+        )
+        args: dict[str, Operand] = {}
+        if len(node.args) > len(params):
+            raise self.fn.error(
+                node,
+                f"{callee.name}() takes {len(params)} arguments "
+                f"but {len(node.args)} were given",
+            )
+        for name, arg in zip(params, node.args):
+            if isinstance(arg, ast.Starred):
+                self.unsupported(arg, "Pass the arguments one by one.")
+            args[name] = self.expr(arg)
+        for kw in node.keywords:
+            if kw.arg not in params or kw.arg in args:
+                raise self.fn.error(
+                    kw.value if kw.arg else node,
+                    f"{callee.name}() got an unexpected or repeated argument '{kw.arg}'",
+                    f"Its parameters are: {', '.join(params)}.",
+                )
+            args[kw.arg] = self.expr(kw.value)
+        for name in params:
+            if name not in args:
+                if name not in defaults:
+                    raise self.fn.error(
+                        node, f"{callee.name}() is missing the argument '{name}'"
+                    )
+                args[name] = child._default(defaults[name], node)
+        child.env.update(args)
+        child.aliasing = self.aliasing.for_callee(child, list(args.values()))
+        saved_loc = self.builder.loc
+        child.body(callee.node)
+        self.builder.loc = saved_loc
+        result = child.env[RESULT]
+        if (
+            hint
+            and isinstance(result, Var)
+            and result.role in ("temp", "user")
+            and (result not in args.values())
+        ):
+            result.hint, result.role = hint, "user"
+        return result
+
+    def _parse_callee(self, target: Any, node: ast.Call) -> ParsedFunction:
+        if isinstance(target, StaticGradient):  # a gradient, in a file read statically
+            if self.gradient_code is None:
+                raise InternalError(
+                    "a gradient bound in a file, but no way to its code"
+                )
+            return self.gradient_code(target)
+        if isinstance(target, ast.FunctionDef):  # read statically from the same file
+            parsed = ParsedFunction(
+                target, self.fn.filename, self.fn.lines, self.fn.resolve
+            )
+            parsed.defaults = tuple(
+                literal_default(d, parsed) for d in target.args.defaults
+            )
+            return parsed
+        if isinstance(target, types.FunctionType):
+            try:
+                return parse_function(target)
+            except S2SError as e:
+                raise UnsupportedSyntaxError(
+                    f"cannot differentiate through {target.__name__}(): {e.message}",
+                    self.fn.location(node),
+                    f"{e.hint}\nOr register its derivative: "
+                    f"s2s.register({target.__name__}, rule) (see the README).",
+                ) from None
+        raise self._unknown_function(node, dotted(node.func))
+
+    def method(self, node: ast.Call, func: ast.Attribute, hint: str | None) -> Operand:
+        name = func.attr
+        if name in METHODS:
+            return self.call(METHODS[name], node, [func.value], "np", hint)
+        if name == "reshape":
+            x = self.expr(func.value)
+            shape = self._shape_argument(node)
+            return self.emit("reshape", x, shape, hint=hint)
+        if name == "transpose":
+            x = self.expr(func.value)
+            axes = self._varargs_constant(node, "axes")
+            return self.emit(
+                "transpose", x, hint=hint, **({"axes": axes} if axes else {})
+            )
+        raise self.fn.error(
+            node,
+            f"unsupported method .{name}()",
+            "Use the numpy function instead (for example np.sum(x) for x.sum()).",
+        )
+
+    def _shape_argument(self, node: ast.Call) -> Operand:
+        if node.keywords:
+            raise self.fn.error(
+                node.keywords[0].value,
+                "reshape takes the shape positionally",
+                "Write x.reshape(a, b) or x.reshape((a, b)).",
+            )
+        if len(node.args) == 1:
+            return self.expr(node.args[0])
+        items = [self.expr(a) for a in node.args]
+        if all(isinstance(i, Const) for i in items):
+            return Const(tuple(i.value for i in items))
+        return self.emit("tuple", *items)
+
+    def _varargs_constant(self, node: ast.Call, what: str) -> Any:
+        values = [self._static(a, what) for a in node.args]
+        if len(values) == 1 and (values[0] is None or isinstance(values[0], tuple)):
+            return values[0]
+        return tuple(values) or None
+
+    def _static(self, node: ast.expr, what: str) -> Any:
+        value = self.expr(node)
+        if isinstance(value, Const):
+            return value.value
+        raise self.fn.error(
+            node,
+            f"{what} must be a constant known when the gradient is generated",
+            "Write it as a literal or a module-level constant.",
+        )
+
+    def _dtype(self, node: ast.expr) -> str | None:
+        """A dtype argument (`float`, `np.float32`, `"int64"`), as numpy's name for it."""
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        spelled: Any = None
+        if isinstance(node, ast.Name) and node.id not in self.env:
+            binding = self.fn.resolve(node.id)
+            if binding is not None and binding.kind == "builtin":
+                spelled = getattr(builtins, node.id)
+        elif isinstance(node, ast.Attribute) and self._module_of(node.value) == "numpy":
+            spelled = getattr(numpy, node.attr, None)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            spelled = node.value
+        try:
+            if spelled is not None:
+                return numpy.dtype(spelled).name
+        except TypeError:
+            pass
+        raise self.fn.error(
+            node,
+            f"dtype {dotted(node)} is not a numpy dtype s2s can read",
+            "Write float, int, bool, np.float32 (and the like) or a dtype name "
+            "such as 'float64'.",
+        )
+
+    def call(
+        self,
+        prim_name: str,
+        node: ast.Call,
+        leading: list[ast.expr],
+        lib: str,
+        hint: str | None,
+    ) -> Operand:
+        """Bind a call's arguments to the primitive's operands and static parameters."""
+        prim = PRIMITIVES[prim_name]
+        spelled = dotted(node.func)
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                self.unsupported(arg, "Pass the arguments one by one.")
+        keywords = [(kw.arg, kw.value) for kw in node.keywords]
+        try:
+            operand_nodes, static_nodes = bind(
+                prim, spelled, leading + list(node.args), keywords, display_items
+            )
+        except ArgumentError as e:
+            raise self.fn.error(e.culprit or node, e.message, e.hint) from None
+        spec = None
+        if prim_name == "unindex":
+            operands, spec = self._unindex_operands(node, operand_nodes)
+        else:
+            operands = [self.expr(a) for a in operand_nodes]
+        static = {
+            name: (
+                self._dtype(value)
+                if name == "dtype"
+                else self._static(value, f"'{name}'")
+            )
+            for name, value in static_nodes.items()
+        }
+        if spec is not None:
+            # g may be smaller than the part it fills (`acc[i] += v` is read back so)
+            static.update(spec=spec, broadcast=True)
+        if prim.check is not None:
+            problem = prim.check(
+                {n: static.get(n, d) for n, d in prim.static}, len(operands)
+            )
+            if problem is not None:
+                raise self.fn.error(node, *problem)
+        if lib != "np" or prim.operator is not None:  # np.add(x, y) is not x + y
+            static["lib"] = lib
+        return self.emit(prim_name, *operands, hint=hint, **static)
+
+    def _unindex_operands(
+        self, node: ast.Call, operand_nodes: list[ast.expr]
+    ) -> tuple[list[Operand], tuple]:
+        """`_unindex(g, x, np.s_[i, :])` in a generated gradient: g, x and the parts of
+        the index, and the index's spec."""
+        index = operand_nodes[-1] if len(operand_nodes) == 3 else None
+        if not (
+            isinstance(index, ast.Subscript)
+            and isinstance(index.value, ast.Attribute)
+            and index.value.attr == "s_"
+            and self._module_of(index.value.value) == "numpy"
+        ):
+            raise self.fn.error(
+                node,
+                "_unindex takes the gradient, the indexed array and np.s_[index]",
+                "Write it as s2s generates it: _unindex(g, x, np.s_[i, :]).",
+            )
+        spec, parts = self._index(index.slice)
+        return [self.expr(operand_nodes[0]), self.expr(operand_nodes[1]), *parts], spec
+
+    def _unknown_function(self, node: ast.Call, name: str) -> UnknownFunctionError:
+        arguments = ", ".join(["x", "y", "z"][: max(1, min(len(node.args), 3))])
+        rules = ", ".join(
+            f"lambda g, out, {arguments}: g * <d{name.rsplit('.', 1)[-1]}/d{a}>"
+            for a in arguments.split(", ")
+        )
+        return UnknownFunctionError(
+            f"no derivative rule for {name}()",
+            self.fn.location(node),
+            f"Teach s2s its derivative (one rule per argument; g is the adjoint of "
+            f"the result out), before differentiating:\n"
+            f"    s2s.register({name}, {rules})\n"
+            "See 'Custom derivative rules' in the README and the functions s2s knows "
+            "in docs/rules.md; or write it with supported numpy operations.",
+        )

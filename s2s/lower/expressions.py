@@ -1,0 +1,268 @@
+"""Lowering expressions: names, constants, operators, comparisons, attributes,
+subscripts and conditional expressions become ops whose outputs are fresh SSA
+values (calls are in :mod:`.calls`)."""
+
+from __future__ import annotations
+
+import ast
+import math
+import types
+
+import numpy
+
+from ..frontend import Binding
+from ..ir import Const, If, Operand, Var
+from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object
+from .environment import Value
+from .syntax import BINOPS, COMPARE, dotted
+
+
+class Expressions:
+    """The expression visitors of :class:`~s2s.lower.lowerer.Lowerer` (a mixin)."""
+
+    def value(self, node: ast.expr, hint: str | None = None) -> Value:
+        """An expression that may also be a call returning a tuple."""
+        if isinstance(node, ast.Call):
+            return self.expr_Call(node, hint, allow_tuple=True)
+        return self.expr(node, hint)
+
+    def expr(self, node: ast.expr, hint: str | None = None) -> Operand:
+        visit = getattr(self, "expr_" + type(node).__name__, None)
+        if visit is None:
+            self.unsupported(node)
+        return visit(node, hint)
+
+    def expr_Constant(self, node: ast.Constant, hint: str | None) -> Operand:
+        if isinstance(node.value, (bool, int, float, str)) or node.value is None:
+            return Const(node.value)
+        if node.value is Ellipsis:
+            return Const(Ellipsis)
+        raise self.fn.error(
+            node,
+            f"unsupported constant {node.value!r}",
+            "Use numbers, booleans, None or strings.",
+        )
+
+    def expr_Name(self, node: ast.Name, hint: str | None) -> Operand:
+        if node.id in self.env:
+            value = self.env[node.id]
+            if isinstance(value, Var) and value in self.saved.tapes:
+                raise self.fn.error(
+                    node,
+                    f"the list '{node.id}' is used as a value",
+                    "s2s supports lists only as tapes: `saved = []`, "
+                    "saved.append(v), v = saved.pop().",
+                )
+            if isinstance(value, tuple):
+                raise self.fn.error(
+                    node,
+                    f"'{node.id}' holds a tuple of values here",
+                    "Unpack it: `a, b = ...`.",
+                )
+            return value
+        binding = self.fn.resolve(node.id)
+        if binding is not None and binding.kind == "const":
+            return Const(binding.value)
+        raise self.fn.error(node, *self._name_problem(node.id, binding))
+
+    def _name_problem(self, name: str, binding: Binding | None) -> tuple[str, str]:
+        if binding is None:
+            return (
+                f"name '{name}' is not defined here",
+                "Define it before use on every path, or pass it as a parameter. "
+                "(A loop's index is not visible after the loop.)",
+            )
+        if binding.kind in ("numpy", "math"):
+            return (
+                f"the module '{name}' cannot be used as a value",
+                "Call one of its functions.",
+            )
+        if binding.kind == "unsupported" and hasattr(binding.value, "shape"):
+            return (
+                f"'{name}' is a module-level array; s2s inlines only numbers",
+                f"Pass '{name}' to the function as a parameter.",
+            )
+        return (
+            f"'{name}' ({type(binding.value).__name__}) cannot be used as a value here",
+            "Only numbers from outside the function are inlined; pass other values as "
+            "parameters.",
+        )
+
+    def expr_Tuple(self, node: ast.Tuple, hint: str | None) -> Operand:
+        items = [self.expr(e) for e in node.elts]
+        if all(isinstance(i, Const) for i in items):
+            return Const(tuple(i.value for i in items))
+        return self.emit("tuple", *items, hint=hint)
+
+    def expr_BinOp(self, node: ast.BinOp, hint: str | None) -> Operand:
+        prim = BINOPS.get(type(node.op))
+        if prim is None:
+            raise self.fn.error(
+                node,
+                f"unsupported operator {type(node.op).__name__}",
+                "Use + - * / ** @ // % on numbers and arrays, and & | ~ to combine "
+                "conditions (np.where((a > 0) & (b < 1), ...)); for an exclusive or "
+                "of conditions write `a != b`.",
+            )
+        left, right = self.expr(node.left), self.expr(node.right)
+        return self.emit(prim, left, right, hint=hint)
+
+    def expr_UnaryOp(self, node: ast.UnaryOp, hint: str | None) -> Operand:
+        operand = self.expr(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        if isinstance(node.op, ast.USub):
+            return self.emit("neg", operand, hint=hint)
+        if isinstance(node.op, ast.Not):
+            return self.emit("not", operand, hint=hint)
+        return self.emit("invert", operand, hint=hint)  # `~`, the last unary operator
+
+    def expr_BoolOp(self, node: ast.BoolOp, hint: str | None) -> Operand:
+        prim = "both" if isinstance(node.op, ast.And) else "either"
+        result = self.expr(node.values[0])
+        for value in node.values[1:]:
+            result = self.emit(prim, result, self.expr(value))
+        return result
+
+    def expr_Compare(self, node: ast.Compare, hint: str | None) -> Operand:
+        left = self.expr(node.left)
+        result = None
+        for op, right_node in zip(node.ops, node.comparators):
+            prim = COMPARE.get(type(op))
+            if prim is None:
+                raise self.fn.error(
+                    node,
+                    f"unsupported comparison {type(op).__name__}",
+                    "Compare values with < <= > >= == !=.",
+                )
+            right = self.expr(right_node)
+            test = self.emit(prim, left, right)
+            result = test if result is None else self.emit("both", result, test)
+            left = right
+        return result
+
+    def expr_Attribute(self, node: ast.Attribute, hint: str | None) -> Operand:
+        module = self._module_of(node.value)
+        if module == "numpy" and node.attr in NUMPY_CONSTANTS:
+            return Const(getattr(numpy, node.attr))
+        if module == "math" and node.attr in MATH_CONSTANTS:
+            return Const(getattr(math, node.attr))
+        if module is not None:
+            raise self.fn.error(
+                node,
+                f"{dotted(node)} is not a constant s2s knows",
+                "Use a numpy/math function call, or pass the value as a parameter.",
+            )
+        value = self.expr(node.value)
+        if node.attr == "T":  # written back as .T: the value is an array
+            return self.emit("transpose", value, hint=hint, attr=True)
+        if node.attr in ("shape", "ndim", "size"):
+            return self.emit(node.attr, value, hint=hint)
+        raise self.fn.error(
+            node,
+            f"unsupported attribute .{node.attr}",
+            "Supported array attributes are .T, .shape, .ndim and .size.",
+        )
+
+    def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Operand:
+        x = self.expr(node.value)
+        items = self._tuple_items(x)
+        if items is not None:
+            return self._tuple_item(node, items)
+        spec, parts = self._index(node.slice)
+        return self.emit("getitem", x, *parts, hint=hint, spec=spec)
+
+    def _tuple_items(self, x: Operand) -> tuple[Operand, ...] | None:
+        """The items of a tuple display (`t = (x, 2 * x)`), known while linearizing."""
+        op = self.builder.defs.get(x) if isinstance(x, Var) else None
+        return op.args if op is not None and op.prim == "tuple" else None
+
+    def _tuple_item(self, node: ast.Subscript, items: tuple[Operand, ...]) -> Operand:
+        """`t[1]`, `t[-1]`, `t[1:]` of a tuple display: its items, picked while
+        linearizing (the graph has no tuple values to differentiate through)."""
+        index = self.expr(node.slice) if not isinstance(node.slice, ast.Slice) else None
+        try:
+            if isinstance(node.slice, ast.Slice):
+                bounds = [
+                    None if b is None else self._static(b, "a tuple's slice bound")
+                    for b in (node.slice.lower, node.slice.upper, node.slice.step)
+                ]
+                return self.emit("tuple", *items[slice(*bounds)])
+            if isinstance(index, Const) and isinstance(index.value, int):
+                return items[index.value]
+        except IndexError:
+            raise self.fn.error(
+                node, f"tuple index out of range (the tuple has {len(items)} items)"
+            ) from None
+        raise self.fn.error(
+            node,
+            "a tuple is indexed with a value known only at run time",
+            "Index tuples with constants (`t[0]`), or stack the values into an "
+            "array (`np.stack(...)[i]`) and index that.",
+        )
+
+    def _index(self, index: ast.expr) -> tuple[tuple, list[Operand]]:
+        """The `spec` of a subscript (see ir.Sym.__getitem__) and its run-time parts."""
+        items = index.elts if isinstance(index, ast.Tuple) else [index]
+        spec, parts = [], []
+        for item in items:
+            if isinstance(item, ast.Slice):
+                bounds = (item.lower, item.upper, item.step)
+                spec.append(("slice", *(b is not None for b in bounds)))
+                parts.extend(self.expr(b) for b in bounds if b is not None)
+                continue
+            if isinstance(item, ast.List):  # x[[0, 2]]: integer-array indexing
+                spec.append(("list",))
+                parts.append(
+                    Const(tuple(self._static(e, "a list index") for e in item.elts))
+                )
+                continue
+            value = self.expr(item)
+            if isinstance(value, Const) and value.value is None:
+                spec.append(("newaxis",))
+            elif isinstance(value, Const) and value.value is Ellipsis:
+                spec.append(("ellipsis",))
+            else:
+                spec.append(("value",))
+                parts.append(value)
+        return (isinstance(index, ast.Tuple),) + tuple(spec), parts
+
+    def _module_of(self, node: ast.expr) -> str | None:
+        """The dotted name of the module `node` names (any alias): 'numpy', 'math',
+        'numpy.linalg', 'scipy.special', ...; None when it names no module."""
+        if isinstance(node, ast.Name) and node.id not in self.env:
+            binding = self.fn.resolve(node.id)
+            if binding is not None and binding.kind in ("numpy", "math"):
+                return binding.kind
+            if binding is not None and binding.kind == "module":
+                return binding.value
+        if isinstance(node, ast.Attribute):
+            parent = self._module_of(node.value)
+            if parent is None:
+                return None
+            path = f"{parent}.{node.attr}"
+            found = loaded_object(path)
+            if isinstance(found, types.ModuleType):
+                return path
+            # A submodule of a library that is not imported here (the CLI imports
+            # nothing): assume a module, so that errors name the whole path.
+            if found is None and parent.split(".")[0] not in ("numpy", "math"):
+                return path
+        return None
+
+    def expr_IfExp(self, node: ast.IfExp, hint: str | None) -> Operand:
+        cond = self.expr(node.test)
+        loc = self.builder.loc
+        results = []
+        for branch in (node.body, node.orelse):
+            saved = self.builder.ops
+            self.builder.ops = []
+            results.append((self.expr(branch), self.builder.ops))
+            self.builder.ops = saved
+        (a, then), (b, orelse) = results
+        region = If(cond, then, orelse, loc=loc)
+        out = self.builder.var(hint or "chosen", "user" if hint else "temp")
+        region.outs, region.then_vals, region.else_vals = [out], [a], [b]
+        self.aliasing.merged[out] = [a, b]
+        self.builder.ops.append(region)
+        return out

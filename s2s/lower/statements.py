@@ -1,0 +1,394 @@
+"""Lowering statements: assignments, branches and loops become SSA ops and regions.
+
+Each statement is lowered in order, and the environment maps every Python name to
+its current value, so that a rebinding (`x = x + 1`) simply makes a new value.  An
+`if` becomes an :class:`~s2s.ir.If` whose branches are lowered separately and
+merged with phis; a `for` over a range or a `while` becomes a
+:class:`~s2s.ir.Loop` whose carried values are the names its body assigns.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import UnsupportedSyntaxError
+from ..frontend import Binding
+from ..ir import Const, If, Loop, Operand, Var, single_indices
+from .environment import RESULT, STOP, Value
+from .aliasing import OWN_ARRAY
+from .syntax import (
+    AUG,
+    assigned_names,
+    describe,
+    is_docstring,
+    is_float_guard,
+    region_node,
+)
+
+
+class Statements:
+    """The statement visitors of :class:`~s2s.lower.lowerer.Lowerer` (a mixin)."""
+
+    def stmt_Assign(self, node: ast.Assign) -> None:
+        if len(node.targets) != 1:
+            raise self.fn.error(
+                node,
+                "chained assignment `a = b = ...` is not supported",
+                "Assign each name separately.",
+            )
+        self.assign(node.targets[0], node.value)
+
+    def stmt_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.assign(node.target, node.value)
+
+    def stmt_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Subscript):
+            self.update_part(node)
+            return
+        if not isinstance(node.target, ast.Name):
+            raise self.fn.error(
+                node.target,
+                f"cannot update {describe(node.target)} in place",
+                "Update a name (`x += v`) or part of a named array (`x[i] += v`).",
+            )
+        name, symbol = node.target.id, AUG.get(type(node.op), "?")
+        origins = self.aliasing.origins(self.env.get(name))
+        fix = f"Write `{name} = {name} {symbol} ...`"
+        self.aliasing.refuse_shared(node, name, f"{name} {symbol}=", origins, fix)
+        for env in self.aliasing.callers:  # an argument's array is the caller's too
+            self.aliasing.refuse_shared(
+                node, "", f"{name} {symbol}=", origins, fix, env
+            )
+        binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
+        self.assign(node.target, ast.copy_location(binop, node))
+
+    def update_part(self, node: ast.AugAssign) -> None:
+        """`acc[i] += v` (or `-=`) on an array the function owns: the new value
+        `acc + <v scattered into zeros like acc at i>`, as the adjoint of acc[i] is.
+
+        The index must be basic (integers, slices, None, ...): through an index array
+        numpy's `+=` adds once per repeated element, which no sum of arrays says.
+        """
+        target = node.target
+        if not isinstance(target.value, ast.Name):
+            raise self.fn.error(
+                target,
+                "cannot update part of an expression in place",
+                "Name the array first: `acc = ...`, then `acc[i] += v`.",
+            )
+        if not isinstance(node.op, (ast.Add, ast.Sub)):
+            raise self.fn.error(
+                node,
+                f"`{AUG.get(type(node.op), '?')}=` on part of an array is not supported",
+                "Only `+=` and `-=` update part of an array; compute the new array "
+                "from the whole one instead.",
+            )
+        name, symbol = target.value.id, AUG[type(node.op)]
+        array = self.expr(target.value)
+        if isinstance(array, Const):
+            raise self.fn.error(
+                target.value,
+                f"'{name}' holds a number here, not an array",
+                "Only arrays have parts to update.",
+            )
+        written = f"{name}[...] {symbol}="
+        origins = self.aliasing.origins(array)
+        self.aliasing.refuse_borrowed(node, name, written, origins)
+        self.aliasing.refuse_shared(node, name, written, origins, OWN_ARRAY)
+        for origin in origins:  # a loop's carried array: checked again at its end
+            self.aliasing.updated.setdefault(origin, (node, name, written))
+        spec, parts = self._index(target.slice)
+        if spec == (True,):  # `acc[()]`: the whole of a 0-d array
+            raise self.fn.error(
+                target,
+                f"`{name}[()] {symbol}=` updates a 0-d array as a whole",
+                f"Write `{name} = {name} {symbol} ...`.",
+            )
+        if any(item[0] == "list" for item in spec[1:]):
+            raise self.aliasing.index_array_error(target.slice, name, symbol)
+        value = self.expr(node.value)
+        scattered = self.emit(
+            "unindex", value, array, *parts, spec=spec, broadcast=True
+        )
+        prim = "add" if isinstance(node.op, ast.Add) else "sub"
+        self.env[name] = self.emit(prim, array, scattered, hint=name)
+        indices = [p for p, single in zip(parts, single_indices(spec)) if single]
+        self.aliasing.part_updates.append((target.slice, name, symbol, indices))
+
+    def stmt_Return(self, node: ast.Return) -> None:
+        if self.loop_depth:
+            raise self.fn.error(
+                node,
+                "`return` inside a loop is not supported",
+                "Leave the loop with `break` and return after it.",
+            )
+        if node.value is None:
+            raise self.fn.error(
+                node, "`return` without a value", "Return the value to differentiate."
+            )
+        self.return_loc = self.fn.location(node)
+        if isinstance(node.value, ast.Tuple):
+            self.env[RESULT] = tuple(self.expr(e) for e in node.value.elts)
+        else:
+            self.env[RESULT] = self.expr(node.value, hint=self.fn.name)
+
+    def stmt_Pass(self, node: ast.Pass) -> None:
+        pass
+
+    def stmt_Break(self, node: ast.Break) -> None:
+        self.env[STOP] = Const(True)
+
+    def stmt_Continue(self, node: ast.Continue) -> None:
+        pass  # after normalization, a continue ends its iteration anyway
+
+    def stmt_Expr(self, node: ast.Expr) -> None:
+        if is_docstring(node):
+            return
+        if isinstance(node.value, (ast.Yield, ast.YieldFrom, ast.Await)):
+            self.unsupported(node.value)
+        if self.tape_call(node.value, "append") is not None:
+            self.push(node.value)
+            return
+        if self.calls_effect(node.value):
+            self.expr(node.value)
+            return
+        raise self.fn.error(
+            node,
+            "an expression statement has no effect in a differentiated function",
+            "Assign its value to a name, or remove it.",
+        )
+
+    def assign(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(value, ast.List) and not value.elts:
+            self.new_tape(target, value)
+            return
+        if self.tape_call(value, "pop") is not None:
+            self.pop(target, value)
+            return
+        if isinstance(target, ast.Name):
+            result = self.value(value, hint=target.id)
+            if isinstance(value, (ast.BinOp, ast.UnaryOp)) and self.aliasing.shared(
+                result
+            ):
+                # `v = --y` or `v = y * 1` folded to y, but Python made a new array:
+                # v must not alias y when `v += ...` follows.
+                result = self.emit("copy", result, hint=target.id, fresh=True)
+            self.env[target.id] = result
+            return
+        if isinstance(target, ast.Tuple) and all(
+            isinstance(t, ast.Name) for t in target.elts
+        ):
+            if isinstance(value, ast.Tuple):
+                values = tuple(
+                    self.expr(v, hint=t.id) for t, v in zip(target.elts, value.elts)
+                )
+            else:
+                values = self.value(value)
+                values = self._tuple_items(values) or values
+            if not isinstance(values, tuple) or len(values) != len(target.elts):
+                raise self.fn.error(
+                    value,
+                    "tuple unpacking needs a tuple of the same length on the right",
+                    "Write `a, b = x, y` (or unpack what a helper returns), "
+                    "or assign each name separately.",
+                )
+            for t, v in zip(target.elts, values):
+                if isinstance(v, Var) and v.role == "temp":
+                    v.hint, v.role = t.id, "user"
+                self.env[t.id] = v
+            return
+        raise self.fn.error(
+            target,
+            f"cannot assign to {describe(target)}",
+            "Assign to plain names; arrays cannot be updated in place.",
+        )
+
+    def stmt_If(self, node: ast.If) -> None:
+        if is_float_guard(node) and self.calls_effect(node.body[0].value):
+            self.expr(node.body[0].value)  # generated code: the guard only saves time
+            return
+        cond = self.expr(node.test)
+        if isinstance(cond, Var) and cond.role == "temp":
+            cond.hint = "cond"
+        loc = self.fn.location(node)
+        then, then_env = self.sub_block(node.body)
+        orelse, else_env = self.sub_block(node.orelse)
+        region = If(cond, then, orelse, loc=loc)
+        self.merge(region, then_env, else_env)
+        self.builder.loc = loc
+        self.builder.ops.append(region)
+
+    def merge(
+        self, region: If, then_env: dict[str, Value], else_env: dict[str, Value]
+    ) -> None:
+        """Give every name the branches disagree on a phi: an out of the If."""
+        for name in dict.fromkeys([*then_env, *else_env]):
+            a, b = then_env.get(name), else_env.get(name)
+            if a is b:
+                if a is not None:
+                    self.env[name] = a
+                continue
+            if isinstance(a, tuple) or isinstance(b, tuple):
+                if not (
+                    isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
+                ):
+                    raise self.fn.error(
+                        region_node(region),
+                        "the branches return tuples of different lengths",
+                        "Return the same number of values on every path.",
+                    )
+                self.env[name] = tuple(
+                    self._phi(region, name, x, y) for x, y in zip(a, b)
+                )
+            else:
+                self.env[name] = self._phi(region, name, a, b)
+
+    def _phi(self, region: If, name: str, a: Operand | None, b: Operand | None) -> Var:
+        hint = {RESULT: self.fn.name, STOP: "stop"}.get(name, name)
+        out = self.builder.var(hint, "user")
+        region.outs.append(out)
+        region.then_vals.append(a)
+        region.else_vals.append(b)
+        self.aliasing.merged[out] = [v for v in (a, b) if v is not None]
+        return out
+
+    def stmt_For(self, node: ast.For) -> None:
+        if node.orelse:
+            raise self.fn.error(
+                node.orelse[0],
+                "`for ... else` is not supported",
+                "Track the condition with a variable instead.",
+            )
+        if not isinstance(node.target, ast.Name):
+            raise self.fn.error(
+                node.target,
+                "the loop variable must be a single name",
+                "Write `for i in range(n):` and index inside the body.",
+            )
+        iterable = self._range(node.iter)
+        loop = Loop([], [], [], [], [], iterable=iterable, loc=self.fn.location(node))
+        loop.index = self.builder.var(node.target.id, "user")
+        self._loop_body(loop, node, {node.target.id: loop.index})
+        self.env.pop(node.target.id, None)  # the index is not visible after the loop
+
+    def stmt_While(self, node: ast.While) -> None:
+        if node.orelse:
+            raise self.fn.error(
+                node.orelse[0],
+                "`while ... else` is not supported",
+                "Track the condition with a variable instead.",
+            )
+        loop = Loop([], [], [], [], [], loc=self.fn.location(node))
+        self._loop_body(loop, node, {})
+
+    def _loop_body(
+        self, loop: Loop, node: ast.For | ast.While, bound: dict[str, Var]
+    ) -> None:
+        """Fill in a loop's carried values, header, body and outs."""
+        names = [n for n in assigned_names(node.body) if n not in bound]
+        before = dict(self.env)
+        for name in names:
+            phi = self.builder.var(name, "user")
+            loop.carried.append(phi)
+            init = before.get(name)
+            loop.inits.append(init if not isinstance(init, tuple) else None)
+            self.aliasing.merged[phi] = [init] if isinstance(init, (Var, Const)) else []
+            self.env[name] = phi
+        self.env.update(bound)
+        self.env[STOP] = Const(False)
+        saved_ops = self.builder.ops
+        self.loop_depth += 1
+        try:
+            if isinstance(node, ast.While):
+                self.builder.ops = loop.header
+                self.builder.loc = loop.loc
+                loop.cond = self.expr(node.test)
+            body, env = self.sub_block(node.body)
+        finally:
+            self.builder.ops = saved_ops
+            self.loop_depth -= 1
+        loop.body = body
+        stop = env.get(STOP)
+        loop.stop = None if stop == Const(False) else stop
+        for name, phi in zip(names, loop.carried):
+            next_value = env.get(name)
+            if isinstance(next_value, tuple):
+                raise self.fn.error(
+                    node,
+                    f"'{name}' holds a tuple across loop iterations",
+                    "Unpack the tuple into separate names.",
+                )
+            loop.nexts.append(next_value)
+            self.aliasing.check_next_update(phi, next_value, env)
+            out = self.builder.var(name, "user")
+            loop.outs.append(out)
+            self.aliasing.merged[out] = [phi] + (
+                [next_value] if next_value is not None else []
+            )
+        self.env = {k: v for k, v in before.items()}
+        for name, init, out in zip(names, loop.inits, loop.outs):
+            self.env[name] = out
+        self.builder.loc = loop.loc
+        self.builder.ops.append(loop)
+
+    def _range(self, node: ast.expr) -> Operand:
+        """The iterable of a for loop: `range(...)`, or (as generated gradients write
+        them) a name holding a range, `reversed(...)` of one, or a slice of one."""
+        if self._calls_builtin(node, "range"):
+            return self._range_call(node)
+        if self._calls_builtin(node, "reversed") or isinstance(
+            node, (ast.Name, ast.Subscript)
+        ):
+            value = self.expr(node)
+            if self._is_range(value):
+                return value
+        raise self._not_a_range(node)
+
+    def _not_a_range(self, node: ast.expr) -> UnsupportedSyntaxError:
+        return self.fn.error(
+            node,
+            "s2s loops only over range(...)",
+            "Write `for i in range(n):` (start, stop and step may be run-time "
+            "values) and index arrays with i inside the body.",
+        )
+
+    def _calls_builtin(self, node: ast.expr, name: str) -> bool:
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id not in self.env
+            and self.fn.resolve(node.func.id) == Binding("builtin", name)
+        )
+
+    def _range_call(self, node: ast.Call) -> Operand:
+        if node.keywords or not 1 <= len(node.args) <= 3:
+            raise self._not_a_range(node)
+        args = [self.expr(a) for a in node.args]
+        if len(args) == 1:
+            args = [Const(0), args[0]]
+        if len(args) == 2:
+            args.append(Const(1))
+        return self.builder.emit("range", *args, lib="builtin")
+
+    def _reversed_call(self, node: ast.Call) -> Operand:
+        value = self.expr(node.args[0]) if len(node.args) == 1 else None
+        if node.keywords or not self._is_range(value):
+            raise self.fn.error(
+                node,
+                "reversed() is supported on a range only",
+                "Loop over reversed(range(...)), or index the array backwards.",
+            )
+        return self.builder.emit("reversed", value, lib="builtin")
+
+    def _is_range(self, value: Operand | None) -> bool:
+        """Whether `value` is a range, reversed or sliced (re-iterable, or iterated
+        once by the loop it was made for)."""
+        if value in self.saved.popped_ranges:  # a range a generated gradient saved
+            return True
+        made = self.builder.defs.get(value) if isinstance(value, Var) else None
+        if made is None:
+            return False
+        if made.prim == "range":
+            return True
+        return made.prim in ("reversed", "getitem") and self._is_range(made.args[0])
