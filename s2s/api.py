@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 
 from . import cache
-from .recursion import allows_deep_recursion
 from .errors import (
     InternalError,
     NonScalarOutputError,
@@ -40,6 +39,7 @@ from .pipeline import (
     pseudo_filename,
     resolve_parsed_wrt,
 )
+from .recursion import allows_deep_recursion
 
 if TYPE_CHECKING:
     pass

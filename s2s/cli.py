@@ -28,12 +28,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import arguments, cache
-from .files import read_text
-from .version import VERSION
-from .pipeline import MODES, Stages, Wrt, generate, resolve_parsed_wrt
 from .errors import GradientMismatchError, InternalError, S2SError
+from .files import read_text
 from .fingerprint import Fingerprint, fingerprint
 from .frontend import TRANSFORMS, ParsedFunction, parse_file, read_module, s2s_names
+from .pipeline import MODES, Stages, Wrt, generate, resolve_parsed_wrt
+from .version import VERSION
 
 EXIT_OK, EXIT_STALE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_OUTPUT = "generated"

@@ -24,11 +24,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .ad.activity import active_values
+from .ad.reverse import reverse
 from .api import as_real
-from .pipeline import Wrt, resolve_wrt
 from .arguments import bind, parse_at
-from .errors import GraphvizNotFoundError, InternalError, S2SError
 from .emit.spelling import spell
+from .errors import GraphvizNotFoundError, InternalError, S2SError
 from .evaluate import Trace, run
 from .frontend import ParsedFunction, parse_file, parse_function
 from .ir import (
@@ -46,10 +47,8 @@ from .ir import (
     verify,
 )
 from .lower import lower
-from .pipeline import gradient_code
+from .pipeline import Wrt, gradient_code, resolve_wrt
 from .primitives import PRIMITIVES
-from .ad.activity import active_values
-from .ad.reverse import reverse
 
 VALUE_COLOR = "#1a7f37"  # green, as in the seed notes
 ADJOINT_COLOR = "#cf222e"  # red

@@ -35,9 +35,6 @@ from typing import Any, Mapping
 
 import numpy
 
-from .pipeline import gradient_code
-from .recursion import allows_deep_recursion
-from .version import VERSION
 from .errors import S2SError
 from .frontend import (
     Binding,
@@ -46,6 +43,9 @@ from .frontend import (
     constant_defaults,
     parse_function,
 )
+from .pipeline import gradient_code
+from .recursion import allows_deep_recursion
+from .version import VERSION
 
 #: Bumped when the key material changes shape, so old keys cannot collide with new.
 KEY_FORMAT = 1

@@ -27,8 +27,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .api import GradFunction, as_real
-from .pipeline import Wrt, check_mode, resolve_wrt
 from .errors import S2SError, WrtError
+from .pipeline import Wrt, check_mode, resolve_wrt
 
 # --- the transforms --------------------------------------------------------------------
 

@@ -14,9 +14,8 @@ import sys
 from typing import Any
 
 from .emit import emit_module
-from .ir import FunctionSpec
+from .ir import Builder, FunctionSpec, Namespace, Role, Sym, Var
 from .optimize import optimize
-from .ir import Builder, Namespace, Sym, Var
 from .primitives import BUILTINS, MATH_FUNCTIONS, METHODS, NUMPY_FUNCTIONS, PRIMITIVES
 from .rules import KIND_NAMES
 
@@ -102,7 +101,7 @@ def _rule_function(name: str, index: int) -> tuple[FunctionSpec, list[str]]:
     # The result is `out` here: rules call it y, but so are some arguments.
     names = Namespace(["g", "out", *operands])
     builder = Builder(names)
-    args = [Var(n, n, "param") for n in ["g", "out", *operands]]
+    args = [Var(n, n, Role.PARAM) for n in ["g", "out", *operands]]
     static = {k: params.get(k, default) for k, default in prim.static}
     syms = [Sym(a, builder) for a in args]
     results, shown = [], []

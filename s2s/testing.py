@@ -14,8 +14,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .api import as_real, grad
-from .pipeline import Wrt
 from .errors import GradientMismatchError
+from .pipeline import Wrt
 
 ATOL = 1e-7
 RTOL = 1e-5

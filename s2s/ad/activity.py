@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..errors import UnsupportedSyntaxError
-from ..ir import Op, Operand, Stmt, Var, If, operands, pushed_values, walk
+from ..ir import If, Op, Operand, Stmt, Var, operands, pushed_values, walk
 from ..primitives import PRIMITIVES, differentiable_operands
 
 

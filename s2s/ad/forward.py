@@ -31,17 +31,20 @@ from typing import Any
 from ..errors import UnsupportedSyntaxError
 from ..ir import (
     Builder,
+    Carried,
     Const,
     If,
     Loop,
-    maybe_undefined,
+    Merge,
     Namespace,
     Op,
     Operand,
+    Role,
     Stmt,
     Sym,
     Var,
     as_operand,
+    maybe_undefined,
     walk,
 )
 from ..primitives import PRIMITIVES, operand_names
@@ -79,7 +82,7 @@ class _Forward:
         self.alike: list[tuple[Var, Var]] = []
         self.params = []
         for p in wrt:
-            dot = Var(names.fresh(p.hint + "_dot"), p.hint + "_dot", "param")
+            dot = Var(names.fresh(p.hint + "_dot"), p.hint + "_dot", Role.PARAM)
             self.params.append(dot)
             self.set(p, dot)
 
@@ -94,7 +97,7 @@ class _Forward:
     def var(self, v: Var) -> Var:
         """A new variable to hold v's tangent."""
         hint = v.hint + "_dot"
-        return self.builder.var(hint, "user" if v.role == "param" else v.role)
+        return self.builder.var(hint, Role.USER if v.role == Role.PARAM else v.role)
 
     def zeros(self, like: Operand) -> Operand:
         """A materialized zero tangent for `like` (where it may not exist, 0.0)."""
@@ -175,7 +178,7 @@ class _Forward:
         if isinstance(t, Var) and t in b.defs and t not in self.taken:
             hint = v.hint + "_dot"
             t.name, t.hint = b.names.fresh(hint), hint
-            t.role = "user" if v.role == "param" else v.role
+            t.role = Role.USER if v.role == Role.PARAM else v.role
         return t
 
     def elementwise(self, op, dots, y, args, static) -> Any:
@@ -238,15 +241,7 @@ class _Forward:
     def branch(self, s: If) -> None:
         b = self.builder
         then, orelse = self.block(s.then), self.block(s.orelse)
-        region = If(
-            s.cond,
-            then,
-            orelse,
-            list(s.outs),
-            list(s.then_vals),
-            list(s.else_vals),
-            s.loc,
-        )
+        region = If(s.cond, then, orelse, list(s.merges), s.loc)
         for out, a, c in zip(s.outs, s.then_vals, s.else_vals):
             if out not in self.active:
                 continue
@@ -260,9 +255,7 @@ class _Forward:
                     sides[k] = self.zeros(v)
             b.ops = saved
             dot = self.var(out)
-            region.outs.append(dot)
-            region.then_vals.append(sides[0])
-            region.else_vals.append(sides[1])
+            region.merges.append(Merge(dot, sides[0], sides[1]))
             self.set(out, dot)
         b.loc = s.loc
         b.ops.append(region)
@@ -287,11 +280,8 @@ class _Forward:
         b.loc = s.loc
         b.ops.append(
             Loop(
-                s.carried + dots,
-                s.inits + inits,
+                s.carries + list(map(Carried, dots, inits, nexts, outs)),
                 body,
-                s.nexts + nexts,
-                s.outs + outs,
                 index=s.index,
                 iterable=s.iterable,
                 header=header,

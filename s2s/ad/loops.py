@@ -7,14 +7,17 @@ state of the one before, and loops that can stop early count their trips."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Iterable
 
 from ..ir import (
+    Carried,
     Const,
     If,
     Loop,
     Op,
     Operand,
+    Role,
     Stmt,
     Var,
     defined_in,
@@ -51,7 +54,7 @@ class LoopReversal:
         phis, inits = [], []
         for k in carried:
             out = loop.outs[k]
-            phis.append(b.var("d" + out.hint, "adjoint"))
+            phis.append(b.var("d" + out.hint, Role.ADJOINT))
             if out in adjoints:
                 inits.append(adjoints[out])
             elif (
@@ -61,7 +64,7 @@ class LoopReversal:
             else:
                 inits.append(self.zeros(out))
         for u in outside:
-            phis.append(b.var("d" + u.hint, "adjoint"))
+            phis.append(b.var("d" + u.hint, Role.ADJOINT))
             inits.append(adjoints[u] if u in adjoints else self.zeros(u))
         self.named.update(phis)
 
@@ -84,13 +87,14 @@ class LoopReversal:
         body, b.ops = b.ops, saved
         self.mirror[id(loop.body)] = body
 
-        index = b.var(loop.index.hint, "user") if loop.index is not None else None
+        index = b.var(loop.index.hint, Role.USER) if loop.index is not None else None
+        carries = [
+            Carried(phi, init, nxt, b.var(phi.hint, phi.role))
+            for phi, init, nxt in zip(phis, inits, nexts)
+        ]
         region = Loop(
-            phis,
-            inits,
+            carries,
             body,
-            nexts,
-            [b.var(p.hint, p.role) for p in phis],
             index=index,
             iterable=self.reverse_iterations(loop),
             loc=loop.loc,
@@ -137,15 +141,12 @@ class LoopReversal:
         """Give a forward loop a counter of its iterations; return its final value."""
         b = self.builder
         phi, nxt, out = (
-            b.var("trips", "user"),
-            b.var("trips", "user"),
-            b.var("trips", "user"),
+            b.var("trips", Role.USER),
+            b.var("trips", Role.USER),
+            b.var("trips", Role.USER),
         )
         loop.body.insert(0, Op("add", (phi, Const(1)), nxt))
-        loop.carried.append(phi)
-        loop.inits.append(Const(0))
-        loop.nexts.append(nxt)
-        loop.outs.append(out)
+        loop.carries.append(Carried(phi, Const(0), nxt, out))
         self.defs[out] = loop
         return out
 
@@ -205,7 +206,9 @@ class LoopReversal:
         carried = [v for v in loop.carried if v in read or v in chained]
         if carried:
             popped = self.tape(carried, loop.body, 0, reverse_body)
-            region.nexts = [popped.get(x, x) for x in region.nexts]
+            region.carries = [
+                replace(c, next=popped.get(c.next, c.next)) for c in region.carries
+            ]
         for block in self._blocks(loop):
             needed = [v for st in block for v in st.defines if v in read]
             needed = [self.shape_instead(v, block, reverse_body) for v in needed]
@@ -226,10 +229,10 @@ class LoopReversal:
             if nxt not in read or nxt not in body_defs or not self.exists(init):
                 continue
             end = self.builder.var(nxt.hint, nxt.role)
-            region.carried.append(end)
-            region.inits.append(loop.outs[k])
-            region.nexts.append(c)  # the popped starting value, once it is taped
-            region.outs.append(self.builder.var(nxt.hint, nxt.role))
+            # The next end value is this iteration's popped starting value, once
+            # it is taped.
+            out = self.builder.var(nxt.hint, nxt.role)
+            region.carries.append(Carried(end, loop.outs[k], c, out))
             substitute(self.mirror[id(loop.body)], {nxt: end})
             chained.add(c)
         return chained
@@ -244,7 +247,7 @@ class LoopReversal:
         ]
         if not readers or not all(_reads_only_shape(st, v) for st in readers):
             return v
-        shape = self.builder.var(v.hint + "_shape", "temp")
+        shape = self.builder.var(v.hint + "_shape", Role.TEMP)
         block.append(Op("shape", (v,), shape, {}, None))
         for st in readers:
             if st.prim == "shape":
@@ -260,13 +263,13 @@ class LoopReversal:
         """Push `values` at position `at` of a forward block, pop them at the start of
         its mirror, and make the mirror read the popped values (returned)."""
         b = self.builder
-        tape = b.var(f"{values[0].hint}_tape", "user")
+        tape = b.var(f"{values[0].hint}_tape", Role.USER)
         self.tapes.append(Op("new_stack", (), tape))
         made = [self.defs[v].loc for v in values if getattr(self.defs.get(v), "loc", 0)]
         where = made[-1] if made and at else None  # the line that made what is saved
         block.insert(at, Op("push", (tape, *values), b.var("pushed"), {}, where))
         popped = tuple(
-            b.var(v.hint, "user" if v.role == "param" else v.role) for v in values
+            b.var(v.hint, Role.USER if v.role == Role.PARAM else v.role) for v in values
         )
         substitute(mirror, dict(zip(values, popped)))
         mirror.insert(0, Op("pop", (tape,), b.var("popped"), outs=popped))

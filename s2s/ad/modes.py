@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..ir import FunctionSpec, Graph, Namespace, Var, verify
+from ..ir import FunctionSpec, Graph, Namespace, Role, Var, verify
 from .forward import forward
 from .reverse import Adjoint, reverse
 
@@ -36,7 +36,7 @@ def derivative_specs(
         verify(Graph(name, params, body, graph.result))
 
     if mode == "vjp":
-        seed = Var(names.fresh("d" + name), "d" + name, "param")
+        seed = Var(names.fresh("d" + name), "d" + name, Role.PARAM)
         adjoint = reverse(graph, wrt, names, seed)
         sections = [("forward", adjoint.forward), ("reverse", adjoint.ops)]
         checked(graph.params + [seed], sections)

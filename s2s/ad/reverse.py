@@ -27,9 +27,11 @@ from ..ir import (
     Graph,
     If,
     Loop,
+    Merge,
     Namespace,
     Op,
     Operand,
+    Role,
     Stmt,
     Sym,
     Var,
@@ -138,7 +140,7 @@ class _Reverse(LoopReversal):
             (
                 self.writable(adjoints[p])
                 if p in adjoints
-                else self.zeros(p, hint="d" + p.hint, role="adjoint")
+                else self.zeros(p, hint="d" + p.hint, role=Role.ADJOINT)
             )
             for p in wrt
         ]
@@ -154,7 +156,7 @@ class _Reverse(LoopReversal):
         if made is None or not PRIMITIVES[made.prim].spread:
             return gradient
         copy = self.builder.emit("array_copy", gradient, hint=gradient.hint)
-        copy.role, made.out.role, made.out.hint = "adjoint", "temp", "spread"
+        copy.role, made.out.role, made.out.hint = Role.ADJOINT, Role.TEMP, "spread"
         return copy
 
     def exists(self, value: Operand | None) -> bool:
@@ -162,7 +164,7 @@ class _Reverse(LoopReversal):
         return value is not None and value not in self.maybe_undefined
 
     def zeros(
-        self, like: Operand, hint: str | None = None, role: str = "temp"
+        self, like: Operand, hint: str | None = None, role: str = Role.TEMP
     ) -> Operand:
         b = self.builder
         if not self.exists(like):
@@ -241,7 +243,7 @@ class _Reverse(LoopReversal):
         """
         op = self.defs.get(x)
         return (
-            x.role == "temp"
+            x.role == Role.TEMP
             and self.uses[x] == 1
             and isinstance(op, Op)
             and PRIMITIVES[op.prim].broadcasting
@@ -254,14 +256,14 @@ class _Reverse(LoopReversal):
         """
         b = self.builder
         hint = "d" + x.hint
-        role = "temp" if x.role == "temp" else "adjoint"
+        role = Role.TEMP if x.role == Role.TEMP else Role.ADJOINT
         if x in adjoints:
             adjoints[x] = b.emit("add", adjoints[x], c, hint=hint, role=role)
-        elif c in b.defs and c.role == "temp" and c not in self.named:
+        elif c in b.defs and c.role == Role.TEMP and c not in self.named:
             c.name, c.hint, c.role = b.names.fresh(hint), hint, role
             adjoints[x] = c
-        elif x.role != "temp" or isinstance(c, Const):
-            adjoints[x] = b.emit("copy", c, hint=hint, role="adjoint")
+        elif x.role != Role.TEMP or isinstance(c, Const):
+            adjoints[x] = b.emit("copy", c, hint=hint, role=Role.ADJOINT)
         else:
             adjoints[x] = c
         self.named.add(adjoints[x])
@@ -274,7 +276,7 @@ class _Reverse(LoopReversal):
         reverse sweep meets the pops first (last popped, first met), pushes each
         popped value's adjoint, and pops them at the pushes, in LIFO order."""
         if tape not in self.adjoint_tapes:
-            self.adjoint_tapes[tape] = self.builder.var("d" + tape.hint, "user")
+            self.adjoint_tapes[tape] = self.builder.var("d" + tape.hint, Role.USER)
         return self.adjoint_tapes[tape]
 
     def saves_derivatives(self, stmts: list[Stmt]) -> bool:
@@ -336,10 +338,12 @@ class _Reverse(LoopReversal):
         for k in dict.fromkeys([*then_adj, *else_adj]):
             if k in inside or then_adj.get(k) is else_adj.get(k):
                 continue
-            region.then_vals.append(self._in_block(then_ops, then_adj.get(k), k))
-            region.else_vals.append(self._in_block(else_ops, else_adj.get(k), k))
-            out = b.var("d" + k.hint, "temp" if k.role == "temp" else "adjoint")
-            region.outs.append(out)
+            then = self._in_block(then_ops, then_adj.get(k), k)
+            orelse = self._in_block(else_ops, else_adj.get(k), k)
+            out = b.var(
+                "d" + k.hint, Role.TEMP if k.role == Role.TEMP else Role.ADJOINT
+            )
+            region.merges.append(Merge(out, then, orelse))
             adjoints[k] = self.final[k] = out
             self.named.add(out)
         b.loc = s.loc

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ir import If, Loop, Op, Operand, Stmt, Var, operands, operands_of, walk
+from ..ir import If, Loop, Op, Operand, Role, Stmt, Var, operands, operands_of, walk
 from ..primitives import PRIMITIVES
 from ..shapes.classes import ShapeClasses
 from ..shapes.inference import ShapeInference
@@ -94,6 +94,10 @@ def accumulations(stmts: list[Stmt], roots: list[Any], shapes: Any = None) -> se
     for s in walk(stmts):
         if isinstance(s, Op) and s.prim == "add" and isinstance(s.args[0], Var):
             acc = s.args[0]
-            if s.out.role == "adjoint" and owned(acc, s.out) and same_shape(acc, s.out):
+            if (
+                s.out.role == Role.ADJOINT
+                and owned(acc, s.out)
+                and same_shape(acc, s.out)
+            ):
                 found.add(id(s))
     return found

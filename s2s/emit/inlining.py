@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable
 
-from ..ir import If, Loop, Op, Stmt, Var, has_effect, operands_of
+from ..ir import If, Loop, Op, Role, Stmt, Var, has_effect, operands_of
 
 
 def _vars(xs: Iterable[Any]) -> list[Var]:
@@ -58,7 +58,7 @@ class Uses:
 def inlinable(op: Op, uses: Uses) -> bool:
     readers = uses.readers.get(op.out, [])
     # A tape's list is named: its pushes and pops read it.
-    if op.out.role != "temp" or has_effect(op) or op.prim == "new_stack":
+    if op.out.role != Role.TEMP or has_effect(op) or op.prim == "new_stack":
         return False
     if len(readers) != 1:
         return False
@@ -73,7 +73,7 @@ def _accumulates(op: Op) -> bool:
     return (
         op.prim == "add"
         and isinstance(op.args[0], Var)
-        and op.args[0].role == "adjoint"
+        and op.args[0].role == Role.ADJOINT
         and op.args[0].hint == op.out.hint
     )
 
@@ -115,7 +115,7 @@ def passed_on(stmts: list[Stmt], uses: Uses, inlined: set[Var]) -> set[Var]:
             candidate = (
                 r
                 and isinstance(s, Op)
-                and s.out.role == "adjoint"
+                and s.out.role == Role.ADJOINT
                 and not s.outs
                 and not has_effect(s)
                 and s.prim != "copy"

@@ -32,7 +32,8 @@ from ..shapes.inference import ShapeInference
 from .accumulate import accumulations
 from .inlining import Uses, inlinable, passed_on
 from .naming import Naming
-from .spelling import Spelling, const_ast, name as _name
+from .spelling import Spelling, const_ast
+from .spelling import name as _name
 
 _MARKER = "_s2s_marker_"
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any, Callable, Iterable
 
 from .. import runtime
-from ..ir import ROLE_RANK, Loop, If, Op, Stmt, Var, operands_of, walk
+from ..ir import If, Loop, Op, Role, Stmt, Var, operands_of, walk
 from ..primitives import PRIMITIVES, import_roots
 
 #: Names the generated code itself uses; user values never take them.
@@ -170,9 +170,9 @@ class Naming:
         if not force:
             if rb in edges.get(ra, ()) or _family(ra) != _family(rb):
                 return
-            if ra.role == "param" and rb.role == "param":
+            if ra.role == Role.PARAM and rb.role == Role.PARAM:
                 return
-        if rb.role == "param" or self.order.get(rb, 0) < self.order.get(ra, 0):
+        if rb.role == Role.PARAM or self.order.get(rb, 0) < self.order.get(ra, 0):
             ra, rb = rb, ra
         self.parent[rb] = ra
         if edges is not None:
@@ -190,10 +190,8 @@ class Naming:
         ordered = sorted(groups, key=lambda g: min(self.order[v] for v in groups[g]))
         for root in ordered:
             members = groups[root]
-            fixed = next((m for m in members if m.role == "param"), None)
-            lead = fixed or min(
-                members, key=lambda m: (ROLE_RANK[m.role], self.order[m])
-            )
+            fixed = next((m for m in members if m.role == Role.PARAM), None)
+            lead = fixed or min(members, key=lambda m: (m.role.rank, self.order[m]))
             if fixed is not None:
                 name = fixed.name
             else:
@@ -216,7 +214,7 @@ class Naming:
             if name not in owner:
                 return name
             reusable = (
-                lead.role != "temp"
+                lead.role != Role.TEMP
                 and owner[name] == _family(lead)
                 and not any(other in edges.get(root, ()) for other in taken[name])
             )
@@ -225,7 +223,7 @@ class Naming:
 
 
 def _family(v: Var) -> tuple[str, str]:
-    return ("adjoint" if v.role == "adjoint" else "primal", v.hint)
+    return (Role.ADJOINT if v.role == Role.ADJOINT else "primal", v.hint)
 
 
 _HELPER_NAMES = frozenset(

@@ -7,8 +7,13 @@
 """
 
 from .live import parse_function
-from .parsed import Binding, ParsedFunction, classify, generated_function
-from .parsed import runtime_helper
+from .parsed import (
+    Binding,
+    ParsedFunction,
+    classify,
+    generated_function,
+    runtime_helper,
+)
 from .static import (
     TRANSFORMS,
     StaticGradient,

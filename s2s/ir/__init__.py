@@ -20,15 +20,17 @@ from .analysis import (
 )
 from .build import Builder, fold, single_indices, temp_hint
 from .nodes import (
-    ROLE_RANK,
+    Carried,
     Const,
     FunctionSpec,
     Graph,
     If,
     Loop,
+    Merge,
     Namespace,
     Op,
     Operand,
+    Role,
     Stmt,
     Var,
     operands,

@@ -8,11 +8,10 @@ import math
 import operator
 from typing import Any, Callable
 
-
 from ..errors import Location
 from ..primitives import PRIMITIVES
 from .analysis import integral_result
-from .nodes import Const, Namespace, Op, Operand, Var
+from .nodes import Const, Namespace, Op, Operand, Role, Var
 
 _FOLD: dict[str, Callable[..., Any]] = {
     "add": operator.add,
@@ -107,7 +106,7 @@ class Builder:
         self.identities = True
         self.integral: set[Var] = set()  # values identities must keep (see fold)
 
-    def var(self, hint: str, role: str = "temp") -> Var:
+    def var(self, hint: str, role: str = Role.TEMP) -> Var:
         return Var(self.names.fresh(hint), hint, role)
 
     def emit(
@@ -115,13 +114,13 @@ class Builder:
         prim: str,
         *args: Operand,
         hint: str | None = None,
-        role: str = "temp",
+        role: str = Role.TEMP,
         **params: Any,
     ) -> Operand:
         folded = self._fold(prim, args)
         if folded is not None:
             return folded
-        out = self.var(hint or temp_hint(prim), role if hint else "temp")
+        out = self.var(hint or temp_hint(prim), role if hint else Role.TEMP)
         op = Op(prim, tuple(args), out, params, self.loc)
         self.ops.append(op)
         self.defs[out] = op

@@ -12,24 +12,43 @@ one line per op.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Iterable, Iterator, Union
 
 from ..errors import Location
 
-#: The roles of values, best-named first: where one value may stand in for another
-#: of the same shape, the better-named is read (a parameter rather than a temporary).
-ROLE_RANK = {"param": 0, "user": 1, "adjoint": 2, "temp": 3}
+
+class Role(str, Enum):
+    """What a value is to the user, which decides the names it may take in the
+    generated code.  Listed best-named first: where one value may stand in for
+    another of the same shape, the better-named is read (a parameter rather than a
+    temporary)."""
+
+    PARAM = "param"  # a parameter of the function
+    USER = "user"  # a name the user wrote
+    ADJOINT = "adjoint"  # a derivative, named d<name>
+    TEMP = "temp"  # a temporary, named after its op
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+
+_RANKS = {role: k for k, role in enumerate(Role)}
 
 
 @dataclass(eq=False)
 class Var:
     """An SSA value. `name` is unique in its graph; `hint` is the name it would like
-    in generated code; `role` is one of param, user, temp, adjoint.  Identity is the
+    in generated code; `role` (a :class:`Role`) says what it is to the user.  Identity is the
     object itself, so a value can be renamed without disturbing the ops that use it."""
 
     name: str
     hint: str
-    role: str = "temp"
+    role: Role = Role.TEMP
+
+    def __post_init__(self) -> None:
+        self.role = Role(self.role)
 
     def __repr__(self) -> str:
         return self.name
@@ -93,24 +112,44 @@ def _indent(stmts: list[Stmt]) -> list[str]:
     return ["    " + line for s in stmts for line in s.lines()]
 
 
+@dataclass(frozen=True)
+class Merge:
+    """A value out of an If: `out` is `then` where the condition held, else `orelse`
+    (None: the name is not defined on that path)."""
+
+    out: Var
+    then: Operand | None
+    orelse: Operand | None
+
+
 @dataclass(eq=False)
 class If:
-    """`if cond: then else: orelse`; `outs[k]` is `then_vals[k]` or `else_vals[k]`.
+    """`if cond: then else: orelse`, and the values that flow out of it (`merges`).
 
-    None in a vals list means the variable is not defined on that path.
+    `outs`, `then_vals` and `else_vals` read the merges, one list per field.
     """
 
     cond: Operand
     then: list[Stmt]
     orelse: list[Stmt]
-    outs: list[Var] = field(default_factory=list)
-    then_vals: list[Operand | None] = field(default_factory=list)
-    else_vals: list[Operand | None] = field(default_factory=list)
+    merges: list[Merge] = field(default_factory=list)
     loc: Location | None = None
 
     @property
+    def outs(self) -> list[Var]:
+        return [m.out for m in self.merges]
+
+    @property
+    def then_vals(self) -> list[Operand | None]:
+        return [m.then for m in self.merges]
+
+    @property
+    def else_vals(self) -> list[Operand | None]:
+        return [m.orelse for m in self.merges]
+
+    @property
     def defines(self) -> tuple[Var, ...]:
-        return tuple(self.outs)
+        return tuple(m.out for m in self.merges)
 
     def lines(self) -> list[str]:
         where = f"  # {self.loc.short()}" if self.loc else ""
@@ -119,22 +158,31 @@ class If:
         return text + _phis(self.outs, self.then_vals, self.else_vals)
 
 
+@dataclass(frozen=True)
+class Carried:
+    """A value a loop carries: `var` at the start of each iteration, `init` on entry
+    (None: not defined before the loop), `next` after each iteration, and `out`
+    after the loop."""
+
+    var: Var
+    init: Operand | None
+    next: Operand | None
+    out: Var
+
+
 @dataclass(eq=False)
 class Loop:
-    """A loop: `for index in iterable` (when `iterable` is set) or `while cond`.
+    """A loop: `for index in iterable` (when `iterable` is set) or `while cond`, and
+    the values it carries from one iteration to the next (`carries`).
 
-    `carried[k]` holds a variable's value at the start of each iteration: `inits[k]`
-    on entry (None: not defined before the loop), `nexts[k]` after each iteration;
-    `outs[k]` is its value after the loop.  A while loop's `header` computes `cond`
-    at the start of every iteration.  When `stop` (computed by the body: a `break`)
-    is true, the loop ends after that iteration.
+    A while loop's `header` computes `cond` at the start of every iteration.  When
+    `stop` (computed by the body: a `break`) is true, the loop ends after that
+    iteration.  `carried`, `inits`, `nexts` and `outs` read the carries, one list per
+    field.
     """
 
-    carried: list[Var]
-    inits: list[Operand | None]
+    carries: list[Carried]
     body: list[Stmt]
-    nexts: list[Operand | None]
-    outs: list[Var]
     index: Var | None = None
     iterable: Operand | None = None
     header: list[Stmt] = field(default_factory=list)
@@ -143,8 +191,24 @@ class Loop:
     loc: Location | None = None
 
     @property
+    def carried(self) -> list[Var]:
+        return [c.var for c in self.carries]
+
+    @property
+    def inits(self) -> list[Operand | None]:
+        return [c.init for c in self.carries]
+
+    @property
+    def nexts(self) -> list[Operand | None]:
+        return [c.next for c in self.carries]
+
+    @property
+    def outs(self) -> list[Var]:
+        return [c.out for c in self.carries]
+
+    @property
     def defines(self) -> tuple[Var, ...]:
-        return tuple(self.outs)
+        return tuple(c.out for c in self.carries)
 
     def lines(self) -> list[str]:
         where = f"  # {self.loc.short()}" if self.loc else ""

@@ -7,7 +7,7 @@ import copy
 from dataclasses import replace as copy_stmt
 from typing import Any, Iterable
 
-from .nodes import If, Loop, Op, Operand, Stmt, Var, walk
+from .nodes import Carried, If, Loop, Merge, Op, Operand, Stmt, Var, walk
 
 
 def copy_regions(stmts: list[Stmt]) -> list[Stmt]:
@@ -18,20 +18,11 @@ def copy_regions(stmts: list[Stmt]) -> list[Stmt]:
         if isinstance(s, If):
             s = copy.copy(s)
             s.then, s.orelse = copy_regions(s.then), copy_regions(s.orelse)
-            s.outs, s.then_vals, s.else_vals = (
-                list(s.outs),
-                list(s.then_vals),
-                list(s.else_vals),
-            )
+            s.merges = list(s.merges)
         elif isinstance(s, Loop):
             s = copy.copy(s)
             s.header, s.body = copy_regions(s.header), copy_regions(s.body)
-            s.carried, s.inits, s.nexts, s.outs = (
-                list(s.carried),
-                list(s.inits),
-                list(s.nexts),
-                list(s.outs),
-            )
+            s.carries = list(s.carries)
         out.append(s)
     return out
 
@@ -47,11 +38,11 @@ def substitute(stmts: Iterable[Stmt], mapping: dict[Var, Operand]) -> None:
             s.args = tuple(sub(a) for a in s.args)
         elif isinstance(s, If):
             s.cond = sub(s.cond)
-            s.then_vals = [sub(v) for v in s.then_vals]
-            s.else_vals = [sub(v) for v in s.else_vals]
+            s.merges = [Merge(m.out, sub(m.then), sub(m.orelse)) for m in s.merges]
         else:
-            s.inits = [sub(v) for v in s.inits]
-            s.nexts = [sub(v) for v in s.nexts]
+            s.carries = [
+                Carried(c.var, sub(c.init), sub(c.next), c.out) for c in s.carries
+            ]
             s.iterable, s.cond, s.stop = sub(s.iterable), sub(s.cond), sub(s.stop)
 
 
@@ -93,9 +84,7 @@ def copy_tree(stmts: list[Stmt]) -> list[Stmt]:
                     s,
                     then=copy_tree(s.then),
                     orelse=copy_tree(s.orelse),
-                    outs=list(s.outs),
-                    then_vals=list(s.then_vals),
-                    else_vals=list(s.else_vals),
+                    merges=list(s.merges),
                 )
             )
         else:
@@ -104,10 +93,7 @@ def copy_tree(stmts: list[Stmt]) -> list[Stmt]:
                     s,
                     header=copy_tree(s.header),
                     body=copy_tree(s.body),
-                    carried=list(s.carried),
-                    inits=list(s.inits),
-                    nexts=list(s.nexts),
-                    outs=list(s.outs),
+                    carries=list(s.carries),
                 )
             )
     return out

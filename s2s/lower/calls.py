@@ -18,9 +18,9 @@ from ..errors import (
     UnsupportedSyntaxError,
 )
 from ..frontend import ParsedFunction, StaticGradient, parse_function
-from ..ir import Const, Operand, Var
-from .environment import RESULT, Value, identity
+from ..ir import Const, Operand, Role, Var
 from ..primitives import BUILTINS, METHODS, PRIMITIVES, ArgumentError, bind, lookup_path
+from .environment import RESULT, Value, identity
 from .syntax import display_items, dotted, literal_default
 
 
@@ -114,10 +114,10 @@ class Calls:
         if (
             hint
             and isinstance(result, Var)
-            and result.role in ("temp", "user")
+            and result.role in (Role.TEMP, Role.USER)
             and (result not in args.values())
         ):
-            result.hint, result.role = hint, "user"
+            result.hint, result.role = hint, Role.USER
         return result
 
     def _parse_callee(self, target: Any, node: ast.Call) -> ParsedFunction:

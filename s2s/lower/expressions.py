@@ -11,7 +11,7 @@ import types
 import numpy
 
 from ..frontend import Binding
-from ..ir import Const, If, Operand, Var
+from ..ir import Const, If, Merge, Operand, Role, Var
 from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object
 from .environment import Value
 from .syntax import BINOPS, COMPARE, dotted
@@ -261,8 +261,8 @@ class Expressions:
             self.builder.ops = saved
         (a, then), (b, orelse) = results
         region = If(cond, then, orelse, loc=loc)
-        out = self.builder.var(hint or "chosen", "user" if hint else "temp")
-        region.outs, region.then_vals, region.else_vals = [out], [a], [b]
+        out = self.builder.var(hint or "chosen", Role.USER if hint else Role.TEMP)
+        region.merges = [Merge(out, a, b)]
         self.aliasing.merged[out] = [a, b]
         self.builder.ops.append(region)
         return out

@@ -18,7 +18,7 @@ import numpy
 
 from ..frontend import ParsedFunction, StaticGradient
 from ..frontend.normalize import normalize_block
-from ..ir import Builder, Const, Graph, Namespace, Operand, Stmt, Var
+from ..ir import Builder, Const, Graph, Namespace, Operand, Role, Stmt, Var
 from .aliasing import Aliasing
 from .calls import Calls
 from .environment import RESULT, Value, identity
@@ -58,7 +58,7 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
         self._check_signature(node.args)
         params = []
         for name in self.fn.params:
-            var = Var(self.names.fresh(name), name, "param")
+            var = Var(self.names.fresh(name), name, Role.PARAM)
             self.env[name] = var
             params.append(var)
         self.aliasing.borrowed = list(params)
@@ -151,7 +151,7 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
     def emit(
         self, prim: str, *args: Operand, hint: str | None = None, **params: Any
     ) -> Operand:
-        return self.builder.emit(prim, *args, hint=hint, role="user", **params)
+        return self.builder.emit(prim, *args, hint=hint, role=Role.USER, **params)
 
 
 def lower(

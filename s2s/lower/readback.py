@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from ..ir import Op, Var
+from ..ir import Op, Role, Var
 from ..primitives import PRIMITIVES
 
 
@@ -51,7 +51,7 @@ class ReadBack:
                 "a list is created inside a branch or a loop",
                 "Create the lists used as tapes at the top of the function body.",
             )
-        tape = self.builder.emit("new_stack", hint=target.id, role="user")
+        tape = self.builder.emit("new_stack", hint=target.id, role=Role.USER)
         self.saved.tapes[tape] = None
         self.env[target.id] = tape
 
@@ -83,7 +83,7 @@ class ReadBack:
                 "Write `v = saved.pop()` or `a, b = saved.pop()`.",
             )
         self._arity(tape, len(names), value, popping=True)
-        outs = tuple(self.builder.var(n.id, "user") for n in names)
+        outs = tuple(self.builder.var(n.id, Role.USER) for n in names)
         op = Op("pop", (tape,), self.builder.var("popped"), {}, self.builder.loc, outs)
         self.builder.ops.append(op)
         for n, v in zip(names, outs):

@@ -13,9 +13,9 @@ import ast
 
 from ..errors import UnsupportedSyntaxError
 from ..frontend import Binding
-from ..ir import Const, If, Loop, Operand, Var, single_indices
-from .environment import RESULT, STOP, Value
+from ..ir import Carried, Const, If, Loop, Merge, Operand, Role, Var, single_indices
 from .aliasing import OWN_ARRAY
+from .environment import RESULT, STOP, Value
 from .syntax import (
     AUG,
     assigned_names,
@@ -194,8 +194,8 @@ class Statements:
                     "or assign each name separately.",
                 )
             for t, v in zip(target.elts, values):
-                if isinstance(v, Var) and v.role == "temp":
-                    v.hint, v.role = t.id, "user"
+                if isinstance(v, Var) and v.role == Role.TEMP:
+                    v.hint, v.role = t.id, Role.USER
                 self.env[t.id] = v
             return
         raise self.fn.error(
@@ -209,7 +209,7 @@ class Statements:
             self.expr(node.body[0].value)  # generated code: the guard only saves time
             return
         cond = self.expr(node.test)
-        if isinstance(cond, Var) and cond.role == "temp":
+        if isinstance(cond, Var) and cond.role == Role.TEMP:
             cond.hint = "cond"
         loc = self.fn.location(node)
         then, then_env = self.sub_block(node.body)
@@ -246,10 +246,8 @@ class Statements:
 
     def _phi(self, region: If, name: str, a: Operand | None, b: Operand | None) -> Var:
         hint = {RESULT: self.fn.name, STOP: "stop"}.get(name, name)
-        out = self.builder.var(hint, "user")
-        region.outs.append(out)
-        region.then_vals.append(a)
-        region.else_vals.append(b)
+        out = self.builder.var(hint, Role.USER)
+        region.merges.append(Merge(out, a, b))
         self.aliasing.merged[out] = [v for v in (a, b) if v is not None]
         return out
 
@@ -267,8 +265,8 @@ class Statements:
                 "Write `for i in range(n):` and index inside the body.",
             )
         iterable = self._range(node.iter)
-        loop = Loop([], [], [], [], [], iterable=iterable, loc=self.fn.location(node))
-        loop.index = self.builder.var(node.target.id, "user")
+        loop = Loop([], [], iterable=iterable, loc=self.fn.location(node))
+        loop.index = self.builder.var(node.target.id, Role.USER)
         self._loop_body(loop, node, {node.target.id: loop.index})
         self.env.pop(node.target.id, None)  # the index is not visible after the loop
 
@@ -279,7 +277,7 @@ class Statements:
                 "`while ... else` is not supported",
                 "Track the condition with a variable instead.",
             )
-        loop = Loop([], [], [], [], [], loc=self.fn.location(node))
+        loop = Loop([], [], loc=self.fn.location(node))
         self._loop_body(loop, node, {})
 
     def _loop_body(
@@ -288,11 +286,12 @@ class Statements:
         """Fill in a loop's carried values, header, body and outs."""
         names = [n for n in assigned_names(node.body) if n not in bound]
         before = dict(self.env)
+        phis, inits = [], []
         for name in names:
-            phi = self.builder.var(name, "user")
-            loop.carried.append(phi)
+            phi = self.builder.var(name, Role.USER)
             init = before.get(name)
-            loop.inits.append(init if not isinstance(init, tuple) else None)
+            phis.append(phi)
+            inits.append(init if not isinstance(init, tuple) else None)
             self.aliasing.merged[phi] = [init] if isinstance(init, (Var, Const)) else []
             self.env[name] = phi
         self.env.update(bound)
@@ -311,7 +310,7 @@ class Statements:
         loop.body = body
         stop = env.get(STOP)
         loop.stop = None if stop == Const(False) else stop
-        for name, phi in zip(names, loop.carried):
+        for name, phi, init in zip(names, phis, inits):
             next_value = env.get(name)
             if isinstance(next_value, tuple):
                 raise self.fn.error(
@@ -319,15 +318,14 @@ class Statements:
                     f"'{name}' holds a tuple across loop iterations",
                     "Unpack the tuple into separate names.",
                 )
-            loop.nexts.append(next_value)
             self.aliasing.check_next_update(phi, next_value, env)
-            out = self.builder.var(name, "user")
-            loop.outs.append(out)
+            out = self.builder.var(name, Role.USER)
+            loop.carries.append(Carried(phi, init, next_value, out))
             self.aliasing.merged[out] = [phi] + (
                 [next_value] if next_value is not None else []
             )
         self.env = {k: v for k, v in before.items()}
-        for name, init, out in zip(names, loop.inits, loop.outs):
+        for name, out in zip(names, loop.outs):
             self.env[name] = out
         self.builder.loc = loop.loc
         self.builder.ops.append(loop)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..ir import (
-    ROLE_RANK,
     Const,
     If,
     Loop,
     Op,
     Operand,
+    Role,
     Stmt,
     Var,
     copy_tree,
@@ -43,8 +43,8 @@ def simplify_shapes(
         if v in undefined:
             return
         root, held = classes.find(v), best.get(classes.find(v))
-        if held is None or (ROLE_RANK[v.role], v.name) < (
-            ROLE_RANK[held.role],
+        if held is None or (v.role.rank, v.name) < (
+            held.role.rank,
             held.name,
         ):
             best[root] = v
@@ -76,8 +76,8 @@ def simplify_shapes(
                     stand_in = best.get(classes.find(like), like)
                     if (
                         stand_in is not like
-                        and ROLE_RANK[stand_in.role] < ROLE_RANK[like.role]
-                        and (like.role == "temp" or stand_in.role == "param")
+                        and stand_in.role.rank < like.role.rank
+                        and (like.role == Role.TEMP or stand_in.role == Role.PARAM)
                     ):
                         args = list(s.args)
                         args[k] = stand_in
@@ -88,13 +88,13 @@ def simplify_shapes(
                 ):
                     s.prim, s.args = "unbroadcast", (s.args[0], s.args[0])
                 if s.prim == "unbroadcast" and classes.same(*s.args):
-                    if s.out.role == "temp":
+                    if s.out.role == Role.TEMP:
                         replace[s.out] = s.args[0]
                         continue
                     s.prim, s.args = "copy", s.args[:1]
                     changed = True
                 if s.prim == "zeros" and classes.is_scalar(shape_of.get(s.args[0])):
-                    if s.out.role == "temp":
+                    if s.out.role == Role.TEMP:
                         replace[s.out] = Const(0.0)
                         continue
                     s.prim, s.args = "copy", (Const(0.0),)

@@ -13,6 +13,7 @@ from ..ir import (
     Loop,
     Op,
     Operand,
+    Role,
     Stmt,
     Var,
     copy_tree,
@@ -63,7 +64,7 @@ def eliminate_common_subexpressions(stmts: list[Stmt], roots: list[Any]):
         for s in body:
             if isinstance(s, Op):
                 key = _key(s)
-                if key is not None and key in seen and s.out.role == "temp":
+                if key is not None and key in seen and s.out.role == Role.TEMP:
                     replace[s.out] = seen[key]
                 elif key is not None:
                     seen.setdefault(key, s.out)
@@ -129,7 +130,7 @@ def fold_constants(stmts: list[Stmt], roots: list[Any]):
         if not isinstance(s, Op) or s.outs:
             continue
         args = tuple(_resolve_one(a, replace) for a in s.args)
-        if s.out.role == "temp":
+        if s.out.role == Role.TEMP:
             value = fold(s.prim, args, identities=derivative, integral=integral)
         elif s.prim == "copy" and isinstance(args[0], Const) and id(s) in in_loops:
             value = args[0]
@@ -198,14 +199,8 @@ def _live_if(s: If, live: set[Var]) -> If | None:
         return None
     live.clear()
     live.update(then_live | else_live | _vars([s.cond]))
-    return copy_stmt(
-        s,
-        then=then,
-        orelse=orelse,
-        outs=[s.outs[i] for i in keep],
-        then_vals=[s.then_vals[i] for i in keep],
-        else_vals=[s.else_vals[i] for i in keep],
-    )
+    merges = [s.merges[i] for i in keep]
+    return copy_stmt(s, then=then, orelse=orelse, merges=merges)
 
 
 def _live_loop(s: Loop, live: set[Var]) -> Loop | None:
@@ -242,21 +237,8 @@ def _live_loop(s: Loop, live: set[Var]) -> Loop | None:
     live.difference_update(s.outs)
     live.update(_vars([*(s.inits[k] for k in order), s.iterable]))
     live.update(header_live - set(s.carried) - {s.index})
-    return copy_stmt(
-        s,
-        header=header,
-        body=body,
-        carried=[s.carried[k] for k in order],
-        inits=[s.inits[k] for k in order],
-        nexts=[s.nexts[k] for k in order],
-        outs=[s.outs[k] for k in order],
-    )
-
-
-# --- loop invariants ----------------------------------------------------------------------
-
-
-# --- accumulation in place -------------------------------------------------------------
+    carries = [s.carries[k] for k in order]
+    return copy_stmt(s, header=header, body=body, carries=carries)
 
 
 # --- tapes ------------------------------------------------------------------------------

@@ -47,8 +47,7 @@ def drop_unchanged_carried(stmts: list[Stmt], roots: list[Any]):
             else:
                 keep.append(k)
         if len(keep) < len(loop.carried):
-            for name in ("carried", "inits", "nexts", "outs"):
-                setattr(loop, name, [getattr(loop, name)[k] for k in keep])
+            loop.carries = [loop.carries[k] for k in keep]
     if not replace:
         return stmts, roots, False
     mapping = resolve_chains(replace)

@@ -17,14 +17,14 @@ from ..ir import (
     Const,
     If,
     Loop,
-    maybe_undefined,
     Namespace,
     Op,
     Operand,
+    Role,
     Stmt,
-    ROLE_RANK,
     Var,
     copy_tree,
+    maybe_undefined,
     operands,
     resolve_chains,
     substitute,
@@ -33,7 +33,7 @@ from ..ir import (
     walk,
 )
 from ..primitives import PRIMITIVES
-from .inference import Shape, ShapeInference, normalized_axes, broadcast
+from .inference import Shape, ShapeInference, broadcast, normalized_axes
 
 
 def _makes_arrays(op: Op) -> bool:
@@ -91,7 +91,7 @@ class _Rewriter:
 
     def var(self, like: Var, hint: str | None = None) -> Var:
         hint = hint or like.hint
-        return Var(self.names.fresh(hint), hint, "temp")
+        return Var(self.names.fresh(hint), hint, Role.TEMP)
 
     def block(self, body: list[Stmt], visible: dict[tuple, Var]) -> list[Stmt]:
         """Rewrite a block; `visible` holds, for each known shape, the best-named value
@@ -126,16 +126,11 @@ class _Rewriter:
 
     def offer(self, visible: dict[tuple, Var], v: Var) -> None:
         shape = self.info.shape(v)
-        if (
-            shape is None
-            or None in shape
-            or v.role not in ROLE_RANK
-            or v in self.undefined
-        ):
+        if shape is None or None in shape or v in self.undefined:
             return
         held = visible.get(shape)
-        if held is None or (ROLE_RANK[v.role], v.name) < (
-            ROLE_RANK[held.role],
+        if held is None or (v.role.rank, v.name) < (
+            held.role.rank,
             held.name,
         ):
             visible[shape] = v
@@ -150,10 +145,10 @@ class _Rewriter:
         if shape is None or None in shape:
             return
         stand_in = visible.get(shape)
-        if stand_in is None or stand_in is x or x.role not in ROLE_RANK:
+        if stand_in is None or stand_in is x:
             return
-        if ROLE_RANK[stand_in.role] < ROLE_RANK[x.role] and (
-            x.role == "temp" or stand_in.role == "param"
+        if stand_in.role.rank < x.role.rank and (
+            x.role == Role.TEMP or stand_in.role == Role.PARAM
         ):
             op.args = op.args[:k] + (stand_in,) + op.args[k + 1 :]
             self.changed = True
@@ -188,9 +183,9 @@ class _Rewriter:
                 return self.becomes(op, op.args[0])  # the ops that use it broadcast
         if op.prim == "array_copy" and info.shape(op.args[0]) == ():
             return self.becomes(op, op.args[0])  # a number is no view
-        if op.prim == "size" and op.args[0].role != "param":
+        if op.prim == "size" and op.args[0].role != Role.PARAM:
             return self.size_from_parameters(op)
-        if op.prim == "shape" and op.args[0].role != "param":
+        if op.prim == "shape" and op.args[0].role != Role.PARAM:
             return self.shape_from_parameters(op)
         return self.as_method(op)
 
@@ -270,7 +265,7 @@ class _Rewriter:
 
     def becomes(self, op: Op, value: Operand) -> list[Stmt]:
         """Replace op's result by `value` (a copy where the result has a name)."""
-        if op.out.role == "temp":
+        if op.out.role == Role.TEMP:
             self.replace[op.out] = value
             return []
         return [Op("copy", (value,), op.out, {}, op.loc)]
@@ -359,7 +354,7 @@ class _Rewriter:
         compatible) shape `smaller`: elementwise ops whose other operands already have
         the full shape, or temporaries read only by such ops."""
         readers = self.readers.get(v, [])
-        if not readers or v.role != "temp" and v.role != "adjoint":
+        if not readers or v.role != Role.TEMP and v.role != Role.ADJOINT:
             return False
         for reader in readers:
             if isinstance(reader, Op) and reader.prim == "expand_dims":
@@ -369,7 +364,7 @@ class _Rewriter:
                     if smaller == ()
                     else ShapeInference.expanded(smaller, reader.params.get("axis"))
                 )
-                if reader.out.role != "temp" or not self.absorbed(reader.out, wider):
+                if reader.out.role != Role.TEMP or not self.absorbed(reader.out, wider):
                     return False
                 if smaller == ():
                     self.through.append(reader)
@@ -386,7 +381,7 @@ class _Rewriter:
             if before is None or now is None:
                 return False
             if now != before:
-                if reader.out.role != "temp" or not self.absorbed(reader.out, now):
+                if reader.out.role != Role.TEMP or not self.absorbed(reader.out, now):
                     return False
                 self.narrowing[reader.out] = now
         return True
