@@ -28,6 +28,7 @@ from .errors import (
     NonScalarOutputError,
     S2SError,
     ShapeMismatchError,
+    UnsupportedSyntaxError,
 )
 from .fingerprint import Fingerprint, fingerprint, formatted_key
 from .frontend import ParsedFunction, parse_function
@@ -351,6 +352,9 @@ class GradFunction:
                 "with (a name is a size other than 1, the same name the same "
                 "size), or drop the annotations for code that takes any shapes.",
             ) from None
+        if hasattr(e, "s2s_in_place"):
+            message, hint = str(e).split(": write", 1)
+            raise UnsupportedSyntaxError(message, hint="Write" + hint + ".") from None
         shape = getattr(e, "s2s_shape", None)
         if shape is not None:
             raise NonScalarOutputError(

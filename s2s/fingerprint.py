@@ -245,16 +245,22 @@ def environment() -> str:
 
 
 def _package_digest(package: str) -> str:
-    """sha256 of a package's .py files (names and bytes), without importing it."""
+    """sha256 of a package's .py files, subpackages included (relative paths and
+    bytes), without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return "missing"
     directory = list(spec.submodule_search_locations)[0]
+    paths = sorted(
+        os.path.relpath(os.path.join(folder, name), directory)
+        for folder, _, names in os.walk(directory)
+        for name in names
+        if name.endswith(".py")
+    )
     digest = hashlib.sha256()
-    for name in sorted(os.listdir(directory)):
-        if name.endswith(".py"):
-            with open(os.path.join(directory, name), "rb") as f:
-                digest.update(name.encode() + b"\0" + f.read() + b"\0")
+    for path in paths:
+        with open(os.path.join(directory, path), "rb") as f:
+            digest.update(path.replace(os.sep, "/").encode() + b"\0" + f.read() + b"\0")
     return digest.hexdigest()
 
 

@@ -21,6 +21,20 @@ def _check_scalar(y):
         raise error
 
 
+def _check_unshared(value, update, where, holder):
+    """Refuse to update an array in place where another name (or the caller) sees
+    it: the gradient treats arrays as values.  A number is never shared."""
+    if not isinstance(value, (int, float, complex, np.generic)):
+        error = ValueError(
+            "%s: `%s ...` would update in place an array that %s: write the update "
+            "as a new value (`x = x + ...`), since s2s treats arrays as values and "
+            "never updates one in place where another name sees it"
+            % (where, update, holder)
+        )
+        error.s2s_in_place = where
+        raise error
+
+
 def _check_shapes(*arguments, function, names, expected, _accepted={}):
     """Refuse arguments of other shapes than the code was written for: the ranks and
     the 1s of `expected`, a size other than 1 for each name, the same size wherever a

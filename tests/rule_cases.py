@@ -897,6 +897,7 @@ NONDIFF = [
     ("int", "", "int(x) * x", "x:frac", ["f"], False),
     ("int", "", "x * int(y)", "x:real y:frac", ["5 f"], False),
     ("check_scalar", "_check_scalar(x)", "x * 3.0", "x:real", ["f", "0", "i"], False),
+    ("check_unshared", "s = x\ns += 2.0", "s * x", "x:real", ["f"], False),
     (
         "check_shapes",
         '_check_shapes(x, function="f", names=("x",), expected=(("n",),))',

@@ -428,3 +428,19 @@ def test_source_is_the_same_whichever_way_the_code_came(tmp_path, monkeypatch):
     assert second.source == first.source and "def f_grad(x):" in first.source
     assert second.stages.module.raw == second._loaded.code
     assert second(0.5) == first(0.5) == np.cos(0.5) * 0.5 + np.sin(0.5)
+
+
+def test_the_cache_key_reads_every_module_of_s2s_subpackages_included(
+    tmp_path, monkeypatch
+):
+    from s2s.fingerprint import _package_digest
+
+    package = tmp_path / "pkg_for_digest"
+    (package / "stage").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "stage" / "__init__.py").write_text("")
+    (package / "stage" / "passes.py").write_text("A = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = _package_digest("pkg_for_digest")
+    (package / "stage" / "passes.py").write_text("A = 2\n")
+    assert _package_digest("pkg_for_digest") != before

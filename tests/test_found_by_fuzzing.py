@@ -181,3 +181,37 @@ def test_each_gradient_takes_the_dtype_of_its_own_argument():
     dw, db = s2s.grad(through_maximum, wrt=(0, 1))(w, np.float32(2.0))
     assert dw.dtype == np.float32 and db.dtype == np.float32
     assert s2s.grad(through_sum)(np.arange(3)).dtype == np.float64  # ints are reals
+
+
+def shifted_in_place(x):
+    x += 1.0
+    return np.sum(x * x)
+
+
+def accumulated_from_a_parameter(x, y):
+    s = x
+    s += y
+    return np.sum(s * s)
+
+
+def test_a_parameter_updated_in_place_is_refused_for_arrays_only():
+    # `x += 1.0` on an array changes the caller's array, which the gradient would not.
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="caller passed in"):
+        s2s.grad(shifted_in_place)(np.ones(3))
+    assert s2s.grad(shifted_in_place)(2.0) == pytest.approx(6.0)
+    s2s.check_grad(shifted_in_place, 2.0)
+
+
+def test_a_number_added_to_in_place_is_rebound():
+    gradient = s2s.grad(accumulated_from_a_parameter, wrt=(0, 1))
+    assert gradient(2.0, 3.0) == pytest.approx((10.0, 10.0))
+    s2s.check_grad(accumulated_from_a_parameter, 2.0, 3.0, wrt=(0, 1))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="'x' also holds"):
+        gradient(np.ones(2), 3.0)
+
+
+def test_the_code_for_any_shapes_checks_in_place_updates_when_it_runs():
+    generic = s2s.grad(accumulated_from_a_parameter).generic
+    assert generic(2.0, 3.0) == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="would update in place an array"):
+        generic(np.ones(2), 3.0)

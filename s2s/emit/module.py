@@ -171,7 +171,7 @@ class _FunctionEmitter:
         if isinstance(s, Loop):
             return self.loop_statement(s, line)
         value = self.spelling.op(s)
-        if s.prim == "check_scalar":
+        if PRIMITIVES[s.prim].guarded:
             return [_float_guard(value.args[0], ast.Expr(value))]
         if not PRIMITIVES[s.prim].has_value:
             return [ast.Expr(value)]

@@ -63,6 +63,30 @@ class Aliasing:
                     "values and would not change the caller's.",
                 )
 
+    def holder(
+        self, name: str, origins: list[Value], env: dict[str, Value] | None = None
+    ) -> str | None:
+        """Who else sees the array `name` holds (through `origins`, the values it
+        may be), said for a message: a name other than `name` in `env` that holds it
+        or a view of it, or a parameter's caller; None when nobody does."""
+        env = self.lowering.env if env is None else env
+        for current in origins:
+            sharing = [
+                n
+                for n, v in env.items()
+                if n != name and (v is current or current in self.viewed(v))
+            ]
+            if sharing and env[sharing[0]] is current:
+                return f"'{sharing[0]}' also holds"
+            if sharing:
+                return f"'{sharing[0]}' holds a view of"
+            if self.is_view(current):
+                return "may be a view of another name's array"
+        for origin in origins:
+            if any(origin is b for b in self.borrowed):
+                return "the caller passed in"
+        return None
+
     def refuse_shared(
         self,
         node: ast.AST,

@@ -53,15 +53,30 @@ class Statements:
                 "Update a name (`x += v`) or part of a named array (`x[i] += v`).",
             )
         name, symbol = node.target.id, AUG.get(type(node.op), "?")
-        origins = self.aliasing.origins(self.env.get(name))
-        fix = f"Write `{name} = {name} {symbol} ...`"
-        self.aliasing.refuse_shared(node, name, f"{name} {symbol}=", origins, fix)
-        for env in self.aliasing.callers:  # an argument's array is the caller's too
-            self.aliasing.refuse_shared(
-                node, "", f"{name} {symbol}=", origins, fix, env
-            )
+        self.check_unshared(node, name, f"{name} {symbol}=")
         binop = ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value)
         self.assign(node.target, ast.copy_location(binop, node))
+
+    def check_unshared(self, node: ast.AugAssign, name: str, update: str) -> None:
+        """`x += v` updates x's array in place if x holds an array (a number is
+        rebound), which is wrong where another name, or the caller, sees that array.
+        Whether x holds an array is known when the gradient runs (or from the
+        shapes it is written for), so the check is an op: dropped where x is a
+        number, an error where it is an array."""
+        current = self.env.get(name)
+        origins = self.aliasing.origins(current)
+        holder = self.aliasing.holder(name, origins)
+        for env in self.aliasing.callers:  # an argument's array is the caller's too
+            holder = holder or self.aliasing.holder("", origins, env)
+        if holder is not None and isinstance(current, Var):
+            where = self.fn.location(node)
+            self.emit(
+                "check_unshared",
+                current,
+                update=update,
+                where=str(where),
+                holder=holder,
+            )
 
     def update_part(self, node: ast.AugAssign) -> None:
         """`acc[i] += v` (or `-=`) on an array the function owns: the new value

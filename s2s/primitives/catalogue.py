@@ -449,7 +449,16 @@ CATALOGUE = [
     # Helpers written into every generated module that needs them (see runtime.py).
     # Operands read only for their shape (or dtype) are nondiff: a gradient that calls
     # these helpers can be differentiated again (see rules.py).
-    _helper("check_scalar", ("y",), effect="check", has_value=False),
+    _helper("check_scalar", ("y",), effect="check", has_value=False, guarded=True),
+    # An update in place of a value that may be an array another name sees.
+    _helper(
+        "check_unshared",
+        ("value",),
+        static=(("update", None), ("where", None), ("holder", None)),
+        effect="check",
+        has_value=False,
+        guarded=True,
+    ),
     _helper(
         "check_shapes",
         ("arguments",),

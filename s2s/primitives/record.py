@@ -71,7 +71,9 @@ class Primitive:
     - effects: `effect` is "check" (a check that raises, written as a statement),
       "tape" (a push or pop) or "marker" (where the reverse sweep starts): the op
       is kept for what it does; `has_value` is False for those written as
-      statements of their own;
+      statements of their own, and a `guarded` check of one value is written
+      behind `if type(x) is not float:` (a Python float passes it at the cost of
+      one comparison);
     - cost: `cost` is "constant" (views and sizes), "number" (cheap on numbers, not
       on arrays) or "array"; `hoistable` (worth computing once outside a loop that
       does not change its operands, and cannot fail: a ufunc at worst warns, where
@@ -114,6 +116,7 @@ class Primitive:
     shape_variant: str | None = None
     effect: str | None = None
     has_value: bool = True
+    guarded: bool = False
     cost: str = "array"
     hoistable: bool = False
     allocates: bool = False

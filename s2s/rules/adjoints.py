@@ -47,7 +47,8 @@ zero(
     *("and", "or", "not", "both", "either", "shape", "ndim", "size", "zeros_like"),
     *("zeros", "tuple", "len", "range", "reversed", "int", "new_stack"),
     *("ones_like", "ones", "eye", "arange", "round", "builtin_round"),
-    *("argmax", "argmin", "check_scalar", "check_shapes", "section"),
+    *("argmax", "argmin", "check_scalar", "check_shapes", "check_unshared"),
+    "section",
     *("invert", "logical_not", "logical_and", "logical_or", "all", "any"),
 )
 tape("push", "pop")

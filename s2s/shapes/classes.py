@@ -114,7 +114,8 @@ class ShapeClasses:
     def _visit(self, op: Op) -> bool:
         changed = False
         record, shape_of = PRIMITIVES[op.prim], self.shape_of
-        if op.prim == "check_scalar" or op.params.get("lib") == "math":
+        # A number passes a guarded check; a `math` function takes and gives them.
+        if record.guarded or op.params.get("lib") == "math":
             for x in (*op.args, op.out):
                 changed |= self.union(x, self.SCALAR)
         elif record.reduction:

@@ -232,7 +232,7 @@ class ShapeInference:
             for v, value in zip(op.outs, self.pushed.get(args[0], [])):
                 self.assign(v, value)
             return
-        if prim == "check_scalar":  # after the check, the result is a scalar
+        if PRIMITIVES[prim].guarded:  # after the check, the value is a number
             if isinstance(args[0], Var) and self.shape(args[0]) is None:
                 self.shapes[args[0]] = ()
             return

@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import replace as copy_stmt
 from typing import Any, Iterable
 
+import numpy as np
+
+from .. import runtime
+from ..errors import UnsupportedSyntaxError
 from ..ir import (
     Const,
     If,
@@ -34,6 +38,23 @@ from ..ir import (
 )
 from ..primitives import PRIMITIVES
 from .inference import Shape, ShapeInference, broadcast, normalized_axes
+
+
+def _refuse_update_in_place(op: Op) -> None:
+    """The error `_check_unshared` raises at run time, raised now: the value is an
+    array another name sees, for every argument of these shapes."""
+    try:
+        runtime._check_unshared(np.zeros(1), **op.params)
+    except ValueError as e:
+        message = str(e).split(": ", 1)[1]
+        raise UnsupportedSyntaxError(
+            message.split(": write", 1)[0],
+            op.loc,
+            (
+                "Write the update as a new value (`x = x + ...`): s2s treats arrays as "
+                "values and never updates one in place where another name sees it."
+            ),
+        ) from None
 
 
 def _makes_arrays(op: Op) -> bool:
@@ -156,8 +177,13 @@ class _Rewriter:
     def rewrite(self, op: Op) -> list[Stmt] | None:
         """The statements that replace `op` (None: keep it)."""
         info = self.info
-        if op.prim == "check_scalar" and info.shape(op.args[0]) == ():
-            return []
+        if (
+            op.prim in ("check_scalar", "check_unshared")
+            and info.shape(op.args[0]) == ()
+        ):
+            return []  # a number: a scalar, and never shared
+        if op.prim == "check_unshared" and info.shape(op.args[0]):
+            _refuse_update_in_place(op)  # an array: the check would always fail
         if op.prim in ("unbroadcast", "unbroadcast_to"):
             target = (
                 info.shape(op.args[1])
