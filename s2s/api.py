@@ -14,6 +14,7 @@ The pipeline's modules are imported when a gradient is first generated, not with
 
 from __future__ import annotations
 
+import ast
 import functools
 import linecache
 import numbers
@@ -25,6 +26,7 @@ import numpy as np
 from . import cache
 from .errors import (
     InternalError,
+    Location,
     NonScalarOutputError,
     S2SError,
     ShapeMismatchError,
@@ -360,9 +362,17 @@ class GradFunction:
             raise NonScalarOutputError(
                 f"{self.fun.__name__} returned an array of shape {shape}, but grad needs "
                 f"a scalar result",
+                self._returned_at(),
                 hint="Reduce the result to a scalar (for example with .sum() or .mean()), "
                 "or differentiate each element separately.",
             ) from None
+
+    def _returned_at(self) -> Location:
+        """Where the function returns its result (its last `return`), for errors."""
+        node = self._parsed.node
+        returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+        last = max(returns, key=lambda n: n.lineno, default=node)
+        return self._parsed.location(last)
 
     def _positional(self, args: tuple, kwargs: dict) -> tuple:
         """Keyword arguments bound to their parameters' positions, as f would."""

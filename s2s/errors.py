@@ -19,6 +19,8 @@ class Location:
     lineno: int
     col: int = 0
     line: str = ""
+    #: In code s2s generated, the user's line this one differentiates.
+    origin: Location | None = None
 
     def __str__(self) -> str:
         return f"{self.filename}:{self.lineno}"
@@ -52,7 +54,15 @@ class S2SError(Exception):
     def _render(self) -> str:
         parts = []
         loc = self.location
-        if loc is not None:
+        if loc is not None and loc.origin is not None:  # said where the user wrote it
+            generated, loc = loc, loc.origin
+            parts.append(f"{loc.filename}:{loc.lineno}: {self.message}")
+            parts.append("    " + loc.line.strip())
+            parts.append(
+                f"(in the code s2s generated for it, {generated.filename} line "
+                f"{generated.lineno}: {generated.line.strip()})"
+            )
+        elif loc is not None:
             parts.append(f"{loc.filename}:{loc.lineno}:{loc.col + 1}: {self.message}")
             if loc.line:
                 text = loc.line.rstrip("\n")

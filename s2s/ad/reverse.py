@@ -336,7 +336,12 @@ class _Reverse(LoopReversal):
         (then_ops, then_adj), (else_ops, else_adj) = sides
         region = If(s.cond, then_ops, else_ops, loc=s.loc)
         for k in dict.fromkeys([*then_adj, *else_adj]):
-            if k in inside or then_adj.get(k) is else_adj.get(k):
+            if k in inside:
+                continue
+            if then_adj.get(k) is else_adj.get(k):
+                # The same adjoint on both paths (`p if c else p`), made before the
+                # branch: no merge, but it is k's adjoint from here on.
+                adjoints[k] = self.final[k] = then_adj[k]
                 continue
             then = self._in_block(then_ops, then_adj.get(k), k)
             orelse = self._in_block(else_ops, else_adj.get(k), k)

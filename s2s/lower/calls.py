@@ -74,6 +74,8 @@ class Calls:
                 "Rewrite the recursion as a loop.",
             )
         child = type(self)(callee, self.builder, self.active_calls, self.gradient_code)
+        # Inlined here, the callee runs in this function's loops and branches.
+        child.loop_depth, child.top = self.loop_depth, self.top
         child._check_signature(callee.node.args)
         params = callee.params
         defaults = dict(

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy
 
+from ..errors import UnsupportedSyntaxError
 from ..frontend import ParsedFunction, StaticGradient
 from ..frontend.normalize import normalize_block
 from ..ir import Builder, Const, Graph, Namespace, Operand, Role, Stmt, Var
@@ -70,6 +71,12 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
                 node,
                 f"{node.name} returns a tuple; a gradient needs a scalar result",
                 "Return a single scalar (for example the sum of the parts).",
+            )
+        if isinstance(result, Const) and not isinstance(result.value, (int, float)):
+            raise UnsupportedSyntaxError(
+                f"{node.name} returns {result.value!r}, which has no derivative",
+                self.return_loc,
+                "Return the number (a scalar) to differentiate.",
             )
         defaults = tuple(self._default(v, node) for v in self.fn.defaults)
         return Graph(

@@ -399,6 +399,9 @@ class Statements:
         once by the loop it was made for)."""
         if value in self.saved.popped_ranges:  # a range a generated gradient saved
             return True
+        merged = self.aliasing.merged.get(value) if isinstance(value, Var) else None
+        if merged:  # a name bound to a range in each branch that binds it
+            return all(self._is_range(v) for v in merged)
         made = self.builder.defs.get(value) if isinstance(value, Var) else None
         if made is None:
             return False

@@ -116,6 +116,8 @@ class ShapeInference:
         self.tuples: dict[Var, tuple] = {}
         self.dims: dict[Var, Dim] = {}
         self.ints: set[Var] = set()  # Python ints: loop indices and their arithmetic
+        #: Values whose shape is () because a check says so, not because it follows.
+        self.assumed: set[Var] = set()
         self.pushed: dict[Var, list] = {}
         self.block(stmts)
 
@@ -224,7 +226,7 @@ class ShapeInference:
             self.assign(out, self.abstract(c))
 
     def op(self, op: Op) -> None:
-        out, prim, args, params = op.out, op.prim, op.args, op.params
+        out, prim, args = op.out, op.prim, op.args
         if prim == "push":
             self.pushed[args[0]] = [self.abstract(a) for a in args[1:]]
             return
@@ -235,6 +237,7 @@ class ShapeInference:
         if PRIMITIVES[prim].guarded:  # after the check, the value is a number
             if isinstance(args[0], Var) and self.shape(args[0]) is None:
                 self.shapes[args[0]] = ()
+                self.assumed.add(args[0])
             return
         shape = self.infer(op)
         if shape is not None:

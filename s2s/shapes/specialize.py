@@ -149,6 +149,9 @@ class _Rewriter:
         shape = self.info.shape(v)
         if shape is None or None in shape or v in self.undefined:
             return
+        made = self.made.get(v)
+        if made is not None and PRIMITIVES[made.prim].spread:
+            return  # this pass may leave a spread to its reader: its shape may shrink
         held = visible.get(shape)
         if held is None or (v.role.rank, v.name) < (
             held.role.rank,
@@ -177,11 +180,10 @@ class _Rewriter:
     def rewrite(self, op: Op) -> list[Stmt] | None:
         """The statements that replace `op` (None: keep it)."""
         info = self.info
-        if (
-            op.prim in ("check_scalar", "check_unshared")
-            and info.shape(op.args[0]) == ()
-        ):
-            return []  # a number: a scalar, and never shared
+        checked = op.args[0] if PRIMITIVES[op.prim].guarded else None
+        if checked is not None and checked not in info.assumed:
+            if info.shape(checked) == ():
+                return []  # a number: a scalar, and never shared
         if op.prim == "check_unshared" and info.shape(op.args[0]):
             _refuse_update_in_place(op)  # an array: the check would always fail
         if op.prim in ("unbroadcast", "unbroadcast_to"):
