@@ -675,7 +675,15 @@ def cmd_cache(args: argparse.Namespace) -> int:
         )
     print(f"directory: {info.directory or '(none: kept in memory)'} ({info.source})")
     print(f"state:     {state}")
-    print(f"entries:   {info.entries} ({info.size / 1024:.1f} KiB)")
+    print(f"entries:   {info.entries} ({cache.format_size(info.size)})")
+    source = {
+        "default": f"the default; ${cache.SIZE_VARIABLE} sets it, e.g. 100M",
+        f"${cache.SIZE_VARIABLE}": f"from ${cache.SIZE_VARIABLE}",
+    }.get(info.cap_source, info.cap_source)
+    print(
+        f"cap:       {cache.format_size(info.cap)} ({source}); the least recently "
+        "used entries beyond it are removed"
+    )
     if info.leftovers:
         print(f"leftovers: {info.leftovers} temporary files of interrupted writes")
     return EXIT_OK
@@ -854,7 +862,9 @@ def _add_cache(sub: Any) -> None:
         help="show or empty the import-time cache",
         description=f"The cache of gradients made by @s2s.grad: ${cache.DIR_VARIABLE} "
         f"or the platform's user cache directory; ${cache.SWITCH_VARIABLE}=0 turns it "
-        "off.",
+        f"off, and ${cache.SIZE_VARIABLE} caps its size (default "
+        f"{cache.format_size(cache.DEFAULT_SIZE)}; least recently used entries go "
+        "first).",
     )
     p.add_argument("action", choices=["info", "clear"])
     p.set_defaults(run=cmd_cache)

@@ -648,6 +648,9 @@ def test_cache_info_and_clear(project):
     assert info.returncode == 0
     assert f"directory: {cache_dir} ($S2S_CACHE_DIR)" in info.stdout
     assert "entries:   1 " in info.stdout and "state:     on" in info.stdout
+    assert "cap:       32.0 MiB (the default; $S2S_CACHE_SIZE sets it" in info.stdout
+    capped = s2s("cache", "info", cwd=project, env=dict(env, S2S_CACHE_SIZE="1G"))
+    assert "cap:       1.0 GiB (from $S2S_CACHE_SIZE)" in capped.stdout
     cleared = s2s("cache", "clear", cwd=project, env=env)
     assert cleared.returncode == 0 and "removed 1 entries" in cleared.stdout
     assert os.listdir(cache_dir) == ["notes.txt"]
