@@ -316,10 +316,12 @@ def load_gradient(
 
 
 def formatted_source(loaded: LoadedModule) -> str:
-    """The module formatted by black, as `s2s generate` writes it (without the header);
-    kept in the cache next to the code, so black runs once per module and machine."""
+    """The module formatted by black, as `s2s generate` writes it without the header
+    (which names a file and a command that a function in a notebook has not), for
+    every provenance; kept in the cache next to the code, so black runs once per
+    module and machine."""
     if loaded.provenance == "committed":
-        return loaded.code
+        return cache.stamped_code(loaded.code)
     if loaded.stages is not None:
         return loaded.stages.module.text
     from importlib.metadata import version  # a tenth of the cost of importing black
@@ -417,7 +419,8 @@ def pattern_of(shapes: Sequence[tuple | None]) -> tuple:
 class GradFunction:
     """A compiled gradient: call it like the original function.
 
-    `.source` is the generated module's text (formatted on first use): the code for
+    `.source` is the generated module's text (formatted on first use), as `s2s
+    generate` writes it less the header, wherever it came from: the code for
     arguments of any shape.  Called on arrays, the gradient runs code specialized for
     the shapes of the arguments (`g @ b.T` rather than a rank-generic helper),
     generated once per shape pattern and cached; `.source_for(*args)` shows it.
@@ -487,7 +490,7 @@ class GradFunction:
             ]
             defaults = {}
         shim = _call_shim(
-            parsed.name,
+            self,
             params,
             defaults,
             len(parsed.node.args.posonlyargs),
@@ -495,7 +498,10 @@ class GradFunction:
             None if self._specialize else self._compiled,
             self._floats,
         )
-        self.__class__ = type(type(self).__name__, (type(self),), {"__call__": shim})
+        # A static method: the shim is this gradient's own function (bound to self
+        # already), so a wrong call is reported as Python reports one to f.
+        call = {"__call__": staticmethod(shim)}
+        self.__class__ = type(type(self).__name__, (type(self),), call)
 
     @functools.cached_property
     def source(self) -> str:
@@ -581,7 +587,7 @@ class GradFunction:
 
 
 def _call_shim(
-    function: str,
+    gradient: GradFunction,
     params: Sequence[str],
     defaults: Mapping[str, Any],
     positional_only: int,
@@ -589,21 +595,24 @@ def _call_shim(
     compiled: Callable | None,
     floats: list,
 ):
-    """`GradFunction.__call__` for one function, written with its own parameters so
-    that Python binds the arguments (defaults, keywords) and the call costs little:
-    the arguments at `reals` become reals if they are integers, then the compiled code
-    runs (the code for the arguments' shapes, unless `compiled` is the code for any
-    shapes).  Python floats, the common case of scalar code, take the code in
-    `floats[0]` at once."""
+    """`GradFunction.__call__` for one gradient, written with its own parameters and
+    named after it (`f_grad`), so that Python binds the arguments (defaults,
+    keywords), a wrong call is reported as for any function (`f_grad() missing 1
+    required positional argument: 'X'`), and the call costs little: the arguments at
+    `reals` become reals if they are integers, then the compiled code runs (the code
+    for the arguments' shapes, unless `compiled` is the code for any shapes).
+    Python floats, the common case of scalar code, take the code in `floats[0]` at
+    once."""
+    name = gradient.__name__
     signature = []
-    for k, name in enumerate(params):
+    for k, param in enumerate(params):
         signature.append(
-            f"{name}=_s2s_defaults[{name!r}]" if name in defaults else name
+            f"{param}=_s2s_defaults[{param!r}]" if param in defaults else param
         )
         if positional_only and k == positional_only - 1:
             signature.append("/")
     call = ", ".join(params)
-    lines = [f"def __call__(_s2s_self, {', '.join(signature)}):"]
+    lines = [f"def {name}({', '.join(signature)}):"]
     convert = [
         f"if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
         for i in reals
@@ -628,13 +637,17 @@ def _call_shim(
         "        raise",
     ]
     namespace = {
+        "_s2s_self": gradient,
         "_s2s_defaults": defaults,
         "_s2s_as_real": _as_real,
         "_s2s_compiled": compiled,
         "_s2s_floats": floats,
     }
-    exec(compile("\n".join(lines), f"<s2s call of {function}>", "exec"), namespace)
-    return namespace["__call__"]
+    text = "\n".join(lines)
+    exec(compile(text, f"<s2s call of {name}>", "exec"), namespace)
+    shim = namespace[name]
+    shim.__qualname__ = name
+    return shim
 
 
 def _transform(with_value: bool) -> Callable:

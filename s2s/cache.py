@@ -370,6 +370,22 @@ def stamp(header: str, content_key: str, code: str) -> str:
 
 def read_stamp(text: str) -> tuple[str, bool] | None:
     """(content key, whether the code is as s2s wrote it) from a module's header."""
+    parts = _split_stamp(text)
+    if parts is None:
+        return None
+    key, digest, code = parts
+    return key, hashlib.sha256(code.encode("utf-8")).hexdigest() == digest
+
+
+def stamped_code(text: str) -> str:
+    """The code of a module `s2s generate` wrote, without its header (all of `text`
+    if it has none)."""
+    parts = _split_stamp(text)
+    return text if parts is None else parts[2]
+
+
+def _split_stamp(text: str) -> tuple[str, str, str] | None:
+    """(content key, code sha256, code) of a stamped module, or None."""
     start = ("\n" + text[:4096]).find("\n" + _KEY_LABEL)
     if start < 0:
         return None
@@ -377,8 +393,7 @@ def read_stamp(text: str) -> tuple[str, bool] | None:
     code_line, newline, code = rest.partition("\n")
     if not code_line.startswith(_CODE_LABEL) or not newline:
         return None
-    digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
-    return key_line[len(_KEY_LABEL) :], code_line[len(_CODE_LABEL) :] == digest
+    return key_line[len(_KEY_LABEL) :], code_line[len(_CODE_LABEL) :], code
 
 
 def committed_paths(source_file: str, function: str) -> list[str]:
