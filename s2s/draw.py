@@ -9,7 +9,10 @@ values of the last iteration (and their adjoints in that iteration).
 
 The values come from running the SSA graph and its adjoint (:mod:`s2s.evaluate`),
 never from the optimized module, whose temporaries no longer exist.  DOT text needs
-nothing else; SVG, PNG and PDF are drawn by Graphviz's `dot` program.
+nothing else; SVG, PNG and PDF are drawn by Graphviz's `dot` program (without it, a
+notebook shows the DOT text and says how to get pictures).  A legend names what the
+colours and line styles in the picture mean; a long chain of operations is ranked top
+to bottom, so that the picture stays narrow enough to read at the width of a page.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import ast
 import html
 import numbers
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -43,6 +47,16 @@ _INPUT = 'style="rounded,filled", fillcolor="#eef1f4"'
 _LOOP_VALUE = 'style="rounded,dashed"'
 _TABLE = '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
+#: Arrays of at most this many elements are shown in full, others summarised.
+SHOWN_IN_FULL = 6
+#: Chains of at most this many nodes are drawn left to right (as the seed notes draw
+#: them); longer ones top to bottom, which keeps the picture narrow.
+LEFT_TO_RIGHT = 5
+#: The legend's lines hold at most about this many characters.
+LEGEND_WIDTH = 72
+INSTALL_GRAPHVIZ = (
+    "apt-get install graphviz, brew install graphviz or conda install graphviz"
+)
 
 
 # --- the picture -----------------------------------------------------------------------
@@ -63,8 +77,35 @@ class GraphPicture:
     def svg(self) -> str:
         return render(self.dot, "svg").decode("utf-8")
 
-    def _repr_svg_(self) -> str:
-        return self.svg()
+    def _repr_svg_(self) -> str | None:
+        try:
+            return self.svg()
+        except GraphvizNotFoundError:
+            return None  # see _repr_mimebundle_
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        """What a notebook shows: the picture, or without Graphviz the DOT text and
+        one line saying how to get pictures (displaying never stops the run)."""
+        try:
+            return {"image/svg+xml": self.svg()}
+        except GraphvizNotFoundError:
+            note = (
+                f"(Graphviz's dot is not installed, so here is the DOT text of the "
+                f"picture: {INSTALL_GRAPHVIZ} draws it)"
+            )
+            return {"text/plain": f"{note}\n{self.dot}"}
+
+    def __repr__(self) -> str:
+        nodes = len(re.findall(r"^\s*n\d+ \[", self.dot, re.MULTILINE))
+        shown = (
+            "values and adjoints"
+            if self.adjoints
+            else "values" if self.values else "no values (give inputs)"
+        )
+        return (
+            f"<GraphPicture of {self.name}: {nodes} nodes, {shown}; .dot has "
+            f"{len(self.dot):,} characters, .save(path) writes .svg, .png, .pdf>"
+        )
 
     def save(self, path: str) -> None:
         """Write the picture; the format comes from the file's extension."""
@@ -162,7 +203,7 @@ def _draw(
     inputs = _bind(fn, args, kwargs)
     if inputs is None:
         scene = _Scene(fn, None, {})
-        return GraphPicture(fn.name, scene.dot(_title(fn, None, [], "")))
+        return GraphPicture(fn.name, scene.dot(_title(fn, None, ""), []))
     if wrt is None:
         chosen = _default_wrt(fn, inputs)
     else:
@@ -186,7 +227,7 @@ def _draw(
     scene = _Scene(fn, forward, adjoints)
     return GraphPicture(
         fn.name,
-        scene.dot(_title(fn, inputs, chosen, note)),
+        scene.dot(_title(fn, inputs, note), chosen),
         {v.name: x for v, x in forward.last.items()},
         {v.name: x for v, x in adjoints.items()},
     )
@@ -270,12 +311,20 @@ def _number(x: Any) -> str:
         return str(bool(x))
     if isinstance(x, numbers.Integral):
         return str(int(x))
-    return f"{float(x):.4g}"
+    return f"{float(x) + 0.0:.4g}"  # + 0.0: -0.0 is shown as 0
+
+
+def _nested(value: np.ndarray) -> str:
+    """Every element, as nested lists: `[[1, 2], [3, 4]]`."""
+    if value.ndim == 0:
+        return _number(value[()])
+    return f"[{', '.join(_nested(row) for row in value)}]"
 
 
 def summary(value: Any) -> list[str]:
-    """One or two short lines describing a value: a number, or an array's shape and
-    the mean and range of its elements."""
+    """One or two short lines describing a value: a number, a small array in full
+    (with its shape, beyond one dimension), or a larger array's shape and the mean
+    and range of its elements."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, (numbers.Number, np.bool_)):
@@ -287,12 +336,14 @@ def summary(value: Any) -> list[str]:
     if not isinstance(value, np.ndarray):
         return [type(value).__name__]
     shape = "×".join(map(str, value.shape))
-    if value.ndim == 1 and value.size <= 4:
-        return [f"[{', '.join(map(_number, value))}]"]
+    if value.ndim == 1 and value.size <= SHOWN_IN_FULL:
+        return [_nested(value)]
     if value.size == 0:
         return [f"{shape} array, empty"]
-    if value.dtype.kind == "b":
+    if value.dtype.kind == "b":  # a mask: how much of it is set
         return [f"{shape} array", f"{int(value.sum())} of {value.size} true"]
+    if value.size <= SHOWN_IN_FULL:
+        return [f"{shape} array", _nested(value)]
     low, high = _number(value.min()), _number(value.max())
     return [f"{shape} array", f"mean {_number(value.mean())} in [{low}, {high}]"]
 
@@ -300,20 +351,12 @@ def summary(value: Any) -> list[str]:
 # --- the DOT text ------------------------------------------------------------------------
 
 
-def _title(fn: Graph, inputs: dict[Var, Any] | None, wrt: list[Var], note: str) -> str:
+def _title(fn: Graph, inputs: dict[Var, Any] | None, note: str) -> str:
     head = f"<b>{_esc(fn.name)}({_esc(', '.join(p.hint for p in fn.params))})</b>"
     if inputs is None:
         return head + "<br/>" + _font(MUTED_COLOR, "give inputs to see values")
     at = ", ".join(f"{p.hint}={summary(v)[0]}" for p, v in inputs.items())
     lines = [f"{head} at {_esc(at)}"]
-    legend = _font(VALUE_COLOR, "green: value") + " · "
-    if wrt:
-        legend += _font(
-            ADJOINT_COLOR,
-            f"red: adjoint d{_result_name(fn)}/dnode, written dnode",
-        )
-        legend += f" (inputs {_esc(', '.join(p.hint for p in wrt))})"
-    lines.append(legend)
     if note:
         lines.append(_font(ADJOINT_COLOR, note))
     return "<br/>".join(lines)
@@ -325,6 +368,10 @@ def _result_name(fn: Graph) -> str:
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def _sized(text: str, size: int) -> str:
+    return f'<font point-size="{size}">{_esc(text)}</font>'
 
 
 def _font(color: str, text: str, size: int | None = None) -> str:
@@ -354,19 +401,13 @@ class _Scene:
         self.ids: dict[Var, str] = {}
         self.lines: list[str] = []
         self.edges: list[str] = []
+        self.links: list[tuple[str, str]] = []  # the edges that rank the nodes
+        self.drawn: set[str] = set()  # the marks the legend explains
         self.clusters = 0
         self.depth = 1
 
-    def dot(self, title: str) -> str:
-        self.lines = [
-            f'digraph "{self.fn.name}" {{',
-            "  graph [rankdir=LR, fontname=Helvetica, fontsize=12, labelloc=t, "
-            f"nodesep=0.25, ranksep=0.35, label=<{title}>];",
-            "  node [shape=box, style=rounded, fontname=Helvetica, fontsize=11, "
-            'margin="0.1,0.04"];',
-            f'  edge [color="{MUTED_COLOR}", fontcolor="{MUTED_COLOR}", '
-            "fontname=Helvetica, fontsize=9, arrowsize=0.7];",
-        ]
+    def dot(self, title: str, wrt: list[Var]) -> str:
+        self.lines = []
         for p in self.fn.params:
             self.node(p, p.hint, "input", _INPUT)
         self.block(self.fn.ops)
@@ -375,7 +416,66 @@ class _Scene:
                 f"  result [shape=plaintext, label=<return "
                 f"{_esc(repr(self.fn.result.value))}>];"
             )
-        return "\n".join(self.lines + self.edges + ["}", ""])
+        rankdir = "LR" if self.longest_chain() <= LEFT_TO_RIGHT else "TB"
+        # The legend sits under the title, where it never widens the picture.
+        label = f"{title}<br/>{self.legend(wrt)}"
+        head = [
+            f'digraph "{self.fn.name}" {{',
+            f"  graph [rankdir={rankdir}, fontname=Helvetica, fontsize=12, "
+            f"labelloc=t, nodesep=0.25, ranksep=0.35, label=<{label}>];",
+            "  node [shape=box, style=rounded, fontname=Helvetica, fontsize=11, "
+            'margin="0.1,0.04"];',
+            f'  edge [color="{MUTED_COLOR}", fontcolor="{MUTED_COLOR}", '
+            "fontname=Helvetica, fontsize=9, arrowsize=0.7];",
+        ]
+        return "\n".join(head + self.lines + self.edges + ["}", ""])
+
+    def longest_chain(self) -> int:
+        """The number of nodes on the longest path of ranked edges."""
+        after: dict[str, list[str]] = {}
+        for source, target in self.links:
+            after.setdefault(source, []).append(target)
+        length: dict[str, int] = {}
+
+        def chain(node: str) -> int:
+            if node not in length:
+                length[node] = 0  # a cycle (none is ranked) counts once
+                length[node] = 1 + max(map(chain, after.get(node, [])), default=0)
+            return length[node]
+
+        return max(map(chain, self.ids.values()), default=0)
+
+    def legend(self, wrt: list[Var]) -> str:
+        """What the colours and line styles of this picture mean: a few short lines
+        (only the marks it has), in a smaller font."""
+        marks = []
+        if self.forward is not None:
+            marks.append((VALUE_COLOR, "green: value"))
+        if self.adjoints:
+            result, inputs = _result_name(self.fn), ", ".join(p.hint for p in wrt)
+            marks.append(
+                (ADJOINT_COLOR, f"red: adjoint d{result}/dnode (inputs {inputs})")
+            )
+        marks += [("", "shaded: input"), ("", "double border: result")]
+        if self.drawn & {"muted", "dotted"}:
+            marks.append((MUTED_COLOR, "gray, dotted: no derivative"))
+        if "carried" in self.drawn:
+            marks.append(("", "dashed box: carried by the loop, next: its next value"))
+        if "not run" in self.drawn:
+            marks.append(("", "dashed frame or arrow: not run"))
+        lines: list[list[tuple[str, str]]] = [[]]
+        for mark in marks:  # as many to a line as fit, so the legend stays narrow
+            if sum(len(text) + 3 for _, text in lines[-1] + [mark]) > LEGEND_WIDTH:
+                lines.append([])
+            lines[-1].append(mark)
+        return "<br/>".join(
+            " · ".join(
+                _font(color, text, 10) if color else _sized(text, 10)
+                for color, text in line
+            )
+            for line in lines
+            if line
+        )
 
     # nodes
 
@@ -393,6 +493,10 @@ class _Scene:
                 rows.append(_font(MUTED_COLOR, "not run"))
         title = _shorten(title)
         rows.append(_font(MUTED_COLOR, title) if muted else f"<b>{_esc(title)}</b>")
+        if muted:
+            self.drawn.add("muted")
+        if style == _LOOP_VALUE:
+            self.drawn.add("carried")
         if where:
             rows.append(_font(MUTED_COLOR, where, size=9))
         if v in self.adjoints:
@@ -413,6 +517,10 @@ class _Scene:
         line = f"  {self.ids[source]} -> {self.ids[target]}{attrs};"
         if line not in self.edges:
             self.edges.append(line)
+            if "constraint=false" not in style:
+                self.links.append((self.ids[source], self.ids[target]))
+            if "dotted" in style:
+                self.drawn.add("dotted")
 
     def name(self, x: Operand | None) -> str:
         if x is None:
@@ -479,6 +587,8 @@ class _Scene:
                     label += " (not run)"
                 elif runs is not None and len(taken) > 1:
                     label += f" (ran {runs} of {len(taken)} times; last values)"
+                if runs == 0:
+                    self.drawn.add("not run")
                 self.open_cluster(_font(MUTED_COLOR, label), dashed=runs == 0)
                 self.block(body)
                 self.close_cluster()
@@ -489,6 +599,8 @@ class _Scene:
             self.edge(s.cond, out, "style=dotted")
             for side, went in ((a, True), (b, False)):
                 unused = taken is not None and went not in taken
+                if unused:
+                    self.drawn.add("not run")
                 self.edge(side, out, "style=dashed" if unused else "")
 
     def loop(self, s: Loop) -> None:

@@ -290,6 +290,58 @@ def test_arrays_show_shape_and_summary_not_every_element():
     assert draw.summary((5, 3)) == ["(5, 3)"]
 
 
+def test_small_arrays_in_full_and_no_negative_zeros():
+    assert draw.summary(np.array([-0.25, -0.0, -0.25, -0.0])) == [
+        "[-0.25, 0, -0.25, 0]"
+    ]
+    assert draw.summary(-0.0) == ["0"] and draw.summary(np.float64(-0.0)) == ["0"]
+    assert draw.summary(np.arange(6.0)) == ["[0, 1, 2, 3, 4, 5]"]
+    assert draw.summary(np.arange(6.0).reshape(2, 3) - 3) == [
+        "2×3 array",
+        "[[-3, -2, -1], [0, 1, 2]]",
+    ]
+    assert draw.summary(np.arange(7.0)) == ["7 array", "mean 3 in [0, 6]"]
+
+
+def _svg_width(dot: str) -> float:
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=dot.encode(), capture_output=True, check=True
+    ).stdout.decode()
+    return float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+
+
+def test_long_chains_are_ranked_top_to_bottom():
+    """The seed's J (a chain of 4) reads left to right; the neuron's chain of 9 top
+    to bottom, so that it is narrow enough to read at a page's width."""
+    assert "rankdir=LR" in s2s.graph(graph.J, 5, 3, 2).dot
+    neuron_dot = s2s.graph(neuron.neuron, 2, -3, -3, -1, -2).dot
+    assert "rankdir=TB" in neuron_dot
+
+
+def test_pictures_fit_a_page(dot_program):
+    """The 13-node neuron was 1,175 pt wide left to right (1,567 px at 96 dpi)."""
+    assert _svg_width(s2s.graph(neuron.neuron, 2, -3, -3, -1, -2).dot) < 600
+    assert _svg_width(s2s.graph(graph.J, 5, 3, 2).dot) < 600
+
+
+def _legend(dot: str) -> str:
+    label = re.search(r"label=<(.*?)>\];", dot.split("\n")[1]).group(1)
+    return html.unescape(re.sub(r"<[^>]+>", " ", label.split("<br/>", 1)[1]))
+
+
+def test_a_legend_explains_the_marks_in_the_picture():
+    J = _legend(s2s.graph(graph.J, 5, 3, 2).dot)
+    for words in ("green: value", "red: adjoint dJ/dnode (inputs a, b, c)"):
+        assert words in J
+    assert "shaded: input" in J and "double border: result" in J
+    assert "dotted" not in J and "loop" not in J  # J has neither
+    loop = _legend(s2s.graph(newton.loss, 8.0).dot)
+    assert "gray, dotted: no derivative" in loop
+    assert "dashed box: carried by the loop, next: its next value" in loop
+    bare = _legend(s2s.graph(graph.J).dot)
+    assert "green" not in bare and "shaded: input" in bare
+
+
 def test_integer_sizes_are_not_differentiated_by_default():
     def powers(x, n):
         y = x
