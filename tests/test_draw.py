@@ -25,15 +25,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PICTURES = os.path.join(ROOT, "docs", "pictures")
 
 
-@pytest.fixture
-def dot_program():
-    """Graphviz's dot; CI sets S2S_REQUIRE_GRAPHVIZ so that a missing one fails."""
-    if shutil.which("dot") is None:
-        if os.environ.get("S2S_REQUIRE_GRAPHVIZ"):
-            pytest.fail("S2S_REQUIRE_GRAPHVIZ is set but Graphviz's dot is missing")
-        pytest.skip("Graphviz's dot is not installed")
-
-
 def nodes(dot: str) -> dict[str, list[str]]:
     """Each node's label rows as plain text, keyed by its title (the bold row)."""
     found = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import pytest
 
@@ -71,8 +70,7 @@ def _display(picture) -> dict:
     return data
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")
-def test_a_picture_displays_as_svg():
+def test_a_picture_displays_as_svg(dot_program):
     data = _display(s2s.graph(graph.J, 5, 3, 2))
     assert data["image/svg+xml"].lstrip().startswith("<?xml")
     assert data["text/plain"].startswith("<GraphPicture of J: 6 nodes")
