@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 import numpy as np
 
 from . import cache
+from .recursion import allows_deep_recursion
 from .errors import (
     InternalError,
     NonScalarOutputError,
@@ -114,6 +115,7 @@ def check_mode(mode: str) -> None:
         )
 
 
+@allows_deep_recursion
 def generate(
     f: Callable | ParsedFunction,
     wrt: Wrt = 0,
@@ -282,6 +284,7 @@ class LoadedModule:
     stages: Stages | None = None  # when generated in this process
 
 
+@allows_deep_recursion
 def load_gradient(
     parsed: ParsedFunction,
     positions: Sequence[int],
@@ -373,6 +376,24 @@ def _as_real(x: Any) -> Any:
     if isinstance(x, np.ndarray) and x.dtype.kind in "iub":
         return x.astype(np.float64)
     return x
+
+
+#: Float dtypes a gradient is computed in float64 for, then returned in.
+_NARROW_FLOATS = frozenset(map(np.dtype, ("float16", "float32")))
+
+
+def _in_dtype_of(g: Any, x: Any) -> Any:
+    """The gradient `g` of `x` in x's float dtype (float64 for Python numbers and
+    other dtypes), where narrow float data made numpy compute it in another."""
+    dtype = getattr(x, "dtype", None)
+    if dtype not in _NARROW_FLOATS:
+        dtype = _FLOAT64
+    if getattr(g, "dtype", dtype) == dtype:
+        return g  # a Python float is a float64
+    return dtype.type(g) if np.ndim(g) == 0 and np.ndim(x) == 0 else g.astype(dtype)
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 #: Helpers of generic code that shape specialization replaces (see s2s.shapes).
@@ -497,6 +518,7 @@ class GradFunction:
             reals,
             None if self._specialize else self._compiled,
             self._floats,
+            parsed.params if mode == "grad" else [],
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.
@@ -526,6 +548,37 @@ class GradFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Replaced, per function, by the shim `_call_shim` writes (see __init__).
         return type(self).__call__(self, *args, **kwargs)
+
+    def _in_argument_dtypes(self, result: Any, args: tuple) -> Any:
+        """The gradients in `result` in the float dtypes of their arguments (float32
+        in, float32 out; float64 for Python numbers), whatever numpy computed."""
+        value, grads = result if self.with_value else (None, result)
+        wrt = [args[i] for i in self._positions]
+        if self.many:
+            grads = tuple(map(_in_dtype_of, grads, wrt))
+        else:
+            grads = _in_dtype_of(grads, wrt[0])
+        return (value, grads) if self.with_value else grads
+
+    def _raise_failure(self, e: Exception, args: tuple) -> None:
+        """Say what an exception raised inside the generated code means: a check of
+        the arguments (an S2SError), an error of the function itself (raised again
+        as the function raises it), or a bug of s2s (an InternalError)."""
+        if isinstance(e, S2SError):
+            return
+        if isinstance(e, ValueError):
+            self._raise_translated(e)
+        try:
+            self.fun(*args[: self._nparams])
+        except Exception:
+            return  # f fails too: the error is the user's, raised from its own line
+        raise InternalError(
+            f"the code s2s generated for {self.fun.__qualname__} raised "
+            f"{type(e).__name__}: {e}, although {self.fun.__name__} itself runs on "
+            "these arguments",
+            hint="This is a bug in s2s. Please report it with the function and the "
+            "arguments (their shapes and dtypes), and the traceback above.",
+        ) from e
 
     def _raise_translated(self, e: ValueError) -> None:
         """Raise the s2s error a generated module's ValueError stands for, if any."""
@@ -594,6 +647,7 @@ def _call_shim(
     reals: Sequence[int],
     compiled: Callable | None,
     floats: list,
+    narrowable: Sequence[str] = (),
 ):
     """`GradFunction.__call__` for one gradient, written with its own parameters and
     named after it (`f_grad`), so that Python binds the arguments (defaults,
@@ -602,7 +656,9 @@ def _call_shim(
     `reals` become reals if they are integers, then the compiled code runs (the code
     for the arguments' shapes, unless `compiled` is the code for any shapes).
     Python floats, the common case of scalar code, take the code in `floats[0]` at
-    once."""
+    once.  When an argument of the `narrowable` parameters holds floats narrower
+    than float64, the gradients are returned in the float dtypes of their
+    arguments."""
     name = gradient.__name__
     signature = []
     for k, param in enumerate(params):
@@ -617,11 +673,17 @@ def _call_shim(
         f"if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
         for i in reals
     ]
+    narrow = " or ".join(
+        f"type({p}) is not float and getattr({p}, 'dtype', None) in _s2s_narrow"
+        for p in narrowable
+    )
+    convert.append(f"_s2s_narrow_args = {narrow or 'False'}")
     if compiled is None:
         all_floats = " and ".join(f"type({p}) is float" for p in params) or "False"
         lines += [
             f"    if {all_floats} and _s2s_floats[0] is not None:",
             "        _s2s_code = _s2s_floats[0]",
+            "        _s2s_narrow_args = False",
             "    else:",
             *("        " + line for line in convert),
             f"        _s2s_code = _s2s_self._specialized(({call},))",
@@ -631,10 +693,13 @@ def _call_shim(
         lines.append("    _s2s_code = _s2s_compiled")
     lines += [
         "    try:",
-        f"        return _s2s_code({call})",
-        "    except ValueError as e:",
-        "        _s2s_self._raise_translated(e)",
+        f"        _s2s_result = _s2s_code({call})",
+        "    except Exception as e:",
+        f"        _s2s_self._raise_failure(e, ({call},))",
         "        raise",
+        "    if _s2s_narrow_args:",
+        f"        return _s2s_self._in_argument_dtypes(_s2s_result, ({call},))",
+        "    return _s2s_result",
     ]
     namespace = {
         "_s2s_self": gradient,
@@ -642,6 +707,7 @@ def _call_shim(
         "_s2s_as_real": _as_real,
         "_s2s_compiled": compiled,
         "_s2s_floats": floats,
+        "_s2s_narrow": _NARROW_FLOATS,
     }
     text = "\n".join(lines)
     exec(compile(text, f"<s2s call of {name}>", "exec"), namespace)

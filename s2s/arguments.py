@@ -92,6 +92,10 @@ def read_value(item: str, raw: str) -> Any:
         return _real_array(item, array)
     if not isinstance(value, (int, float, bool)):
         raise at_error(item, f"{raw!r} is not a number or a list of numbers")
+    try:
+        float(value)  # a real parameter is converted to a float
+    except OverflowError:
+        raise at_error(item, "the number is too large for a float64") from None
     return value
 
 

@@ -28,6 +28,8 @@ import re
 import warnings
 from dataclasses import dataclass
 
+from .files import read_bytes, read_text
+
 DIR_VARIABLE = "S2S_CACHE_DIR"
 SWITCH_VARIABLE = "S2S_CACHE"
 SIZE_VARIABLE = "S2S_CACHE_SIZE"
@@ -92,8 +94,7 @@ class ModuleCache:
         if path is None:
             return None
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            data = read_bytes(path)
         except OSError:
             return None
         text = _read_entry(data, key)
@@ -423,8 +424,7 @@ def find_committed(
     """
     for path in committed_paths(source_file, function):
         try:
-            with open(path, encoding="utf-8", newline="") as f:
-                text = f.read()
+            text = read_text(path)
         except (OSError, UnicodeDecodeError):
             continue
         stamped = read_stamp(text)

@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import __version__, arguments, cache, frontend
+from .files import read_text
 from .api import MODES, Stages, Wrt, generate, resolve_parsed_wrt
 from .errors import GradientMismatchError, InternalError, S2SError
 from .fingerprint import Fingerprint, fingerprint
@@ -37,9 +38,9 @@ from .frontend import (
     ParsedFunction,
     parse_file,
     read_module,
-    read_text,
     s2s_names,
     shown_path,
+    source_text,
 )
 
 EXIT_OK, EXIT_STALE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -314,7 +315,7 @@ def load_rules(specs: Sequence[str]) -> None:
     user's, reported as such (exit 2) with where it happened."""
     for spec in specs:
         if spec == STDIN:
-            _run_rules(spec, lambda: _exec_rules(read_text(STDIN)))
+            _run_rules(spec, lambda: _exec_rules(source_text(STDIN)))
         elif spec.endswith(".py"):
             name = "s2s_rules_" + os.path.splitext(os.path.basename(spec))[0]
             loader = importlib.util.spec_from_file_location(name, spec)
@@ -489,10 +490,20 @@ def _generate_one(target: Target, out: str, args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(text: str) -> int:
+    """A --seed: numpy's generators take non-negative integers."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
+    return seed
+
+
 def _read_or_none(path: str) -> str | None:
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            return f.read()
+        return read_text(path)
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as e:
@@ -851,7 +862,10 @@ def _add_check(sub: Any) -> None:
         help="shapes of random inputs, e.g. W=3x4,b=4 (W=() for 0-d)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="for the random inputs (default 0)"
+        "--seed",
+        type=_seed,
+        default=0,
+        help="for the random inputs (default 0)",
     )
     p.set_defaults(run=cmd_check)
 

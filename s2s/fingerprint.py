@@ -36,6 +36,7 @@ from typing import Any, Mapping
 import numpy
 
 from .errors import S2SError, short_name
+from .recursion import allows_deep_recursion
 from .frontend import (
     Binding,
     ParsedFunction,
@@ -57,6 +58,7 @@ class Fingerprint:
     material: str  # what `content` hashes, for `s2s show --dump key`
 
 
+@allows_deep_recursion
 def fingerprint(
     parsed: ParsedFunction,
     wrt: tuple[str, ...],

@@ -34,6 +34,7 @@ from .ir import (
     Const,
     If,
     Loop,
+    maybe_undefined,
     Namespace,
     Op,
     Operand,
@@ -44,7 +45,7 @@ from .ir import (
     walk,
 )
 from .primitives import PRIMITIVES, operand_names
-from .reverse import active_values, maybe_undefined, refuse_steps, tape_positions
+from .reverse import active_values, refuse_steps, tape_positions
 from .rules import (
     ADJOINTS,
     BROADCASTING,

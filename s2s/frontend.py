@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping
 
 import numpy
 
+from .files import read_source
 from .errors import (
     Location,
     ShapeSpecError,
@@ -915,14 +916,11 @@ def shown_path(path: str) -> str:
     return stdin.name if path == STDIN else path
 
 
-def read_text(path: str) -> str:
-    """The text of the file at `path` (standard input for `-`)."""
+def source_text(path: str) -> str:
+    """The text of the Python file at `path` (standard input for `-`)."""
     try:
-        if path == STDIN:
-            return stdin.read()
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as e:
+        return stdin.read() if path == STDIN else read_source(path)
+    except (OSError, SyntaxError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or str(e)
         raise SourceUnavailableError(
             f"cannot read {shown_path(path)}: {reason}"
@@ -932,7 +930,7 @@ def read_text(path: str) -> str:
 def read_module(path: str) -> tuple[str, ast.Module]:
     """The text of the file at `path` (standard input for `-`) and its syntax tree,
     without importing it."""
-    text = read_text(path)
+    text = source_text(path)
     shown = shown_path(path)
     try:
         return text, ast.parse(text, filename=shown)

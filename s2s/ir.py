@@ -851,3 +851,33 @@ def call_primitive(
     if lib != "np":
         static["lib"] = lib
     return Sym(builder.emit(prim.name, *map(as_operand, operands), **static), builder)
+
+
+def maybe_undefined(stmts: list[Stmt]) -> set[Var]:
+    """Values that may not exist when read: a name assigned on one path of a branch
+    (or only inside a loop), merged with the paths where it is not."""
+    found: set[Var] = set()
+    changed = True
+    while changed:
+        changed = False
+        for s in walk(stmts):
+            if isinstance(s, If):
+                pairs = zip(s.outs, s.then_vals, s.else_vals)
+                new = {
+                    o
+                    for o, *sides in pairs
+                    if any(v is None or v in found for v in sides)
+                }
+            elif isinstance(s, Loop):
+                new = {
+                    v
+                    for k, init in enumerate(s.inits)
+                    if init is None or init in found
+                    for v in (s.carried[k], s.outs[k])
+                }
+            else:
+                continue
+            if not new <= found:
+                found |= new
+                changed = True
+    return found

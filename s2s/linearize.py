@@ -190,6 +190,8 @@ class Linearizer:
         self.tapes: dict[Var, int | None] = (
             {}
         )  # tape -> values per append (None: none yet)
+        self.range_slots: dict[Var, set[int]] = {}  # where a tape holds ranges
+        self.popped_ranges: set[Var] = set()
         # For updates in place: the values this function did not make (its
         # arguments), what each phi merges, and the `acc[i] += v` to check at the end
         # (shared with the functions inlined into this one).
@@ -729,6 +731,8 @@ class Linearizer:
     def _is_range(self, value: Operand | None) -> bool:
         """Whether `value` is a range, reversed or sliced (re-iterable, or iterated
         once by the loop it was made for)."""
+        if value in self.popped_ranges:  # a range a generated gradient saved
+            return True
         made = self.builder.defs.get(value) if isinstance(value, Var) else None
         if made is None:
             return False
@@ -777,6 +781,8 @@ class Linearizer:
         items = arg.elts if isinstance(arg, ast.Tuple) else [arg]
         values = [self.expr(item) for item in items]
         self._tape_arity(tape, len(values), node)
+        slots = self.range_slots.setdefault(tape, set())
+        slots.update(k for k, v in enumerate(values) if self._is_range(v))
         self.builder.emit("push", tape, *values)
 
     def pop(self, target: ast.expr, value: ast.Call) -> None:
@@ -799,6 +805,8 @@ class Linearizer:
         self.builder.ops.append(op)
         for n, v in zip(names, outs):
             self.env[n.id] = v
+        slots = self.range_slots.get(tape, set())
+        self.popped_ranges.update(v for k, v in enumerate(outs) if k in slots)
 
     def _tape_arity(
         self, tape: Var, count: int, node: ast.AST, popping: bool = False

@@ -75,6 +75,10 @@ def normalize_block(block: list[ast.stmt]) -> list[ast.stmt]:
             new.orelse = normalize_block(_then_rest(stmt.orelse, rest))
             out.append(new)
             return out
+        if isinstance(stmt, ast.If):  # its branches may hold loops that exit early
+            stmt = copy.copy(stmt)
+            stmt.body = normalize_block(stmt.body)
+            stmt.orelse = normalize_block(stmt.orelse)
         out.append(stmt)
     return out
 

@@ -17,6 +17,7 @@ from .ir import (
     Const,
     If,
     Loop,
+    maybe_undefined,
     Op,
     Operand,
     Stmt,
@@ -27,7 +28,7 @@ from .ir import (
     walk,
 )
 from .primitives import PRIMITIVES
-from .reverse import maybe_undefined, substitute
+from .reverse import substitute
 from .shapes import SHAPED_LIKE, ShapeInference, specialize
 
 #: Ops kept for what they do, not for their value.

@@ -31,6 +31,7 @@ from .ir import (
     Graph,
     If,
     Loop,
+    maybe_undefined,
     Namespace,
     Op,
     Operand,
@@ -816,36 +817,6 @@ def _cheap(op: Op, ints: set[Var], scalar: Callable[[Operand], bool]) -> bool:
     return op.prim in _ARITHMETIC and all(
         isinstance(a, Const) or a in ints or scalar(a) for a in op.args
     )
-
-
-def maybe_undefined(stmts: list[Stmt]) -> set[Var]:
-    """Values that may not exist when read: a name assigned on one path of a branch
-    (or only inside a loop), merged with the paths where it is not."""
-    found: set[Var] = set()
-    changed = True
-    while changed:
-        changed = False
-        for s in walk(stmts):
-            if isinstance(s, If):
-                pairs = zip(s.outs, s.then_vals, s.else_vals)
-                new = {
-                    o
-                    for o, *sides in pairs
-                    if any(v is None or v in found for v in sides)
-                }
-            elif isinstance(s, Loop):
-                new = {
-                    v
-                    for k, init in enumerate(s.inits)
-                    if init is None or init in found
-                    for v in (s.carried[k], s.outs[k])
-                }
-            else:
-                continue
-            if not new <= found:
-                found |= new
-                changed = True
-    return found
 
 
 def tape_positions(stmts: list[Stmt], active: set[Var]) -> dict[Var, list[int]]:

@@ -26,6 +26,7 @@ from .ir import (
     Const,
     If,
     Loop,
+    maybe_undefined,
     Namespace,
     Op,
     Operand,
@@ -483,6 +484,7 @@ class _Rewriter:
 
     def __init__(self, stmts: list[Stmt], roots: list[Any], params: dict[Var, Shape]):
         self.info = ShapeInference(stmts, params)
+        self.undefined = maybe_undefined(stmts)  # never stand-ins: may not exist
         self.names = Namespace(p.name for p in params)
         self.readers: dict[Var, list[Any]] = {}  # None: a root (returned)
         for s in walk(stmts):
@@ -549,7 +551,7 @@ class _Rewriter:
 
     def offer(self, visible: dict[tuple, Var], v: Var) -> None:
         shape = self.info.shape(v)
-        if shape is None or None in shape or v.role not in _RANK:
+        if shape is None or None in shape or v.role not in _RANK or v in self.undefined:
             return
         held = visible.get(shape)
         if held is None or (_RANK[v.role], v.name) < (_RANK[held.role], held.name):

@@ -1,0 +1,183 @@
+"""Defects that random programs found (issue 13's campaign and tests/fuzz), each kept
+as a test that failed before its fix.  Values are checked against calling the
+function, derivatives against central differences in float64."""
+
+import numpy as np
+import pytest
+
+import s2s
+
+
+def central(f, x, h=1e-6):
+    """The central difference of scalar f at the float x."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def doubles_until_large(x, flag):
+    s = x
+    if flag > 0.0:
+        for i in range(4):
+            if s > 3.0:
+                break
+            s = s * 2.0
+    return s
+
+
+def doubles_unless_large(x, flag):
+    s = x
+    if flag > 0.0:
+        for i in range(4):
+            if s > 3.0:
+                continue
+            s = s * 2.0
+    return s
+
+
+def dead_after_break(z, flag):
+    s1 = z
+    if flag > 0.0:
+        for i in range(3):
+            if flag > -1.0:
+                break
+                s1 = z**2
+    return s1
+
+
+@pytest.mark.parametrize(
+    "f, value, slope",
+    [
+        (doubles_until_large, 4.0, 4.0),
+        (doubles_unless_large, 4.0, 4.0),
+        (dead_after_break, 1.0, 1.0),
+    ],
+)
+def test_an_exit_inside_a_branch_inside_a_loop_inside_a_branch(f, value, slope):
+    # The outer `if` was not normalized, so the rest of the iteration ran anyway.
+    assert f(1.0, 1.0) == value
+    assert s2s.value_and_grad(f)(1.0, 1.0) == (value, slope)
+    s2s.check_grad(f, 1.0, 1.0)
+
+
+def shrunk_in_one_branch(x):
+    v = x * np.ones(3)
+    if x < -0.5:
+        v = v / (v + 0.5)
+    return np.sum(v)
+
+
+@pytest.mark.parametrize("x", [-0.3, -0.7])
+def test_a_value_bound_in_one_branch_never_stands_in_for_a_shape(x):
+    # The shape-specialized second derivative read the shape of `add`, bound only
+    # in the branch that did not run: UnboundLocalError.
+    first = s2s.grad(shrunk_in_one_branch)
+    second = s2s.grad(first)
+    assert second(x) == pytest.approx(central(first, x), abs=1e-6)
+
+
+def reversed_inner_loop(x, n):
+    s = 0.0
+    for j in range(2):
+        for i in reversed(range(n)):
+            s = s + x * i * j
+    return s * x
+
+
+def test_a_range_popped_off_a_tape_is_looped_over_again():
+    first = s2s.grad(reversed_inner_loop)
+    second = s2s.grad(first)
+    assert second(1.5, 3) == pytest.approx(
+        central(lambda x: first(x, 3), 1.5), abs=1e-6
+    )
+
+
+C0 = 0.75
+
+
+def nested_whiles(x, y):
+    s1 = y[0]
+    if s1 >= -1.33:
+        k2 = 0
+        while k2 < 4:
+            k2 = k2 + 1
+            k3 = 0
+            while k3 < 2 and -1.23 < k2 * 0.7 < 1.3:
+                k3 = k3 + 1
+                s1 = np.tanh((min(C0, s1) - s1) * np.tanh(np.tanh(s1)))
+            s1 = s1 / ((np.sin(s1) * (x - x)) ** 2 + 1.02)
+            s1 += x + (x**2 + 0.78) ** (-1)
+    return s1
+
+
+def test_second_derivative_through_nested_whiles():
+    y = np.array([-0.60215, -0.61187, -1.64599])
+    first = s2s.grad(nested_whiles)
+    expected = central(lambda x: first(x, y), -0.90409)
+    assert s2s.grad(first)(-0.90409, y) == pytest.approx(expected, rel=1e-6)
+    hvp = s2s.hvp(nested_whiles, (-0.90409, y), (1.0,))
+    assert hvp == pytest.approx(expected, rel=1e-6)
+
+
+def reciprocal(x):
+    return 1.0 / x
+
+
+def sum_of_squares(x):
+    return np.sum(x**2)
+
+
+def test_an_error_of_the_function_itself_is_raised_as_it_is():
+    with pytest.raises(ZeroDivisionError):
+        s2s.grad(reciprocal)(0.0)
+
+
+def test_a_failure_of_generated_code_on_good_arguments_is_an_internal_error():
+    gradient = s2s.grad(sum_of_squares)
+
+    def broken(*args):
+        raise UnboundLocalError("cannot access local variable 'add'")
+
+    gradient._specialized = lambda args: broken  # what a bug in emitted code does
+    with pytest.raises(s2s.InternalError, match="bug in s2s") as raised:
+        gradient(np.ones(3))
+    assert "sum_of_squares itself runs" in str(raised.value)
+
+
+def through_sum(w):
+    return np.sum(w)
+
+
+def through_slice(w):
+    return np.sum(w[1:] * 2.0)
+
+
+def through_loop(w):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(w * i)
+    return s
+
+
+def through_maximum(w, b):
+    return np.sum(np.maximum(w, 0.0) * b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("f", [through_sum, through_slice, through_loop])
+def test_a_gradient_has_its_arguments_float_dtype(f, dtype):
+    w = np.linspace(-1.0, 1.0, 4).astype(dtype)
+    gradient = s2s.grad(f)(w)
+    assert gradient.dtype == dtype
+    value, again = s2s.value_and_grad(f)(w)
+    assert again.dtype == dtype
+    np.testing.assert_array_equal(gradient, again)
+    exact = s2s.grad(f)(w.astype(np.float64))
+    np.testing.assert_array_equal(gradient, exact.astype(dtype))
+
+
+def test_each_gradient_takes_the_dtype_of_its_own_argument():
+    w = np.linspace(-1.0, 1.0, 4).astype(np.float32)
+    dw, db = s2s.grad(through_maximum, wrt=(0, 1))(w, 2.0)
+    assert dw.dtype == np.float32 and np.asarray(db).dtype == np.float64
+    dw, db = s2s.grad(through_maximum, wrt=(0, 1))(w, np.float32(2.0))
+    assert dw.dtype == np.float32 and db.dtype == np.float32
+    assert s2s.grad(through_sum)(np.arange(3)).dtype == np.float64  # ints are reals
