@@ -98,10 +98,12 @@ def load_gradient(
 
 
 def formatted_source(loaded: LoadedModule) -> str:
-    """The module formatted by black, as `s2s generate` writes it (without the header);
-    kept in the cache next to the code, so black runs once per module and machine."""
+    """The module formatted by black, as `s2s generate` writes it without the header
+    (which names a file and a command that a function in a notebook has not), for
+    every provenance; kept in the cache next to the code, so black runs once per
+    module and machine."""
     if loaded.provenance == "committed":
-        return loaded.code
+        return cache.stamped_code(loaded.code)
     if loaded.stages is not None:
         return loaded.stages.module.text
     from importlib.metadata import version  # a tenth of the cost of importing black
@@ -209,7 +211,8 @@ def pattern_of(shapes: Sequence[tuple | None]) -> tuple:
 class GradFunction:
     """A compiled gradient: call it like the original function.
 
-    `.source` is the generated module's text (formatted on first use): the code for
+    `.source` is the generated module's text (formatted on first use), as `s2s
+    generate` writes it less the header, wherever it came from: the code for
     arguments of any shape.  Called on arrays, the gradient runs code specialized for
     the shapes of the arguments (`g @ b.T` rather than a rank-generic helper),
     generated once per shape pattern and cached; `.source_for(*args)` shows it.
@@ -279,7 +282,7 @@ class GradFunction:
             ]
             defaults = {}
         shim = _call_shim(
-            parsed.name,
+            self,
             params,
             defaults,
             len(parsed.node.args.posonlyargs),
@@ -288,7 +291,10 @@ class GradFunction:
             self._floats,
             parsed.params if mode == "grad" else [],
         )
-        self.__class__ = type(type(self).__name__, (type(self),), {"__call__": shim})
+        # A static method: the shim is this gradient's own function (bound to self
+        # already), so a wrong call is reported as Python reports one to f.
+        call = {"__call__": staticmethod(shim)}
+        self.__class__ = type(type(self).__name__, (type(self),), call)
 
     @functools.cached_property
     def source(self) -> str:
@@ -354,9 +360,14 @@ class GradFunction:
                 "with (a name is a size other than 1, the same name the same "
                 "size), or drop the annotations for code that takes any shapes.",
             ) from None
-        if hasattr(e, "s2s_in_place"):
-            message, hint = str(e).split(": write", 1)
-            raise UnsupportedSyntaxError(message, hint="Write" + hint + ".") from None
+        where = getattr(e, "s2s_in_place", None)
+        if where is not None:  # "path:line" of the update, in the user's code
+            path, _, line = where.rpartition(":")
+            text = linecache.getline(path, int(line)).rstrip("\n")
+            message, hint = str(e).split(": ", 1)[1].split(": write", 1)
+            raise UnsupportedSyntaxError(
+                message, Location(path, int(line), 0, text), "Write" + hint + "."
+            ) from None
         shape = getattr(e, "s2s_shape", None)
         if shape is not None:
             raise NonScalarOutputError(
@@ -416,7 +427,7 @@ class GradFunction:
 
 
 def _call_shim(
-    function: str,
+    gradient: GradFunction,
     params: Sequence[str],
     defaults: Mapping[str, Any],
     positional_only: int,
@@ -425,23 +436,26 @@ def _call_shim(
     floats: list,
     narrowable: Sequence[str] = (),
 ):
-    """`GradFunction.__call__` for one function, written with its own parameters so
-    that Python binds the arguments (defaults, keywords) and the call costs little:
-    the arguments at `reals` become reals if they are integers, then the compiled code
-    runs (the code for the arguments' shapes, unless `compiled` is the code for any
-    shapes).  Python floats, the common case of scalar code, take the code in
-    `floats[0]` at once.  When an argument of the `narrowable` parameters holds
-    floats narrower than float64, the gradients are returned in the float dtypes
-    of their arguments."""
+    """`GradFunction.__call__` for one gradient, written with its own parameters and
+    named after it (`f_grad`), so that Python binds the arguments (defaults,
+    keywords), a wrong call is reported as for any function (`f_grad() missing 1
+    required positional argument: 'X'`), and the call costs little: the arguments at
+    `reals` become reals if they are integers, then the compiled code runs (the code
+    for the arguments' shapes, unless `compiled` is the code for any shapes).
+    Python floats, the common case of scalar code, take the code in `floats[0]` at
+    once.  When an argument of the `narrowable` parameters holds floats narrower
+    than float64, the gradients are returned in the float dtypes of their
+    arguments."""
+    name = gradient.__name__
     signature = []
-    for k, name in enumerate(params):
+    for k, param in enumerate(params):
         signature.append(
-            f"{name}=_s2s_defaults[{name!r}]" if name in defaults else name
+            f"{param}=_s2s_defaults[{param!r}]" if param in defaults else param
         )
         if positional_only and k == positional_only - 1:
             signature.append("/")
     call = ", ".join(params)
-    lines = [f"def __call__(_s2s_self, {', '.join(signature)}):"]
+    lines = [f"def {name}({', '.join(signature)}):"]
     convert = [
         f"if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
         for i in reals
@@ -475,14 +489,18 @@ def _call_shim(
         "    return _s2s_result",
     ]
     namespace = {
+        "_s2s_self": gradient,
         "_s2s_defaults": defaults,
         "_s2s_as_real": as_real,
         "_s2s_compiled": compiled,
         "_s2s_floats": floats,
         "_s2s_narrow": _NARROW_FLOATS,
     }
-    exec(compile("\n".join(lines), f"<s2s call of {function}>", "exec"), namespace)
-    return namespace["__call__"]
+    text = "\n".join(lines)
+    exec(compile(text, f"<s2s call of {name}>", "exec"), namespace)
+    shim = namespace[name]
+    shim.__qualname__ = name
+    return shim
 
 
 def _transform(with_value: bool) -> Callable:

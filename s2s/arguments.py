@@ -2,7 +2,8 @@
 
 `--at a=5,w=[[1,2],[3,4]],b=x.npy` gives values: numbers, nested lists (arrays), or the
 path of a `.npy` file; values without a name are positional (`--at 5,3,2`).
-`--shape W=3x4,b=()` gives the shapes of random inputs.  Anything that cannot be such
+`--shape W=3x4,b=()` gives the shapes of random inputs; a parameter used as a count,
+an index or a size gets a small random integer instead.  Anything that cannot be such
 a value (a ragged list, a complex number, a negative size, an array too large to
 allocate) is an :class:`S2SError` saying which item and why.
 """
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import ast
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from .errors import S2SError
+
+if TYPE_CHECKING:
+    from .ir import Graph
 
 AT_HINT = (
     "Write --at a=5,b=3,c=2 (numbers; nested lists such as 'w=[[1,2],[3,4]]' are "
@@ -177,3 +181,46 @@ def random_array(name: str, shape: tuple[int, ...], rng: np.random.Generator) ->
             f"{size:,} numbers ({size * 8 / 2**30:,.1f} GiB): {e}",
             hint="Choose smaller sizes with --shape.",
         ) from None
+
+
+#: The random counts `s2s check` draws: small, and never 0 (an empty loop checks
+#: nothing).
+COUNTS = range(1, 4)
+
+
+def counting_parameters(graph: Graph) -> set[str]:
+    """The parameters whose value reaches a count, an index or a size (a range's
+    bound, an index, a shape), directly, by arithmetic or through `int()`."""
+    from .ad.activity import active_values
+    from .ir import Op, walk
+    from .primitives import PRIMITIVES
+
+    def reached_from(param: Any) -> set:
+        reached = {param}
+        while True:
+            reached = active_values(graph.ops, list(reached))
+            made = {
+                s.out
+                for s in walk(graph.ops)
+                if isinstance(s, Op)
+                and PRIMITIVES[s.prim].rounds
+                and any(a in reached for a in s.args)
+            }
+            if made <= reached:
+                return reached
+            reached |= made
+
+    def counts(param: Any) -> bool:
+        reached = reached_from(param)
+        return any(
+            isinstance(s, Op)
+            and PRIMITIVES[s.prim].counts is not None
+            and any(x in reached for x in s.args[PRIMITIVES[s.prim].counts :])
+            for s in walk(graph.ops)
+        )
+
+    return {p.hint for p in graph.params if counts(p)}
+
+
+def random_count(rng: np.random.Generator) -> int:
+    return int(rng.integers(COUNTS.start, COUNTS.stop))

@@ -3,12 +3,15 @@
 Two stores, both keyed by :mod:`s2s.fingerprint`:
 
 - the **cache** (:class:`ModuleCache`): one file per key under `$S2S_CACHE_DIR`, or
-  the platform's user cache directory (`~/.cache/s2s` on Linux).  `S2S_CACHE=0` turns
-  it off.  An entry is written to a temporary file and renamed into place, so readers
-  see a whole entry or none; each entry opens with a header (format, key, length,
-  sha256 of the text) and ends with a footer, and one that fails the check (a
-  truncated or damaged file) is a miss, overwritten when the module is regenerated.
-  A directory that cannot be written is replaced by memory, with one warning.
+  the platform's user cache directory (from `platformdirs`: `~/.cache/s2s` on
+  Linux).  `S2S_CACHE=0` turns it off.  An entry is written to a temporary file and
+  renamed into place, so readers see a whole entry or none; each entry opens with a
+  header (format, key, length, sha256 of the text) and ends with a footer, and one
+  that fails the check (a truncated or damaged file) is a miss, overwritten when the
+  module is regenerated.  A directory that cannot be written is replaced by memory,
+  with one warning.  The entries are kept under a size cap (`$S2S_CACHE_SIZE`): a
+  hit marks an entry used (its modification time), and storing one removes the
+  least recently used entries beyond the cap.
 - **committed modules** (:func:`find_committed`): a module `s2s generate` wrote into a
   project's `generated/` directory carries its content key and the sha256 of its
   code in the header (:func:`stamp`); `grad` uses it directly when the key matches.
@@ -22,7 +25,6 @@ import contextlib
 import hashlib
 import os
 import re
-import sys
 import warnings
 from dataclasses import dataclass
 
@@ -30,6 +32,15 @@ from .files import read_bytes, read_text
 
 DIR_VARIABLE = "S2S_CACHE_DIR"
 SWITCH_VARIABLE = "S2S_CACHE"
+SIZE_VARIABLE = "S2S_CACHE_SIZE"
+#: The default cap on the entries' total size.  An entry is a module of a few KiB
+#: (1.7 to 5 KiB for the examples), so this keeps several thousand gradients.
+DEFAULT_SIZE = 32 * 2**20
+#: Storing an entry checks the cap once in this many stores (chosen by key, which is
+#: a uniform hash): a check stats every entry, about 4 ms per 1,000, and the cap is
+#: then overshot by a few entries at most.
+EVICT_EVERY = 16
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
 ENTRY_SUFFIX = ".s2s"
 _ENTRY_FORMAT = 1
 _ENTRY_NAME = re.compile(r"[0-9a-f]{16,128}" + re.escape(ENTRY_SUFFIX))
@@ -52,6 +63,8 @@ class CacheInfo:
     entries: int
     size: int  # bytes
     leftovers: int  # temporary files of interrupted writes
+    cap: int  # bytes: least recently used entries beyond it are removed
+    cap_source: str  # where the cap came from
 
 
 class ModuleCache:
@@ -87,6 +100,7 @@ class ModuleCache:
         text = _read_entry(data, key)
         if text is not None:
             self._memory[key] = text
+            _mark_used(path)
         return text
 
     def store(self, key: str, text: str) -> None:
@@ -98,6 +112,8 @@ class ModuleCache:
         try:
             os.makedirs(self.directory, exist_ok=True)
             write_atomic(path, _entry(key, text))
+            if int(key[:8], 16) % EVICT_EVERY == 0:
+                self.evict(size_cap(), keep=path)
         except OSError as e:
             self._writable = False
             warnings.warn(
@@ -110,17 +126,47 @@ class ModuleCache:
             )
 
     def info(self) -> CacheInfo:
-        entries = size = leftovers = 0
-        for name, path in self._files():
-            if _ENTRY_NAME.fullmatch(name):
-                entries += 1
-                with contextlib.suppress(OSError):
-                    size += os.path.getsize(path)
-            elif _TEMP_NAME.fullmatch(name):
-                leftovers += 1
+        entries = self._entries()
+        leftovers = sum(bool(_TEMP_NAME.fullmatch(name)) for name, _ in self._files())
         return CacheInfo(
-            self.directory, directory_source(), enabled(), entries, size, leftovers
+            self.directory,
+            directory_source(),
+            enabled(),
+            len(entries),
+            sum(size for _, size, _ in entries),
+            leftovers,
+            *cap_setting(),
         )
+
+    def evict(self, cap: int, keep: str | None = None) -> int:
+        """Remove the least recently used entries until they total at most `cap`
+        bytes (never `keep`, the entry just stored); return how many were removed."""
+        entries = self._entries()
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        for path, size, _ in sorted(entries, key=lambda entry: entry[2]):
+            if total <= cap:
+                break
+            if path == keep:
+                continue
+            with contextlib.suppress(FileNotFoundError):  # another process's eviction
+                os.unlink(path)
+                removed += 1
+            total -= size
+        return removed
+
+    def _entries(self) -> list[tuple[str, int, float]]:
+        """(path, size, time of last use) of each entry on disk."""
+        found = []
+        if self.directory is None:
+            return found
+        with contextlib.suppress(OSError), os.scandir(self.directory) as items:
+            for item in items:
+                if _ENTRY_NAME.fullmatch(item.name):
+                    with contextlib.suppress(OSError):  # removed meanwhile
+                        stat = item.stat()
+                        found.append((item.path, stat.st_size, stat.st_mtime))
+        return found
 
     def clear(self) -> int:
         """Remove every entry (and leftover temporary file); return how many entries.
@@ -175,6 +221,12 @@ def _read_entry(data: bytes, key: str) -> str | None:
     return body.decode("utf-8")
 
 
+def _mark_used(path: str) -> None:
+    """Record a hit: eviction removes the entries least recently used first."""
+    with contextlib.suppress(OSError):  # a read-only cache still serves its entries
+        os.utime(path)
+
+
 def write_atomic(path: str, data: str | bytes) -> None:
     """Write `data` to `path` through a temporary file in the same directory and an
     atomic rename: a reader sees the old file or the new one, never half of one.
@@ -221,19 +273,66 @@ def cache_directory() -> str | None:
 
 
 def user_cache_directory() -> str | None:
-    """The platform's per-user cache directory for s2s."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA")
-        return os.path.join(base, "s2s", "Cache") if base else None
-    home = os.path.expanduser("~")
-    if home == "~":
+    """The platform's per-user cache directory for s2s (`~/.cache/s2s` or
+    `$XDG_CACHE_HOME/s2s` on Linux, `~/Library/Caches/s2s` on macOS,
+    `%LOCALAPPDATA%\\s2s\\Cache` on Windows); None when there is no home to put it in.
+    """
+    import platformdirs  # only when a gradient is stored or looked up
+
+    directory = platformdirs.user_cache_dir("s2s", appauthor=False)
+    return directory if os.path.isabs(directory) else None
+
+
+def size_cap() -> int:
+    """The cap on the entries' total size in bytes (see :func:`cap_setting`); a
+    value that is not a size warns, once."""
+    cap, source = cap_setting()
+    if source not in ("default", f"${SIZE_VARIABLE}"):
+        _warn_once(f"s2s keeps its cache under {format_size(cap)}: {source}.")
+    return cap
+
+
+def cap_setting() -> tuple[int, str]:
+    """The cap in bytes, and where it came from: `$S2S_CACHE_SIZE` (a number of
+    bytes, or with a binary unit: 500K, 64M, 1G), else :data:`DEFAULT_SIZE`."""
+    text = os.environ.get(SIZE_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_SIZE, "default"
+    size = parse_size(text)
+    if size is None:
+        return DEFAULT_SIZE, (
+            f"the default, since ${SIZE_VARIABLE}={text!r} is not a size (write "
+            "bytes, or 500K, 64M, 1G)"
+        )
+    return size, f"${SIZE_VARIABLE}"
+
+
+def parse_size(text: str) -> int | None:
+    """`123` -> 123 bytes; `64K`, `64KB`, `64KiB` -> 65536; M, G and T likewise
+    (binary units, as `s2s cache info` prints them); None if not a size."""
+    found = _SIZE.fullmatch(text)
+    if found is None:
         return None
-    if sys.platform == "darwin":
-        return os.path.join(home, "Library", "Caches", "s2s")
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(home, ".cache")
-    return os.path.join(base, "s2s")
+    number, unit = found.groups()
+    return int(float(number) * 1024 ** " kmgt".index(unit.lower() or " "))
+
+
+def format_size(size: float) -> str:
+    """Bytes in the largest binary unit that keeps the number at least 1."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, CacheWarning, stacklevel=3)
 
 
 #: One cache per directory for the life of the process, so that a directory that
@@ -272,6 +371,22 @@ def stamp(header: str, content_key: str, code: str) -> str:
 
 def read_stamp(text: str) -> tuple[str, bool] | None:
     """(content key, whether the code is as s2s wrote it) from a module's header."""
+    parts = _split_stamp(text)
+    if parts is None:
+        return None
+    key, digest, code = parts
+    return key, hashlib.sha256(code.encode("utf-8")).hexdigest() == digest
+
+
+def stamped_code(text: str) -> str:
+    """The code of a module `s2s generate` wrote, without its header (all of `text`
+    if it has none)."""
+    parts = _split_stamp(text)
+    return text if parts is None else parts[2]
+
+
+def _split_stamp(text: str) -> tuple[str, str, str] | None:
+    """(content key, code sha256, code) of a stamped module, or None."""
     start = ("\n" + text[:4096]).find("\n" + _KEY_LABEL)
     if start < 0:
         return None
@@ -279,8 +394,7 @@ def read_stamp(text: str) -> tuple[str, bool] | None:
     code_line, newline, code = rest.partition("\n")
     if not code_line.startswith(_CODE_LABEL) or not newline:
         return None
-    digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
-    return key_line[len(_KEY_LABEL) :], code_line[len(_CODE_LABEL) :] == digest
+    return key_line[len(_KEY_LABEL) :], code_line[len(_CODE_LABEL) :], code
 
 
 def committed_paths(source_file: str, function: str) -> list[str]:

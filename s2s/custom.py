@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 import numpy
 
 from .errors import InternalError, RuleError, S2SError
-from .ir import Sym, call_function
+from .ir import Sym, Var, call_function
 from .primitives import Primitive, define, forget, lookup_object
 from .rules.registry import KIND_NAMES, register_rules, zero
 
@@ -253,6 +253,7 @@ def _checked(rule: Callable, where: str, argument: str) -> Callable:
     names the function, the argument, the rule and the line being differentiated."""
 
     def run(g: Sym, y: Sym, *args: Sym, **params: Any) -> Optional[Sym]:
+        start = len(g.builder.ops)
         try:
             result = rule(g, y, *args, **params)
         except Exception as e:
@@ -274,9 +275,56 @@ def _checked(rule: Callable, where: str, argument: str) -> Callable:
                 g.builder.loc,
                 _ADVICE,
             )
+        problem = _built_wrong(g.builder, start, (g, y, *args), result)
+        if problem is not None:
+            raise RuleError(
+                f"the rule for {where} (argument '{argument}'){_defined_at(rule)} "
+                f"{problem}",
+                g.builder.loc,
+                _ADVICE,
+            )
         return result
 
     return run
+
+
+def _built_wrong(
+    builder: Any, start: int, inputs: tuple, result: Optional[Sym]
+) -> Optional[str]:
+    """What is wrong with the code a rule built (the ops from `start` on), if
+    anything, before a later stage of s2s trips over it: a value kept from another
+    call of the rule (another gradient's), or a constant that Python code cannot
+    spell (`dtype=int`)."""
+    from .emit.spelling import spell  # late: only a registered rule needs it
+
+    known = set(builder.defs) | {x.operand for x in inputs if isinstance(x, Sym)}
+
+    def foreign(x: Any) -> bool:
+        return isinstance(x, Var) and x not in known
+
+    if result is not None and (
+        result.builder is not builder or foreign(result.operand)
+    ):
+        return (
+            "returned a value made in an earlier call of the rule (one kept between "
+            "calls), not an expression of this call's g, y and arguments"
+        )
+    for op in builder.ops[start:]:
+        if any(foreign(a) for a in op.args):
+            return (
+                f"used a value made in an earlier call of the rule in {op.prim}(), "
+                "not an expression of this call's g, y and arguments"
+            )
+        try:
+            compile(spell(op, lambda v: v.name), "<rule>", "eval")
+        except (SyntaxError, TypeError, ValueError) as e:
+            constants = {k: v for k, v in op.params.items() if k != "lib"}
+            return (
+                f"built {op.prim}() with {constants or op.args}, which cannot be "
+                f"written as Python code ({type(e).__name__}: {e}); constants must "
+                "be numbers, strings, None or tuples of them"
+            )
+    return None
 
 
 def _missing(where: str, argument: str) -> Callable:

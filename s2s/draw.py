@@ -9,14 +9,17 @@ values of the last iteration (and their adjoints in that iteration).
 
 The values come from running the SSA graph and its adjoint (:mod:`s2s.evaluate`),
 never from the optimized module, whose temporaries no longer exist.  DOT text needs
-nothing else; SVG, PNG and PDF are drawn by Graphviz's `dot` program.
+nothing else; SVG, PNG and PDF are drawn by Graphviz's `dot` program (without it, a
+notebook shows the DOT text and says how to get pictures).  A legend names what the
+colours and line styles in the picture mean; a long chain of operations is ranked top
+to bottom, so that the picture stays narrow enough to read at the width of a page.
 """
 
 from __future__ import annotations
 
-import html
 import numbers
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -28,19 +31,13 @@ from .ad.activity import active_values
 from .ad.reverse import reverse
 from .api import as_real
 from .arguments import bind, parse_at
-from .emit.spelling import spell
 from .errors import GraphvizNotFoundError, InternalError, S2SError
 from .evaluate import Trace, run
 from .frontend import ParsedFunction, parse_file, parse_function
 from .ir import (
     Const,
     Graph,
-    If,
-    Loop,
     Namespace,
-    Op,
-    Operand,
-    Stmt,
     Var,
     all_values,
     defined_in,
@@ -48,15 +45,12 @@ from .ir import (
 )
 from .lower import lower
 from .pipeline import Wrt, gradient_code, resolve_wrt
-from .primitives import PRIMITIVES
+from .scene import Scene, title
 
-VALUE_COLOR = "#1a7f37"  # green, as in the seed notes
-ADJOINT_COLOR = "#cf222e"  # red
-MUTED_COLOR = "#6e7781"
-_INPUT = 'style="rounded,filled", fillcolor="#eef1f4"'
-_LOOP_VALUE = 'style="rounded,dashed"'
-_TABLE = '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
+INSTALL_GRAPHVIZ = (
+    "apt-get install graphviz, brew install graphviz or conda install graphviz"
+)
 
 
 # --- the picture -----------------------------------------------------------------------
@@ -77,8 +71,35 @@ class GraphPicture:
     def svg(self) -> str:
         return render(self.dot, "svg").decode("utf-8")
 
-    def _repr_svg_(self) -> str:
-        return self.svg()
+    def _repr_svg_(self) -> str | None:
+        try:
+            return self.svg()
+        except GraphvizNotFoundError:
+            return None  # see _repr_mimebundle_
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        """What a notebook shows: the picture, or without Graphviz the DOT text and
+        one line saying how to get pictures (displaying never stops the run)."""
+        try:
+            return {"image/svg+xml": self.svg()}
+        except GraphvizNotFoundError:
+            note = (
+                f"(Graphviz's dot is not installed, so here is the DOT text of the "
+                f"picture: {INSTALL_GRAPHVIZ} draws it)"
+            )
+            return {"text/plain": f"{note}\n{self.dot}"}
+
+    def __repr__(self) -> str:
+        nodes = len(re.findall(r"^\s*n\d+ \[", self.dot, re.MULTILINE))
+        shown = (
+            "values and adjoints"
+            if self.adjoints
+            else "values" if self.values else "no values (give inputs)"
+        )
+        return (
+            f"<GraphPicture of {self.name}: {nodes} nodes, {shown}; .dot has "
+            f"{len(self.dot):,} characters, .save(path) writes .svg, .png, .pdf>"
+        )
 
     def save(self, path: str) -> None:
         """Write the picture; the format comes from the file's extension."""
@@ -175,8 +196,8 @@ def _draw(
     verify(fn)
     inputs = _bind(fn, args, kwargs)
     if inputs is None:
-        scene = _Scene(fn, None, {})
-        return GraphPicture(fn.name, scene.dot(_title(fn, None, [], "")))
+        scene = Scene(fn, None, {})
+        return GraphPicture(fn.name, scene.dot(title(fn, None, ""), []))
     if wrt is None:
         chosen = _default_wrt(fn, inputs)
     else:
@@ -197,10 +218,10 @@ def _draw(
         )
     else:
         adjoints = _adjoints(fn, chosen, inputs, forward)
-    scene = _Scene(fn, forward, adjoints)
+    scene = Scene(fn, forward, adjoints)
     return GraphPicture(
         fn.name,
-        scene.dot(_title(fn, inputs, chosen, note)),
+        scene.dot(title(fn, inputs, note), chosen),
         {v.name: x for v, x in forward.last.items()},
         {v.name: x for v, x in adjoints.items()},
     )
@@ -271,267 +292,3 @@ def _default_wrt(fn: Graph, inputs: dict[Var, Any]) -> list[Var]:
         if not integral or fn.result in active_values(fn.ops, [p]):
             chosen.append(p)
     return chosen
-
-
-# --- reading --at ------------------------------------------------------------------------
-
-
-# --- formatting values -------------------------------------------------------------------
-
-
-def _number(x: Any) -> str:
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, numbers.Integral):
-        return str(int(x))
-    return f"{float(x):.4g}"
-
-
-def summary(value: Any) -> list[str]:
-    """One or two short lines describing a value: a number, or an array's shape and
-    the mean and range of its elements."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    if isinstance(value, (numbers.Number, np.bool_)):
-        return [_number(value)]
-    if isinstance(value, tuple) and all(isinstance(v, numbers.Number) for v in value):
-        return [f"({', '.join(map(_number, value))}{',' if len(value) == 1 else ''})"]
-    if isinstance(value, range):
-        return [repr(value)]
-    if not isinstance(value, np.ndarray):
-        return [type(value).__name__]
-    shape = "×".join(map(str, value.shape))
-    if value.ndim == 1 and value.size <= 4:
-        return [f"[{', '.join(map(_number, value))}]"]
-    if value.size == 0:
-        return [f"{shape} array, empty"]
-    if value.dtype.kind == "b":
-        return [f"{shape} array", f"{int(value.sum())} of {value.size} true"]
-    low, high = _number(value.min()), _number(value.max())
-    return [f"{shape} array", f"mean {_number(value.mean())} in [{low}, {high}]"]
-
-
-# --- the DOT text ------------------------------------------------------------------------
-
-
-def _title(fn: Graph, inputs: dict[Var, Any] | None, wrt: list[Var], note: str) -> str:
-    head = f"<b>{_esc(fn.name)}({_esc(', '.join(p.hint for p in fn.params))})</b>"
-    if inputs is None:
-        return head + "<br/>" + _font(MUTED_COLOR, "give inputs to see values")
-    at = ", ".join(f"{p.hint}={summary(v)[0]}" for p, v in inputs.items())
-    lines = [f"{head} at {_esc(at)}"]
-    legend = _font(VALUE_COLOR, "green: value") + " · "
-    if wrt:
-        legend += _font(
-            ADJOINT_COLOR,
-            f"red: adjoint d{_result_name(fn)}/dnode, written dnode",
-        )
-        legend += f" (inputs {_esc(', '.join(p.hint for p in wrt))})"
-    lines.append(legend)
-    if note:
-        lines.append(_font(ADJOINT_COLOR, note))
-    return "<br/>".join(lines)
-
-
-def _result_name(fn: Graph) -> str:
-    return fn.result.hint if isinstance(fn.result, Var) else fn.name
-
-
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _font(color: str, text: str, size: int | None = None) -> str:
-    size_attr = f' point-size="{size}"' if size else ""
-    return f'<font color="{color}"{size_attr}>{_esc(text)}</font>'
-
-
-def _where(s: Op | If | Loop) -> str:
-    return s.loc.short() if s.loc else ""
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _times(n: int) -> str:
-    return f"{n} iteration{'' if n == 1 else 's'}"
-
-
-class _Scene:
-    """Writes the DOT text: nodes inside clusters, then every edge at the top level."""
-
-    def __init__(self, fn: Graph, forward: Trace | None, adjoints: dict[Var, Any]):
-        self.fn = fn
-        self.forward = forward
-        self.adjoints = adjoints
-        self.ids: dict[Var, str] = {}
-        self.lines: list[str] = []
-        self.edges: list[str] = []
-        self.clusters = 0
-        self.depth = 1
-
-    def dot(self, title: str) -> str:
-        self.lines = [
-            f'digraph "{self.fn.name}" {{',
-            "  graph [rankdir=LR, fontname=Helvetica, fontsize=12, labelloc=t, "
-            f"nodesep=0.25, ranksep=0.35, label=<{title}>];",
-            "  node [shape=box, style=rounded, fontname=Helvetica, fontsize=11, "
-            'margin="0.1,0.04"];',
-            f'  edge [color="{MUTED_COLOR}", fontcolor="{MUTED_COLOR}", '
-            "fontname=Helvetica, fontsize=9, arrowsize=0.7];",
-        ]
-        for p in self.fn.params:
-            self.node(p, p.hint, "input", _INPUT)
-        self.block(self.fn.ops)
-        if isinstance(self.fn.result, Const):
-            self.lines.append(
-                f"  result [shape=plaintext, label=<return "
-                f"{_esc(repr(self.fn.result.value))}>];"
-            )
-        return "\n".join(self.lines + self.edges + ["}", ""])
-
-    # nodes
-
-    def node(
-        self, v: Var, title: str, where: str, style: str = "", muted: bool = False
-    ) -> None:
-        node_id = self.ids[v] = f"n{len(self.ids)}"
-        rows = []
-        if self.forward is not None:
-            if v in self.forward.last:
-                rows += [
-                    _font(VALUE_COLOR, line) for line in summary(self.forward.last[v])
-                ]
-            else:
-                rows.append(_font(MUTED_COLOR, "not run"))
-        title = _shorten(title)
-        rows.append(_font(MUTED_COLOR, title) if muted else f"<b>{_esc(title)}</b>")
-        if where:
-            rows.append(_font(MUTED_COLOR, where, size=9))
-        if v in self.adjoints:
-            lines = summary(self.adjoints[v])
-            rows.append(_font(ADJOINT_COLOR, f"d{v.name} = {lines[0]}"))
-            rows += [_font(ADJOINT_COLOR, line) for line in lines[1:]]
-        rows_html = "".join(f"<tr><td>{row}</td></tr>" for row in rows)
-        attrs = [style] if style else []
-        if v is self.fn.result:
-            attrs.append("peripheries=2")
-        attrs.append(f"label=<{_TABLE}{rows_html}</table>>")
-        self.lines.append(f"{'  ' * self.depth}{node_id} [{', '.join(attrs)}];")
-
-    def edge(self, source: Operand | None, target: Var, style: str = "") -> None:
-        if not isinstance(source, Var):
-            return
-        attrs = f" [{style}]" if style else ""
-        line = f"  {self.ids[source]} -> {self.ids[target]}{attrs};"
-        if line not in self.edges:
-            self.edges.append(line)
-
-    def name(self, x: Operand | None) -> str:
-        if x is None:
-            return "undefined"
-        return x.name if isinstance(x, Var) else repr(x.value)
-
-    # statements
-
-    def block(self, stmts: list[Stmt]) -> None:
-        for s in stmts:
-            if isinstance(s, Op):
-                self.op(s)
-            elif isinstance(s, If):
-                self.branch(s)
-            else:
-                self.loop(s)
-
-    def op(self, op: Op) -> None:
-        muted = PRIMITIVES[op.prim].kind == "zero"
-        expression = spell(op, lambda v: v.name)
-        for v in op.defines:
-            self.node(v, f"{v.name} = {expression}", _where(op), muted=muted)
-        prim = PRIMITIVES[op.prim]
-        for k, operand in enumerate(op.args):
-            # Operands past the named ones repeat the last (index parts, tuple items).
-            role = prim.operands[min(k, len(prim.operands) - 1)]
-            dotted = muted or role in prim.nondiff
-            for v in op.defines:
-                self.edge(operand, v, "style=dotted" if dotted else "")
-
-    def open_cluster(self, label: str, dashed: bool = False) -> None:
-        self.clusters += 1
-        pad = "  " * self.depth
-        style = "rounded,dashed" if dashed else "rounded"
-        self.lines += [
-            f"{pad}subgraph cluster_{self.clusters} {{",
-            f'{pad}  graph [style="{style}", color="{MUTED_COLOR}", '
-            f"fontsize=11, labeljust=l, label=<{label}>];",
-        ]
-        self.depth += 1
-
-    def close_cluster(self) -> None:
-        self.depth -= 1
-        self.lines.append(f"{'  ' * self.depth}}}")
-
-    def heading(self, s: If | Loop, default: str) -> str:
-        text = _esc(_shorten(s.loc.line.strip() if s.loc else default))
-        where = _font(MUTED_COLOR, _where(s), size=9)
-        return f"<b>{text}</b>  {where}"
-
-    def branch(self, s: If) -> None:
-        taken = self.forward.taken.get(s, []) if self.forward else None
-        if s.then or s.orelse:
-            self.open_cluster(self.heading(s, "if"), dashed=False)
-            for body, which, went in (
-                (s.then, "then", True),
-                (s.orelse, "else", False),
-            ):
-                if not body:
-                    continue
-                runs = None if taken is None else taken.count(went)
-                label = which
-                if runs == 0:
-                    label += " (not run)"
-                elif runs is not None and len(taken) > 1:
-                    label += f" (ran {runs} of {len(taken)} times; last values)"
-                self.open_cluster(_font(MUTED_COLOR, label), dashed=runs == 0)
-                self.block(body)
-                self.close_cluster()
-            self.close_cluster()
-        for out, a, b in zip(s.outs, s.then_vals, s.else_vals):
-            title = f"{out.name} = {self.name(a)} if {self.name(s.cond)} else {self.name(b)}"
-            self.node(out, title, _where(s))
-            self.edge(s.cond, out, "style=dotted")
-            for side, went in ((a, True), (b, False)):
-                unused = taken is not None and went not in taken
-                self.edge(side, out, "style=dashed" if unused else "")
-
-    def loop(self, s: Loop) -> None:
-        default = "for" if s.iterable is not None else "while"
-        label = self.heading(s, default)
-        if self.forward is not None:
-            trips = self.forward.trips.get(s, [])
-            if not trips:
-                count = "not run"
-            elif len(trips) == 1:
-                count = _times(trips[0])
-            else:
-                count = f"{len(trips)} runs of {', '.join(map(str, trips))} iterations"
-            if any(trips):
-                count += "; values from the last"
-            label += "<br/>" + _font(MUTED_COLOR, count)
-        self.open_cluster(label)
-        if s.index is not None:
-            self.node(s.index, s.index.name, "loop index", _LOOP_VALUE)
-            self.edge(s.iterable, s.index, "style=dotted")
-        for c, init, nxt in zip(s.carried, s.inits, s.nexts):
-            title = f"{c.name} = {self.name(init)}, then {self.name(nxt)}"
-            self.node(c, title, "carried by the loop", _LOOP_VALUE)
-            self.edge(init, c)
-        self.block(s.header)
-        self.block(s.body)
-        self.close_cluster()
-        for c, nxt in zip(s.carried, s.nexts):
-            self.edge(nxt, c, 'style=dashed, constraint=false, label="next"')
-        for out, c, nxt in zip(s.outs, s.carried, s.nexts):
-            self.node(out, f"{out.name} = {c.name} after the loop", _where(s))
-            self.edge(nxt if isinstance(nxt, Var) else c, out)

@@ -8,7 +8,28 @@ construct, then ends with advice.  Anything unexpected inside s2s is wrapped in
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+
+
+def cell_name(filename: str) -> str | None:
+    """`In[3]` for the file a notebook cell was compiled into, as IPython names the
+    cell in its tracebacks (ipykernel compiles cell 3 into a file such as
+    /tmp/ipykernel_123/1093572741.py); None outside IPython, and for other files."""
+    ipython = sys.modules.get("IPython")  # never imported here: only if it runs
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if get_ipython is not None else None
+    try:
+        named = shell.compile.format_code_name(filename)
+    except AttributeError:  # no shell running, or an IPython before 8
+        return None
+    return named[1] if named else None
+
+
+def short_name(filename: str) -> str:
+    """What comments in generated code (and content keys) call a source file: its
+    name without directories, or a notebook cell's name."""
+    return cell_name(filename) or filename.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -23,11 +44,17 @@ class Location:
     origin: Location | None = None
 
     def __str__(self) -> str:
-        return f"{self.filename}:{self.lineno}"
+        return f"{self.shown}:{self.lineno}"
+
+    @property
+    def shown(self) -> str:
+        """The file as messages name it: a notebook cell by its name."""
+        return cell_name(self.filename) or self.filename
 
     def short(self) -> str:
-        """`file.py:N`, without directories, for comments in generated code."""
-        return f"{self.filename.replace(chr(92), '/').rsplit('/', 1)[-1]}:{self.lineno}"
+        """`file.py:N` (or `In[3]:N`), without directories, for comments in
+        generated code."""
+        return f"{short_name(self.filename)}:{self.lineno}"
 
 
 class S2SError(Exception):
@@ -63,7 +90,7 @@ class S2SError(Exception):
                 f"{generated.lineno}: {generated.line.strip()})"
             )
         elif loc is not None:
-            parts.append(f"{loc.filename}:{loc.lineno}:{loc.col + 1}: {self.message}")
+            parts.append(f"{loc.shown}:{loc.lineno}:{loc.col + 1}: {self.message}")
             if loc.line:
                 text = loc.line.rstrip("\n")
                 stripped = text.lstrip()

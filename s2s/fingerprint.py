@@ -35,7 +35,7 @@ from typing import Any, Mapping
 
 import numpy
 
-from .errors import S2SError
+from .errors import S2SError, short_name
 from .frontend import (
     Binding,
     ParsedFunction,
@@ -159,7 +159,7 @@ class _Material:
 
     def function(self, parsed: ParsedFunction) -> dict[str, Any]:
         node = parsed.node
-        filename = os.path.basename(parsed.filename.replace("\\", "/"))
+        filename = short_name(parsed.filename)  # as the comments quote it
         for target in (node, parsed.origin):
             if target is not None:
                 self.described[id(target)] = ("function", filename, node.lineno)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import linecache
 import math
 import types
 from typing import Any
@@ -30,11 +31,15 @@ _MODULES = {"numpy": numpy, "math": math}
 
 
 def function_from_file(path: str, name: str) -> types.FunctionType:
-    """The function `name` of the file at `path`, defined without running the file."""
+    """The function `name` of the file at `path` (standard input for `-`), defined
+    without running the file."""
     parsed = parse_file(path, name)
     _, module = read_module(path)
     imported = _imported_functions(module)
-    namespace: dict = {"__name__": f"s2s_standalone_{name}", "__file__": path}
+    namespace: dict = {
+        "__name__": f"s2s_standalone_{name}",
+        "__file__": parsed.filename,
+    }
     definitions: dict[str, ast.FunctionDef] = {}
     pending = [parsed]
     while pending:
@@ -65,7 +70,12 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
             elif free in imported:
                 namespace[free] = imported[free]
     tree = ast.Module(list(definitions.values()), type_ignores=[])
-    exec(compile(ast.fix_missing_locations(tree), path, "exec"), namespace)
+    # The lines as read (standard input has no file to read them again from), for
+    # tracebacks and for s2s to read the function's source back.
+    lines = parsed.lines
+    size = sum(map(len, lines))
+    linecache.cache[parsed.filename] = (size, None, lines, parsed.filename)
+    exec(compile(ast.fix_missing_locations(tree), parsed.filename, "exec"), namespace)
     return namespace[name]
 
 

@@ -51,6 +51,45 @@ def test_value_and_grad():
     assert (value, grad) == (33.0, 3.0)
 
 
+def test_source_is_the_same_text_for_every_provenance(monkeypatch):
+    """`.source` is the module `s2s generate` writes, less its header: for the
+    committed generated/graph_J.py as for the same module generated now."""
+    from examples import graph
+
+    committed = s2s.grad(graph.J, wrt=("a", "b", "c"))
+    assert committed.provenance == "committed"
+    monkeypatch.setenv("S2S_CACHE", "0")
+    fresh = s2s.grad(graph.J, wrt=("a", "b", "c"))
+    assert fresh.provenance == "generated"
+    assert committed.source == fresh.source
+    assert not committed.source.startswith("#")
+
+
+def test_a_wrong_call_names_the_gradient_as_python_names_a_function():
+    """Not `__call__`, and the counts are the function's (no hidden self)."""
+
+    def lin(w, X):
+        return np.sum(X @ w)
+
+    g, vg = s2s.grad(lin), s2s.value_and_grad(lin)
+    w, X = np.zeros(3), np.ones((2, 3))
+    with pytest.raises(
+        TypeError,
+        match=r"^lin_grad\(\) missing 1 required positional " r"argument: 'X'$",
+    ):
+        g(w)
+    with pytest.raises(
+        TypeError,
+        match=r"^lin_grad\(\) takes 2 positional arguments " r"but 3 were given$",
+    ):
+        g(w, X, 1)
+    with pytest.raises(TypeError, match=r"^lin_grad\(\) got an unexpected keyword"):
+        g(w, X=X, q=1)
+    with pytest.raises(TypeError, match=r"^lin_value_and_grad\(\) missing 1"):
+        vg(w)
+    np.testing.assert_array_equal(g(X=X, w=w), [2.0, 2.0, 2.0])
+
+
 def test_source_is_the_generated_module():
     g = s2s.grad(f3, wrt=("a", "b"))
     assert g.source.startswith("import numpy as np")

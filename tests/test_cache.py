@@ -123,6 +123,126 @@ def test_switch_and_directory_come_from_the_environment(tmp_path, monkeypatch):
         assert cache.cache_directory() == str(tmp_path / "xdg" / "s2s")
 
 
+def test_the_platform_directory_comes_from_platformdirs(monkeypatch, tmp_path):
+    import platformdirs
+
+    asked = []
+
+    def user_cache_dir(appname, appauthor=None):
+        asked.append((appname, appauthor))
+        return str(tmp_path / "platform")
+
+    monkeypatch.delenv("S2S_CACHE_DIR")
+    monkeypatch.setattr(platformdirs, "user_cache_dir", user_cache_dir)
+    assert cache.cache_directory() == str(tmp_path / "platform")
+    assert asked == [("s2s", False)]
+    monkeypatch.setattr(platformdirs, "user_cache_dir", lambda *a, **k: "rel/s2s")
+    assert cache.cache_directory() is None  # no home: kept in memory
+
+
+def test_every_library_s2s_imports_is_a_declared_dependency():
+    """platformdirs came with black; s2s imports it, so pyproject.toml names it."""
+    import ast
+    import tomllib
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        declared = tomllib.load(f)["project"]["dependencies"]
+    names = {d.split(">")[0].split("=")[0].split("<")[0].strip() for d in declared}
+    imported = set()
+    paths = [
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(os.path.join(ROOT, "s2s"))
+        for name in names
+        if name.endswith(".py")
+    ]
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"s2s"}
+    assert third_party == {"numpy", "astor", "black", "platformdirs"}
+    assert third_party <= names, third_party - names
+
+
+# --- the size cap -----------------------------------------------------------------------
+
+
+def _entry_key(n: int) -> str:
+    return f"{n:064x}"
+
+
+def test_storing_beyond_the_cap_removes_the_least_recently_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache, "EVICT_EVERY", 1)  # check the cap at every store
+    directory = tmp_path / "c"
+    store = ModuleCache(str(directory))
+    text = "x = 1\n" * 100
+    for n in range(4):
+        store.store(_entry_key(n), text)
+        os.utime(directory / f"{_entry_key(n)}.s2s", (1000 + n, 1000 + n))
+    size = (directory / f"{_entry_key(0)}.s2s").stat().st_size
+    # A hit marks an entry used: entry 0, the oldest, becomes the newest.
+    assert ModuleCache(str(directory)).lookup(_entry_key(0)) == text
+    monkeypatch.setenv("S2S_CACHE_SIZE", str(3 * size))
+    store.store(_entry_key(4), text)
+    left = sorted(name[:64] for name in os.listdir(directory))
+    assert left == [_entry_key(n) for n in (0, 3, 4)]  # 1 and 2 were least recent
+    info = store.info()
+    assert (info.entries, info.size, info.cap) == (3, 3 * size, 3 * size)
+    assert info.cap_source == "$S2S_CACHE_SIZE"
+    # The entry just stored is kept even when it alone is over the cap.
+    monkeypatch.setenv("S2S_CACHE_SIZE", "10")
+    store.store(_entry_key(5), text)
+    assert [name[:64] for name in os.listdir(directory)] == [_entry_key(5)]
+
+
+def test_the_cap_is_checked_once_in_a_while_by_key(tmp_path, monkeypatch):
+    """Checking stats every entry, so a store checks once in EVICT_EVERY (by key)."""
+    directory = tmp_path / "c"
+    store = ModuleCache(str(directory))
+    monkeypatch.setenv("S2S_CACHE_SIZE", "1")
+    skipped = f"{1:08x}" + "0" * 56  # int(key[:8], 16) % 16 != 0
+    store.store(skipped, "a = 1\n")
+    store.store("f" * 64, "b = 2\n")
+    assert len(os.listdir(directory)) == 2
+    checked = "0" * 64
+    store.store(checked, "c = 3\n")
+    assert os.listdir(directory) == [f"{checked}.s2s"]
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("123", 123),
+        ("64K", 64 * 1024),
+        ("64kb", 64 * 1024),
+        ("64KiB", 64 * 1024),
+        ("1.5M", 3 * 2**19),
+        ("2G", 2 * 2**30),
+        ("0", 0),
+        ("lots", None),
+        ("-5", None),
+        ("3Q", None),
+    ],
+)
+def test_sizes_read_from_the_environment(text, size):
+    assert cache.parse_size(text) == size
+
+
+def test_a_cap_that_is_not_a_size_keeps_the_default_with_one_warning(monkeypatch):
+    monkeypatch.setenv("S2S_CACHE_SIZE", "plenty")
+    monkeypatch.setattr(cache, "_WARNED", set())
+    with pytest.warns(CacheWarning, match="'plenty' is not a size") as caught:
+        assert cache.size_cap() == cache.DEFAULT_SIZE
+        assert cache.size_cap() == cache.DEFAULT_SIZE
+    assert len(caught) == 1
+    monkeypatch.delenv("S2S_CACHE_SIZE")
+    assert cache.cap_setting() == (cache.DEFAULT_SIZE, "default")
+
+
 # --- keys -----------------------------------------------------------------------------
 
 
@@ -374,7 +494,13 @@ def test_grad_uses_each_committed_example_module(target, wrt, mode):
     assert g._loaded.path == output_path(
         os.path.join(ROOT, "generated"), Target(path, name, mode=mode)
     )
-    assert g.source.startswith("# Generated by s2s")
+    with open(g._loaded.path, encoding="utf-8") as f:
+        committed = f.read()
+    assert committed.startswith("# Generated by s2s")
+    # .source is the module as generate writes it, less the header, as it is for a
+    # gradient generated now (test_api.py).
+    assert g.source == cache.stamped_code(committed)
+    assert g.source.startswith("import ")
 
 
 def _project(tmp_path):

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
+import subprocess
 import sys
 import textwrap
 
@@ -115,22 +117,125 @@ def test_generated_module_runs_where_s2s_cannot_be_imported(project):
 
 
 def test_check_and_diff_catch_a_stale_module_and_write_nothing(project):
+    """As in black: --check says which modules would change and exits 1; --diff
+    prints how and exits 0; both together print the diff and exit 1."""
     assert s2s("generate", "model.py:loss", "--wrt", "w,b", cwd=project).returncode == 0
     fresh = s2s("generate", "model.py:loss", "--wrt", "w,b", "--check", cwd=project)
     assert (fresh.returncode, fresh.stdout, fresh.stderr) == (0, "", "")
     path = project / "generated" / "model_loss.py"
     broken = path.read_text().replace("return dw, db", "return db, dw")
     path.write_text(broken)
-    for flag in ("--check", "--diff"):
-        result = s2s("generate", "model.py:loss", "--wrt", "w,b", flag, cwd=project)
-        assert result.returncode == 1
-        assert "would update" in result.stderr and "Traceback" not in result.stderr
-        assert "-    return db, dw\n+    return dw, db\n" in result.stdout
+    diff = "-    return db, dw\n+    return dw, db\n"
+    for flags, code in ((["--check"], 1), (["--diff"], 0), (["--check", "--diff"], 1)):
+        result = s2s("generate", "model.py:loss", "--wrt", "w,b", *flags, cwd=project)
+        assert result.returncode == code, (flags, result.stderr)
+        assert "would update generated/model_loss.py" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert (diff in result.stdout) == ("--diff" in flags), flags
         assert path.read_text() == broken
+    check = s2s("generate", "model.py:loss", "--wrt", "w,b", "--check", cwd=project)
+    assert "--diff shows the changes" in check.stderr  # the diff is one flag away
     path.unlink()
     missing = s2s("generate", "model.py:loss", "--wrt", "w,b", "--check", cwd=project)
     assert missing.returncode == 1 and "would create" in missing.stderr
     assert not path.exists()
+
+
+def test_quiet_and_verbose(project):
+    """-q leaves errors (and a requested diff) only; -v also names what is fresh."""
+    quiet = s2s("generate", "model.py", "-q", cwd=project)
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+    loud = s2s("generate", "model.py", "--check", "--verbose", cwd=project)
+    assert loud.returncode == 0
+    assert "generated/model_loss.py is up to date" in loud.stderr
+    path = project / "generated" / "model_cube.py"
+    path.write_text(path.read_text().replace("x * x", "x"))
+    stale = s2s("generate", "model.py", "--check", "--quiet", cwd=project)
+    assert (stale.returncode, stale.stdout, stale.stderr) == (1, "", "")
+    shown = s2s("generate", "model.py", "--diff", "-q", cwd=project)
+    assert shown.returncode == 0 and shown.stderr == ""
+    assert shown.stdout.startswith("--- generated/model_cube.py")
+    failing = s2s("generate", "missing.py:f", "-q", cwd=project)
+    assert_clean_failure(failing, 2)
+    assert "cannot read missing.py" in failing.stderr
+    both = s2s("generate", "model.py", "-q", "-v", cwd=project)
+    assert_clean_failure(both, 2)
+    checked = s2s("check", "model.py:cube", "-q", cwd=project)
+    assert (checked.returncode, checked.stdout) == (0, "")
+    assert s2s("graph", "model.py:cube", "-q", "-o", "c.dot", cwd=project).stderr == ""
+
+
+def test_standard_input_is_read_wherever_a_path_is(project):
+    """`-` names standard input, as in black: editors and pre-commit pipe text."""
+    text = (project / "model.py").read_text()
+
+    def piped(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "s2s", *args],
+            input=text,
+            cwd=str(project),
+            env=environment(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    shown = piped("show", "-:cube")
+    assert shown.returncode == 0, shown.stderr
+    assert "from <stdin>:cube." in shown.stdout and "def cube_grad(x):" in shown.stdout
+    every = piped("show", "-", "--stdin-filename", "model.py")
+    assert every.returncode == 0, every.stderr
+    assert every.stdout == s2s("show", "model.py", cwd=project).stdout
+    assert s2s("generate", "model.py", cwd=project).returncode == 0
+    fresh = piped("generate", "-", "--stdin-filename", "model.py", "--check")
+    assert (fresh.returncode, fresh.stderr) == (0, "")
+    unnamed = piped("generate", "-:cube")
+    assert_clean_failure(unnamed, 2)
+    assert "--stdin-filename" in unnamed.stderr
+    checked = piped("check", "-:kink", "--at", "x=1.5")
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("<stdin>:kink at x=1.5")
+    drawn = piped("graph", "-:cube", "--at", "x=2")
+    assert drawn.returncode == 0 and drawn.stdout.startswith('digraph "cube"')
+    wrong = piped("show", "-:comprehension", "--stdin-filename", "m.py")
+    assert_clean_failure(wrong, 2)
+    assert f"m.py:{COMPREHENSION_LINE}:" in wrong.stderr
+    rules = subprocess.run(
+        [sys.executable, "-m", "s2s", "show", "plain.py:f", "--rules", "-"],
+        input="import s2s\n",
+        cwd=str(project),
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert rules.returncode == 0, rules.stderr
+    twice = piped("show", "-:cube", "--rules", "-")
+    assert_clean_failure(twice, 2)
+    assert "named more than once" in twice.stderr
+
+
+def test_pre_commit_hook_checks_the_changed_files(project):
+    """The hook of .pre-commit-hooks.yaml, run as pre-commit runs it: its entry, then
+    every changed Python file (one without a decorated function is passed over)."""
+    import yaml
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, ".pre-commit-hooks.yaml"), encoding="utf-8") as f:
+        (hook,) = yaml.safe_load(f)
+    assert hook["language"] == "python" and hook["types"] == ["python"]
+    program, *entry = shlex.split(hook["entry"])
+    assert program == "s2s" and entry[:2] == ["generate", "--check"]
+    files = ["model.py", "plain.py"]
+    missing = s2s(*entry, *files, cwd=project)
+    assert missing.returncode == 1
+    assert "would create generated/model_loss.py" in missing.stderr
+    assert s2s("generate", "model.py", cwd=project).returncode == 0
+    passing = s2s(*entry, *files, "generated/model_loss.py", cwd=project)
+    assert (passing.returncode, passing.stderr) == (0, ""), passing.stderr
+    (project / "model.py").write_text(MODEL.replace("SCALE = 0.5", "SCALE = 0.25"))
+    stale = s2s(*entry, *files, cwd=project)
+    assert stale.returncode == 1 and "would update" in stale.stderr
 
 
 def test_a_named_decorated_function_uses_its_decorators_wrt(project):
@@ -283,6 +388,7 @@ def test_two_targets_for_one_output_file_is_an_error(project):
 _INTERNAL = """
 import sys
 import s2s.cli as cli
+import s2s.cli.commands, s2s.cli.modules
 from s2s.errors import InternalError
 
 def fail(*args, **kwargs):
@@ -293,7 +399,7 @@ def fail(*args, **kwargs):
     except KeyError as e:
         raise InternalError("s2s failed on f: KeyError: 'x'") from e
 
-cli.generate = fail
+s2s.cli.commands.generate = s2s.cli.modules.generate = fail
 sys.exit(cli.main(["show", "plain.py:f"]))
 """
 
@@ -366,6 +472,48 @@ def test_check_passes_at_given_and_random_points(project):
     assert first.stdout.rstrip().splitlines()[-1].startswith("ok")
     assert s2s(*args, "--seed", "7", cwd=project).stdout == first.stdout
     assert s2s(*args, "--seed", "8", cwd=project).stdout != first.stdout
+
+
+_COUNTS = """\
+import numpy as np
+
+
+def powers(x, n):
+    total = 0.0
+    for i in range(n - 1):
+        total = total + x**i
+    return total
+
+
+def row(x, i, k):
+    return np.sum(x[int(i)] * np.ones(k)) * x[0]
+
+
+def sized(x, m):
+    return np.sum(np.zeros(m) + x * x.shape[0])
+"""
+
+
+def test_check_draws_integers_for_counts_indices_and_sizes(project):
+    """A parameter used as a count, an index or a size gets a small random integer,
+    not a standard normal float (which no range or index takes)."""
+    (project / "counts.py").write_text(_COUNTS)
+    for target, shape in (("powers", []), ("row", ["--shape", "x=4"])):
+        result = s2s("check", f"counts.py:{target}", *shape, cwd=project)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "(random count: " in result.stdout
+    row = s2s("check", "counts.py:row", "--shape", "x=4", cwd=project).stdout
+    head = row.splitlines()[0]
+    assert re.search(r"i=[1-3] \(random count", head), head
+    assert re.search(r"k=[1-3] \(random count", head), head
+    assert "x~N(0,1) of shape 4" in head
+    sized = s2s("check", "counts.py:sized", "--shape", "x=3", cwd=project)
+    assert sized.returncode == 0, sized.stdout + sized.stderr
+    assert re.search(r"m=[1-3] \(random count", sized.stdout)
+    assert "x~N(0,1) of shape 3" in sized.stdout  # read for its shape only: an array
+    # A value given, or an array shape asked for, is used as it is.
+    given = s2s("check", "counts.py:powers", "--at", "n=4", cwd=project).stdout
+    assert ", n=4\n" in given.splitlines()[0] + "\n"
 
 
 def test_check_reads_values_as_graph_does(project):
@@ -501,6 +649,9 @@ def test_cache_info_and_clear(project):
     assert info.returncode == 0
     assert f"directory: {cache_dir} ($S2S_CACHE_DIR)" in info.stdout
     assert "entries:   1 " in info.stdout and "state:     on" in info.stdout
+    assert "cap:       32.0 MiB (the default; $S2S_CACHE_SIZE sets it" in info.stdout
+    capped = s2s("cache", "info", cwd=project, env=dict(env, S2S_CACHE_SIZE="1G"))
+    assert "cap:       1.0 GiB (from $S2S_CACHE_SIZE)" in capped.stdout
     cleared = s2s("cache", "clear", cwd=project, env=env)
     assert cleared.returncode == 0 and "removed 1 entries" in cleared.stdout
     assert os.listdir(cache_dir) == ["notes.txt"]

@@ -14,6 +14,7 @@ from scipy.special import expit, gammaln
 
 import custom_functions as cf
 import s2s
+from s2s.pipeline import generate
 from s2s.errors import RuleError
 from s2s.primitives import PRIMITIVES
 
@@ -178,6 +179,59 @@ def test_bad_rules_say_which_rule_and_where(rules, rule, words):
     assert words in text
     assert "scipy.special.expit" in text and "defined at" in text
     assert info.value.lineno == logistic_loss.__code__.co_firstlineno + 1
+
+
+def _keeps_its_first_g():
+    kept = []
+
+    def rule(g, y, x):
+        kept.append(g)
+        return kept[0] * y * (1 - y)
+
+    return rule
+
+
+_WRONG_RULES = {
+    "a value kept between calls": (_keeps_its_first_g, "made in an earlier call"),
+    "a constant code cannot spell": (
+        lambda: lambda g, y, x: np.ones_like(g, dtype=int) * g * y * (1 - y),
+        "cannot be written as Python code",
+    ),
+    "a Python condition": (
+        lambda: lambda g, y, x: g * y * (1 - y) if x > 0 else g,
+        "used a symbolic value as a condition",
+    ),
+}
+
+
+def logistic_loss_again(w, X, t):
+    p = expit(X @ w)
+    return -np.mean(t * np.log(p) + (1 - t) * np.log1p(-p))
+
+
+@pytest.mark.parametrize("mode", ["grad", "called on arrays", "graph", "hvp"])
+@pytest.mark.parametrize("case", sorted(_WRONG_RULES))
+def test_a_wrong_rule_is_the_users_rule_error_not_an_internal_one(rules, case, mode):
+    """Mistakes a rule makes that only a later stage would trip over (as an
+    InternalError, a SyntaxError, or a silently wrong branch) are caught where the
+    rule runs, naming the rule and the line being differentiated."""
+    make, words = _WRONG_RULES[case]
+    rules(scipy.special.expit, make(), kind="elementwise")
+    if case == "a value kept between calls":
+        generate(logistic_loss)  # the rule's first call is right: it keeps this g
+    run = {
+        "grad": lambda: s2s.grad(logistic_loss_again),
+        "called on arrays": lambda: s2s.grad(logistic_loss_again)(W, X, T),
+        "graph": lambda: s2s.graph(logistic_loss_again, W, X, T),
+        "hvp": lambda: s2s.hvp(logistic_loss_again, (W, X, T), (W,)),
+    }[mode]
+    with pytest.raises(RuleError) as info:
+        run()
+    assert not isinstance(info.value, s2s.InternalError)
+    text = str(info.value)
+    assert words in text
+    assert "the rule for scipy.special.expit (argument 'x') (defined at" in text
+    assert info.value.lineno == logistic_loss_again.__code__.co_firstlineno + 1
 
 
 def test_registration_errors():

@@ -15,7 +15,7 @@ import pytest
 
 import s2s
 from examples import chain_rule, graph, logistic, mlp, neuron, newton, rnn
-from s2s import draw, evaluate
+from s2s import draw, evaluate, scene
 from s2s.cli import main
 from s2s.frontend import parse_function
 from s2s.ir import walk
@@ -23,15 +23,6 @@ from s2s.lower import lower
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PICTURES = os.path.join(ROOT, "docs", "pictures")
-
-
-@pytest.fixture
-def dot_program():
-    """Graphviz's dot; CI sets S2S_REQUIRE_GRAPHVIZ so that a missing one fails."""
-    if shutil.which("dot") is None:
-        if os.environ.get("S2S_REQUIRE_GRAPHVIZ"):
-            pytest.fail("S2S_REQUIRE_GRAPHVIZ is set but Graphviz's dot is missing")
-        pytest.skip("Graphviz's dot is not installed")
 
 
 def nodes(dot: str) -> dict[str, list[str]]:
@@ -59,7 +50,7 @@ def test_J_picture_has_the_seed_numbers():
         "v = a + u": ["11", "v = a + u", "graph.py:14", "dv = 3"],
         "J = 3 * v": ["33", "J = 3 * v", "graph.py:15", "dJ = 1"],
     }
-    green, red = draw.VALUE_COLOR, draw.ADJOINT_COLOR
+    green, red = scene.VALUE_COLOR, scene.ADJOINT_COLOR
     for value in ("5", "3", "2", "6", "11", "33"):
         assert f'<font color="{green}">{value}</font>' in dot
     for adjoint in ("dv = 3", "da = 3", "du = 3", "db = 6", "dc = 9"):
@@ -271,7 +262,7 @@ def test_structure_only_without_inputs():
     picture = s2s.graph(graph.J)
     assert picture.values == {} and picture.adjoints == {}
     assert nodes(picture.dot)["u = b * c"] == ["u = b * c", "graph.py:13"]
-    assert draw.VALUE_COLOR not in picture.dot.split("];", 1)[1]
+    assert scene.VALUE_COLOR not in picture.dot.split("];", 1)[1]
 
 
 def test_arrays_show_shape_and_summary_not_every_element():
@@ -284,10 +275,62 @@ def test_arrays_show_shape_and_summary_not_every_element():
     assert rows[:2] == ["3×4 array", f"mean {W.mean():.4g} in [0, 1.1]"]
     assert rows[2:5] == ["W", "input", "dW = 3×4 array"] and rows[5].startswith("mean ")
     assert nodes(picture.dot)["x"][0] == "[1, -1, 0.5, 2]"
-    assert draw.summary(np.zeros((0, 3))) == ["0×3 array, empty"]
-    assert draw.summary(np.array([[True, False]])) == ["1×2 array", "1 of 2 true"]
-    assert draw.summary(np.float64(2.5)) == ["2.5"]
-    assert draw.summary((5, 3)) == ["(5, 3)"]
+    assert scene.summary(np.zeros((0, 3))) == ["0×3 array, empty"]
+    assert scene.summary(np.array([[True, False]])) == ["1×2 array", "1 of 2 true"]
+    assert scene.summary(np.float64(2.5)) == ["2.5"]
+    assert scene.summary((5, 3)) == ["(5, 3)"]
+
+
+def test_small_arrays_in_full_and_no_negative_zeros():
+    assert scene.summary(np.array([-0.25, -0.0, -0.25, -0.0])) == [
+        "[-0.25, 0, -0.25, 0]"
+    ]
+    assert scene.summary(-0.0) == ["0"] and scene.summary(np.float64(-0.0)) == ["0"]
+    assert scene.summary(np.arange(6.0)) == ["[0, 1, 2, 3, 4, 5]"]
+    assert scene.summary(np.arange(6.0).reshape(2, 3) - 3) == [
+        "2×3 array",
+        "[[-3, -2, -1], [0, 1, 2]]",
+    ]
+    assert scene.summary(np.arange(7.0)) == ["7 array", "mean 3 in [0, 6]"]
+
+
+def _svg_width(dot: str) -> float:
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=dot.encode(), capture_output=True, check=True
+    ).stdout.decode()
+    return float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+
+
+def test_long_chains_are_ranked_top_to_bottom():
+    """The seed's J (a chain of 4) reads left to right; the neuron's chain of 9 top
+    to bottom, so that it is narrow enough to read at a page's width."""
+    assert "rankdir=LR" in s2s.graph(graph.J, 5, 3, 2).dot
+    neuron_dot = s2s.graph(neuron.neuron, 2, -3, -3, -1, -2).dot
+    assert "rankdir=TB" in neuron_dot
+
+
+def test_pictures_fit_a_page(dot_program):
+    """The 13-node neuron was 1,175 pt wide left to right (1,567 px at 96 dpi)."""
+    assert _svg_width(s2s.graph(neuron.neuron, 2, -3, -3, -1, -2).dot) < 600
+    assert _svg_width(s2s.graph(graph.J, 5, 3, 2).dot) < 600
+
+
+def _legend(dot: str) -> str:
+    label = re.search(r"label=<(.*?)>\];", dot.split("\n")[1]).group(1)
+    return html.unescape(re.sub(r"<[^>]+>", " ", label.split("<br/>", 1)[1]))
+
+
+def test_a_legend_explains_the_marks_in_the_picture():
+    J = _legend(s2s.graph(graph.J, 5, 3, 2).dot)
+    for words in ("green: value", "red: adjoint dJ/dnode (inputs a, b, c)"):
+        assert words in J
+    assert "shaded: input" in J and "double border: result" in J
+    assert "dotted" not in J and "loop" not in J  # J has neither
+    loop = _legend(s2s.graph(newton.loss, 8.0).dot)
+    assert "gray, dotted: no derivative" in loop
+    assert "dashed box: carried by the loop, next: its next value" in loop
+    bare = _legend(s2s.graph(graph.J).dot)
+    assert "green" not in bare and "shaded: input" in bare
 
 
 def test_integer_sizes_are_not_differentiated_by_default():

@@ -159,3 +159,51 @@ def test_golden_ir_of_J(monkeypatch):
     ) as f:
         golden = f.read()
     assert f"{stages.graph}\n{stages.adjoint}\n" == golden
+
+
+def _sweeps(text: str, function: ast.FunctionDef) -> tuple[list[str], list[str]]:
+    """The lines of a function's forward and reverse sweeps (less its docstring and
+    its return), with its name (which its shape check reports) written as NAME."""
+    source = ast.get_source_segment(text, function).replace(function.name, "NAME")
+    forward, reverse = source.split("\n    # reverse\n")
+    body = forward.split("    # forward\n", 1)[1]
+    return body.splitlines(), reverse.splitlines()[:-1]
+
+
+def _is_subsequence(part: list[str], whole: list[str]) -> bool:
+    rest = iter(whole)
+    return all(line in rest for line in part)
+
+
+@pytest.mark.parametrize(
+    "target, wrt, mode", [t for t in TARGETS if t[2] == "grad"], ids=lambda t: str(t)
+)
+def test_grad_is_value_and_grad_less_the_value(target, wrt, mode):
+    """What README.md says of the two functions of a gradient module: FUNC_grad's
+    forward sweep is FUNC_value_and_grad's less some work, and their reverse sweeps
+    are the same statements (where one reads a value the other left out, it writes
+    the value's expression in place), so a reviewer reads the sweeps once."""
+    with open(_module_path(target), encoding="utf-8") as f:
+        text = f.read()
+    functions = {
+        n.name: n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)
+    }
+    name = target.split(":")[1]
+    forward, reverse = _sweeps(text, functions[f"{name}_grad"])
+    both_forward, both_reverse = _sweeps(text, functions[f"{name}_value_and_grad"])
+    assert _is_subsequence(forward, both_forward), target
+    assert len(reverse) == len(both_reverse), target
+
+
+def test_the_delegation_benchmark_times_equal_functions():
+    """benchmarks/grad_delegation.py (README: why both functions hold the forward
+    sweep) compares FUNC_grad with a FUNC_grad that calls FUNC_value_and_grad: the
+    two return the same gradients."""
+    from benchmarks import grad_delegation
+
+    for stem, name, arguments in grad_delegation.CASES:
+        namespace = grad_delegation.load(stem)
+        own = namespace[f"{name}_grad"]
+        other = grad_delegation.delegating(namespace, name)
+        np.testing.assert_equal(own(*arguments), other(*arguments))
+    assert grad_delegation.best(own, arguments, 1) > 0  # ns per call

@@ -2,6 +2,9 @@
 dispatching on them, or shape annotations), against central differences and against
 the code for any shapes."""
 
+import typing
+from typing import Annotated
+
 import numpy as np
 import pytest
 
@@ -190,6 +193,83 @@ def test_an_unreadable_annotation_says_where():
     with pytest.raises(s2s.ShapeSpecError, match="'n-1' is neither 1 nor a name") as e:
         s2s.grad(badly_annotated)
     assert e.value.lineno == badly_annotated.__code__.co_firstlineno
+
+
+class Float:
+    """Stands in for jaxtyping's `Float` (s2s does not depend on jaxtyping): s2s
+    recognises `Float[np.ndarray, "n m"]` by its syntax, whatever `Float` is."""
+
+    def __class_getitem__(cls, item):
+        return cls
+
+
+def annotated_for_type_checkers(
+    W: Annotated[np.ndarray, "n m"],
+    b: typing.Annotated[np.ndarray, "m"],
+    x: Float[np.ndarray, "batch n"],
+    scale: float,
+):
+    return np.sum(np.tanh(x @ W + b) ** 2) * scale
+
+
+def test_annotations_type_checkers_read_give_the_same_code():
+    """`Annotated[np.ndarray, "n m"]` (and jaxtyping's spelling), which mypy and
+    pyright accept, mean what the bare string `"n m"` means."""
+    plain = s2s.grad(annotated, wrt=(0, 1))
+    checked = s2s.grad(annotated_for_type_checkers, wrt=(0, 1))
+    expected = 'expected=(("n", "m"), ("m",), ("batch", "n"), ()),'
+    assert expected in plain.source and expected in checked.source
+    args = normal(3, 2), normal(2), normal(5, 3), 0.5
+    for got, want in zip(checked(*args), plain(*args)):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(s2s.ShapeMismatchError, match=r"b of shape \(m,\)"):
+        checked(normal(3, 2), normal(1), normal(5, 3), 0.5)
+
+
+_TYPE_CHECKED = """\
+import typing
+from typing import Annotated
+
+import jaxtyping as jt
+import numpy as np
+from jaxtyping import Float, Float64
+
+
+def annotated(W: Annotated[np.ndarray, "n m"], b: typing.Annotated[np.ndarray, "m"],
+              x: Float[np.ndarray, "batch n"], scale: Float64[np.ndarray, ""]):
+    return np.sum(np.tanh(x @ W + b) ** 2) * scale
+
+
+def quoted(W: "jt.Float[np.ndarray, 'n m']", x: "Annotated[np.ndarray, 'batch n']"):
+    return np.sum(x @ W)
+
+
+def other(W: Annotated[np.ndarray, 3], x: Float[np.ndarray, "batch n+1"]):
+    return np.sum(W)
+"""
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("annotated", '(("n", "m"), ("m",), ("batch", "n"), ())'),
+        ("quoted", '(("n", "m"), ("batch", "n"))'),
+    ],
+)
+def test_the_command_line_reads_these_annotations_without_importing(
+    tmp_path, name, expected
+):
+    """The file imports jaxtyping, which need not be installed: s2s reads the syntax
+    tree (`Annotated`, `typing.Annotated`, `Float[...]`, `Float64[...]`,
+    `jt.Float[...]`, and these quoted)."""
+    from s2s.frontend import parse_file
+
+    (tmp_path / "typed.py").write_text(_TYPE_CHECKED)
+    parsed = parse_file(str(tmp_path / "typed.py"), name)
+    patterns = parsed.shape_annotations()
+    assert str(tuple(patterns.values())).replace("'", '"') == expected
+    with pytest.raises(s2s.ShapeSpecError, match="'n\\+1' is neither 1 nor a name"):
+        parse_file(str(tmp_path / "typed.py"), "other").shape_annotations()
 
 
 # --- composite rules --------------------------------------------------------------------

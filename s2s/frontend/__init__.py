@@ -15,11 +15,14 @@ from .parsed import (
     runtime_helper,
 )
 from .static import (
+    STDIN,
     TRANSFORMS,
     StaticGradient,
     constant_defaults,
     parse_file,
     read_module,
     s2s_names,
+    shown_path,
+    source_text,
     static_resolver,
 )

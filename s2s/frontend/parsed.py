@@ -59,25 +59,31 @@ class ParsedFunction:
 
     def shape_annotations(self) -> dict[str, tuple]:
         """The shape patterns the parameters are annotated with: a string of
-        dimensions (`W: "n m"`, `b: "m"`, `x: "1 m"`; `""` for a scalar) or `float`;
-        other annotations say nothing of shapes."""
+        dimensions (`W: "n m"`, `b: "m"`, `x: "1 m"`; `""` for a scalar), the same
+        string in a form type checkers read (`Annotated[np.ndarray, "n m"]`,
+        jaxtyping's `Float[np.ndarray, "n m"]`), or `float`; other annotations say
+        nothing of shapes.  Read from the syntax tree, so jaxtyping need not be
+        installed for the command line, which never imports the file."""
         patterns = {}
         args = self.node.args
         for arg in args.posonlyargs + args.args:
-            note = arg.annotation
-            if isinstance(note, ast.Name) and note.id in ("float", "int"):
-                patterns[arg.arg] = ()
-            elif isinstance(note, ast.Constant) and isinstance(note.value, str):
-                dims = note.value.replace(",", " ").split()
-                bad = [d for d in dims if d != "1" and not d.isidentifier()]
-                if bad:
-                    raise ShapeSpecError(
-                        f"cannot read the shape {note.value!r} of {arg.arg!r}: "
-                        f"{bad[0]!r} is neither 1 nor a name",
-                        self.location(note),
-                        'Write the dimensions as names or 1, e.g. x: "batch 1 n".',
-                    )
-                patterns[arg.arg] = tuple(1 if d == "1" else d for d in dims)
+            found = shape_of_annotation(arg.annotation)
+            if found is None:
+                continue
+            if isinstance(found, tuple):
+                patterns[arg.arg] = found
+                continue
+            dims = found.value.replace(",", " ").split()
+            bad = [d for d in dims if d != "1" and not d.isidentifier()]
+            if bad:
+                raise ShapeSpecError(
+                    f"cannot read the shape {found.value!r} of {arg.arg!r}: "
+                    f"{bad[0]!r} is neither 1 nor a name",
+                    self.location(found),
+                    'Write the dimensions as names or 1, e.g. x: "batch 1 n" (or '
+                    'Annotated[np.ndarray, "batch 1 n"]).',
+                )
+            patterns[arg.arg] = tuple(1 if d == "1" else d for d in dims)
         return patterns
 
     def location(self, node: ast.AST) -> Location:
@@ -107,6 +113,63 @@ class ParsedFunction:
         self, node: ast.AST, message: str, hint: str = ""
     ) -> UnsupportedSyntaxError:
         return UnsupportedSyntaxError(message, self.location(node), hint)
+
+
+#: jaxtyping's array annotations (`Float[np.ndarray, "n h"]`), recognised by name:
+#: their second item is the shape string.
+JAXTYPING_TYPES = frozenset(
+    {"Shaped", "Num", "Real", "Inexact", "Float", "Integer", "Int", "UInt", "Bool"}
+    | {"Complex", "BFloat16", "Float8e4m3fn", "Float8e5m2", "Key", "PRNGKeyArray"}
+    | {f"Float{n}" for n in (16, 32, 64)}
+    | {f"Int{n}" for n in (2, 4, 8, 16, 32, 64)}
+    | {f"UInt{n}" for n in (2, 4, 8, 16, 32, 64)}
+    | {f"Complex{n}" for n in (64, 128)}
+)
+_SCALAR_TYPES = ("float", "int")
+
+
+def shape_of_annotation(note: ast.expr | None) -> ast.Constant | tuple | None:
+    """Where an annotation writes a shape: the string node (`"n h"`, in any of the
+    forms of :meth:`ParsedFunction.shape_annotations`), `()` for `float` or `int`,
+    or None when it says nothing of shapes."""
+    if isinstance(note, ast.Name) and note.id in _SCALAR_TYPES:
+        return ()
+    if isinstance(note, ast.Constant) and isinstance(note.value, str):
+        inner = _quoted_subscript(note.value)
+        return note if inner is None else shape_of_annotation(inner)
+    if not isinstance(note, ast.Subscript) or not isinstance(note.slice, ast.Tuple):
+        return None
+    kind = _last_name(note.value)
+    items = note.slice.elts
+    if kind == "Annotated" and items:  # Annotated[type, "n h", ...]
+        strings = [
+            item
+            for item in items[1:]
+            if isinstance(item, ast.Constant) and isinstance(item.value, str)
+        ]
+        return strings[0] if strings else shape_of_annotation(items[0])
+    if kind in JAXTYPING_TYPES and len(items) == 2:  # Float[np.ndarray, "n h"]
+        shape = items[1]
+        if isinstance(shape, ast.Constant) and isinstance(shape.value, str):
+            return shape
+    return None
+
+
+def _last_name(node: ast.expr) -> str | None:
+    """`Annotated` for `Annotated`, `typing.Annotated` or `t.Annotated`."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
+
+
+def _quoted_subscript(text: str) -> ast.Subscript | None:
+    """The annotation a string quotes, when it is a subscript
+    (`"Float[np.ndarray, 'n h']"`, a forward reference); None for a shape string."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    return node if isinstance(node, ast.Subscript) else None
 
 
 #: The comment s2s writes above the code of each source line: `# file.py:N  source`.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import sys
 import types
 from dataclasses import dataclass
 from typing import Any
@@ -405,28 +406,66 @@ def static_resolver(
     return StaticScope(module, filename, lines)
 
 
-def read_module(path: str) -> tuple[str, ast.Module]:
-    """The text of the file at `path` and its syntax tree, without importing it."""
+#: The path that names standard input, as in black (`s2s show - < model.py`).
+STDIN = "-"
+
+
+@dataclass
+class StandardInput:
+    """Standard input as a source file: read once (several targets may name it),
+    and called `name` in messages, headers and module names (`--stdin-filename`)."""
+
+    name: str = "<stdin>"
+    text: str | None = None
+
+    def read(self) -> str:
+        if self.text is None:
+            self.text = sys.stdin.read()
+        return self.text
+
+
+#: Standard input of this process, as the command line names it.
+stdin = StandardInput()
+
+
+def shown_path(path: str) -> str:
+    """What messages and generated modules call the file at `path`."""
+    return stdin.name if path == STDIN else path
+
+
+def source_text(path: str) -> str:
+    """The text of the Python file at `path` (standard input for `-`)."""
     try:
-        text = read_source(path)
+        return stdin.read() if path == STDIN else read_source(path)
     except (OSError, SyntaxError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or str(e)
-        raise SourceUnavailableError(f"cannot read {path}: {reason}") from None
+        raise SourceUnavailableError(
+            f"cannot read {shown_path(path)}: {reason}"
+        ) from None
+
+
+def read_module(path: str) -> tuple[str, ast.Module]:
+    """The text of the file at `path` (standard input for `-`) and its syntax tree,
+    without importing it."""
+    text = source_text(path)
+    shown = shown_path(path)
     try:
-        return text, ast.parse(text, filename=path)
+        return text, ast.parse(text, filename=shown)
     except ValueError as e:  # null bytes
-        raise SourceUnavailableError(f"cannot parse {path}: {e}") from None
+        raise SourceUnavailableError(f"cannot parse {shown}: {e}") from None
     except SyntaxError as e:
         raise UnsupportedSyntaxError(
             f"syntax error: {e.msg}",
-            Location(path, e.lineno or 1, (e.offset or 1) - 1, e.text or ""),
+            Location(shown, e.lineno or 1, (e.offset or 1) - 1, e.text or ""),
             "Fix the syntax error first.",
         ) from None
 
 
 def parse_file(path: str, name: str) -> ParsedFunction:
-    """Parse function `name` from the file at `path`, without importing the file."""
+    """Parse function `name` from the file at `path` (standard input for `-`), without
+    importing the file."""
     text, module = read_module(path)
+    path = shown_path(path)
     node = next(
         (n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == name),
         None,

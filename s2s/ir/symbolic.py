@@ -115,6 +115,16 @@ class Sym:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __bool__(self) -> bool:
+        # A symbolic value has no truth yet: `if x > 0` in a rule would pick one
+        # branch for every element, silently.
+        raise RuleError(
+            "a derivative rule used a symbolic value as a condition (`if`, `and`, "
+            "`or`, `not`, or `a if c else b`): it has no value while the gradient is "
+            "generated",
+            hint="Choose elementwise with np.where(condition, a, b).",
+        )
+
     def __getitem__(self, index: Any) -> Sym:
         """`g[:, k]`, `g[..., ::-1]`: indexing with static or symbolic parts."""
         items = index if isinstance(index, tuple) else (index,)

@@ -74,8 +74,9 @@ class Calls:
                 "Rewrite the recursion as a loop.",
             )
         child = type(self)(callee, self.builder, self.active_calls, self.gradient_code)
-        # Inlined here, the callee runs in this function's loops and branches.
-        child.loop_depth, child.top = self.loop_depth, self.top
+        # Inlined here, the callee's body is not this function's top block: a list
+        # it makes there is made in a branch or a loop of this function.
+        child.top = self.top
         child._check_signature(callee.node.args)
         params = callee.params
         defaults = dict(

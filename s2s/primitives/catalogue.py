@@ -213,8 +213,8 @@ CATALOGUE = [
     _transcendental("tanh", "tanh"),
     _ufunc("abs", "fabs", builtin="abs", hoistable=True, hint="magnitude"),
     _ufunc("sign", hoistable=True),
-    _ufunc("floor", "floor"),
-    _ufunc("ceil", "ceil"),
+    _ufunc("floor", "floor", rounds=True),
+    _ufunc("ceil", "ceil", rounds=True),
     # Elementwise functions of several arguments.
     Primitive("maximum", ("x", "y"), numpy="maximum", builtin="max", elementwise=True),
     Primitive("minimum", ("x", "y"), numpy="minimum", builtin="min", elementwise=True),
@@ -366,6 +366,7 @@ CATALOGUE = [
         (("decimals", 0),),
         numpy="round",
         elementwise=True,
+        rounds=True,
         hint="rounded",
     ),
     Primitive(
@@ -374,6 +375,7 @@ CATALOGUE = [
         (("ndigits", None),),
         builtin="round",
         dtype="int",
+        rounds=True,
         hint="rounded",
     ),
     # a tuple display of run-time values
@@ -435,6 +437,7 @@ CATALOGUE = [
         builtin="int",
         dtype="int",
         scalar=True,
+        rounds=True,
         hint="as_int",
         **_ARITHMETIC,
     ),

@@ -63,8 +63,9 @@ class Primitive:
     - dtypes: `dtype` is "bool", "int" or "float" when the result has that kind
       whatever the operands (None: it keeps theirs);
     - values: `counts` (operands from this position on are counts, indices or
-      sizes, where a derivative cannot flow), `view` (numpy may return a view of
-      the first operand), `spread` (the result may be a read-only broadcast view),
+      sizes, where a derivative cannot flow), `rounds` (the result is a whole
+      number: a count may pass through it, `range(int(n))`), `view` (numpy may
+      return a view of the first operand), `spread` (the result may be a read-only broadcast view),
       `fresh` (each call makes a new object: never merged with an equal op),
       `shape_variant` (the helper that takes the shape itself where this one
       reads an operand for its shape: `_unbroadcast_to` for `_unbroadcast`);
@@ -110,6 +111,7 @@ class Primitive:
     shape_only: int | None = None
     dtype: str | None = None
     counts: int | None = None
+    rounds: bool = False
     view: bool = False
     spread: bool = False
     fresh: bool = False
