@@ -215,3 +215,98 @@ def test_the_code_for_any_shapes_checks_in_place_updates_when_it_runs():
     assert generic(2.0, 3.0) == pytest.approx(10.0)
     with pytest.raises(ValueError, match="would update in place an array"):
         generic(np.ones(2), 3.0)
+
+
+# --- found by tests/fuzz (the differential campaign of issue 13) ----------------------
+
+
+def same_on_both_paths(p):
+    return p if p > 0.01 else p
+
+
+def scaled_helper_result(x):
+    return 2.0 * same_on_both_paths(x * x)
+
+
+def test_the_same_adjoint_on_both_paths_of_a_branch_flows_on():
+    # D1: the adjoint of `p` was merged away when both paths agreed: gradient 0.
+    assert s2s.grad(scaled_helper_result)(0.3) == pytest.approx(1.2)
+    s2s.check_grad(scaled_helper_result, 0.3)
+
+
+def reversed_rows_after_early_return(x):
+    if np.prod(x, axis=1) >= 0.4:
+        return 1.0
+    v1 = np.exp(x.sum(axis=0)[::-1])
+    return np.mean(v1)
+
+
+def test_a_spread_never_stands_in_for_the_shape_it_may_lose():
+    # D2: `_unindex(dv1 * v1, dv1, ...)` read the shape of dv1, a scalar by then.
+    x = np.array([[0.7, 1.0, 0.3]])
+    np.testing.assert_allclose(
+        s2s.grad(reversed_rows_after_early_return)(x), np.exp(x) / 3
+    )
+    s2s.check_grad(reversed_rows_after_early_return, x)
+
+
+def loop_in_a_branch(x):
+    s = x
+    if x > 0.0:
+        for i in reversed(range(1)):
+            s = s * x
+    return s
+
+
+def test_a_range_bound_in_a_branch_is_looped_over_when_read_back():
+    # D3: the generated `for i in steps` (steps merged by the branch) was refused.
+    second = s2s.grad(s2s.grad(loop_in_a_branch))
+    assert second(0.3) == pytest.approx(2.0)
+
+
+def stacks_a_result(x):
+    return np.stack([x, x]) * 2
+
+
+def returns_counts(x):
+    return np.arange(3)
+
+
+def returns_nothing(x):
+    return None
+
+
+def test_a_result_that_is_not_a_number_is_refused():
+    # D5: these returned an array (the gradient of its sum) or None.
+    with pytest.raises(s2s.NonScalarOutputError, match="shape"):
+        s2s.grad(stacks_a_result)(1.0)
+    with pytest.raises(s2s.NonScalarOutputError, match="shape"):
+        s2s.grad(returns_counts)(1.0)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="returns None"):
+        s2s.grad(returns_nothing)
+
+
+def identity(x):
+    return x
+
+
+def test_a_non_scalar_result_names_the_return_line():
+    # D6: the error named no line.
+    with pytest.raises(s2s.NonScalarOutputError) as raised:
+        s2s.grad(identity)(np.ones(2))
+    assert raised.value.lineno is not None
+    assert f"{__file__}:{raised.value.lineno}:" in str(raised.value)
+
+
+def product_of_copies(x):
+    return np.prod(np.ones(3) * x)
+
+
+def test_an_error_met_reading_back_a_gradient_names_the_users_line():
+    # D7: it named a line of the generated gradient only.
+    with pytest.raises(s2s.NotTwiceDifferentiableError) as raised:
+        s2s.grad(s2s.grad(product_of_copies))(1.5)
+    first = str(raised.value).splitlines()[0]
+    assert first.startswith("test_found_by_fuzzing.py:")
+    assert "return np.prod(np.ones(3) * x)" in str(raised.value)
+    assert "in the code s2s generated for it" in str(raised.value)

@@ -86,8 +86,13 @@ class Spelling:
         if op.prim == "tuple":
             return ast.Tuple(args, ast.Load())
         if op.prim == "getitem":
+            base = args[0]
+            if isinstance(op.args[0], Const):
+                # Only where a check proved a value scalar that is not (the code
+                # after the check never runs): `2.0[0]` would warn when compiled.
+                base = ast.Call(attr("np", "asarray"), [base], [])
             return ast.Subscript(
-                args[0], self.index(op.params["spec"], args[1:]), ast.Load()
+                base, self.index(op.params["spec"], args[1:]), ast.Load()
             )
         if op.prim == "unindex":
             index = ast.Subscript(
