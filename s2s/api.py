@@ -281,6 +281,7 @@ class GradFunction:
                 *range(len(parsed.params), len(parsed.params) + tangents),
             ]
             defaults = {}
+        self._passed = passed_sources(fun)
         shim = _call_shim(
             self,
             params,
@@ -290,6 +291,7 @@ class GradFunction:
             None if self._specialize else self._compiled,
             self._floats,
             parsed.params if mode == "grad" else [],
+            self._keywords(self._compiled),
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.
@@ -319,6 +321,23 @@ class GradFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Replaced, per function, by the shim `_call_shim` writes (see __init__).
         return type(self).__call__(self, *args, **kwargs)
+
+    def _keywords(self, compiled: Callable) -> list[tuple[str, str, Any]]:
+        """How the shim passes each keyword-only parameter of the compiled code (a
+        closure variable of the function): its name, the expression that reads it
+        from its holder, and the holder (a cell, a module's dictionary)."""
+        code = compiled.__code__
+        start = code.co_argcount
+        found = []
+        for k, name in enumerate(code.co_varnames[start : start + code.co_kwonlyargcount]):
+            if name not in self._passed:
+                raise InternalError(
+                    f"the code generated for {self.fun.__qualname__} takes {name}, "
+                    "which the function does not read"
+                )
+            access, holder = self._passed[name]
+            found.append((name, f"_s2s_passed_{k}{access}", holder))
+        return found
 
     def _in_argument_dtypes(self, result: Any, args: tuple) -> Any:
         """The gradients in `result` in the float dtypes of their arguments (float32
@@ -435,6 +454,7 @@ def _call_shim(
     compiled: Callable | None,
     floats: list,
     narrowable: Sequence[str] = (),
+    keywords: Sequence[tuple[str, str, Any]] = (),
 ):
     """`GradFunction.__call__` for one gradient, written with its own parameters and
     named after it (`f_grad`), so that Python binds the arguments (defaults,
@@ -455,6 +475,7 @@ def _call_shim(
         if positional_only and k == positional_only - 1:
             signature.append("/")
     call = ", ".join(params)
+    passed = "".join(f", {k}={read}" for k, read, _ in keywords)
     lines = [f"def {name}({', '.join(signature)}):"]
     convert = [
         f"if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
@@ -480,7 +501,7 @@ def _call_shim(
         lines.append("    _s2s_code = _s2s_compiled")
     lines += [
         "    try:",
-        f"        _s2s_result = _s2s_code({call})",
+        f"        _s2s_result = _s2s_code({call}{passed})",
         "    except Exception as e:",
         f"        _s2s_self._raise_failure(e, ({call},))",
         "        raise",
@@ -496,11 +517,29 @@ def _call_shim(
         "_s2s_floats": floats,
         "_s2s_narrow": _NARROW_FLOATS,
     }
+    namespace.update((f"_s2s_passed_{k}", h) for k, (_, _, h) in enumerate(keywords))
     text = "\n".join(lines)
     exec(compile(text, f"<s2s call of {name}>", "exec"), namespace)
     shim = namespace[name]
     shim.__qualname__ = name
     return shim
+
+
+def passed_sources(f: Callable) -> dict[str, tuple[str, Any]]:
+    """Where the values the generated code takes by keyword live, by name: the
+    closure variables of `f` (a cell, read `.cell_contents`) and its globals (its
+    module's dictionary, read by name); for a gradient, what it passes itself."""
+    inner = getattr(f, "_passed", None)
+    if inner is not None:
+        return inner
+    code, cells = getattr(f, "__code__", None), getattr(f, "__closure__", None) or ()
+    found: dict[str, tuple[str, Any]] = {}
+    for name, cell in zip(code.co_freevars if code else (), cells):
+        found[name] = (".cell_contents", cell)
+    for name in getattr(code, "co_names", ()):
+        if name not in found:
+            found[name] = ("[" + repr(name) + "]", f.__globals__)
+    return found
 
 
 def _transform(with_value: bool) -> Callable:

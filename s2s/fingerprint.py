@@ -37,10 +37,14 @@ import numpy
 
 from .errors import S2SError, short_name
 from .frontend import (
+    UNKNOWN,
     Binding,
+    Free,
     ParsedFunction,
     StaticGradient,
     constant_defaults,
+    foldable,
+    free_names,
     parse_function,
 )
 from .pipeline import gradient_code
@@ -48,7 +52,7 @@ from .recursion import allows_deep_recursion
 from .version import VERSION
 
 #: Bumped when the key material changes shape, so old keys cannot collide with new.
-KEY_FORMAT = 1
+KEY_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -118,23 +122,6 @@ def canonical(value: Any) -> str:
     raise TypeError(f"no canonical form for {type(value).__name__}")
 
 
-def free_names(node: ast.FunctionDef) -> list[str]:
-    """The names a function reads that are not its parameters, sorted.
-
-    Locals are kept: s2s resolves a name it has not seen assigned yet from the
-    module, so a local that shadows a module constant may still read it.
-    """
-    args = node.args
-    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-    loaded = {
-        n.id
-        for n in ast.walk(node)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-    }
-    return sorted(loaded - params)
-
-
 def callee(target: Any, caller: ParsedFunction) -> ParsedFunction:
     """The parsed form of a helper `caller` calls: a definition in the same file (read
     statically) or a live function.  Raises ValueError or S2SError when it has none."""
@@ -180,13 +167,29 @@ class _Material:
 
     def binding(self, binding: Binding, parsed: ParsedFunction) -> Any:
         if binding.kind == "function":
+            # Where it is found decides how the code reads what it closes over.
+            where = binding.source.where if binding.source else "global"
             if id(binding.value) in self.described:  # itself, or a helper met before
-                return self.described[id(binding.value)]
-            return ("function", self.function(callee(binding.value, parsed)))
+                return (where, self.described[id(binding.value)])
+            return ("function", where, self.function(callee(binding.value, parsed)))
         if binding.kind == "unsupported":
             # s2s refuses to use it, so its value cannot reach the generated code.
             return ("unsupported",)
+        if binding.kind == "data":
+            return ("data", *_data(binding.value))
         return (binding.kind, binding.value)
+
+
+def _data(free: Free) -> tuple:
+    """What a free name's data puts in the key: where it is read from, and its value
+    if the code may fold it in (a number, a string, a tuple of them; the code checks
+    it on entry); an array's value never (it is read when the gradient runs), nor
+    anything only running the file would tell (so that `s2s generate` and `grad`
+    agree on the key)."""
+    value = free.value
+    folded = value is not UNKNOWN and foldable(value)
+    owner = free.owner if free.where == "cell" else free.module
+    return (free.where, owner, free.name, canonical(value) if folded else "read")
 
 
 def _registered_rules() -> dict[str, Any]:

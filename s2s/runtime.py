@@ -35,6 +35,38 @@ def _check_unshared(value, update, where, holder):
         raise error
 
 
+def _module(name):
+    """The module a gradient reads its data from, as it is when the gradient runs
+    (imported on first use: a generated module imports its source lazily)."""
+    import importlib
+    import sys
+
+    module = sys.modules.get(name)
+    return importlib.import_module(name) if module is None else module
+
+
+def _closure_variable(function, name):
+    """The value of a closure variable of a function, as it is now."""
+    return function.__closure__[function.__code__.co_freevars.index(name)].cell_contents
+
+
+def _global_variable(function, name):
+    """The value of a global of a function, as it is now."""
+    return function.__globals__[name]
+
+
+def _check_unchanged(value, expected, name):
+    """Refuse to run code written for another value of a free name (an axis, say),
+    which the code needed when it was generated."""
+    if value != expected:
+        error = ValueError(
+            "%s was %r when this gradient was generated, and is %r now: generate it "
+            "again (s2s.grad does on its own)" % (name, expected, value)
+        )
+        error.s2s_stale = name
+        raise error
+
+
 def _check_shapes(*arguments, function, names, expected, _accepted={}):
     """Refuse arguments of other shapes than the code was written for: the ranks and
     the 1s of `expected`, a size other than 1 for each name, the same size wherever a

@@ -22,8 +22,14 @@ import numpy
 
 from . import runtime
 from .errors import S2SError
-from .fingerprint import callee, free_names
-from .frontend import ParsedFunction, StaticGradient, parse_file, read_module
+from .fingerprint import callee
+from .frontend import (
+    ParsedFunction,
+    StaticGradient,
+    free_names,
+    parse_file,
+    read_module,
+)
 from .pipeline import gradient_code
 from .primitives import PRIMITIVES, loaded_object
 

@@ -906,6 +906,10 @@ NONDIFF = [
         ["5", "3"],
         False,
     ),
+    ("module attribute", "", "x * SCALE", "x:real", ["f", "3,4"], False),
+    ("check_unchanged", "", "np.sum(x, axis=AXIS) * x[:, 0]", "x:real", ["3,4"], False),
+    ("closure_variable", "", "DOUBLE(x) * x", "x:real", ["f", "5"], False),
+    ("global_variable", "", "TRIPLE(x) * x", "x:real", ["f", "5"], False),
     (
         "range reversed new_stack",
         "for j in range(3):\n    x = np.sin(x) * 1.5",
@@ -915,6 +919,28 @@ NONDIFF = [
         False,
     ),
 ]
+
+#: What the cases read from outside them: module data, a helper closing over a
+#: number, and a helper whose globals no import reaches (made by `exec`).
+MODULE_DATA = """
+SCALE = 1.5
+AXIS = 1
+
+
+def _scaled_by(a):
+    def scale(z):
+        return z * a
+
+    return scale
+
+
+DOUBLE = _scaled_by(2.0)
+_EXEC_SOURCE = "def triple(z):\\n    return z * K\\n"
+linecache.cache["<exec'd helper>"] = (0, None, _EXEC_SOURCE.splitlines(True), "")
+_EXEC_GLOBALS = {"K": 3.0}
+exec(compile(_EXEC_SOURCE, "<exec'd helper>", "exec"), _EXEC_GLOBALS)
+TRIPLE = _EXEC_GLOBALS["triple"]
+"""
 
 #: Nondifferentiable primitives with no user spelling, with the reason.
 #: prim -> (reason, an expression using it that s2s must reject).

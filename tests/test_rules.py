@@ -138,7 +138,8 @@ _HELPER_IMPORT = f"from s2s.runtime import {', '.join(sorted(HELPERS))}\n"
 def _module_text(cases: list[Case]) -> tuple[str, dict[tuple, int]]:
     """One function pair per distinct (setup, expression, arguments)."""
     numbers: dict[tuple, int] = {}
-    parts = ["import math\n\nimport numpy as np\n\n", _HELPER_IMPORT]
+    parts = ["import linecache\nimport math\n\nimport numpy as np\n\n", _HELPER_IMPORT]
+    parts.append(rc.MODULE_DATA)
     for case in cases:
         key = (case.setup, case.expr, case.names)
         if key in numbers:

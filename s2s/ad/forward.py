@@ -97,7 +97,7 @@ class _Forward:
     def var(self, v: Var) -> Var:
         """A new variable to hold v's tangent."""
         hint = v.hint + "_dot"
-        return self.builder.var(hint, Role.USER if v.role == Role.PARAM else v.role)
+        return self.builder.var(hint, v.role.of_copy)
 
     def zeros(self, like: Operand) -> Operand:
         """A materialized zero tangent for `like` (where it may not exist, 0.0)."""
@@ -178,7 +178,7 @@ class _Forward:
         if isinstance(t, Var) and t in b.defs and t not in self.taken:
             hint = v.hint + "_dot"
             t.name, t.hint = b.names.fresh(hint), hint
-            t.role = Role.USER if v.role == Role.PARAM else v.role
+            t.role = v.role.of_copy
         return t
 
     def elementwise(self, op, dots, y, args, static) -> Any:

@@ -269,7 +269,7 @@ class LoopReversal:
         where = made[-1] if made and at else None  # the line that made what is saved
         block.insert(at, Op("push", (tape, *values), b.var("pushed"), {}, where))
         popped = tuple(
-            b.var(v.hint, Role.USER if v.role == Role.PARAM else v.role) for v in values
+            b.var(v.hint, v.role.of_copy) for v in values
         )
         substitute(mirror, dict(zip(values, popped)))
         mirror.insert(0, Op("pop", (tape,), b.var("popped"), outs=popped))

@@ -25,7 +25,7 @@ import astor
 
 from .. import runtime
 from ..errors import Location
-from ..ir import Const, If, Loop, Op, Stmt, Var, single_indices, walk
+from ..ir import Const, If, Loop, Op, Role, Stmt, Var, single_indices, walk
 from ..optimize import Optimized
 from ..primitives import PRIMITIVES
 from ..shapes.inference import ShapeInference
@@ -274,12 +274,14 @@ class _FunctionEmitter:
         body: list[ast.stmt] = [ast.Expr(ast.Constant(self.spec.doc))]
         body += self.block(self.stmts)
         body.append(ast.Return(self.expr(self.returns)))
+        params = self.spec.params
+        keywords = [p for p in params if p.role == Role.KEYWORD]
         args = ast.arguments(
             posonlyargs=[],
-            args=[ast.arg(p.name) for p in self.spec.params],
+            args=[ast.arg(p.name) for p in params if p.role != Role.KEYWORD],
             vararg=None,
-            kwonlyargs=[],
-            kw_defaults=[],
+            kwonlyargs=[ast.arg(p.name) for p in keywords],
+            kw_defaults=[None] * len(keywords),
             kwarg=None,
             defaults=[const_ast(d.value) for d in self.spec.defaults],
         )

@@ -170,9 +170,9 @@ class Naming:
         if not force:
             if rb in edges.get(ra, ()) or _family(ra) != _family(rb):
                 return
-            if ra.role == Role.PARAM and rb.role == Role.PARAM:
+            if ra.role.is_input and rb.role.is_input:
                 return
-        if rb.role == Role.PARAM or self.order.get(rb, 0) < self.order.get(ra, 0):
+        if rb.role.is_input or self.order.get(rb, 0) < self.order.get(ra, 0):
             ra, rb = rb, ra
         self.parent[rb] = ra
         if edges is not None:
@@ -190,7 +190,7 @@ class Naming:
         ordered = sorted(groups, key=lambda g: min(self.order[v] for v in groups[g]))
         for root in ordered:
             members = groups[root]
-            fixed = next((m for m in members if m.role == Role.PARAM), None)
+            fixed = next((m for m in members if m.role.is_input), None)
             lead = fixed or min(members, key=lambda m: (m.role.rank, self.order[m]))
             if fixed is not None:
                 name = fixed.name

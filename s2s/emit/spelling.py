@@ -85,6 +85,8 @@ class Spelling:
             return args[0]
         if op.prim == "tuple":
             return ast.Tuple(args, ast.Load())
+        if op.prim == "attribute":
+            return ast.Attribute(args[0], op.params["name"], ast.Load())
         if op.prim == "getitem":
             base = args[0]
             if isinstance(op.args[0], Const):

@@ -8,10 +8,15 @@
 
 from .live import parse_function
 from .parsed import (
+    UNKNOWN,
     Binding,
+    Free,
     ParsedFunction,
     classify,
+    foldable,
+    free_names,
     generated_function,
+    literal,
     runtime_helper,
 )
 from .static import (

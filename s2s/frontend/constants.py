@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy
 
 from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS
-from .parsed import Binding, classify
+from .parsed import UNKNOWN, Binding
 
 #: Arithmetic a module constant may be written with (`A = 2 * 3.0`, `B = -(1 + 2)`).
 _FOLDED_BINARY = {
@@ -69,6 +69,9 @@ def constant_value(node: ast.expr, lookup: Lookup | None = None) -> Any:
         binding = lookup(node.id)
         if binding is not None and binding.kind == "const":
             return binding.value
+        if binding is not None and binding.kind == "data":
+            if binding.value.value is not UNKNOWN:
+                return binding.value.value
     if isinstance(node, ast.Attribute) and lookup is not None:
         constant = _module_constant(node, lookup)
         if constant is not None:
@@ -115,7 +118,6 @@ def _folded_call(node: ast.Call, lookup: Lookup) -> Any:
     arguments = [_number(a, lookup) for a in node.args]
     with numpy.errstate(all="ignore"):  # np.log(0.0) is -inf at run time too
         value = getattr(function, name)(*arguments)
-    binding = classify(value)
-    if binding is None or binding.kind != "const":
+    if not isinstance(value, numbers.Number):
         raise ValueError("not a number")
-    return binding.value
+    return value.item() if isinstance(value, numpy.generic) else value

@@ -11,15 +11,27 @@ import builtins
 import inspect
 import linecache
 import textwrap
+import sys
 import types
 from typing import Any, Callable, Mapping
 
 from ..errors import SourceUnavailableError
-from .parsed import Binding, ParsedFunction, classify, generated_function
+from .parsed import Binding, Free, ParsedFunction, classify, generated_function
+
+
+def importable_name(f: types.FunctionType) -> str:
+    """The name of the module whose globals `f` reads, if importing that name gives
+    them back (as for any module, and a notebook's `__main__`); "" for a namespace
+    no import reaches (code run by `exec`)."""
+    name = getattr(f, "__module__", None)
+    module = sys.modules.get(name) if name else None
+    return name if getattr(module, "__dict__", None) is f.__globals__ else ""
 
 
 def live_resolver(f: types.FunctionType) -> Callable[[str], Binding | None]:
-    """Resolve names as Python would when calling `f`: closure, globals, builtins."""
+    """Resolve names as Python would when calling `f`: closure, globals, builtins.
+    Data (numbers, arrays, structures of them) is a :class:`Free` name, read again
+    each time the gradient runs."""
     scope: dict[str, Any] = {}
     if f.__closure__:
         for name, cell in zip(f.__code__.co_freevars, f.__closure__):
@@ -31,11 +43,20 @@ def live_resolver(f: types.FunctionType) -> Callable[[str], Binding | None]:
                 pass
     globals_: Mapping[str, Any] = f.__globals__
     builtins_ = vars(builtins)
+    module = importable_name(f)
+    owner = f.__qualname__.rsplit(".<locals>.", 1)[0]
 
     def resolve(name: str) -> Binding | None:
-        for table in (scope, globals_, builtins_):
+        for where, table in (("cell", scope), ("global", globals_)):
             if name in table:
-                return classify(table[name])
+                value = table[name]
+                source = Free(where, module, name, value, owner)
+                binding = classify(value)
+                if binding.kind == "data":
+                    return Binding("data", source)
+                return Binding(binding.kind, binding.value, source)
+        if name in builtins_:
+            return classify(builtins_[name])
         return None
 
     return resolve

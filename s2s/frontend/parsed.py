@@ -28,13 +28,42 @@ class Binding:
     """What a free name in the function refers to.
 
     kind is one of: "numpy" / "math" (the module), "module" (another module: value
-    is its dotted name), "const" (value inlined), "primitive" (a function s2s has a
-    rule for: value is (primitive, library)), "builtin" (value is the built-in's
-    name), "function" (a user function, inlined).
+    is its dotted name), "const" (a constant of numpy or math, inlined), "data" (a
+    number, an array or a structure of them, read when the gradient runs: value is
+    a :class:`Free`), "primitive" (a function s2s has a rule for: value is
+    (primitive, library)), "builtin" (value is the built-in's name), "function" (a
+    user function, inlined).
     """
 
     kind: str
     value: Any = None
+    source: Free | None = None  # where a live function was found (a global, a cell)
+
+
+#: The value of a free name that only running the file would tell.
+UNKNOWN = object()
+
+
+@dataclass(frozen=True, eq=False)
+class Free:
+    """Where a free name's value lives, read each time the gradient runs: a global
+    `name` of the module `module` (where "global"; module "" for a namespace no
+    import reaches, code run by `exec`), or a closure variable of the function
+    `owner` (where "cell").  `value` is its value now (UNKNOWN for a file read
+    without running it): what s2s folds in where it must know it when it generates
+    the code (an axis, say), and then checks on entry."""
+
+    where: str
+    module: str
+    name: str
+    value: Any = UNKNOWN
+    owner: str = ""
+
+    def describe(self) -> str:
+        """What the name is, said for messages."""
+        if self.where == "cell":
+            return f"'{self.name}', a closure variable of {self.owner}"
+        return f"'{self.name}', a global of {self.module or self.owner}"
 
 
 @dataclass
@@ -182,18 +211,8 @@ def classify(value: Any) -> Binding | None:
         return Binding("numpy")
     if value is math:
         return Binding("math")
-    if isinstance(value, (bool, numpy.bool_)):
-        return Binding("const", bool(value))
-    if isinstance(value, numbers.Integral):
-        return Binding("const", int(value))
-    if isinstance(value, numbers.Real):
-        return Binding("const", float(value))
-    if (
-        isinstance(value, numpy.ndarray)
-        and value.ndim == 0
-        and value.dtype.kind in "biuf"
-    ):
-        return classify(value.item())
+    if is_data(value):
+        return Binding("data", value)
     if isinstance(value, types.ModuleType):
         return Binding("module", value.__name__)
     try:
@@ -214,6 +233,56 @@ def classify(value: Any) -> Binding | None:
             return Binding("primitive", (helper, "np"))
         return Binding("function", value)
     return Binding("unsupported", value)
+
+
+def is_data(value: Any) -> bool:
+    """Whether a free name's value is data the gradient reads when it runs: a
+    number, a string, None, an array (of numpy or another library), or a tuple,
+    list or dict of them."""
+    if value is None or isinstance(value, (numbers.Number, str, numpy.generic)):
+        return True
+    if isinstance(value, (tuple, list)):
+        return all(is_data(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_data(v) for k, v in value.items())
+    shape = getattr(type(value), "shape", None)
+    return isinstance(value, numpy.ndarray) or (
+        shape is not None and hasattr(value, "dtype") and not callable(value)
+    )
+
+
+def free_names(node: ast.FunctionDef) -> list[str]:
+    """The names a function reads that are not its parameters, sorted.
+
+    Locals are kept: s2s resolves a name it has not seen assigned yet from the
+    module, so a local that shadows a module constant may still read it.
+    """
+    args = node.args
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    loaded = {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+    return sorted(loaded - params)
+
+
+def foldable(value: Any) -> bool:
+    """Whether data can be written into code as a literal: a number, a string, None,
+    or a tuple or list of them."""
+    if value is None or isinstance(value, (bool, int, float, str, numpy.generic)):
+        return True
+    return isinstance(value, (tuple, list)) and all(foldable(v) for v in value)
+
+
+def literal(value: Any) -> Any:
+    """Foldable data as code writes it: numpy scalars as numbers, lists as tuples."""
+    if isinstance(value, numpy.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return tuple(literal(v) for v in value)
+    return value
 
 
 def generated_function(value: Any) -> types.FunctionType | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import os
 import sys
 import types
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ from typing import Any
 
 import numpy
 
+from ..cache import PROJECT_MARKERS
 from ..errors import Location, SourceUnavailableError, UnsupportedSyntaxError
 from ..files import read_source
 from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object, lookup_path
 from .constants import constant_value
-from .parsed import Binding, ParsedFunction, classify, runtime_helper
+from .parsed import UNKNOWN, Binding, Free, ParsedFunction, classify, runtime_helper
 
 
 def _module_binding(name: str) -> Binding:
@@ -227,9 +229,14 @@ class StaticScope:
     running the file."""
 
     def __init__(
-        self, module: ast.Module, filename: str = "", lines: list[str] | None = None
+        self,
+        module: ast.Module,
+        filename: str = "",
+        lines: list[str] | None = None,
+        module_name: str = "",
     ):
         self.filename = filename
+        self.module_name = module_name or module_name_of(filename)
         self.lines = lines or []
         self.table: dict[str, Binding] = {}
         self.sites = binding_sites(module, self.lines)
@@ -241,16 +248,23 @@ class StaticScope:
         self.names = s2s_names(module)
         for node in module.body:
             self._read(node)
-        for name in self.table:
+        for name, binding in self.table.items():
             if self._rebound(name):  # which value is meant is a run-time matter
-                self.table[name] = Binding("unsupported", None)
+                data = binding.kind == "data"  # read when the gradient runs
+                self.table[name] = self._data(name) if data else Binding("unsupported")
 
     def __call__(self, name: str) -> Binding | None:
         if name in self.table:
             return self.table[name]
+        if name in self.imported:  # its value is the module's when the gradient runs
+            return self._data(name)
         if name in vars(builtins):
             return classify(vars(builtins)[name])
         return None
+
+    def _data(self, name: str, value: Any = UNKNOWN) -> Binding:
+        """A module global read when the gradient runs (its value now, if known)."""
+        return Binding("data", Free("global", self.module_name, name, value))
 
     def _rebound(self, name: str) -> bool:
         sites = self.sites.get(name, [])
@@ -359,13 +373,15 @@ class StaticScope:
             isinstance(t, ast.Starred) for t in ast.walk(target)
         )
         if values is None or not plain or len(values) != len(names):
-            for name in names:
-                self.table[name.id] = Binding("unsupported", None)
+            for name in names:  # known when the gradient runs
+                self.table[name.id] = self._data(name.id)
                 self.unfolded[name.id] = line
             return
         for name, item in zip(names, values):
             binding = classify(item)
-            self.table[name.id] = binding or Binding("unsupported", item)
+            if binding.kind == "data":
+                binding = self._data(name.id, item)
+            self.table[name.id] = binding
 
     def _define(self, node: ast.FunctionDef) -> None:
         helper = runtime_helper(node)
@@ -404,6 +420,24 @@ def static_resolver(
 ) -> StaticScope:
     """Resolve module-level names from the file's text alone (see StaticScope)."""
     return StaticScope(module, filename, lines)
+
+
+def module_name_of(path: str) -> str:
+    """The name a file is imported by: its path from the project's root (the first
+    directory up with pyproject.toml, setup.py, setup.cfg or .git), dotted
+    (`examples/mlp.py` is `examples.mlp`); outside a project, its stem."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if not path or path.startswith("<"):
+        return stem or "__main__"
+    directory = os.path.dirname(os.path.abspath(path))
+    parts = [stem]
+    while not any(os.path.exists(os.path.join(directory, m)) for m in PROJECT_MARKERS):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return stem
+        parts.insert(0, os.path.basename(directory))
+        directory = parent
+    return ".".join(parts)
 
 
 #: The path that names standard input, as in black (`s2s show - < model.py`).
@@ -526,9 +560,10 @@ def constant_defaults(parsed: ParsedFunction) -> tuple[Any, ...]:
 
 def check_module_reads(parsed: ParsedFunction, scope: StaticScope) -> None:
     """Refuse, at the first place it is read, a module-level name the function (or a
-    helper of the file it calls) reads whose value s2s cannot know without running
-    the file: a name bound more than once or in a block, imported from another
-    module, or assigned something other than a constant."""
+    helper of the file it calls) uses as something other than data, whose meaning
+    s2s cannot know without running the file: a name bound more than once or in a
+    block, or imported from another module.  Data (a number, an array) is read from
+    the module when the gradient runs, whatever binds it."""
     seen: set[int] = set()
     pending = [parsed.node]
     while pending:
@@ -537,6 +572,9 @@ def check_module_reads(parsed: ParsedFunction, scope: StaticScope) -> None:
             continue
         seen.add(id(function))
         for name, as_value in _module_reads(function):
+            found = scope(name.id)
+            if as_value and found is not None and found.kind == "data":
+                continue
             problem = scope.problem(name.id, as_value)
             if problem is not None:
                 raise parsed.error(name, *problem)

@@ -25,6 +25,7 @@ class Role(str, Enum):
     temporary)."""
 
     PARAM = "param"  # a parameter of the function
+    KEYWORD = "keyword"  # data the caller passes by keyword (a closure variable)
     USER = "user"  # a name the user wrote
     ADJOINT = "adjoint"  # a derivative, named d<name>
     TEMP = "temp"  # a temporary, named after its op
@@ -32,6 +33,16 @@ class Role(str, Enum):
     @property
     def rank(self) -> int:
         return _RANKS[self]
+
+    @property
+    def is_input(self) -> bool:
+        """Whether the value is passed in, under its own name (which is kept)."""
+        return self in (Role.PARAM, Role.KEYWORD)
+
+    @property
+    def of_copy(self) -> Role:
+        """The role of a copy of such a value: an input's copy is the user's value."""
+        return Role.USER if self.is_input else self
 
 
 _RANKS = {role: k for k, role in enumerate(Role)}

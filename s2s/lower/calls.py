@@ -18,6 +18,7 @@ from ..errors import (
     UnsupportedSyntaxError,
 )
 from ..frontend import ParsedFunction, StaticGradient, parse_function
+from ..frontend.parsed import UNKNOWN, Free
 from ..ir import Const, Operand, Role, Var
 from ..primitives import BUILTINS, METHODS, PRIMITIVES, ArgumentError, bind, lookup_path
 from .environment import RESULT, Value, identity
@@ -53,7 +54,7 @@ class Calls:
             if kind == "builtin" and func.id in BUILTINS:
                 return self.call(BUILTINS[func.id], node, [], "builtin", hint)
             if kind == "function":
-                result = self.inline(binding.value, node, hint)
+                result = self.inline(binding.value, node, hint, binding.source)
                 if isinstance(result, tuple) and not allow_tuple:
                     raise self.fn.error(
                         node,
@@ -64,8 +65,12 @@ class Calls:
             raise self._unknown_function(node, func.id)
         self.unsupported(node, "Call functions by name, e.g. np.exp(x) or helper(x).")
 
-    def inline(self, target: Any, node: ast.Call, hint: str | None) -> Value:
-        """Lower a call to one of the user's functions in place (inlined)."""
+    def inline(
+        self, target: Any, node: ast.Call, hint: str | None, source: Free | None = None
+    ) -> Value:
+        """Lower a call to one of the user's functions in place (inlined); `source`
+        is the free name the function was read from, through which the code reads
+        what the function itself reads from its closure."""
         callee = self._parse_callee(target, node)
         if identity(callee) in self.active_calls:
             raise self.fn.error(
@@ -76,7 +81,8 @@ class Calls:
         child = type(self)(callee, self.builder, self.active_calls, self.gradient_code)
         # Inlined here, the callee's body is not this function's top block: a list
         # it makes there is made in a branch or a loop of this function.
-        child.top = self.top
+        child.top, child.free = self.top, self.free
+        child.route = self.route + (source,) if source is not None else ()
         child._check_signature(callee.node.args)
         params = callee.params
         defaults = dict(
@@ -194,9 +200,18 @@ class Calls:
         value = self.expr(node)
         if isinstance(value, Const):
             return value.value
+        folded = self.free.fold(value)  # a module constant, say, as it is now
+        if folded is not UNKNOWN:
+            return folded
+        source = self.free.sources.get(value)
+        said = (
+            f" ({source.describe()}, whose value s2s cannot know here)"
+            if source
+            else ""
+        )
         raise self.fn.error(
             node,
-            f"{what} must be a constant known when the gradient is generated",
+            f"{what} must be a constant known when the gradient is generated{said}",
             "Write it as a literal or a module-level constant.",
         )
 

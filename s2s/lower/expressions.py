@@ -63,6 +63,8 @@ class Expressions:
         binding = self.fn.resolve(node.id)
         if binding is not None and binding.kind == "const":
             return Const(binding.value)
+        if binding is not None and binding.kind == "data":
+            return self.free.read(binding.value, self.route)
         raise self.fn.error(node, *self._name_problem(node.id, binding))
 
     def _name_problem(self, name: str, binding: Binding | None) -> tuple[str, str]:
@@ -77,15 +79,10 @@ class Expressions:
                 f"the module '{name}' cannot be used as a value",
                 "Call one of its functions.",
             )
-        if binding.kind == "unsupported" and hasattr(binding.value, "shape"):
-            return (
-                f"'{name}' is a module-level array; s2s inlines only numbers",
-                f"Pass '{name}' to the function as a parameter.",
-            )
         return (
             f"'{name}' ({type(binding.value).__name__}) cannot be used as a value here",
-            "Only numbers from outside the function are inlined; pass other values as "
-            "parameters.",
+            "A function reads numbers, arrays and tuples, lists and dicts of them from "
+            "its module or its closure; pass other values as parameters.",
         )
 
     def expr_Tuple(self, node: ast.Tuple, hint: str | None) -> Operand:
@@ -158,11 +155,8 @@ class Expressions:
             return self.emit("transpose", value, hint=hint, attr=True)
         if node.attr in ("shape", "ndim", "size"):
             return self.emit(node.attr, value, hint=hint)
-        raise self.fn.error(
-            node,
-            f"unsupported attribute .{node.attr}",
-            "Supported array attributes are .T, .shape, .ndim and .size.",
-        )
+        # An attribute of an object (a module, `self`): data, not differentiated.
+        return self.emit("attribute", value, hint=hint or node.attr, name=node.attr)
 
     def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Operand:
         x = self.expr(node.value)

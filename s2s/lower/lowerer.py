@@ -24,6 +24,7 @@ from .aliasing import Aliasing
 from .calls import Calls
 from .environment import RESULT, Value, identity
 from .expressions import Expressions
+from .free import FreeReads, Route, passed_names
 from .readback import ReadBack, SavedLists
 from .statements import Statements
 from .syntax import ADVICE, describe, is_docstring
@@ -53,6 +54,8 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
         self.top = self.builder.ops  # the function body's own block
         self.saved = SavedLists()  # the tapes of generated code read back
         self.aliasing = Aliasing(self)
+        self.free = FreeReads(self.top, self.return_loc, self.names, self.builder.defs)
+        self.route: Route = ()  # how this function is reached from the differentiated one
 
     def run(self) -> Graph:
         node = self.fn.node
@@ -62,8 +65,11 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
             var = Var(self.names.fresh(name), name, Role.PARAM)
             self.env[name] = var
             params.append(var)
+        for name in passed_names(self.fn):  # keyword parameters keep their names
+            self.names.reserve(name)
         self.aliasing.borrowed = list(params)
         self.body(node)
+        params += self.free.keywords
         self.aliasing.check_part_updates()
         result = self.env[RESULT]
         if isinstance(result, tuple):

@@ -449,10 +449,32 @@ CATALOGUE = [
     Primitive("section", (), effect="marker", has_value=False),
     # `y = x`, kept so that a gradient reads `da = dv`
     Primitive("copy", ("x",), shaped_like=0, view=True, cost="constant", hint="copied"),
+    # Data read from outside the function when the gradient runs: a module (imported
+    # lazily) and an attribute of an object (a module's global, `self.W`).
+    _helper(
+        "module",
+        (),
+        static=(("name", None),),
+        leading=("name",),
+        cost="constant",
+        hint="module",
+    ),
+    Primitive("attribute", ("x",), (("name", None),), cost="constant"),
+    # A helper's own closure variable, or its global where no import reaches it.
+    _helper("closure_variable", ("function",), static=(("name", None),)),
+    _helper("global_variable", ("function",), static=(("name", None),)),
     # Helpers written into every generated module that needs them (see runtime.py).
     # Operands read only for their shape (or dtype) are nondiff: a gradient that calls
     # these helpers can be differentiated again (see rules.py).
     _helper("check_scalar", ("y",), effect="check", has_value=False, guarded=True),
+    # A free value the code was generated for (an axis): the same when it runs.
+    _helper(
+        "check_unchanged",
+        ("value",),
+        static=(("expected", None), ("name", None)),
+        effect="check",
+        has_value=False,
+    ),
     # An update in place of a value that may be an array another name sees.
     _helper(
         "check_unshared",
