@@ -232,8 +232,9 @@ class GradFunction:
         self.with_value = with_value
         self.options = dict(options or {})
         parsed = parse_function(fun)
-        # Names resolve once: code generated later (for a new shape pattern) reads
-        # the module constants the first code read, not their values of the moment.
+        # Names resolve once: code generated later (for a new shape pattern) folds
+        # in the values the first code folded in, which every piece checks on entry
+        # (a changed one makes the gradient generate its code again).
         parsed.resolve = functools.lru_cache(maxsize=None)(parsed.resolve)
         positions, self.many = resolve_parsed_wrt(parsed, wrt)
         self._parsed, self._positions = parsed, positions
@@ -295,8 +296,9 @@ class GradFunction:
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.
-        call = {"__call__": staticmethod(shim)}
-        self.__class__ = type(type(self).__name__, (type(self),), call)
+        call = {"__call__": staticmethod(shim), "_shim": True}
+        base = type(self).__bases__[0] if "_shim" in vars(type(self)) else type(self)
+        self.__class__ = type(base.__name__, (base,), call)
 
     @functools.cached_property
     def source(self) -> str:
@@ -329,7 +331,9 @@ class GradFunction:
         code = compiled.__code__
         start = code.co_argcount
         found = []
-        for k, name in enumerate(code.co_varnames[start : start + code.co_kwonlyargcount]):
+        for k, name in enumerate(
+            code.co_varnames[start : start + code.co_kwonlyargcount]
+        ):
             if name not in self._passed:
                 raise InternalError(
                     f"the code generated for {self.fun.__qualname__} takes {name}, "
@@ -349,6 +353,22 @@ class GradFunction:
         else:
             grads = _in_dtype_of(grads, wrt[0])
         return (value, grads) if self.with_value else grads
+
+    def _regenerated(self, stale: ValueError, args: tuple) -> Any:
+        """The gradient at `args` by code generated again: a free value the code
+        was written for (an axis, a size) has changed since."""
+        if getattr(self, "_regenerating", False):
+            raise InternalError(
+                f"the gradient of {self.fun.__qualname__} was generated again for "
+                f"the new value of {stale.s2s_stale}, and still found it changed",
+                hint="This is a bug in s2s. Please report it with the function.",
+            ) from stale
+        self.__init__(self.fun, self.wrt, self.with_value, self.options)
+        self._regenerating = True
+        try:
+            return self(*args)
+        finally:
+            self._regenerating = False
 
     def _raise_failure(self, e: Exception, args: tuple) -> None:
         """Say what an exception raised inside the generated code means: a check of
@@ -503,6 +523,8 @@ def _call_shim(
         "    try:",
         f"        _s2s_result = _s2s_code({call}{passed})",
         "    except Exception as e:",
+        "        if hasattr(e, 's2s_stale'):",
+        f"            return _s2s_self._regenerated(e, ({call},))",
         f"        _s2s_self._raise_failure(e, ({call},))",
         "        raise",
         "    if _s2s_narrow_args:",

@@ -58,13 +58,28 @@ def _global_variable(function, name):
 def _check_unchanged(value, expected, name):
     """Refuse to run code written for another value of a free name (an axis, say),
     which the code needed when it was generated."""
-    if value != expected:
+    if not _same_literal(value, expected):
         error = ValueError(
-            "%s was %r when this gradient was generated, and is %r now: generate it "
-            "again (s2s.grad does on its own)" % (name, expected, value)
+            "%s was %r when this gradient was generated, and is %s now: generate it "
+            "again (s2s.grad does on its own)"
+            % (name, expected, "an array" if np.ndim(value) else repr(value))
         )
         error.s2s_stale = name
         raise error
+
+
+def _same_literal(value, expected):
+    """Whether `value` is still the literal `expected` (a list the tuple it was
+    written as, a numpy scalar the number)."""
+    if isinstance(value, (tuple, list)):
+        return (
+            type(expected) is tuple
+            and len(value) == len(expected)
+            and all(map(_same_literal, value, expected))
+        )
+    if isinstance(value, np.generic):
+        value = value.item()
+    return type(value) is type(expected) and value == expected
 
 
 def _check_shapes(*arguments, function, names, expected, _accepted={}):

@@ -5,7 +5,8 @@ never imports the user's module (its top level may have side effects).  The func
 is rebuilt from its definition alone: a module holding its `def` and the `def`s of the
 helpers it calls (decorators and annotations dropped, defaults checked to be
 constants), run in a namespace holding only what the file's names resolve to when it
-is read statically — numpy and math under their aliases, and module constants.  The
+is read statically — numpy and math under their aliases, and module data whose
+value the text gives (a global computed by running code is refused).  The
 generator has already accepted the function, so its body is in the subset s2s reads.
 """
 
@@ -24,12 +25,14 @@ from . import runtime
 from .errors import S2SError
 from .fingerprint import callee
 from .frontend import (
+    UNKNOWN,
+    Free,
     ParsedFunction,
     StaticGradient,
-    free_names,
     parse_file,
     read_module,
 )
+from .frontend.static import module_reads
 from .pipeline import gradient_code
 from .primitives import PRIMITIVES, loaded_object
 
@@ -53,7 +56,7 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
         if function.name in definitions:
             continue
         definitions[function.name] = _bare(function)
-        for free in free_names(function.node):
+        for free in {name.id for name, _ in module_reads(function.node)}:
             binding = function.resolve(free)
             if binding is None or binding.kind in ("builtin", "unsupported"):
                 continue
@@ -73,6 +76,8 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
                 namespace[free] = _MODULES[binding.kind]
             elif binding.kind == "const":
                 namespace[free] = binding.value
+            elif binding.kind == "data":
+                namespace[free] = _known(binding.value, function)
             elif free in imported:
                 namespace[free] = imported[free]
     tree = ast.Module(list(definitions.values()), type_ignores=[])
@@ -83,6 +88,19 @@ def function_from_file(path: str, name: str) -> types.FunctionType:
     linecache.cache[parsed.filename] = (size, None, lines, parsed.filename)
     exec(compile(ast.fix_missing_locations(tree), parsed.filename, "exec"), namespace)
     return namespace[name]
+
+
+def _known(free: Free, reader: ParsedFunction) -> Any:
+    """The value of a module global as the file's text gives it."""
+    if free.value is UNKNOWN:
+        raise S2SError(
+            f"{reader.filename}: {reader.name} reads {free.describe()}, whose value "
+            "only running the file would tell, and `s2s check` reads files without "
+            "running them",
+            hint="Check the gradient in Python instead: s2s.testing.check_grad(f, "
+            "*args) after importing your module.",
+        )
+    return free.value
 
 
 def _generated(parsed: ParsedFunction) -> types.FunctionType:

@@ -24,7 +24,7 @@ CASES = [
     ("unknown_function", s2s.UnknownFunctionError, "np.fft.fft"),
     ("bad_keyword", s2s.UnsupportedSyntaxError, "dtype"),
     ("runtime_axis", s2s.UnsupportedSyntaxError, "constant"),
-    ("module_array", s2s.UnsupportedSyntaxError, "parameter"),
+    ("global_write", s2s.UnsupportedSyntaxError, "'W', a global of"),
     ("undefined_name", s2s.UnsupportedSyntaxError, "undefined_thing"),
     ("shared_update", s2s.UnsupportedSyntaxError, "in place"),
     ("update_under_a_view", s2s.UnsupportedSyntaxError, "'z' holds a view of"),

@@ -268,9 +268,7 @@ class LoopReversal:
         made = [self.defs[v].loc for v in values if getattr(self.defs.get(v), "loc", 0)]
         where = made[-1] if made and at else None  # the line that made what is saved
         block.insert(at, Op("push", (tape, *values), b.var("pushed"), {}, where))
-        popped = tuple(
-            b.var(v.hint, v.role.of_copy) for v in values
-        )
+        popped = tuple(b.var(v.hint, v.role.of_copy) for v in values)
         substitute(mirror, dict(zip(values, popped)))
         mirror.insert(0, Op("pop", (tape,), b.var("popped"), outs=popped))
         return dict(zip(values, popped))

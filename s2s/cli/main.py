@@ -15,7 +15,7 @@ from .. import cache
 from ..errors import InternalError, S2SError
 from ..frontend import (
     STDIN,
-    static,
+    sources,
 )
 from ..pipeline import MODES
 from ..version import VERSION
@@ -274,7 +274,7 @@ def _refuse_two_stdin_readers(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    static.stdin = static.StandardInput(
+    sources.stdin = sources.StandardInput(
         getattr(args, "stdin_filename", None) or "<stdin>"
     )
     try:

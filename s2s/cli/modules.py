@@ -22,7 +22,7 @@ from ..frontend import (
     parse_file,
     shown_path,
     source_text,
-    static,
+    sources,
 )
 from ..pipeline import MODES, Stages, generate, resolve_parsed_wrt
 from ..version import VERSION
@@ -125,7 +125,7 @@ def _exec_rules(text: str) -> None:
     """Run rules read from standard input, as a module of their own."""
     module = type(sys)("s2s_rules_stdin")
     sys.modules[module.__name__] = module
-    exec(compile(text, static.stdin.name, "exec"), module.__dict__)
+    exec(compile(text, sources.stdin.name, "exec"), module.__dict__)
 
 
 def _run_rules(spec: str, run: Callable[[], Any]) -> None:

@@ -3,6 +3,7 @@
 - :mod:`.parsed`: what the frontend hands on (ParsedFunction, Binding);
 - :mod:`.live`: live function objects (`s2s.grad(f)`);
 - :mod:`.static`: files read without running them (the command line);
+- :mod:`.sources`: source files by path or standard input;
 - :mod:`.normalize`: early exits rewritten into structured branches.
 """
 
@@ -19,15 +20,12 @@ from .parsed import (
     literal,
     runtime_helper,
 )
+from .sources import STDIN, read_module, shown_path, source_text
 from .static import (
-    STDIN,
     TRANSFORMS,
     StaticGradient,
     constant_defaults,
     parse_file,
-    read_module,
     s2s_names,
-    shown_path,
-    source_text,
     static_resolver,
 )

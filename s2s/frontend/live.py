@@ -10,8 +10,8 @@ import ast
 import builtins
 import inspect
 import linecache
-import textwrap
 import sys
+import textwrap
 import types
 from typing import Any, Callable, Mapping
 

@@ -63,7 +63,7 @@ class Free:
         """What the name is, said for messages."""
         if self.where == "cell":
             return f"'{self.name}', a closure variable of {self.owner}"
-        return f"'{self.name}', a global of {self.module or self.owner}"
+        return f"'{self.name}', a global of the module {self.module or self.owner}"
 
 
 @dataclass

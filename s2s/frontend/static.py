@@ -10,20 +10,17 @@ from __future__ import annotations
 import ast
 import builtins
 import math
-import os
-import sys
 import types
 from dataclasses import dataclass
 from typing import Any
 
 import numpy
 
-from ..cache import PROJECT_MARKERS
 from ..errors import Location, SourceUnavailableError, UnsupportedSyntaxError
-from ..files import read_source
 from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object, lookup_path
 from .constants import constant_value
 from .parsed import UNKNOWN, Binding, Free, ParsedFunction, classify, runtime_helper
+from .sources import module_name_of, read_module, shown_path
 
 
 def _module_binding(name: str) -> Binding:
@@ -256,7 +253,9 @@ class StaticScope:
     def __call__(self, name: str) -> Binding | None:
         if name in self.table:
             return self.table[name]
-        if name in self.imported:  # its value is the module's when the gradient runs
+        if name in self.imported or name in self.sites:
+            # Bound by an import or in a block: its value is the module's when the
+            # gradient runs.
             return self._data(name)
         if name in vars(builtins):
             return classify(vars(builtins)[name])
@@ -422,79 +421,6 @@ def static_resolver(
     return StaticScope(module, filename, lines)
 
 
-def module_name_of(path: str) -> str:
-    """The name a file is imported by: its path from the project's root (the first
-    directory up with pyproject.toml, setup.py, setup.cfg or .git), dotted
-    (`examples/mlp.py` is `examples.mlp`); outside a project, its stem."""
-    stem = os.path.splitext(os.path.basename(path))[0]
-    if not path or path.startswith("<"):
-        return stem or "__main__"
-    directory = os.path.dirname(os.path.abspath(path))
-    parts = [stem]
-    while not any(os.path.exists(os.path.join(directory, m)) for m in PROJECT_MARKERS):
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return stem
-        parts.insert(0, os.path.basename(directory))
-        directory = parent
-    return ".".join(parts)
-
-
-#: The path that names standard input, as in black (`s2s show - < model.py`).
-STDIN = "-"
-
-
-@dataclass
-class StandardInput:
-    """Standard input as a source file: read once (several targets may name it),
-    and called `name` in messages, headers and module names (`--stdin-filename`)."""
-
-    name: str = "<stdin>"
-    text: str | None = None
-
-    def read(self) -> str:
-        if self.text is None:
-            self.text = sys.stdin.read()
-        return self.text
-
-
-#: Standard input of this process, as the command line names it.
-stdin = StandardInput()
-
-
-def shown_path(path: str) -> str:
-    """What messages and generated modules call the file at `path`."""
-    return stdin.name if path == STDIN else path
-
-
-def source_text(path: str) -> str:
-    """The text of the Python file at `path` (standard input for `-`)."""
-    try:
-        return stdin.read() if path == STDIN else read_source(path)
-    except (OSError, SyntaxError, UnicodeDecodeError) as e:
-        reason = getattr(e, "strerror", None) or str(e)
-        raise SourceUnavailableError(
-            f"cannot read {shown_path(path)}: {reason}"
-        ) from None
-
-
-def read_module(path: str) -> tuple[str, ast.Module]:
-    """The text of the file at `path` (standard input for `-`) and its syntax tree,
-    without importing it."""
-    text = source_text(path)
-    shown = shown_path(path)
-    try:
-        return text, ast.parse(text, filename=shown)
-    except ValueError as e:  # null bytes
-        raise SourceUnavailableError(f"cannot parse {shown}: {e}") from None
-    except SyntaxError as e:
-        raise UnsupportedSyntaxError(
-            f"syntax error: {e.msg}",
-            Location(shown, e.lineno or 1, (e.offset or 1) - 1, e.text or ""),
-            "Fix the syntax error first.",
-        ) from None
-
-
 def parse_file(path: str, name: str) -> ParsedFunction:
     """Parse function `name` from the file at `path` (standard input for `-`), without
     importing the file."""
@@ -549,6 +475,7 @@ def constant_defaults(parsed: ParsedFunction) -> tuple[Any, ...]:
         try:
             defaults.append(constant_value(default, parsed.resolve))
         except (ValueError, TypeError, ArithmeticError):
+            _refuse_unknown_names(parsed, default)
             raise parsed.error(
                 default,
                 "default values must be constants",
@@ -556,6 +483,16 @@ def constant_defaults(parsed: ParsedFunction) -> tuple[Any, ...]:
                 "such as 2 * math.pi.",
             ) from None
     return tuple(defaults)
+
+
+def _refuse_unknown_names(parsed: ParsedFunction, node: ast.expr) -> None:
+    """Refuse the first module name in `node` whose value only running the file
+    would tell, saying why."""
+    problem = getattr(parsed.resolve, "problem", None)
+    for name in (n for n in ast.walk(node) if isinstance(n, ast.Name)):
+        found = problem and problem(name.id, True)
+        if found:
+            raise parsed.error(name, *found)
 
 
 def check_module_reads(parsed: ParsedFunction, scope: StaticScope) -> None:
@@ -571,7 +508,7 @@ def check_module_reads(parsed: ParsedFunction, scope: StaticScope) -> None:
         if id(function) in seen:
             continue
         seen.add(id(function))
-        for name, as_value in _module_reads(function):
+        for name, as_value in module_reads(function):
             found = scope(name.id)
             if as_value and found is not None and found.kind == "data":
                 continue
@@ -586,7 +523,7 @@ def check_module_reads(parsed: ParsedFunction, scope: StaticScope) -> None:
                 pending.append(value)
 
 
-def _module_reads(function: ast.FunctionDef) -> list[tuple[ast.Name, bool]]:
+def module_reads(function: ast.FunctionDef) -> list[tuple[ast.Name, bool]]:
     """The names a function reads from its module, as Python scopes them (a name
     the function assigns anywhere is local, unless declared global), in the order
     they are written; each with whether it is read as a value (rather than called or

@@ -116,7 +116,11 @@ class FreeReads:
 
 
 def _key(free: Free) -> tuple[str, str, str]:
-    return (free.where, free.module if free.where == "global" else free.owner, free.name)
+    return (
+        free.where,
+        free.module if free.where == "global" else free.owner,
+        free.name,
+    )
 
 
 def passed_names(fn: ParsedFunction) -> list[str]:
@@ -125,7 +129,11 @@ def passed_names(fn: ParsedFunction) -> list[str]:
     passed = []
     for name in free_names(fn.node):
         binding = fn.resolve(name)
-        source = binding and (binding.value if binding.kind == "data" else binding.source)
-        if isinstance(source, Free) and not (source.where == "global" and source.module):
+        source = binding and (
+            binding.value if binding.kind == "data" else binding.source
+        )
+        if isinstance(source, Free) and not (
+            source.where == "global" and source.module
+        ):
             passed.append(name)
     return passed

@@ -55,7 +55,9 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
         self.saved = SavedLists()  # the tapes of generated code read back
         self.aliasing = Aliasing(self)
         self.free = FreeReads(self.top, self.return_loc, self.names, self.builder.defs)
-        self.route: Route = ()  # how this function is reached from the differentiated one
+        self.route: (
+            Route
+        ) = ()  # how this function is reached from the differentiated one
 
     def run(self) -> Graph:
         node = self.fn.node

@@ -148,6 +148,26 @@ class Statements:
         else:
             self.env[RESULT] = self.expr(node.value, hint=self.fn.name)
 
+    def stmt_Global(self, node: ast.Global | ast.Nonlocal) -> None:
+        """A gradient reads what is outside the function, and never writes it: a
+        write would run again at each call of the gradient (and of its own
+        derivatives), so `global` and `nonlocal` are refused, saying what the name
+        is."""
+        name = node.names[0]
+        binding = self.fn.resolve(name)
+        free = binding.value if binding and binding.kind == "data" else None
+        what = free.describe() if free else f"'{name}'"
+        keyword = "global" if isinstance(node, ast.Global) else "nonlocal"
+        raise self.fn.error(
+            node,
+            f"`{keyword} {name}` writes {what} from inside the function; a gradient "
+            "reads the data outside the function but never writes it",
+            f"Return the new value of {name} and assign it outside the function, or "
+            f"read {name} without `{keyword}`.",
+        )
+
+    stmt_Nonlocal = stmt_Global
+
     def stmt_Pass(self, node: ast.Pass) -> None:
         pass
 

@@ -58,8 +58,6 @@ ADVICE = {
     "List": "Build arrays with np.stack or np.concatenate of arrays, or use a tuple.",
     "Set": "Use numpy arrays instead.",
     "Dict": "Pass the values as separate parameters.",
-    "Global": "Pass the value as a parameter.",
-    "Nonlocal": "Pass the value as a parameter.",
     "Import": "Import at module level.",
     "ImportFrom": "Import at module level.",
     "Raise": "Check the inputs before calling the gradient.",
