@@ -138,6 +138,8 @@ def torch(w: Workload, inputs: tuple) -> Prepared:
 
     from .torch_workloads import TORCH_FUNCTIONS
 
+    if w.key not in TORCH_FUNCTIONS:
+        raise NotImplementedError(f"no torch version of {w.key}")
     torch.set_num_threads(1)
     try:
         torch.set_num_interop_threads(1)

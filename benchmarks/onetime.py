@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     g = s2s.grad(fun, wrt=w.wrt)
     done = _clocks()
     inputs = w.inputs()
+    for name in w.data:  # a copied module has its own globals: give it the data too
+        fun.__globals__[name] = w.fun.__globals__[name]
     calling = _clocks()
     g(*inputs)  # a shape-specializing s2s generates the specialized code here
     first = _clocks()

@@ -6,7 +6,16 @@ from .frameworks import DESCRIPTIONS, FRAMEWORKS
 from .workloads import WORKLOADS
 
 # Issue 6's targets for s2s: ratio to the hand-written gradient, per workload.
-RATIO_TARGETS = {"W1": 1.5, "W2": 1.5, "W3": 1.05, "W4": 1.05, "W5": 1.05, "W6": 1.5}
+RATIO_TARGETS = {
+    "W1": 1.5,
+    "W2": 1.5,
+    "W3": 1.05,
+    "W3g": 1.05,  # issue 15: data at module level, the same target as W3's
+    "W4": 1.05,
+    "W4g": 1.05,
+    "W5": 1.05,
+    "W6": 1.5,
+}
 COLD_TARGET_S = 0.050
 WARM_TARGET_S = 0.005
 MEMORY_TARGET = 1.10

@@ -1,4 +1,4 @@
-"""The six benchmark workloads: the function s2s differentiates, its inputs, and the
+"""The benchmark workloads: the function s2s differentiates, its inputs, and the
 hand-written numpy gradient that every framework is measured against.
 
 Each workload's function is ordinary Python in the subset s2s accepts; the peers
@@ -6,8 +6,12 @@ differentiate the very same source (autograd and JAX with `np`/`math` rebound to
 own numpy, Tangent from the file) except PyTorch, which gets the same computation
 written in torch (`benchmarks/torch_workloads.py`).  W1, W2, W3 and W5 are the seed
 examples in `examples/`; W4 (the seed's MLP, in the row layout the issue gives its
-shapes in) and W6 live here.  Array parameters carry shape annotations as the
-examples do (`W1: "d h"`), so s2s writes code for those shapes.
+shapes in) and W6 live here.  W3g and W4g are W3 and W4 with their data (the batch,
+not the parameters) at module level, read by the loss as globals
+(`benchmarks/global_workloads.py`); making their inputs sets that data from W3's and
+W4's inputs, and their yardstick is W3's and W4's hand-written gradient on it.  Array
+parameters carry shape annotations as the examples do (`W1: "d h"`), so s2s writes
+code for those shapes.
 
 The hand-written gradients are the yardstick: what a competent person writes by hand
 in numpy, with the usual closed forms (sigmoid' = s(1 - s), tanh' = 1 - h², the fused
@@ -22,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from benchmarks import global_workloads
 from examples import graph, logistic, neuron, rnn
 
 # W6's trip count: a module constant, which s2s inlines and JAX sees as a Python int.
@@ -82,6 +87,16 @@ def mlp_grad(W1, W2, x, y, lam):
     return dW1, dW2
 
 
+def logistic_global_grad(w, b):
+    """`logistic_grad` on the batch at module level (W3g)."""
+    return logistic_grad(w, b, global_workloads.X, global_workloads.y)
+
+
+def mlp_global_grad(W1, W2, lam):
+    """`mlp_grad` on the batch at module level (W4g)."""
+    return mlp_grad(W1, W2, global_workloads.images, global_workloads.labels, lam)
+
+
 def rnn_grad(Wx, Wh, b, x, h0):
     """d/d(Wx, Wh, b) of sum(h_T²): back-propagation through time, states kept in a list."""
     hs = [h0]
@@ -136,6 +151,19 @@ def _mlp_inputs(rng, size):
     return (W1, W2, x, y, 1e-3)
 
 
+def _logistic_global_inputs(rng, size):
+    """W3's inputs, its batch set as the data of `global_workloads`: (w, b)."""
+    w, b, global_workloads.X, global_workloads.y = _logistic_inputs(rng, size)
+    return (w, b)
+
+
+def _mlp_global_inputs(rng, size):
+    """W4's inputs, its batch set as the data of `global_workloads`: (W1, W2, lam)."""
+    W1, W2, x, y, lam = _mlp_inputs(rng, size)
+    global_workloads.images, global_workloads.labels = x, y
+    return (W1, W2, lam)
+
+
 def _rnn_inputs(rng, size):
     T, batch, inputs, hidden = (50, 32, 16, 64) if size == "full" else (4, 3, 2, 3)
     Wx = rng.standard_normal((inputs, hidden)) / math.sqrt(inputs)
@@ -154,7 +182,7 @@ def _scalar_loop_inputs(rng, size):
 class Workload:
     """One benchmark workload: `fun(*inputs)` is a scalar; `hand(*inputs)` its gradient."""
 
-    key: str  # W1 ... W6
+    key: str  # W1 ... W6, W3g, W4g
     title: str
     fun: Callable[..., Any]
     wrt: tuple[str, ...]
@@ -162,6 +190,8 @@ class Workload:
     make: Callable[[np.random.Generator, str], tuple]
     # where `s2s generate` finds `fun` (repository-relative path:function)
     target: str
+    # the globals of fun's module that `make` sets: the data `fun` reads there
+    data: tuple[str, ...] = ()
 
     def inputs(self, size: str = "full", seed: int = 0) -> tuple:
         """The arguments of `fun`, at the issue's sizes ("full") or tiny ones ("small")."""
@@ -185,8 +215,8 @@ def _target(fun: Callable) -> str:
     return f"{module}.py:{fun.__name__}"
 
 
-def _workload(key, title, fun, wrt, hand, make) -> Workload:
-    return Workload(key, title, fun, tuple(wrt), hand, make, _target(fun))
+def _workload(key, title, fun, wrt, hand, make, data=()) -> Workload:
+    return Workload(key, title, fun, tuple(wrt), hand, make, _target(fun), data)
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -217,12 +247,30 @@ WORKLOADS: dict[str, Workload] = {
             _logistic_inputs,
         ),
         _workload(
+            "W3g",
+            "W3 with X, y at module level",
+            global_workloads.batch_loss,
+            ("w", "b"),
+            logistic_global_grad,
+            _logistic_global_inputs,
+            data=("X", "y"),
+        ),
+        _workload(
             "W4",
             "MLP 784-256-10 + L2, batch 256",
             mlp_loss,
             ("W1", "W2"),
             mlp_grad,
             _mlp_inputs,
+        ),
+        _workload(
+            "W4g",
+            "W4 with x, y at module level",
+            global_workloads.mlp_loss,
+            ("W1", "W2"),
+            mlp_global_grad,
+            _mlp_global_inputs,
+            data=("images", "labels"),
         ),
         _workload(
             "W5",

@@ -34,6 +34,7 @@ from .errors import (
 )
 from .fingerprint import Fingerprint, fingerprint, formatted_key
 from .frontend import ParsedFunction, parse_function
+from .frontend.bound import bound_objects, unbind, with_bound, wrt_of_function
 from .pipeline import (
     MODES,
     Stages,
@@ -231,7 +232,12 @@ class GradFunction:
         self.wrt = wrt
         self.with_value = with_value
         self.options = dict(options or {})
-        parsed = parse_function(fun)
+        # A partial or a bound method: differentiate the function inside.
+        self._target, bound = unbind(fun)
+        parsed = parse_function(self._target)
+        parsed.objects = bound_objects(fun)
+        if bound is not None:
+            wrt = wrt_of_function(fun, self._target, wrt)
         # Names resolve once: code generated later (for a new shape pattern) folds
         # in the values the first code folded in, which every piece checks on entry
         # (a changed one makes the gradient generate its code again).
@@ -282,7 +288,7 @@ class GradFunction:
                 *range(len(parsed.params), len(parsed.params) + tangents),
             ]
             defaults = {}
-        self._passed = passed_sources(fun)
+        self._passed = passed_sources(self._target)
         shim = _call_shim(
             self,
             params,
@@ -296,6 +302,8 @@ class GradFunction:
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.
+        if bound is not None:
+            shim = with_bound(shim, bound)
         call = {"__call__": staticmethod(shim), "_shim": True}
         base = type(self).__bases__[0] if "_shim" in vars(type(self)) else type(self)
         self.__class__ = type(base.__name__, (base,), call)
@@ -336,7 +344,7 @@ class GradFunction:
         ):
             if name not in self._passed:
                 raise InternalError(
-                    f"the code generated for {self.fun.__qualname__} takes {name}, "
+                    f"the code generated for {self._target.__qualname__} takes {name}, "
                     "which the function does not read"
                 )
             access, holder = self._passed[name]
@@ -359,7 +367,7 @@ class GradFunction:
         was written for (an axis, a size) has changed since."""
         if getattr(self, "_regenerating", False):
             raise InternalError(
-                f"the gradient of {self.fun.__qualname__} was generated again for "
+                f"the gradient of {self._target.__qualname__} was generated again for "
                 f"the new value of {stale.s2s_stale}, and still found it changed",
                 hint="This is a bug in s2s. Please report it with the function.",
             ) from stale
@@ -379,12 +387,12 @@ class GradFunction:
         if isinstance(e, ValueError):
             self._raise_translated(e)
         try:
-            self.fun(*args[: self._nparams])
+            self._target(*args[: self._nparams])
         except Exception:
             return  # f fails too: the error is the user's, raised from its own line
         raise InternalError(
-            f"the code s2s generated for {self.fun.__qualname__} raised "
-            f"{type(e).__name__}: {e}, although {self.fun.__name__} itself runs on "
+            f"the code s2s generated for {self._target.__qualname__} raised "
+            f"{type(e).__name__}: {e}, although {self._target.__name__} itself runs on "
             "these arguments",
             hint="This is a bug in s2s. Please report it with the function and the "
             "arguments (their shapes and dtypes), and the traceback above.",
@@ -410,7 +418,7 @@ class GradFunction:
         shape = getattr(e, "s2s_shape", None)
         if shape is not None:
             raise NonScalarOutputError(
-                f"{self.fun.__name__} returned an array of shape {shape}, but grad needs "
+                f"{self._target.__name__} returned an array of shape {shape}, but grad needs "
                 f"a scalar result",
                 self._returned_at(),
                 hint="Reduce the result to a scalar (for example with .sum() or .mean()), "
@@ -430,7 +438,7 @@ class GradFunction:
             return args
         import inspect
 
-        bound = inspect.signature(self.fun).bind(*args, **kwargs)
+        bound = inspect.signature(self._target).bind(*args, **kwargs)
         return tuple(bound.args)
 
     def _pattern(self, args: tuple) -> tuple:
@@ -462,7 +470,7 @@ class GradFunction:
         return compiled
 
     def __repr__(self) -> str:
-        return f"<s2s gradient {self.__name__} of {self.fun.__qualname__}>"
+        return f"<s2s gradient {self.__name__} of {self._target.__qualname__}>"
 
 
 def _call_shim(

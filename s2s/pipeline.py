@@ -26,7 +26,7 @@ from .recursion import allows_deep_recursion
 if TYPE_CHECKING:
     from .ad.reverse import Adjoint
     from .emit import GeneratedModule
-    from .ir import FunctionSpec, Graph, Var
+    from .ir import FunctionSpec, Graph, Namespace, Var
     from .optimize import Optimized
 
 
@@ -141,7 +141,7 @@ def generate(
         def guard(function: str, params=graph.params, patterns=patterns) -> list:
             if not annotated:
                 return []
-            return _shape_guard(params, function, patterns, parsed)
+            return _shape_guard(params, function, patterns, parsed, names)
 
         if mode != "grad":
             from .ad.modes import derivative_specs
@@ -230,7 +230,11 @@ def shape_patterns(
 
 
 def _shape_guard(
-    params: Sequence[Var], function: str, patterns: dict | None, parsed: ParsedFunction
+    params: Sequence[Var],
+    function: str,
+    patterns: dict | None,
+    parsed: ParsedFunction,
+    names: Namespace,
 ) -> list:
     """The check, on entry, that the arguments have the annotated shapes."""
     from .ir import Op, Var
@@ -245,7 +249,13 @@ def _shape_guard(
     }
     where = parsed.location(parsed.node)
     return [
-        Op("check_shapes", tuple(checked), Var("checked", "checked"), params, where)
+        Op(
+            "check_shapes",
+            tuple(checked),
+            Var(names.fresh("checked"), "checked"),
+            params,
+            where,
+        )
     ]
 
 

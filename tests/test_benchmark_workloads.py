@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 import s2s
+from benchmarks import global_workloads
 from benchmarks.check import CheckFailed, agreement, directional_check
 from benchmarks.environment import machine
 from benchmarks.report import render
 from benchmarks.worker import Settings, measure
-from benchmarks.workloads import WORKLOADS
+from benchmarks.workloads import SIZES, WORKLOADS
 from s2s.testing import ATOL, RTOL, numeric_gradient
 
 KEYS = list(WORKLOADS)
@@ -58,6 +59,19 @@ def test_full_size_inputs_have_the_issue_shapes():
     assert shapes["W4"][:3] == [(784, 256), (256, 10), (256, 784)]
     assert shapes["W5"][3] == (50, 32, 16) and shapes["W5"][1] == (64, 64)
     assert all(shape == () for k in ("W1", "W2", "W6") for shape in shapes[k])
+
+
+def test_module_data_workloads_run_on_the_inputs_of_w3_and_w4():
+    def same(got, expected):
+        return len(got) == len(expected) and all(map(np.array_equal, got, expected))
+
+    for size in SIZES:
+        w, b = WORKLOADS["W3g"].inputs(size)
+        data = global_workloads.X, global_workloads.y
+        assert same((w, b, *data), WORKLOADS["W3"].inputs(size))
+        W1, W2, lam = WORKLOADS["W4g"].inputs(size)
+        data = global_workloads.images, global_workloads.labels
+        assert same((W1, W2, *data, lam), WORKLOADS["W4"].inputs(size))
 
 
 def test_a_short_measurement_of_every_workload_renders():

@@ -64,7 +64,7 @@ def live_resolver(f: types.FunctionType) -> Callable[[str], Binding | None]:
 
 _SOURCE_ADVICE = (
     "s2s reads the function's source code. Define it with `def` in a .py file "
-    "(or a notebook cell) and pass that function; lambdas, functions made by exec or "
+    "(or a notebook cell) and pass that function; functions made by exec or "
     "`python -c` have no source s2s can read."
 )
 
@@ -110,6 +110,72 @@ def _parse_by_indentation(code: types.CodeType) -> tuple | None:
     return parsed if len(body) == 1 and isinstance(body[0], ast.FunctionDef) else None
 
 
+def _parse_lambda(code: types.CodeType) -> tuple | None:
+    """A lambda's source, as the `def` it stands for (named `<lambda>`): the one
+    lambda of its first line whose span holds the code's positions."""
+    lines = linecache.getlines(code.co_filename)
+    first = code.co_firstlineno
+    if not lines or first > len(lines):
+        return None
+    try:
+        tree = ast.parse("".join(lines))
+    except (SyntaxError, ValueError):
+        return None
+    # Where the instructions come from (a lambda's own, not the empty span of its
+    # first instruction); each lies within the lambda's source.
+    spans = [
+        (line, column, end_line, end_column)
+        for line, end_line, column, end_column in code.co_positions()
+        if None not in (line, end_line, column, end_column)
+        and (end_line, end_column) > (line, column)
+    ]
+    params = list(code.co_varnames[: code.co_argcount])
+    found = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Lambda)
+        and n.lineno == first
+        and [a.arg for a in n.args.posonlyargs + n.args.args] == params
+        and all(
+            (n.lineno, n.col_offset) <= (a, b)
+            and (c, d) <= (n.end_lineno, n.end_col_offset)
+            for a, b, c, d in spans
+        )
+    ]
+    if len(found) != 1:
+        return None
+    node = found[0]
+    body = [ast.copy_location(ast.Return(node.body), node.body)]
+    definition = ast.FunctionDef(
+        name=_lambda_name(tree, node),
+        args=node.args,
+        body=body,
+        decorator_list=[],
+        returns=None,
+        type_params=[],
+    )
+    module = ast.Module([ast.copy_location(definition, node)], type_ignores=[])
+    return code.co_filename, lines, 1, module, 0
+
+
+def lambda_name(node: ast.Lambda, assigned: str | None = None) -> str:
+    """What a lambda is called in generated code and messages: the name it is
+    assigned to, else `lambda_` and its line."""
+    return assigned or f"lambda_{node.lineno}"
+
+
+def _lambda_name(tree: ast.Module, node: ast.Lambda) -> str:
+    for parent in ast.walk(tree):
+        if (
+            isinstance(parent, ast.Assign)
+            and parent.value is node
+            and len(parent.targets) == 1
+            and isinstance(parent.targets[0], ast.Name)
+        ):
+            return lambda_name(node, parent.targets[0].id)
+    return lambda_name(node)
+
+
 def _indentation(line: str) -> int:
     return len(line) - len(line.lstrip())
 
@@ -124,12 +190,15 @@ def parse_function(f: Any) -> ParsedFunction:
             hint="Pass a function defined with `def`.",
         )
     code = f.__code__
-    if f.__name__ == "<lambda>":
+    parsed = _parse_lambda(code) if code.co_name == "<lambda>" else None
+    if parsed is None and code.co_name == "<lambda>":
         raise SourceUnavailableError(
-            "cannot differentiate a lambda: its source is not a function definition",
+            f"cannot find the source of the lambda of {code.co_filename}, line "
+            f"{code.co_firstlineno}: s2s finds a lambda by its line, where it must be "
+            "the only lambda",
             hint=_SOURCE_ADVICE,
         )
-    parsed = _parse_by_indentation(code)
+    parsed = parsed or _parse_by_indentation(code)
     if parsed is None:
         try:
             filename = inspect.getsourcefile(f) or code.co_filename
@@ -152,6 +221,7 @@ def parse_function(f: Any) -> ParsedFunction:
     if (
         node is None
         or node.name != code.co_name
+        and code.co_name != "<lambda>"
         or [a.arg for a in node.args.posonlyargs + node.args.args] != params
     ):
         raise SourceUnavailableError(

@@ -77,6 +77,9 @@ class ParsedFunction:
     col_shift: int = 0
     defaults: tuple[Any, ...] = ()
     origin: Any = field(default=None, repr=False)
+    #: Parameters bound to an object (a bound method's `self`), whose attributes
+    #: the function reads: name -> the object.
+    objects: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:

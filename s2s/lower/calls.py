@@ -18,10 +18,19 @@ from ..errors import (
     UnsupportedSyntaxError,
 )
 from ..frontend import ParsedFunction, StaticGradient, parse_function
-from ..frontend.parsed import UNKNOWN, Free
+from ..frontend.live import lambda_name
+from ..frontend.parsed import UNKNOWN, Binding, Free, classify
 from ..ir import Const, Operand, Role, Var
-from ..primitives import BUILTINS, METHODS, PRIMITIVES, ArgumentError, bind, lookup_path
-from .environment import RESULT, Value, identity
+from ..primitives import (
+    BUILTINS,
+    METHODS,
+    PRIMITIVES,
+    ArgumentError,
+    bind,
+    loaded_object,
+    lookup_path,
+)
+from .environment import RESULT, LocalFunction, Value, identity
 from .syntax import display_items, dotted, literal_default
 
 
@@ -36,12 +45,21 @@ class Calls:
             module = self._module_of(func.value)
             if module is not None:
                 known = lookup_path(f"{module}.{func.attr}")
-                if known is None:
+                if known is not None:
+                    prim, lib = known
+                    return self.call(prim, node, [], lib, hint)
+                binding = self._user_function(module, func.attr)
+                if binding is None:
                     raise self._unknown_function(node, dotted(func))
-                prim, lib = known
-                return self.call(prim, node, [], lib, hint)
+                return self._inlined(binding.value, node, hint, allow_tuple, binding)
             return self.method(node, func, hint)
-        if isinstance(func, ast.Name) and func.id not in self.env:
+        if isinstance(func, ast.Name) and isinstance(
+            self.lookup(func.id), LocalFunction
+        ):
+            return self._inlined(self.lookup(func.id), node, hint, allow_tuple)
+        if isinstance(func, ast.Lambda):  # (lambda z: ...)(x)
+            return self._inlined(self.expr(func), node, hint, allow_tuple)
+        if isinstance(func, ast.Name) and self.lookup(func.id) is None:
             binding = self.fn.resolve(func.id)
             kind = binding.kind if binding else None
             if kind == "primitive":
@@ -54,16 +72,90 @@ class Calls:
             if kind == "builtin" and func.id in BUILTINS:
                 return self.call(BUILTINS[func.id], node, [], "builtin", hint)
             if kind == "function":
-                result = self.inline(binding.value, node, hint, binding.source)
-                if isinstance(result, tuple) and not allow_tuple:
-                    raise self.fn.error(
-                        node,
-                        f"{func.id}() returns a tuple, used here as a single value",
-                        f"Unpack it first: `a, b = {func.id}(...)`.",
-                    )
-                return result
+                return self._inlined(binding.value, node, hint, allow_tuple, binding)
             raise self._unknown_function(node, func.id)
         self.unsupported(node, "Call functions by name, e.g. np.exp(x) or helper(x).")
+
+    def _inlined(
+        self,
+        target: Any,
+        node: ast.Call,
+        hint: str | None,
+        allow_tuple: bool,
+        binding: Any = None,
+    ) -> Value:
+        result = self.inline(target, node, hint, binding and binding.source)
+        if isinstance(result, tuple) and not allow_tuple:
+            name = dotted(node.func)
+            raise self.fn.error(
+                node,
+                f"{name}() returns a tuple, used here as a single value",
+                f"Unpack it first: `a, b = {name}(...)`.",
+            )
+        return result
+
+    def _object_of(self, node: ast.expr) -> tuple[Var, Any] | None:
+        """The variable and the object of an object value (`self`), else None."""
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or self.lookup(root.id) not in self.objects:
+            return None
+        value = self.expr(node)
+        if isinstance(value, Var) and value in self.objects:
+            return value, self.objects[value]
+        return None
+
+    def _user_function(self, module: str, name: str) -> Binding | None:
+        """`mylib.helper` for a function of the user's own module (one already
+        imported: the command line imports nothing), read from the module like a
+        global of it; None for anything else."""
+        if module.split(".")[0] in ("numpy", "math"):
+            return None  # numpy's own Python functions are not the user's
+        value = loaded_object(f"{module}.{name}")
+        binding = classify(value) if value is not None else None
+        if binding is None or binding.kind != "function":
+            return None
+        return Binding("function", value, Free("global", module, name, value))
+
+    def stmt_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if node.decorator_list:
+            raise self.fn.error(
+                node.decorator_list[0],
+                f"a decorated function defined inside {self.fn.name}",
+                f"Define {node.name} without decorators (s2s inlines it), or at "
+                "module level.",
+            )
+        self.env[node.name] = self._local_function(node)
+
+    def expr_Lambda(self, node: ast.Lambda, hint: str | None) -> LocalFunction:
+        body = [ast.copy_location(ast.Return(node.body), node.body)]
+        definition = ast.FunctionDef(
+            name=lambda_name(node, hint),
+            args=node.args,
+            body=body,
+            decorator_list=[],
+            returns=None,
+            type_params=[],
+        )
+        return self._local_function(ast.copy_location(definition, node))
+
+    def _local_function(self, node: ast.FunctionDef) -> LocalFunction:
+        """A function defined here; its defaults are evaluated now, as Python does."""
+        args = node.args
+        if args.kw_defaults and any(d is not None for d in args.kw_defaults):
+            self._check_signature(args)
+        defaults = tuple(self.expr(d) for d in args.defaults)
+        return LocalFunction(node, self, defaults)
+
+    def argument(self, node: ast.expr) -> Value:
+        """An argument of a call to one of the user's functions: a value, or a
+        local function (`apply(act, x)`), passed on as it is."""
+        if isinstance(node, ast.Name) and isinstance(
+            self.lookup(node.id), LocalFunction
+        ):
+            return self.lookup(node.id)
+        return self.expr(node)
 
     def inline(
         self, target: Any, node: ast.Call, hint: str | None, source: Free | None = None
@@ -81,8 +173,11 @@ class Calls:
         child = type(self)(callee, self.builder, self.active_calls, self.gradient_code)
         # Inlined here, the callee's body is not this function's top block: a list
         # it makes there is made in a branch or a loop of this function.
-        child.top, child.free = self.top, self.free
-        child.route = self.route + (source,) if source is not None else ()
+        child.top, child.free, child.objects = self.top, self.free, self.objects
+        if isinstance(target, LocalFunction):  # it reads its definer's names
+            child.enclosing, child.route = target.owner, target.owner.route
+        else:
+            child.route = self.route + (source,) if source is not None else ()
         child._check_signature(callee.node.args)
         params = callee.params
         defaults = dict(
@@ -98,7 +193,7 @@ class Calls:
         for name, arg in zip(params, node.args):
             if isinstance(arg, ast.Starred):
                 self.unsupported(arg, "Pass the arguments one by one.")
-            args[name] = self.expr(arg)
+            args[name] = self.argument(arg)
         for kw in node.keywords:
             if kw.arg not in params or kw.arg in args:
                 raise self.fn.error(
@@ -106,14 +201,19 @@ class Calls:
                     f"{callee.name}() got an unexpected or repeated argument '{kw.arg}'",
                     f"Its parameters are: {', '.join(params)}.",
                 )
-            args[kw.arg] = self.expr(kw.value)
+            args[kw.arg] = self.argument(kw.value)
         for name in params:
             if name not in args:
                 if name not in defaults:
                     raise self.fn.error(
                         node, f"{callee.name}() is missing the argument '{name}'"
                     )
-                args[name] = child._default(defaults[name], node)
+                default = defaults[name]
+                args[name] = (
+                    default
+                    if isinstance(default, (Var, Const))
+                    else child._default(default, node)
+                )
         child.env.update(args)
         child.aliasing = self.aliasing.for_callee(child, list(args.values()))
         saved_loc = self.builder.loc
@@ -130,6 +230,13 @@ class Calls:
         return result
 
     def _parse_callee(self, target: Any, node: ast.Call) -> ParsedFunction:
+        if isinstance(target, LocalFunction):
+            owner = target.owner.fn
+            parsed = ParsedFunction(
+                target.node, owner.filename, owner.lines, owner.resolve, owner.col_shift
+            )
+            parsed.defaults = target.defaults
+            return parsed
         if isinstance(target, StaticGradient):  # a gradient, in a file read statically
             if self.gradient_code is None:
                 raise InternalError(
@@ -156,8 +263,24 @@ class Calls:
                 ) from None
         raise self._unknown_function(node, dotted(node.func))
 
-    def method(self, node: ast.Call, func: ast.Attribute, hint: str | None) -> Operand:
+    def method(self, node: ast.Call, func: ast.Attribute, hint: str | None) -> Value:
         name = func.attr
+        owner = self._object_of(func.value)
+        if owner is not None:  # self.helper(x): the function of its class
+            var, obj = owner
+            found = getattr(type(obj), name, None)
+            if not isinstance(found, types.FunctionType):
+                raise self.fn.error(
+                    node,
+                    f"{dotted(func)} is not a method s2s can read: "
+                    f"{type(obj).__name__}.{name} is "
+                    f"{type(found).__name__ if found is not None else 'not defined'}",
+                    "Call a method defined with `def` in the class.",
+                )
+            call = ast.Call(
+                func=func, args=[func.value, *node.args], keywords=node.keywords
+            )
+            return self._inlined(found, ast.copy_location(call, node), hint, True)
         if name in METHODS:
             return self.call(METHODS[name], node, [func.value], "np", hint)
         if name == "reshape":
@@ -220,7 +343,7 @@ class Calls:
         if isinstance(node, ast.Constant) and node.value is None:
             return None
         spelled: Any = None
-        if isinstance(node, ast.Name) and node.id not in self.env:
+        if isinstance(node, ast.Name) and self.lookup(node.id) is None:
             binding = self.fn.resolve(node.id)
             if binding is not None and binding.kind == "builtin":
                 spelled = getattr(builtins, node.id)
@@ -285,7 +408,10 @@ class Calls:
                 raise self.fn.error(node, *problem)
         if lib != "np" or prim.operator is not None:  # np.add(x, y) is not x + y
             static["lib"] = lib
-        return self.emit(prim_name, *operands, hint=hint, **static)
+        out = self.emit(prim_name, *operands, hint=hint, **static)
+        if prim.holder:  # generated code read back: `mlp = _module("examples.mlp")`
+            self.objects[out] = loaded_object(static["name"])
+        return out
 
     def _unindex_operands(
         self, node: ast.Call, operand_nodes: list[ast.expr]

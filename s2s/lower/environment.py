@@ -1,9 +1,12 @@
-"""The environment of the lowering: each Python name maps to its current value, and
+"""The environment of the lowering: each Python name maps to its current value (an
+operand, a tuple of them, or a function defined in the function being lowered), and
 two keys that are not names carry a function's result and a loop body's `break`."""
 
 from __future__ import annotations
 
-from typing import Union
+import ast
+from dataclasses import dataclass
+from typing import Any, Union
 
 from ..frontend import ParsedFunction
 from ..ir import Operand
@@ -11,8 +14,22 @@ from ..ir import Operand
 RESULT = "<return>"  # the environment key holding the function's result
 STOP = "<break>"  # the environment key holding whether the loop body said `break`
 
-#: A value in the environment: an operand, or a tuple of them (from `return a, b`).
-Value = Union[Operand, tuple]
+
+@dataclass(eq=False)
+class LocalFunction:
+    """A function defined inside the function being lowered (`def`, `lambda`): inlined
+    where it is called, reading the names of the function that defines it as they
+    are at the call, as Python's closures do.  `owner` is the lowerer of that
+    function; `defaults` its defaults, evaluated where it is defined."""
+
+    node: ast.FunctionDef
+    owner: Any
+    defaults: tuple[Operand, ...]
+
+
+#: A value in the environment: an operand, a tuple of them (from `return a, b`), or
+#: a local function.
+Value = Union[Operand, tuple, LocalFunction]
 
 
 def identity(fn: ParsedFunction) -> tuple[str, int, str]:

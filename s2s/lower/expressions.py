@@ -11,9 +11,10 @@ import types
 import numpy
 
 from ..frontend import Binding
+from ..frontend.parsed import Free, is_data
 from ..ir import Const, If, Merge, Operand, Role, Var
 from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object
-from .environment import Value
+from .environment import LocalFunction, Value
 from .syntax import BINOPS, COMPARE, dotted
 
 
@@ -44,8 +45,16 @@ class Expressions:
         )
 
     def expr_Name(self, node: ast.Name, hint: str | None) -> Operand:
-        if node.id in self.env:
-            value = self.env[node.id]
+        value = self.lookup(node.id)
+        if isinstance(value, LocalFunction):
+            raise self.fn.error(
+                node,
+                f"the function {node.id}, defined in {value.owner.fn.name}, is used "
+                "as a value",
+                "Call it (s2s inlines it where it is called), or pass it to a "
+                "function of yours that calls it.",
+            )
+        if value is not None:
             if isinstance(value, Var) and value in self.saved.tapes:
                 raise self.fn.error(
                     node,
@@ -144,6 +153,9 @@ class Expressions:
             return Const(getattr(numpy, node.attr))
         if module == "math" and node.attr in MATH_CONSTANTS:
             return Const(getattr(math, node.attr))
+        data = self._module_data(module, node.attr) if module is not None else None
+        if data is not None:  # mylib.X: a global of the user's module, read live
+            return self.free.read(data, self.route)
         if module is not None:
             raise self.fn.error(
                 node,
@@ -151,12 +163,46 @@ class Expressions:
                 "Use a numpy/math function call, or pass the value as a parameter.",
             )
         value = self.expr(node.value)
+        if isinstance(value, Var) and value in self.objects:
+            return self._object_attribute(node, value, hint)
         if node.attr == "T":  # written back as .T: the value is an array
             return self.emit("transpose", value, hint=hint, attr=True)
         if node.attr in ("shape", "ndim", "size"):
             return self.emit(node.attr, value, hint=hint)
-        # An attribute of an object (a module, `self`): data, not differentiated.
-        return self.emit("attribute", value, hint=hint or node.attr, name=node.attr)
+        raise self.fn.error(
+            node,
+            f"unsupported attribute .{node.attr} of a value s2s differentiates "
+            "through",
+            "Arrays have .T, .shape, .ndim and .size here; use numpy functions for "
+            "the rest (np.real(x) for x.real).",
+        )
+
+    def _object_attribute(self, node: ast.Attribute, owner: Var, hint: str | None):
+        """`self.W`: an attribute of an object, read when the gradient runs (data,
+        not differentiated); an object itself when it is not data (`self.layer`)."""
+        obj = self.objects[owner]
+        missing = object()
+        value = getattr(obj, node.attr, missing)
+        if obj is None:  # a module not imported (the command line): data
+            value = None
+        elif value is missing:
+            raise self.fn.error(
+                node,
+                f"{dotted(node)}: the {type(obj).__name__} object has no attribute "
+                f"'{node.attr}'",
+            )
+        out = self.emit("attribute", owner, hint=hint or node.attr, name=node.attr)
+        if not is_data(value):
+            self.objects[out] = value
+        return out
+
+    def _module_data(self, module: str, name: str) -> Free | None:
+        """A number or an array of one of the user's modules (`mylib.X`), as a free
+        name of that module; None for anything else."""
+        if module.split(".")[0] in ("numpy", "math"):
+            return None
+        value = loaded_object(f"{module}.{name}")
+        return Free("global", module, name, value) if is_data(value) else None
 
     def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Operand:
         x = self.expr(node.value)
@@ -224,7 +270,7 @@ class Expressions:
     def _module_of(self, node: ast.expr) -> str | None:
         """The dotted name of the module `node` names (any alias): 'numpy', 'math',
         'numpy.linalg', 'scipy.special', ...; None when it names no module."""
-        if isinstance(node, ast.Name) and node.id not in self.env:
+        if isinstance(node, ast.Name) and self.lookup(node.id) is None:
             binding = self.fn.resolve(node.id)
             if binding is not None and binding.kind in ("numpy", "math"):
                 return binding.kind

@@ -55,9 +55,9 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
         self.saved = SavedLists()  # the tapes of generated code read back
         self.aliasing = Aliasing(self)
         self.free = FreeReads(self.top, self.return_loc, self.names, self.builder.defs)
-        self.route: (
-            Route
-        ) = ()  # how this function is reached from the differentiated one
+        self.route: Route = ()  # how this function is reached from the top
+        self.enclosing: Lowerer | None = None  # the definer of a local function
+        self.objects: dict[Var, Any] = {}  # values that are objects (`self`)
 
     def run(self) -> Graph:
         node = self.fn.node
@@ -66,6 +66,8 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
         for name in self.fn.params:
             var = Var(self.names.fresh(name), name, Role.PARAM)
             self.env[name] = var
+            if name in self.fn.objects:
+                self.objects[var] = self.fn.objects[name]
             params.append(var)
         for name in passed_names(self.fn):  # keyword parameters keep their names
             self.names.reserve(name)
@@ -128,6 +130,13 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
             f"default value {value!r} is not a number",
             "Use numbers (or None) as defaults, or pass the value explicitly.",
         )
+
+    def lookup(self, name: str) -> Value | None:
+        """The value of a name of this function, or of the function that defines
+        it (a local function reads its definer's names as they are now)."""
+        if name in self.env:
+            return self.env[name]
+        return self.enclosing.lookup(name) if self.enclosing is not None else None
 
     def block(self, stmts: list[ast.stmt]) -> None:
         for stmt in stmts:

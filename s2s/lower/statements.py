@@ -15,7 +15,7 @@ from ..errors import UnsupportedSyntaxError
 from ..frontend import Binding
 from ..ir import Carried, Const, If, Loop, Merge, Operand, Role, Var, single_indices
 from .aliasing import OWN_ARRAY
-from .environment import RESULT, STOP, Value
+from .environment import RESULT, STOP, LocalFunction, Value
 from .syntax import (
     AUG,
     assigned_names,
@@ -264,6 +264,19 @@ class Statements:
                 if a is not None:
                     self.env[name] = a
                 continue
+            if a is None and isinstance(b, LocalFunction):
+                self.env[name] = b  # defined on one path only
+                continue
+            if b is None and isinstance(a, LocalFunction):
+                self.env[name] = a
+                continue
+            if isinstance(a, LocalFunction) or isinstance(b, LocalFunction):
+                raise self.fn.error(
+                    region_node(region),
+                    f"'{name}' is a different function on the two paths of this if",
+                    f"Define {name} once, before the if, and choose the values "
+                    "it computes with the condition.",
+                )
             if isinstance(a, tuple) or isinstance(b, tuple):
                 if not (
                     isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
@@ -347,6 +360,12 @@ class Statements:
         loop.stop = None if stop == Const(False) else stop
         for name, phi, init in zip(names, phis, inits):
             next_value = env.get(name)
+            if isinstance(next_value, LocalFunction):
+                raise self.fn.error(
+                    node,
+                    f"the function '{name}' is defined inside the loop",
+                    f"Define {name} before the loop.",
+                )
             if isinstance(next_value, tuple):
                 raise self.fn.error(
                     node,

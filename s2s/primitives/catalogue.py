@@ -458,6 +458,7 @@ CATALOGUE = [
         leading=("name",),
         cost="constant",
         hint="module",
+        holder=True,
     ),
     Primitive("attribute", ("x",), (("name", None),), cost="constant"),
     # A helper's own closure variable, or its global where no import reaches it.

@@ -67,6 +67,7 @@ class Primitive:
       number: a count may pass through it, `range(int(n))`), `view` (numpy may
       return a view of the first operand), `spread` (the result may be a read-only broadcast view),
       `fresh` (each call makes a new object: never merged with an equal op),
+      `holder` (the result is an object whose attributes are read: a module),
       `shape_variant` (the helper that takes the shape itself where this one
       reads an operand for its shape: `_unbroadcast_to` for `_unbroadcast`);
     - effects: `effect` is "check" (a check that raises, written as a statement),
@@ -115,6 +116,7 @@ class Primitive:
     view: bool = False
     spread: bool = False
     fresh: bool = False
+    holder: bool = False
     shape_variant: str | None = None
     effect: str | None = None
     has_value: bool = True
