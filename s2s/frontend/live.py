@@ -194,8 +194,7 @@ def parse_function(f: Any) -> ParsedFunction:
     if parsed is None and code.co_name == "<lambda>":
         raise SourceUnavailableError(
             f"cannot find the source of the lambda of {code.co_filename}, line "
-            f"{code.co_firstlineno}: s2s finds a lambda by its line, where it must be "
-            "the only lambda",
+            f"{code.co_firstlineno}",
             hint=_SOURCE_ADVICE,
         )
     parsed = parsed or _parse_by_indentation(code)
