@@ -149,7 +149,12 @@ class _Material:
         filename = short_name(parsed.filename)  # as the comments quote it
         for target in (node, parsed.origin):
             if target is not None:
-                self.described[id(target)] = ("function", filename, node.lineno)
+                self.described[id(target)] = (
+                    "function",
+                    filename,
+                    node.lineno,
+                    node.col_offset,
+                )
                 self.keep.append(target)
         names = {}
         for name in free_names(node):
@@ -159,6 +164,8 @@ class _Material:
         return {
             "file": filename,
             "line": node.lineno,
+            # Two lambdas may share a line (and so its text).
+            "columns": (node.col_offset, node.end_col_offset),
             "col_shift": parsed.col_shift,
             "text": "".join(parsed.lines[node.lineno - 1 : node.end_lineno]),
             "defaults": tuple(parsed.defaults),
