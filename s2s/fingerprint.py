@@ -190,13 +190,17 @@ class _Material:
 def _data(free: Free) -> tuple:
     """What a free name's data puts in the key: where it is read from, and its value
     if the code may fold it in (a number, a string, a tuple of them; the code checks
-    it on entry); an array's value never (it is read when the gradient runs), nor
+    it on entry); an array's shape (code specialized for it checks it on entry) but
+    never its value (it is read when the gradient runs), nor
     anything only running the file would tell (so that `s2s generate` and `grad`
     agree on the key)."""
     value = free.value
-    folded = value is not UNKNOWN and foldable(value)
     owner = free.owner if free.where == "cell" else free.module
-    return (free.where, owner, free.name, canonical(value) if folded else "read")
+    if value is not UNKNOWN and foldable(value):
+        return (free.where, owner, free.name, canonical(value))
+    if type(value) is numpy.ndarray:  # code may be specialized for its shape
+        return (free.where, owner, free.name, "read", value.shape)
+    return (free.where, owner, free.name, "read")
 
 
 def _registered_rules() -> dict[str, Any]:

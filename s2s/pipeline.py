@@ -128,7 +128,7 @@ def generate(
 
     parsed = f if isinstance(f, ParsedFunction) else parse_function(f)
     try:
-        graph = lower(parsed, gradient_code)
+        graph = lower(parsed, gradient_code, shaped=bool(shapes))
         verify(graph)
         positions, many = resolve_wrt(graph.name, [p.hint for p in graph.params], wrt)
         params = [graph.params[i] for i in positions]
@@ -137,6 +137,8 @@ def generate(
         patterns = shape_patterns(
             graph, parsed.shape_annotations() if annotated else shapes
         )
+        if patterns is not None:
+            patterns.update(graph.data_shapes)
 
         def guard(function: str, params=graph.params, patterns=patterns) -> list:
             if not annotated:

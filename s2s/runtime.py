@@ -68,6 +68,18 @@ def _check_unchanged(value, expected, name):
         raise error
 
 
+def _check_shape(value, expected, name):
+    """Refuse to run code specialized for another shape of an array it reads."""
+    if np.shape(value) != expected:
+        error = ValueError(
+            "%s had shape %s when this gradient was generated, and has shape %s now: "
+            "generate it again (s2s.grad does on its own)"
+            % (name, expected, np.shape(value))
+        )
+        error.s2s_stale = name
+        raise error
+
+
 def _same_literal(value, expected):
     """Whether `value` is still the literal `expected` (a list the tuple it was
     written as, a numpy scalar the number)."""

@@ -271,6 +271,9 @@ class Graph:
     result: Operand
     defaults: tuple[Const, ...] = ()
     loc: Location | None = None
+    #: The shape patterns of the arrays it reads from outside, where the code is
+    #: specialized for them (checked on entry).
+    data_shapes: dict[Var, tuple] = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = [f"def {self.name}({', '.join(p.name for p in self.params)}):"]

@@ -16,13 +16,17 @@ consistent view of the data:
 
 Where the code needs a value when it is generated (an axis, a tuple's index), the
 value of the moment is folded in, and the function checks on entry that it is still
-that one.
+that one; code specialized for its arguments' shapes is specialized for the shapes of
+the arrays it reads too, and checks them on entry.  A failed check makes `s2s.grad`
+generate the code again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy
 
 from ..errors import InternalError, Location
 from ..frontend.parsed import (
@@ -55,6 +59,11 @@ class FreeReads:
     sources: dict[Var, Free] = field(default_factory=dict)  # what each read read
     folded: dict[Var, Free] = field(default_factory=dict)
     hoisted: int = 0  # how many statements the reads put at the top
+    #: Whether code is specialized for the shapes of the arrays read (checked on
+    #: entry), and their patterns (see s2s.shapes).
+    shaped: bool = False
+    patterns: dict[Var, tuple] = field(default_factory=dict)
+    sizes: dict[int, str] = field(default_factory=dict)
 
     def read(self, free: Free, route: Route = ()) -> Var:
         """The value of a free name of the function reached by `route`, read at the
@@ -77,7 +86,21 @@ class FreeReads:
             var = self._hoist(helper, (holder,), free.name, name=free.name)
         self.reads[key] = var
         self.sources[var] = free
+        if self.shaped and type(free.value) is numpy.ndarray:
+            self._shape(var, free)
         return var
+
+    def _shape(self, var: Var, free: Free) -> None:
+        """Code specialized for the shape of an array read: its pattern, and a
+        check on entry that the array still has that shape."""
+        shape = free.value.shape
+        self._hoist(
+            "check_shape", (var,), "checked", expected=shape, name=free.describe()
+        )
+        self.patterns[var] = tuple(
+            1 if n == 1 else self.sizes.setdefault(n, f"data{len(self.sizes)}")
+            for n in shape
+        )
 
     def _module(self, name: str) -> Var:
         key = ("module", name)

@@ -90,7 +90,13 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
             )
         defaults = tuple(self._default(v, node) for v in self.fn.defaults)
         return Graph(
-            node.name, params, self.builder.ops, result, defaults, self.return_loc
+            node.name,
+            params,
+            self.builder.ops,
+            result,
+            defaults,
+            self.return_loc,
+            self.free.patterns,
         )
 
     def body(self, node: ast.FunctionDef) -> None:
@@ -181,8 +187,12 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
 def lower(
     fn: ParsedFunction,
     gradient_code: Callable[[StaticGradient], ParsedFunction] | None = None,
+    shaped: bool = False,
 ) -> Graph:
     """Build the SSA graph of a parsed function; `gradient_code` gives the code of a
     gradient bound in a file read statically (see s2s.pipeline), where one is called
-    (a live function has none)."""
-    return Lowerer(fn, gradient_code=gradient_code).run()
+    (a live function has none).  When `shaped`, the code is specialized for the
+    shapes of the arrays it reads from outside (see :mod:`.free`)."""
+    lowerer = Lowerer(fn, gradient_code=gradient_code)
+    lowerer.free.shaped = shaped
+    return lowerer.run()

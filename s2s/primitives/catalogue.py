@@ -476,6 +476,15 @@ CATALOGUE = [
         effect="check",
         has_value=False,
     ),
+    # An array read from outside, which the code was specialized for: the same
+    # shape when it runs.
+    _helper(
+        "check_shape",
+        ("value",),
+        static=(("expected", None), ("name", None)),
+        effect="check",
+        has_value=False,
+    ),
     # An update in place of a value that may be an array another name sees.
     _helper(
         "check_unshared",

@@ -48,7 +48,7 @@ zero(
     *("zeros", "tuple", "len", "range", "reversed", "int", "new_stack"),
     *("ones_like", "ones", "eye", "arange", "round", "builtin_round"),
     *("argmax", "argmin", "check_scalar", "check_shapes", "check_unshared"),
-    *("section", "module", "attribute", "check_unchanged"),
+    *("section", "module", "attribute", "check_unchanged", "check_shape"),
     *("closure_variable", "global_variable"),
     *("invert", "logical_not", "logical_and", "logical_or", "all", "any"),
 )

@@ -113,6 +113,9 @@ class ShapeInference:
 
     def __init__(self, stmts: list[Stmt], params: dict[Var, Shape]):
         self.shapes: dict[Var, Shape] = dict(params)
+        # Known from outside (a parameter, data read from a module, checked on
+        # entry): never worked out again.
+        self.given = set(params)
         self.tuples: dict[Var, tuple] = {}
         self.dims: dict[Var, Dim] = {}
         self.ints: set[Var] = set()  # Python ints: loop indices and their arithmetic
@@ -161,6 +164,8 @@ class ShapeInference:
         return (self.shape(x), self.tuple_of(x), self.dim_of(x), self.is_int(x))
 
     def assign(self, v: Var, value: tuple) -> None:
+        if v in self.given:
+            return
         if value == ("undefined",):
             value = (None, None, None, False)
         shape, tup, dim, is_int = value
