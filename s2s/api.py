@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import functools
 import linecache
-import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
@@ -34,7 +33,8 @@ from .errors import (
 )
 from .fingerprint import Fingerprint, fingerprint, formatted_key
 from .frontend import ParsedFunction, parse_function
-from .frontend.bound import bound_objects, unbind, with_bound, wrt_of_function
+from .frontend.bound import bound_values, unbind, with_bound, wrt_of_function
+from .frontend.live import free_sources, functions_read
 from .pipeline import (
     MODES,
     Stages,
@@ -44,6 +44,7 @@ from .pipeline import (
     resolve_parsed_wrt,
 )
 from .recursion import allows_deep_recursion
+from .shim import NARROW_FLOATS, call_shim
 
 if TYPE_CHECKING:
     pass
@@ -138,27 +139,11 @@ def _run(text: str, filename: str, name: str) -> dict[str, Any]:
     return namespace
 
 
-def as_real(x: Any) -> Any:
-    """Integers are treated as reals: 3 -> 3.0, an int array -> a float array."""
-    kind = type(x)
-    if kind is float or kind is np.ndarray and x.dtype.kind == "f":
-        return x  # the common case, first and fast
-    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
-        return float(x)
-    if isinstance(x, np.ndarray) and x.dtype.kind in "iub":
-        return x.astype(np.float64)
-    return x
-
-
-#: Float dtypes a gradient is computed in float64 for, then returned in.
-_NARROW_FLOATS = frozenset(map(np.dtype, ("float16", "float32")))
-
-
 def _in_dtype_of(g: Any, x: Any) -> Any:
     """The gradient `g` of `x` in x's float dtype (float64 for Python numbers and
     other dtypes), where narrow float data made numpy compute it in another."""
     dtype = getattr(x, "dtype", None)
-    if dtype not in _NARROW_FLOATS:
+    if dtype not in NARROW_FLOATS:
         dtype = _FLOAT64
     if getattr(g, "dtype", dtype) == dtype:
         return g  # a Python float is a float64
@@ -235,7 +220,7 @@ class GradFunction:
         # A partial or a bound method: differentiate the function inside.
         self._target, bound = unbind(fun)
         parsed = parse_function(self._target)
-        parsed.objects = bound_objects(fun)
+        parsed.objects, parsed.functions = bound_values(fun, self._target)
         if bound is not None:
             wrt = wrt_of_function(fun, self._target, wrt)
         # Names resolve once: code generated later (for a new shape pattern) folds
@@ -288,8 +273,8 @@ class GradFunction:
                 *range(len(parsed.params), len(parsed.params) + tangents),
             ]
             defaults = {}
-        self._passed = passed_sources(self._target)
-        shim = _call_shim(
+        self._passed = free_sources(self._target)
+        shim = call_shim(
             self,
             params,
             defaults,
@@ -299,11 +284,15 @@ class GradFunction:
             self._floats,
             parsed.params if mode == "grad" else [],
             self._keywords(self._compiled),
+            parsed.functions if mode == "grad" else {},
+            functions_read(self._target),
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.
         if bound is not None:
-            shim = with_bound(shim, bound)
+            shim = with_bound(shim, bound, params)
+        #: What a gradient of this gradient binds too (see frontend.bound).
+        self.__s2s_bound__ = bound
         call = {"__call__": staticmethod(shim), "_shim": True}
         base = type(self).__bases__[0] if "_shim" in vars(type(self)) else type(self)
         self.__class__ = type(base.__name__, (base,), call)
@@ -362,21 +351,34 @@ class GradFunction:
             grads = _in_dtype_of(grads, wrt[0])
         return (value, grads) if self.with_value else grads
 
-    def _regenerated(self, stale: ValueError, args: tuple) -> Any:
+    def _regenerated(self, changed: str, args: tuple) -> Any:
         """The gradient at `args` by code generated again: a free value the code
-        was written for (an axis, a size) has changed since."""
+        was written for (an axis, a size, a function it inlined) has changed."""
         if getattr(self, "_regenerating", False):
             raise InternalError(
                 f"the gradient of {self._target.__qualname__} was generated again for "
-                f"the new value of {stale.s2s_stale}, and still found it changed",
+                f"the new value of {changed}, and still found it changed",
                 hint="This is a bug in s2s. Please report it with the function.",
-            ) from stale
+            )
         self.__init__(self.fun, self.wrt, self.with_value, self.options)
         self._regenerating = True
         try:
             return self(*args)
         finally:
             self._regenerating = False
+
+    def _other_function(self, name: str, given: Any) -> None:
+        """Refuse a call giving a parameter another function than the code was
+        generated for."""
+        meant = self._parsed.functions[name]
+        said = getattr(given, "__name__", type(given).__name__)
+        raise S2SError(
+            f"{self.__name__} was generated for {name}="
+            f"{getattr(meant, '__name__', meant)}, and is called with {name}={said}",
+            hint=f"A function argument is part of the code s2s writes: make a "
+            f"gradient for each, s2s.grad(functools.partial("
+            f"{self._target.__name__}, {name}={said})).",
+        )
 
     def _raise_failure(self, e: Exception, args: tuple) -> None:
         """Say what an exception raised inside the generated code means: a check of
@@ -471,105 +473,6 @@ class GradFunction:
 
     def __repr__(self) -> str:
         return f"<s2s gradient {self.__name__} of {self._target.__qualname__}>"
-
-
-def _call_shim(
-    gradient: GradFunction,
-    params: Sequence[str],
-    defaults: Mapping[str, Any],
-    positional_only: int,
-    reals: Sequence[int],
-    compiled: Callable | None,
-    floats: list,
-    narrowable: Sequence[str] = (),
-    keywords: Sequence[tuple[str, str, Any]] = (),
-):
-    """`GradFunction.__call__` for one gradient, written with its own parameters and
-    named after it (`f_grad`), so that Python binds the arguments (defaults,
-    keywords), a wrong call is reported as for any function (`f_grad() missing 1
-    required positional argument: 'X'`), and the call costs little: the arguments at
-    `reals` become reals if they are integers, then the compiled code runs (the code
-    for the arguments' shapes, unless `compiled` is the code for any shapes).
-    Python floats, the common case of scalar code, take the code in `floats[0]` at
-    once.  When an argument of the `narrowable` parameters holds floats narrower
-    than float64, the gradients are returned in the float dtypes of their
-    arguments."""
-    name = gradient.__name__
-    signature = []
-    for k, param in enumerate(params):
-        signature.append(
-            f"{param}=_s2s_defaults[{param!r}]" if param in defaults else param
-        )
-        if positional_only and k == positional_only - 1:
-            signature.append("/")
-    call = ", ".join(params)
-    passed = "".join(f", {k}={read}" for k, read, _ in keywords)
-    lines = [f"def {name}({', '.join(signature)}):"]
-    convert = [
-        f"if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
-        for i in reals
-    ]
-    narrow = " or ".join(
-        f"type({p}) is not float and getattr({p}, 'dtype', None) in _s2s_narrow"
-        for p in narrowable
-    )
-    convert.append(f"_s2s_narrow_args = {narrow or 'False'}")
-    if compiled is None:
-        all_floats = " and ".join(f"type({p}) is float" for p in params) or "False"
-        lines += [
-            f"    if {all_floats} and _s2s_floats[0] is not None:",
-            "        _s2s_code = _s2s_floats[0]",
-            "        _s2s_narrow_args = False",
-            "    else:",
-            *("        " + line for line in convert),
-            f"        _s2s_code = _s2s_self._specialized(({call},))",
-        ]
-    else:
-        lines += ["    " + line for line in convert]
-        lines.append("    _s2s_code = _s2s_compiled")
-    lines += [
-        "    try:",
-        f"        _s2s_result = _s2s_code({call}{passed})",
-        "    except Exception as e:",
-        "        if hasattr(e, 's2s_stale'):",
-        f"            return _s2s_self._regenerated(e, ({call},))",
-        f"        _s2s_self._raise_failure(e, ({call},))",
-        "        raise",
-        "    if _s2s_narrow_args:",
-        f"        return _s2s_self._in_argument_dtypes(_s2s_result, ({call},))",
-        "    return _s2s_result",
-    ]
-    namespace = {
-        "_s2s_self": gradient,
-        "_s2s_defaults": defaults,
-        "_s2s_as_real": as_real,
-        "_s2s_compiled": compiled,
-        "_s2s_floats": floats,
-        "_s2s_narrow": _NARROW_FLOATS,
-    }
-    namespace.update((f"_s2s_passed_{k}", h) for k, (_, _, h) in enumerate(keywords))
-    text = "\n".join(lines)
-    exec(compile(text, f"<s2s call of {name}>", "exec"), namespace)
-    shim = namespace[name]
-    shim.__qualname__ = name
-    return shim
-
-
-def passed_sources(f: Callable) -> dict[str, tuple[str, Any]]:
-    """Where the values the generated code takes by keyword live, by name: the
-    closure variables of `f` (a cell, read `.cell_contents`) and its globals (its
-    module's dictionary, read by name); for a gradient, what it passes itself."""
-    inner = getattr(f, "_passed", None)
-    if inner is not None:
-        return inner
-    code, cells = getattr(f, "__code__", None), getattr(f, "__closure__", None) or ()
-    found: dict[str, tuple[str, Any]] = {}
-    for name, cell in zip(code.co_freevars if code else (), cells):
-        found[name] = (".cell_contents", cell)
-    for name in getattr(code, "co_names", ()):
-        if name not in found:
-            found[name] = ("[" + repr(name) + "]", f.__globals__)
-    return found
 
 
 def _transform(with_value: bool) -> Callable:

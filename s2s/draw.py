@@ -29,7 +29,6 @@ import numpy as np
 
 from .ad.activity import active_values
 from .ad.reverse import reverse
-from .api import as_real
 from .arguments import bind, parse_at
 from .errors import GraphvizNotFoundError, InternalError, S2SError
 from .evaluate import Trace, run
@@ -46,6 +45,7 @@ from .ir import (
 from .lower import lower
 from .pipeline import Wrt, gradient_code, resolve_wrt
 from .scene import Scene, title
+from .shim import as_real
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
 INSTALL_GRAPHVIZ = (

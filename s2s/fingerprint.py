@@ -42,12 +42,15 @@ from .frontend import (
     Free,
     ParsedFunction,
     StaticGradient,
+    classify,
     constant_defaults,
     foldable,
     free_names,
     parse_function,
 )
+from .frontend.parsed import is_data
 from .pipeline import gradient_code
+from .primitives import loaded_object
 from .recursion import allows_deep_recursion
 from .version import VERSION
 
@@ -161,6 +164,13 @@ class _Material:
             binding = parsed.resolve(name)
             if binding is not None:
                 names[name] = self.binding(binding, parsed)
+        names.update(self.module_attributes(parsed))
+        if parsed.objects:
+            # The methods an object's class defines are inlined from its source,
+            # which the key does not follow: code for a bound method is not stored.
+            raise TypeError("a bound method's class is not part of the key")
+        for name, value in parsed.functions.items():
+            names[f"{name}="] = self.binding(classify(value), parsed)
         return {
             "file": filename,
             "line": node.lineno,
@@ -168,9 +178,36 @@ class _Material:
             "columns": (node.col_offset, node.end_col_offset),
             "col_shift": parsed.col_shift,
             "text": "".join(parsed.lines[node.lineno - 1 : node.end_lineno]),
-            "defaults": tuple(parsed.defaults),
+            "defaults": tuple(
+                "function" if callable(d) and not is_data(d) else d
+                for d in parsed.defaults
+            ),
             "names": names,
         }
+
+    def module_attributes(self, parsed: ParsedFunction) -> dict[str, Any]:
+        """`mylib.helper` and `mylib.X` for the user's own modules: the helper's
+        material and the data's, as for a name bound to them."""
+        found = {}
+        for node in ast.walk(parsed.node):
+            if not (
+                isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            ):
+                continue
+            binding = parsed.resolve(node.value.id)
+            if binding is None or binding.kind != "module":
+                continue
+            value = loaded_object(f"{binding.value}.{node.attr}")
+            if value is None:
+                continue
+            read = Free("global", binding.value, node.attr, value)
+            classified = classify(value)
+            if classified.kind == "data":
+                classified = Binding("data", read)
+            elif classified.kind == "function":
+                classified = Binding("function", value, read)
+            found[f"{node.value.id}.{node.attr}"] = self.binding(classified, parsed)
+        return found
 
     def binding(self, binding: Binding, parsed: ParsedFunction) -> Any:
         if binding.kind == "function":

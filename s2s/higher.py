@@ -26,9 +26,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .api import GradFunction, as_real
+from .api import GradFunction
 from .errors import S2SError, WrtError
 from .pipeline import Wrt, check_mode, resolve_wrt
+from .shim import as_real
 
 # --- the transforms --------------------------------------------------------------------
 
@@ -55,7 +56,7 @@ def _bound(f: Callable, primals: Sequence[Any]) -> list[Any]:
         bound = signature.bind(*primals)
     except (TypeError, ValueError) as e:
         raise S2SError(
-            f"the primals do not fit {getattr(f, '__name__', f)}: {e}",
+            f"the primals do not fit {_name_of(f)}: {e}",
             hint="Pass one value per parameter (parameters with defaults may be "
             "left out at the end).",
         ) from None
@@ -248,3 +249,13 @@ def _reverse_jacobian(f, wrt, many, args, points, out_shape) -> list[np.ndarray]
         )
         for r, x in zip(rows, points)
     ]
+
+
+def _name_of(f: Callable) -> str:
+    """What messages call a function: its name, never the repr of what a partial
+    binds (arrays)."""
+    inner = f
+    while isinstance(inner, functools.partial):
+        inner = inner.func
+    name = getattr(inner, "__qualname__", type(inner).__name__)
+    return name if inner is f else f"a functools.partial of {name}"

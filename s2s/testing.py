@@ -13,9 +13,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .api import as_real, grad
+from .api import grad
 from .errors import GradientMismatchError
 from .pipeline import Wrt
+from .shim import as_real
 
 ATOL = 1e-7
 RTOL = 1e-5

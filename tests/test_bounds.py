@@ -11,9 +11,9 @@ import os
 import sys
 
 import pytest
+from process_support import s2s as run_s2s
 
 import s2s
-from process_support import s2s as run_s2s
 from s2s.files import read_bytes
 
 

@@ -14,15 +14,15 @@ import warnings
 
 import numpy as np
 import pytest
+from process_support import ROOT, environment, python
+from test_generated import TARGETS
 
 import s2s
-from process_support import ROOT, environment, python
 from s2s import cache
 from s2s.cache import CacheWarning, ModuleCache
 from s2s.fingerprint import canonical, fingerprint
 from s2s.frontend import parse_function
 from s2s.testing import ATOL, RTOL, numeric_gradient
-from test_generated import TARGETS
 
 KEY = "ab" * 32
 

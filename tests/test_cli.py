@@ -15,8 +15,8 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from process_support import assert_clean_failure, environment, python, s2s
+
 from s2s.standalone import function_from_file
 from s2s.testing import ATOL, RTOL, numeric_gradient
 

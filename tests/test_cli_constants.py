@@ -12,8 +12,8 @@ import json
 import textwrap
 
 import pytest
-
 from process_support import assert_clean_failure, python, s2s
+
 from s2s.standalone import function_from_file
 
 CONSTANTS = """\

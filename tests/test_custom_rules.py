@@ -7,15 +7,15 @@ import os
 import subprocess
 import sys
 
+import custom_functions as cf
 import numpy as np
 import pytest
 import scipy.special
 from scipy.special import expit, gammaln
 
-import custom_functions as cf
 import s2s
-from s2s.pipeline import generate
 from s2s.errors import RuleError
+from s2s.pipeline import generate
 from s2s.primitives import PRIMITIVES
 
 

@@ -15,14 +15,14 @@ import math
 import warnings
 import zlib
 
+import custom_functions as cf
 import numpy as np
 import pytest
+import test_rules as tr
 
 import s2s
-import custom_functions as cf
-import test_rules as tr
-from s2s.custom import CUSTOM
 from s2s.ad.forward import has_tangent_rule
+from s2s.custom import CUSTOM
 from s2s.primitives import PRIMITIVES
 from s2s.rules import KIND_NAMES
 

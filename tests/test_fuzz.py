@@ -20,7 +20,6 @@ import time
 
 import numpy as np
 import pytest
-
 from fuzz.campaign import Task, build, format_report, run_campaign
 from fuzz.grammar import Options, generate
 from fuzz.mutants import MUTATIONS, mutate

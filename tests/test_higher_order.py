@@ -20,10 +20,10 @@ import textwrap
 import numpy as np
 import pytest
 from hypothesis import given, note, settings
-
-import s2s
 from program_generator import Program, programs
 from test_programs import PROFILE, load, stable
+
+import s2s
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
@@ -444,7 +444,8 @@ def test_the_command_line_reads_gradients_bound_to_names_as_python_does(tmp_path
     gradients they are when it runs (not the functions they were made from): the
     generated code is made in memory and inlined.  The command line's module is the
     one `grad` then finds."""
-    from process_support import environment, python, s2s as run_s2s
+    from process_support import environment, python
+    from process_support import s2s as run_s2s
 
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "pot.py").write_text(_PROJECT_MODULE)

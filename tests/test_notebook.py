@@ -11,10 +11,10 @@ import json
 import os
 
 import pytest
+from process_support import environment, python
 
 import s2s
 from examples import graph
-from process_support import environment, python
 
 pytest.importorskip("IPython")
 

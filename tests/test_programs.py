@@ -23,10 +23,10 @@ import traceback
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, note, reject, settings
+from program_generator import Program, programs
 
 import s2s
-from s2s.api import as_real
-from program_generator import Program, programs
+from s2s.shim import as_real
 
 settings.register_profile(
     "s2s-programs-ci",

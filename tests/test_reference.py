@@ -6,8 +6,7 @@ import subprocess
 import sys
 
 from s2s import reference
-from s2s.primitives import NUMPY_FUNCTIONS
-from s2s.primitives import PRIMITIVES
+from s2s.primitives import NUMPY_FUNCTIONS, PRIMITIVES
 from s2s.rules import KIND_NAMES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
+import rejected
+from tests_support import marked_line
 
 import s2s
-from tests_support import marked_line
-import rejected
 
 CASES = [
     ("comprehension", s2s.UnsupportedSyntaxError, "comprehension"),

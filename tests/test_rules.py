@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
 import rule_cases as rc
+
 import s2s
-from s2s.api import as_real
 import s2s.emit.module
+from s2s.custom import CUSTOM
 from s2s.errors import S2SError
 from s2s.ir import Op, walk
 from s2s.primitives import (
@@ -43,8 +43,8 @@ from s2s.primitives import (
     NUMPY_FUNCTIONS,
     PRIMITIVES,
 )
-from s2s.custom import CUSTOM
 from s2s.rules import KIND_NAMES
+from s2s.shim import as_real
 
 # A float rounding that turns into a nan or an inf inside a gradient is a bug here.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")

@@ -10,8 +10,8 @@ import pytest
 
 import s2s
 from examples import mlp, rnn
-from s2s.api import as_real
 from s2s.shapes.inference import broadcast, matmul, reduce
+from s2s.shim import as_real
 
 RNG = np.random.default_rng(3)
 

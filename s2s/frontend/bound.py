@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 import inspect
 import types
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from .parsed import is_data
+from .parsed import generated_function, is_data
 
 #: A function of no arguments giving the bound arguments of the moment:
 #: (positional ones, put first; keyword ones).
@@ -23,7 +23,10 @@ Bound = Callable[[], tuple[tuple, dict]]
 
 def unbind(f: Any) -> tuple[Any, Bound | None]:
     """The function a partial or a bound method calls, and its bound arguments
-    (None for anything else, which is returned as it is)."""
+    (None for anything else, which is returned as it is).  A gradient of one is
+    itself bound so: its code takes the bound arguments too."""
+    if getattr(f, "__s2s_bound__", None) is not None:
+        return f, f.__s2s_bound__
     if isinstance(f, functools.partial):
         inner, bound = unbind(f.func)
 
@@ -65,31 +68,47 @@ def wrt_of_function(f: Any, function: Any, wrt: Any) -> Any:
     return wrt
 
 
-def bound_objects(f: Any) -> dict[str, Any]:
-    """The parameters of the function inside `f` that a bound method binds to an
-    object (`self`), by name, with the object: s2s reads their attributes."""
-    if not isinstance(f, (functools.partial, types.MethodType)):
-        return {}
-    inner, arguments = unbind(f)
-    args, _ = arguments()
-    code = getattr(inner, "__code__", None)
+def bound_values(f: Any, function: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What `f` passes to the parameters of the function inside it that are not
+    data, by name: objects whose attributes the function reads (a bound method's
+    `self`), and functions it calls (`act=np.tanh`, a default or bound by a
+    partial), for which the code is generated."""
+    code = getattr(generated_function(function) or function, "__code__", None)
     if code is None:
-        return {}
+        return {}, {}
     names = code.co_varnames[: code.co_argcount]
-    return {
-        name: value
-        for name, value in zip(names, args)
-        if not is_data(value) and not callable(value)
-    }
+    defaults = getattr(function, "__defaults__", None) or ()
+    given = dict(zip(names[len(names) - len(defaults) :], defaults))
+    _, arguments = unbind(f)
+    if arguments is not None:
+        args, keywords = arguments()
+        given.update(zip(names, args))
+        given.update(keywords)
+    objects, functions = {}, {}
+    for name, value in given.items():
+        if name in names and not is_data(value):
+            (functions if callable(value) else objects)[name] = value
+    return objects, functions
 
 
-def with_bound(call: Callable, bound: Bound) -> Callable:
-    """`call`, with the bound arguments of the moment put in front of (or beside)
-    the caller's."""
+def with_bound(call: Callable, bound: Bound, params: Sequence[str]) -> Callable:
+    """`call`, whose parameters are `params`, with the bound arguments of the
+    moment put in front of the caller's, or in the place of the parameters they
+    are bound to by keyword (so that the caller's positional arguments, tangents
+    after the parameters included, fill the others in order)."""
 
     def bound_call(*args: Any, **kwargs: Any) -> Any:
         leading, keywords = bound()
-        return call(*leading, *args, **{**keywords, **kwargs})
+        keywords = {**keywords, **kwargs}
+        given, rest = list(leading), list(args)
+        for name in params[len(given) :]:
+            if name in keywords:
+                given.append(keywords.pop(name))
+            elif rest:
+                given.append(rest.pop(0))
+            else:
+                break
+        return call(*given, *rest, **keywords)
 
     bound_call.__name__ = bound_call.__qualname__ = call.__name__
     return bound_call

@@ -239,3 +239,82 @@ def parse_function(f: Any) -> ParsedFunction:
         defaults=tuple(f.__defaults__ or ()),
         origin=f,
     )
+
+
+def free_sources(f: Callable) -> dict[str, tuple[str, Any]]:
+    """Where the free names of `f` live, by name: its closure variables (a cell, read
+    `.cell_contents`) and its globals (its module's dictionary, read by name); for a
+    gradient s2s made, what it passes its own code."""
+    inner = getattr(f, "_passed", None)
+    if inner is not None:
+        return inner
+    code, cells = getattr(f, "__code__", None), getattr(f, "__closure__", None) or ()
+    found: dict[str, tuple[str, Any]] = {}
+    for name, cell in zip(code.co_freevars if code else (), cells):
+        found[name] = (".cell_contents", cell)
+    for name in _global_names(code) if code else ():
+        if name not in found:
+            found[name] = ("[" + repr(name) + "]", f.__globals__)
+    return found
+
+
+def functions_read(f: Callable) -> list[tuple[str, Any, Any]]:
+    """The functions `f` calls through its free names, and those they call, each as
+    (how to read it from its holder, the holder, the function now): s2s inlined
+    them, so a gradient checks at each call that each name still holds the same
+    function (a notebook cell run again defines a new one)."""
+    while hasattr(f, "_target"):  # a gradient: the user's function inside it
+        f = f._target
+    found, seen, pending = [], set(), [f] if hasattr(f, "__code__") else []
+    while pending:
+        function = pending.pop()
+        for name, (access, holder) in free_sources(function).items():
+            value = _read(holder, access, name)
+            for value, access, holder in _through_modules(
+                value, access, holder, function
+            ):
+                binding = classify(value) if value is not None else None
+                if binding is None or binding.kind not in ("function", "primitive"):
+                    continue
+                found.append((access, holder, value))
+                if id(value) not in seen and isinstance(value, types.FunctionType):
+                    seen.add(id(value))
+                    pending.append(value)
+    return found
+
+
+#: Modules whose functions are not the user's (s2s knows some as primitives).
+_LIBRARIES = frozenset({"numpy", "math", "scipy", "builtins"})
+
+
+def _read(holder: Any, access: str, name: str) -> Any:
+    if access == ".cell_contents":
+        try:
+            return holder.cell_contents
+        except ValueError:  # an empty cell
+            return None
+    return holder.get(name)
+
+
+def _through_modules(value: Any, access: str, holder: Any, reader: Callable):
+    """`value` as read through a name, or for a module, its functions whose names
+    the reader's code mentions (`mylib.act(z)`), each with how it is read."""
+    if not isinstance(value, types.ModuleType):
+        yield value, access, holder
+        return
+    if value.__name__.split(".")[0] in _LIBRARIES:
+        return  # their functions are s2s's primitives, not the user's
+    for name in _global_names(reader.__code__):
+        found = vars(value).get(name)
+        if isinstance(found, types.FunctionType):
+            yield found, "[" + repr(name) + "]", vars(value)
+
+
+def _global_names(code: types.CodeType) -> list[str]:
+    """The global (and attribute) names a code object and the functions defined in
+    it mention."""
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += _global_names(const)
+    return list(dict.fromkeys(names))

@@ -59,8 +59,9 @@ class Calls:
             return self._inlined(self.lookup(func.id), node, hint, allow_tuple)
         if isinstance(func, ast.Lambda):  # (lambda z: ...)(x)
             return self._inlined(self.expr(func), node, hint, allow_tuple)
-        if isinstance(func, ast.Name) and self.lookup(func.id) is None:
-            binding = self.fn.resolve(func.id)
+        local = self.lookup(func.id) if isinstance(func, ast.Name) else None
+        if isinstance(func, ast.Name) and (local is None or isinstance(local, Binding)):
+            binding = local or self.fn.resolve(func.id)
             kind = binding.kind if binding else None
             if kind == "primitive":
                 prim, lib = binding.value
@@ -152,7 +153,7 @@ class Calls:
         """An argument of a call to one of the user's functions: a value, or a
         local function (`apply(act, x)`), passed on as it is."""
         if isinstance(node, ast.Name) and isinstance(
-            self.lookup(node.id), LocalFunction
+            self.lookup(node.id), (LocalFunction, Binding)
         ):
             return self.lookup(node.id)
         return self.expr(node)

@@ -1,5 +1,6 @@
 """The environment of the lowering: each Python name maps to its current value (an
-operand, a tuple of them, or a function defined in the function being lowered), and
+operand, a tuple of them, a function defined in the function being lowered, or one
+a parameter is given), and
 two keys that are not names carry a function's result and a loop body's `break`."""
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ class LocalFunction:
     defaults: tuple[Operand, ...]
 
 
-#: A value in the environment: an operand, a tuple of them (from `return a, b`), or
-#: a local function.
-Value = Union[Operand, tuple, LocalFunction]
+#: A value in the environment: an operand, a tuple of them (from `return a, b`), a
+#: local function, or the function a parameter is given (`act=np.tanh`, a Binding).
+Value = Union[Operand, tuple, LocalFunction, Any]
 
 
 def identity(fn: ParsedFunction) -> tuple[str, int, str]:

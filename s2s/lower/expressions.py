@@ -46,11 +46,10 @@ class Expressions:
 
     def expr_Name(self, node: ast.Name, hint: str | None) -> Operand:
         value = self.lookup(node.id)
-        if isinstance(value, LocalFunction):
+        if isinstance(value, (LocalFunction, Binding)):
             raise self.fn.error(
                 node,
-                f"the function {node.id}, defined in {value.owner.fn.name}, is used "
-                "as a value",
+                f"the function {node.id} is used as a value",
                 "Call it (s2s inlines it where it is called), or pass it to a "
                 "function of yours that calls it.",
             )

@@ -17,8 +17,9 @@ from typing import Any, Callable
 import numpy
 
 from ..errors import UnsupportedSyntaxError
-from ..frontend import ParsedFunction, StaticGradient
+from ..frontend import ParsedFunction, StaticGradient, classify
 from ..frontend.normalize import normalize_block
+from ..frontend.parsed import is_data
 from ..ir import Builder, Const, Graph, Namespace, Operand, Role, Stmt, Var
 from .aliasing import Aliasing
 from .calls import Calls
@@ -61,16 +62,22 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
 
     def run(self) -> Graph:
         node = self.fn.node
-        self._check_signature(node.args)
+        self._check_signature(node.args, top=True)
         params = []
         for name in self.fn.params:
             var = Var(self.names.fresh(name), name, Role.PARAM)
             self.env[name] = var
             if name in self.fn.objects:
                 self.objects[var] = self.fn.objects[name]
+            if name in self.fn.functions:  # called: the code is for this function
+                self.env[name] = classify(self.fn.functions[name])
             params.append(var)
         for name in passed_names(self.fn):  # keyword parameters keep their names
             self.names.reserve(name)
+        for arg in node.args.kwonlyargs:  # generated code's: what its caller passes
+            self.names.reserve(arg.arg)
+            self.env[arg.arg] = Var(arg.arg, arg.arg, Role.KEYWORD)
+            self.free.keywords.append(self.env[arg.arg])
         self.aliasing.borrowed = list(params)
         self.body(node)
         params += self.free.keywords
@@ -110,12 +117,16 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
                 "End every path through the function with `return <value>`.",
             )
 
-    def _check_signature(self, args: ast.arguments) -> None:
+    def _check_signature(self, args: ast.arguments, top: bool = False) -> None:
         for bad, what in (
             (args.vararg, "*args"),
             (args.kwarg, "**kwargs"),
             (
-                args.kwonlyargs[0] if args.kwonlyargs else None,
+                (
+                    args.kwonlyargs[0]
+                    if args.kwonlyargs and not (self.fn.generated and top)
+                    else None
+                ),
                 "keyword-only parameters",
             ),
         ):
@@ -129,6 +140,8 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
     def _default(self, value: Any, node: ast.AST) -> Const:
         if isinstance(value, (bool, int, float, str)) or value is None:
             return Const(value)
+        if callable(value) and not is_data(value):  # passed by s2s.grad's shim
+            return Const(None)
         if isinstance(value, numpy.generic) and value.dtype.kind in "biuf":
             return Const(value.item())
         raise self.fn.error(

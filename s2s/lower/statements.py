@@ -20,6 +20,7 @@ from .syntax import (
     AUG,
     assigned_names,
     describe,
+    dotted,
     is_docstring,
     is_float_guard,
     region_node,
@@ -233,6 +234,14 @@ class Statements:
                     v.hint, v.role = t.id, Role.USER
                 self.env[t.id] = v
             return
+        if isinstance(target, ast.Attribute):
+            raise self.fn.error(
+                target,
+                f"`{dotted(target)} = ...` writes an attribute of "
+                f"{dotted(target.value)}; a gradient reads what is outside the "
+                "function but never writes it",
+                "Return the value and store it outside the function.",
+            )
         raise self.fn.error(
             target,
             f"cannot assign to {describe(target)}",

@@ -1,0 +1,130 @@
+"""How a gradient is called: for each gradient, a function written with the
+parameters of the user's function (`f_grad(w, b, x=1.0)`), so that Python binds the
+arguments and reports a wrong call as for `f`, and a call costs little.  It makes the
+differentiated arguments reals, picks the compiled code for their shapes, passes what
+the code reads from the function's closure, checks that the functions the code
+inlined are still the ones their names hold, and hands failures to the gradient to
+explain."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+
+def as_real(x: Any) -> Any:
+    """Integers are treated as reals: 3 -> 3.0, an int array -> a float array."""
+    kind = type(x)
+    if kind is float or kind is np.ndarray and x.dtype.kind == "f":
+        return x  # the common case, first and fast
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        return float(x)
+    if isinstance(x, np.ndarray) and x.dtype.kind in "iub":
+        return x.astype(np.float64)
+    return x
+
+
+#: Float dtypes a gradient is computed in float64 for, then returned in.
+NARROW_FLOATS = frozenset(map(np.dtype, ("float16", "float32")))
+
+
+def call_shim(
+    gradient: Any,
+    params: Sequence[str],
+    defaults: Mapping[str, Any],
+    positional_only: int,
+    reals: Sequence[int],
+    compiled: Callable | None,
+    floats: list,
+    narrowable: Sequence[str] = (),
+    keywords: Sequence[tuple[str, str, Any]] = (),
+    functions: Mapping[str, Any] = {},
+    inlined: Sequence[tuple[str, Any, Any]] = (),
+):
+    """`GradFunction.__call__` for one gradient, written with its own parameters and
+    named after it (`f_grad`), so that Python binds the arguments (defaults,
+    keywords), a wrong call is reported as for any function (`f_grad() missing 1
+    required positional argument: 'X'`), and the call costs little: the arguments at
+    `reals` become reals if they are integers, then the compiled code runs (the code
+    for the arguments' shapes, unless `compiled` is the code for any shapes).
+    Python floats, the common case of scalar code, take the code in `floats[0]` at
+    once.  When an argument of the `narrowable` parameters holds floats narrower
+    than float64, the gradients are returned in the float dtypes of their
+    arguments."""
+    name = gradient.__name__
+    signature = []
+    for k, param in enumerate(params):
+        signature.append(
+            f"{param}=_s2s_defaults[{param!r}]" if param in defaults else param
+        )
+        if positional_only and k == positional_only - 1:
+            signature.append("/")
+    call = ", ".join(params)
+    passed = "".join(f", {k}={read}" for k, read, _ in keywords)
+    lines = [f"def {name}({', '.join(signature)}):"]
+    convert = [
+        f"if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
+        for i in reals
+    ]
+    narrow = " or ".join(
+        f"type({p}) is not float and getattr({p}, 'dtype', None) in _s2s_narrow"
+        for p in narrowable
+    )
+    convert.append(f"_s2s_narrow_args = {narrow or 'False'}")
+    lines += [
+        f"    if {p} is not _s2s_functions[{p!r}]: _s2s_self._other_function({p!r}, {p})"
+        for p in functions
+    ]
+    lines += [  # each function inlined is still the one a name holds
+        f"    if _s2s_held_{k}{access} is not _s2s_inlined_{k}:\n"
+        f"        return _s2s_self._regenerated({_named(value)!r}, ({call},))"
+        for k, (access, _, value) in enumerate(inlined)
+    ]
+    if compiled is None:
+        all_floats = " and ".join(f"type({p}) is float" for p in params) or "False"
+        lines += [
+            f"    if {all_floats} and _s2s_floats[0] is not None:",
+            "        _s2s_code = _s2s_floats[0]",
+            "        _s2s_narrow_args = False",
+            "    else:",
+            *("        " + line for line in convert),
+            f"        _s2s_code = _s2s_self._specialized(({call},))",
+        ]
+    else:
+        lines += ["    " + line for line in convert]
+        lines.append("    _s2s_code = _s2s_compiled")
+    lines += [
+        "    try:",
+        f"        _s2s_result = _s2s_code({call}{passed})",
+        "    except Exception as e:",
+        "        if hasattr(e, 's2s_stale'):",
+        f"            return _s2s_self._regenerated(e.s2s_stale, ({call},))",
+        f"        _s2s_self._raise_failure(e, ({call},))",
+        "        raise",
+        "    if _s2s_narrow_args:",
+        f"        return _s2s_self._in_argument_dtypes(_s2s_result, ({call},))",
+        "    return _s2s_result",
+    ]
+    namespace = {
+        "_s2s_self": gradient,
+        "_s2s_defaults": defaults,
+        "_s2s_as_real": as_real,
+        "_s2s_compiled": compiled,
+        "_s2s_floats": floats,
+        "_s2s_narrow": NARROW_FLOATS,
+        "_s2s_functions": functions,
+    }
+    namespace.update((f"_s2s_passed_{k}", h) for k, (_, _, h) in enumerate(keywords))
+    for k, (_, holder, value) in enumerate(inlined):
+        namespace[f"_s2s_held_{k}"], namespace[f"_s2s_inlined_{k}"] = holder, value
+    text = "\n".join(lines)
+    exec(compile(text, f"<s2s call of {name}>", "exec"), namespace)
+    shim = namespace[name]
+    shim.__qualname__ = name
+    return shim
+
+
+def _named(function: Any) -> str:
+    return f"the function {getattr(function, '__qualname__', function)!s}"
