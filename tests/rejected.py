@@ -20,11 +20,6 @@ def subscript_update(x):
     return np.sum(x)
 
 
-def chained_assignment(x):
-    a = b = x  # <- here
-    return a + b
-
-
 def no_effect(x):
     np.sin(x)  # <- here
     return x
@@ -42,13 +37,6 @@ def return_in_loop(x, n):
     for i in range(n):
         return x  # <- here
     return x
-
-
-def loop_over_array(x):
-    s = 0.0
-    for v in x:  # <- here
-        s = s + v
-    return s
 
 
 def unknown_function(x):

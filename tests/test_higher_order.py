@@ -331,10 +331,6 @@ _REJECTED_TAPES = {
         "before anything is appended",
     ),
     "two arguments": ("saved = []\nsaved.append(x, x)\nreturn x", "append() takes one"),
-    "reversed list": (
-        "for i in reversed(x):\n    x = x * 2\nreturn x",
-        "on a range only",
-    ),
 }
 
 

@@ -40,6 +40,11 @@ class Calls:
     def expr_Call(
         self, node: ast.Call, hint: str | None, allow_tuple: bool = False
     ) -> Value:
+        spelled = self._spelled_otherwise(node)
+        if spelled is not None:
+            return (
+                self.value(spelled, hint) if allow_tuple else self.expr(spelled, hint)
+            )
         func = node.func
         if isinstance(func, ast.Attribute):
             module = self._module_of(func.value)
@@ -76,6 +81,50 @@ class Calls:
                 return self._inlined(binding.value, node, hint, allow_tuple, binding)
             raise self._unknown_function(node, func.id)
         self.unsupported(node, "Call functions by name, e.g. np.exp(x) or helper(x).")
+
+    def _spelled_otherwise(self, node: ast.Call) -> ast.expr | None:
+        """A call that is another call s2s knows, or None: `np.array([a, b])` (and
+        nested lists) is `np.stack([a, b])`, `np.asarray(x)` of an array is x and
+        `np.array(x)` a copy of it; `max(a, b, c)` is `max(max(a, b), c)`."""
+        func, args = node.func, node.args
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("array", "asarray")
+            and len(args) == 1
+            and not node.keywords
+            and self._module_of(func.value) == "numpy"
+        ):
+            (arg,) = args
+            if isinstance(arg, (ast.List, ast.Tuple)) and arg.elts:
+                items = [
+                    (
+                        ast.Call(func, [item], [])
+                        if isinstance(item, (ast.List, ast.Tuple))
+                        else item
+                    )
+                    for item in arg.elts
+                ]
+                stack = ast.Attribute(func.value, "stack", ast.Load())
+                return _located(
+                    ast.Call(stack, [ast.List(items, ast.Load())], []), node
+                )
+            if func.attr == "asarray":
+                return arg
+            copy = ast.Attribute(func.value, "copy", ast.Load())
+            return _located(ast.Call(copy, [arg], []), node)
+        if (
+            isinstance(func, ast.Name)
+            and func.id in ("max", "min")
+            and len(args) > 2
+            and not node.keywords
+            and self.lookup(func.id) is None
+            and self.fn.resolve(func.id) == Binding("builtin", func.id)
+        ):
+            nested = ast.Call(func, args[:2], [])
+            for arg in args[2:]:
+                nested = ast.Call(func, [_located(nested, node), arg], [])
+            return _located(nested, node)
+        return None
 
     def _inlined(
         self,
@@ -449,3 +498,8 @@ class Calls:
             "See 'Custom derivative rules' in the README and the functions s2s knows "
             "in docs/rules.md; or write it with supported numpy operations.",
         )
+
+
+def _located(new: ast.expr, old: ast.AST) -> ast.expr:
+    """`new`, standing for `old`: at its place in the source, for messages."""
+    return ast.fix_missing_locations(ast.copy_location(new, old))

@@ -10,6 +10,7 @@ merged with phis; a `for` over a range or a `while` becomes a
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 from ..errors import UnsupportedSyntaxError
 from ..frontend import Binding
@@ -31,13 +32,16 @@ class Statements:
     """The statement visitors of :class:`~s2s.lower.lowerer.Lowerer` (a mixin)."""
 
     def stmt_Assign(self, node: ast.Assign) -> None:
-        if len(node.targets) != 1:
+        first, *others = node.targets
+        if others and not all(isinstance(t, ast.Name) for t in node.targets):
             raise self.fn.error(
                 node,
-                "chained assignment `a = b = ...` is not supported",
-                "Assign each name separately.",
+                "chained assignment `a = b = ...` is supported to names only",
+                "Assign each target separately.",
             )
-        self.assign(node.targets[0], node.value)
+        self.assign(first, node.value)
+        for target in others:  # `a = b = v`: both names hold the same value
+            self.env[target.id] = self.env[first.id]
 
     def stmt_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
@@ -195,6 +199,23 @@ class Statements:
             "Assign its value to a name, or remove it.",
         )
 
+    def assign_value(self, target: ast.expr, value: Value) -> None:
+        """Bind a loop's target to an item already lowered."""
+        if isinstance(target, ast.Name):
+            self.env[target.id] = value
+            return
+        items = self._held_apart(value)
+        if (
+            isinstance(target, ast.Tuple)
+            and all(isinstance(t, ast.Name) for t in target.elts)
+            and items is not None
+            and len(items) == len(target.elts)
+        ):
+            for t, v in zip(target.elts, items):
+                self.env[t.id] = v
+            return
+        raise self.fn.error(target, "unpack each item into as many names as it holds")
+
     def assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(value, ast.List) and not value.elts:
             self.new_tape(target, value)
@@ -315,6 +336,9 @@ class Statements:
                 "`for ... else` is not supported",
                 "Track the condition with a variable instead.",
             )
+        if not self._loops_over_range(node.iter):
+            self._over_sequence(node)
+            return
         if not isinstance(node.target, ast.Name):
             raise self.fn.error(
                 node.target,
@@ -323,7 +347,8 @@ class Statements:
             )
         iterable = self._range(node.iter)
         loop = Loop([], [], iterable=iterable, loc=self.fn.location(node))
-        loop.index = self.builder.var(node.target.id, Role.USER)
+        name = node.target.id  # "<index ...>" for a loop over a sequence
+        loop.index = self.builder.var(name if name.isidentifier() else "k", Role.USER)
         self._loop_body(loop, node, {node.target.id: loop.index})
         self.env.pop(node.target.id, None)  # the index is not visible after the loop
 
@@ -405,6 +430,117 @@ class Statements:
             if self._is_range(value):
                 return value
         raise self._not_a_range(node)
+
+    def _loops_over_range(self, node: ast.expr) -> bool:
+        if self._calls_builtin(node, "range"):
+            return True
+        if self._calls_builtin(node, "reversed") and node.args:
+            node = node.args[0]
+            if self._calls_builtin(node, "range"):
+                return True
+        if isinstance(node, (ast.Name, ast.Subscript)):
+            value = self.lookup(node.id) if isinstance(node, ast.Name) else None
+            if isinstance(value, Var) and self._is_range(value):
+                return True
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+                inner = self.lookup(node.value.id)
+                return isinstance(inner, Var) and self._is_range(inner)
+        return False
+
+    def _over_sequence(self, node: ast.For) -> None:
+        """`for v in seq:` as `for k in range(len(seq)): v = seq[k]`, the sequence
+        evaluated once (an array, a list or tuple of data); `enumerate(seq)`,
+        `zip(a, b)` and `reversed(seq)` so too; a tuple of values s2s holds apart
+        (arrays of different shapes) is unrolled."""
+        iterator, target = node.iter, node.target
+        kind = next(
+            (
+                k
+                for k in ("enumerate", "zip", "reversed")
+                if self._calls_builtin(iterator, k)
+            ),
+            None,
+        )
+        sequences = iterator.args if kind else [iterator]
+        if kind and (
+            iterator.keywords
+            or not sequences
+            or (kind != "zip" and len(sequences) != 1)
+        ):
+            raise self._not_a_range(iterator)
+        if kind == "enumerate" or kind == "zip":
+            if not (
+                isinstance(target, ast.Tuple)
+                and all(isinstance(t, ast.Name) for t in target.elts)
+                and len(target.elts) == (2 if kind == "enumerate" else len(sequences))
+            ):
+                raise self.fn.error(
+                    target,
+                    f"unpack {kind}() into one name per item",
+                    f"Write `for {'i, v in enumerate(xs)' if kind == 'enumerate' else 'a, b in zip(xs, ys)'}:`.",
+                )
+        if kind is None and isinstance(iterator, (ast.List, ast.Tuple)):
+            self._unrolled(node, tuple(self.expr(e) for e in iterator.elts))
+            return
+        values = [self.value(s) for s in sequences]
+        if kind is None and self._held_apart(values[0]) is not None:
+            self._unrolled(node, self._held_apart(values[0]))
+            return
+        names = []
+        for value in values:
+            name = f"<sequence {len(self.env)} {id(node)}>"  # not a Python name
+            self.env[name] = value
+            names.append(name)
+        index = f"<index {id(node)}>"
+        at = lambda n: ast.Subscript(
+            ast.Name(n, ast.Load()), ast.Name(index, ast.Load()), ast.Load()
+        )
+        length = lambda n: ast.Call(
+            ast.Name("len", ast.Load()), [ast.Name(n, ast.Load())], []
+        )
+        count = length(names[0])
+        for other in names[1:]:  # zip stops at the shortest
+            count = ast.Call(ast.Name("min", ast.Load()), [count, length(other)], [])
+        span = ast.Call(ast.Name("range", ast.Load()), [count], [])
+        if kind == "reversed":
+            span = ast.Call(ast.Name("reversed", ast.Load()), [span], [])
+        if kind == "enumerate":
+            first = [
+                ast.Assign([target.elts[0]], ast.Name(index, ast.Load())),
+                ast.Assign([target.elts[1]], at(names[0])),
+            ]
+        elif kind == "zip":
+            first = [ast.Assign([t], at(n)) for t, n in zip(target.elts, names)]
+        else:
+            first = [ast.Assign([target], at(names[0]))]
+        loop = ast.For(ast.Name(index, ast.Store()), span, first + node.body, [])
+        for made in ast.walk(loop):
+            if made not in set(ast.walk(node)):
+                ast.copy_location(made, node)
+        ast.fix_missing_locations(loop)
+        self.stmt_For(loop)
+        for name in names:
+            self.env.pop(name, None)
+
+    def _held_apart(self, value: Any) -> tuple | None:
+        """The items of a tuple s2s holds item by item (a tuple display, values a
+        helper returned), else None."""
+        if isinstance(value, tuple):
+            return value
+        items = self._tuple_items(value) if isinstance(value, Var) else None
+        return tuple(items) if items is not None else None
+
+    def _unrolled(self, node: ast.For, items: tuple) -> None:
+        """`for W in (W1, W2):` run once per item, written out."""
+        if any(isinstance(n, (ast.Break, ast.Continue)) for n in ast.walk(node)):
+            raise self.fn.error(
+                node,
+                "break or continue in a loop over a tuple of values of different shapes",
+                "Loop over range(len(...)) of an array, or write the steps out.",
+            )
+        for item in items:
+            self.assign_value(node.target, item)
+            self.block(node.body)
 
     def _not_a_range(self, node: ast.expr) -> UnsupportedSyntaxError:
         return self.fn.error(
