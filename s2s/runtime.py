@@ -55,6 +55,11 @@ def _global_variable(function, name):
     return function.__globals__[name]
 
 
+def _format(template, *values):
+    """An f-string of the user's code: its template filled with its values."""
+    return template.format(*values)
+
+
 def _check_unchanged(value, expected, name):
     """Refuse to run code written for another value of a free name (an axis, say),
     which the code needed when it was generated."""

@@ -10,11 +10,6 @@ def comprehension(x):
     return np.sum([v * 2 for v in x])  # <- here
 
 
-def fstring(x):
-    label = f"{x}"  # <- here
-    return x
-
-
 def subscript_update(x):
     x[0] = 1.0  # <- here
     return np.sum(x)

@@ -908,6 +908,14 @@ NONDIFF = [
     ),
     ("module attribute", "", "x * SCALE", "x:real", ["f", "3,4"], False),
     (
+        "print format",
+        'print(f"sum {np.sum(x):.3f}, {x!r}", "x", sep="; ")',
+        "x * 3.0",
+        "x:real",
+        ["f", "3"],
+        False,
+    ),
+    (
         "check_shape",
         '_check_shape(x, expected=(3,), name="x")',
         "x * 3.0",

@@ -162,3 +162,29 @@ def breaks_over_a_tuple(W1, W2):
 def test_break_in_a_loop_over_a_tuple_is_refused_with_advice():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="break or continue"):
         s2s.grad(breaks_over_a_tuple)
+
+
+def integrate(x, n):
+    s = x
+    for k in range(n):
+        s = s + 0.1 * np.sin(s)
+        print(f"step {k}: s = {s:.4f}", "ok")
+    print("done", s, sep=": ")
+    return s * s
+
+
+def test_print_runs_once_per_call_in_the_forward_sweep(capsys):
+    gradient = s2s.grad(integrate)
+    capsys.readouterr()
+    got = gradient(0.5, 3)
+    printed = capsys.readouterr().out
+    integrate(0.5, 3)
+    assert printed == capsys.readouterr().out  # as the function prints, once
+    assert printed.count("step") == 3 and "done: " in printed
+    np.testing.assert_allclose(
+        got, numeric_gradient(integrate, [0.5, 3], 0), rtol=RTOL, atol=ATOL
+    )
+    second = s2s.grad(gradient)(0.5, 2)
+    np.testing.assert_allclose(
+        second, numeric_gradient(gradient, [0.5, 2], 0), rtol=1e-6, atol=1e-8
+    )

@@ -14,7 +14,6 @@ import s2s
 
 CASES = [
     ("comprehension", s2s.UnsupportedSyntaxError, "comprehension"),
-    ("fstring", s2s.UnsupportedSyntaxError, "f-string"),
     ("subscript_update", s2s.UnsupportedSyntaxError, "cannot assign"),
     ("no_effect", s2s.UnsupportedSyntaxError, "no effect"),
     ("try_block", s2s.UnsupportedSyntaxError, "Try"),

@@ -93,6 +93,26 @@ class Expressions:
             "its module or its closure; pass other values as parameters.",
         )
 
+    def expr_JoinedStr(self, node: ast.JoinedStr, hint: str | None) -> Operand:
+        """An f-string (for print): its template, and its values as operands."""
+        template, values = [], []
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                template.append(part.value.replace("{", "{{").replace("}", "}}"))
+                continue
+            spec = part.format_spec
+            if spec is not None and not all(
+                isinstance(p, ast.Constant) for p in spec.values
+            ):
+                raise self.fn.error(
+                    spec, "a format spec computed at run time", "Write it out."
+                )
+            conversion = "" if part.conversion == -1 else "!" + chr(part.conversion)
+            said = "".join(p.value for p in spec.values) if spec else ""
+            template.append("{" + conversion + (":" + said if said else "") + "}")
+            values.append(self.expr(part.value))
+        return self.emit("format", *values, hint=hint, template="".join(template))
+
     def expr_Tuple(self, node: ast.Tuple, hint: str | None) -> Operand:
         items = [self.expr(e) for e in node.elts]
         if all(isinstance(i, Const) for i in items):

@@ -111,12 +111,15 @@ class ReadBack:
         self.saved.tapes[tape] = count
 
     def calls_effect(self, node: ast.expr) -> bool:
-        """A call kept for what it does, such as _check_scalar(y) in generated code."""
+        """A call kept for what it does: print(...), or a check such as
+        _check_scalar(y) in generated code."""
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
             return False
-        if node.func.id in self.env:
+        if self.lookup(node.func.id) is not None:
             return False
         binding = self.fn.resolve(node.func.id)
+        if binding is not None and binding.kind == "builtin":
+            return node.func.id == "print"
         return (
             binding is not None
             and binding.kind == "primitive"

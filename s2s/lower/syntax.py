@@ -54,7 +54,6 @@ ADVICE = {
     "DictComp": "Pass the values as separate parameters.",
     "GeneratorExp": "Write it with numpy array operations instead of a generator.",
     "Lambda": "Define a module-level function with `def` instead.",
-    "JoinedStr": "Strings are not differentiable; remove the f-string.",
     "List": "Build arrays with np.stack or np.concatenate of arrays, or use a tuple.",
     "Set": "Use numpy arrays instead.",
     "Dict": "Pass the values as separate parameters.",

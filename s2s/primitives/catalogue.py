@@ -403,6 +403,17 @@ CATALOGUE = [
         shape_only=1,
     ),
     # Python built-ins.
+    # print(...): output the forward sweep makes, once per call, never the reverse.
+    Primitive(
+        "print",
+        ("values",),
+        (("sep", " "), ("end", "\n")),
+        builtin="print",
+        variadic=True,
+        effect="output",
+        has_value=False,
+        cost="constant",
+    ),
     Primitive(
         "len",
         ("x",),
@@ -468,22 +479,27 @@ CATALOGUE = [
     # Operands read only for their shape (or dtype) are nondiff: a gradient that calls
     # these helpers can be differentiated again (see rules.py).
     _helper("check_scalar", ("y",), effect="check", has_value=False, guarded=True),
-    # A free value the code was generated for (an axis): the same when it runs.
+    # An f-string, f"step {k}: {loss:.3f}", as its template and its values.
     _helper(
-        "check_unchanged",
-        ("value",),
-        static=(("expected", None), ("name", None)),
-        effect="check",
-        has_value=False,
+        "format",
+        ("values",),
+        static=(("template", None),),
+        leading=("template",),
+        variadic=True,
+        cost="constant",
+        hint="text",
     ),
-    # An array read from outside, which the code was specialized for: the same
-    # shape when it runs.
-    _helper(
-        "check_shape",
-        ("value",),
-        static=(("expected", None), ("name", None)),
-        effect="check",
-        has_value=False,
+    # A free value the code was generated for (an axis), an array it was specialized
+    # for: the same value, the same shape, when it runs.
+    *(
+        _helper(
+            name,
+            ("value",),
+            static=(("expected", None), ("name", None)),
+            effect="check",
+            has_value=False,
+        )
+        for name in ("check_unchanged", "check_shape")
     ),
     # An update in place of a value that may be an array another name sees.
     _helper(

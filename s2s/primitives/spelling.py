@@ -48,6 +48,7 @@ BUILTINS: dict[str, str] = {
     "float": "float",
     "int": "int",
     "round": "builtin_round",
+    "print": "print",
 }
 
 #: The name of each runtime helper (copied into generated modules) -> its primitive,
