@@ -41,9 +41,7 @@ from .frontend import (
     Binding,
     Free,
     ParsedFunction,
-    StaticGradient,
     classify,
-    constant_defaults,
     foldable,
     free_names,
     parse_function,
@@ -128,6 +126,8 @@ def canonical(value: Any) -> str:
 def callee(target: Any, caller: ParsedFunction) -> ParsedFunction:
     """The parsed form of a helper `caller` calls: a definition in the same file (read
     statically) or a live function.  Raises ValueError or S2SError when it has none."""
+    from .frontend.static import StaticGradient, constant_defaults
+
     if isinstance(target, StaticGradient):
         return gradient_code(target)
     if isinstance(target, ast.FunctionDef):
@@ -164,7 +164,8 @@ class _Material:
             binding = parsed.resolve(name)
             if binding is not None:
                 names[name] = self.binding(binding, parsed)
-        names.update(self.module_attributes(parsed))
+        if any(value[0] == "module" for value in names.values()):
+            names.update(self.module_attributes(parsed))
         if parsed.objects:
             # The methods an object's class defines are inlined from its source,
             # which the key does not follow: code for a bound method is not stored.

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 
 from .errors import InternalError, S2SError, ShapeSpecError, WrtError
-from .frontend import ParsedFunction, StaticGradient, parse_function
-from .frontend.static import static_resolver
+from .frontend import ParsedFunction, parse_function
 from .recursion import allows_deep_recursion
 
 if TYPE_CHECKING:
     from .ad.reverse import Adjoint
     from .emit import GeneratedModule
+    from .frontend.static import StaticGradient
     from .ir import FunctionSpec, Graph, Namespace, Var
     from .optimize import Optimized
 
@@ -282,6 +282,8 @@ def gradient_code(gradient: StaticGradient) -> ParsedFunction:
     """The generated code of a gradient a file binds to a name (read without running
     the file), parsed: what a call to that name inlines, as `s2s.grad` would run it
     when the file runs.  Held in memory (and by linecache) for this process."""
+    from .frontend.static import static_resolver
+
     text = generate(gradient.function, gradient.wrt).module.raw
     filename = pseudo_filename(gradient.function.name, text)
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)

@@ -20,12 +20,28 @@ from .parsed import (
     literal,
     runtime_helper,
 )
-from .sources import STDIN, read_module, shown_path, source_text
-from .static import (
-    TRANSFORMS,
-    StaticGradient,
-    constant_defaults,
-    parse_file,
-    s2s_names,
-    static_resolver,
-)
+
+#: What the command line needs (reading files without running them), imported on
+#: first use: `import s2s` does not pay for it.
+_LAZY = {
+    **dict.fromkeys(("STDIN", "read_module", "shown_path", "source_text"), "sources"),
+    **dict.fromkeys(
+        (
+            "TRANSFORMS",
+            "StaticGradient",
+            "constant_defaults",
+            "parse_file",
+            "s2s_names",
+            "static_resolver",
+        ),
+        "static",
+    ),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
