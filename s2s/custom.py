@@ -27,6 +27,7 @@ import numpy
 from .errors import InternalError, RuleError, S2SError
 from .ir import Sym, Var, call_function
 from .primitives import Primitive, define, forget, lookup_object
+from .rules import load as load_rules
 from .rules.registry import KIND_NAMES, register_rules, zero
 
 
@@ -73,6 +74,7 @@ def register(
     have defaults are compile-time constants, passed to the rules as keywords.
     Returns `fn`.
     """
+    load_rules()  # the built-in rules first: a custom rule is registered after them
     where = _import_path(fn, path)
     operands, static = _signature(fn, arguments, where)
     ufunc = isinstance(fn, numpy.ufunc)

@@ -17,7 +17,9 @@ from .emit import emit_module
 from .ir import Builder, FunctionSpec, Namespace, Role, Sym, Var
 from .optimize import optimize
 from .primitives import BUILTINS, MATH_FUNCTIONS, METHODS, NUMPY_FUNCTIONS, PRIMITIVES
-from .rules import KIND_NAMES
+from .rules import KIND_NAMES, load
+
+load()
 
 #: Parameters and operand counts that show a rule at work where the defaults cannot.
 EXAMPLES: dict[str, tuple[list[str] | None, dict[str, Any]]] = {

@@ -6,4 +6,6 @@
 - :mod:`.modes`: what the module of each derivative mode holds.
 """
 
-from .. import rules  # noqa: F401  (attaches the derivatives to the primitives)
+from .. import rules
+
+rules.load()  # attaches the derivatives to the primitives

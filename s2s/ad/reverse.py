@@ -44,7 +44,7 @@ from ..ir import (
     walk,
 )
 from ..primitives import PRIMITIVES
-from ..rules import COMPOSITES
+from ..rules.composites import COMPOSITES
 from .activity import active_values, influencing, refuse_steps, tape_positions
 from .loops import LoopReversal
 

@@ -28,8 +28,15 @@ derivative acts on a perturbation, for the passes that need more than the adjoin
 
 Broadcasting is not undone here: for the primitives whose operands broadcast the
 reverse pass sums each contribution back to its operand's shape, in one place.
+
+The tables are loaded by :func:`load` (the AD stage, `s2s.register` and the
+reference call it), not with the package: `import s2s` does not build them.
 """
 
-from . import adjoints, tangents  # noqa: F401  (they fill in the records)
-from .composites import COMPOSITES
 from .registry import KIND_NAMES, EachOperand, np, register_rules, rt, zero
+
+
+def load() -> None:
+    """Attach the built-in derivatives to the primitives' records (once): what
+    differentiating needs, which `import s2s` alone does not."""
+    from . import adjoints, composites, tangents  # noqa: F401  (they fill them in)
