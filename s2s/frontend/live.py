@@ -144,18 +144,23 @@ def _parse_lambda(code: types.CodeType) -> tuple | None:
     ]
     if len(found) != 1:
         return None
-    node = found[0]
+    definition = lambda_as_def(found[0], _lambda_name(tree, found[0]))
+    module = ast.Module([definition], type_ignores=[])
+    return code.co_filename, lines, 1, module, 0
+
+
+def lambda_as_def(node: ast.Lambda, name: str) -> ast.FunctionDef:
+    """The `def` a lambda stands for (`def name(args): return body`), at its place."""
     body = [ast.copy_location(ast.Return(node.body), node.body)]
     definition = ast.FunctionDef(
-        name=_lambda_name(tree, node),
+        name=name,
         args=node.args,
         body=body,
         decorator_list=[],
         returns=None,
         type_params=[],
     )
-    module = ast.Module([ast.copy_location(definition, node)], type_ignores=[])
-    return code.co_filename, lines, 1, module, 0
+    return ast.copy_location(definition, node)
 
 
 def lambda_name(node: ast.Lambda, assigned: str | None = None) -> str:

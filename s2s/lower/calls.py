@@ -18,7 +18,7 @@ from ..errors import (
     UnsupportedSyntaxError,
 )
 from ..frontend import ParsedFunction, StaticGradient, parse_function
-from ..frontend.live import lambda_name
+from ..frontend.live import lambda_as_def, lambda_name
 from ..frontend.parsed import UNKNOWN, Binding, Free, classify
 from ..ir import Const, Operand, Role, Var
 from ..primitives import (
@@ -179,16 +179,7 @@ class Calls:
         self.env[node.name] = self._local_function(node)
 
     def expr_Lambda(self, node: ast.Lambda, hint: str | None) -> LocalFunction:
-        body = [ast.copy_location(ast.Return(node.body), node.body)]
-        definition = ast.FunctionDef(
-            name=lambda_name(node, hint),
-            args=node.args,
-            body=body,
-            decorator_list=[],
-            returns=None,
-            type_params=[],
-        )
-        return self._local_function(ast.copy_location(definition, node))
+        return self._local_function(lambda_as_def(node, lambda_name(node, hint)))
 
     def _local_function(self, node: ast.FunctionDef) -> LocalFunction:
         """A function defined here; its defaults are evaluated now, as Python does."""
