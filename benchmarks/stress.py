@@ -44,12 +44,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from typing import Any, Callable
 
 import numpy as np
 
 from .environment import child_env
+from .worker import peak_bytes
 
 MIB = 2**20
 
@@ -192,20 +192,6 @@ def fastest(fun: Callable, args: tuple, repeats: int) -> float:
     return min(times)
 
 
-def traced_peak(fun: Callable, args: tuple) -> int:
-    """Peak bytes tracemalloc saw during one call, above what was live before it."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        result = fun(*args)
-        peak = tracemalloc.get_traced_memory()[1] - base
-        del result
-    finally:
-        tracemalloc.stop()
-    return peak
-
-
 def measure(case: dict) -> dict:
     """One contender on one input, in this process: check, time, then trace."""
     rng = np.random.default_rng(0)
@@ -219,7 +205,7 @@ def measure(case: dict) -> dict:
     if not agrees(fun(*small), reference(*small)):
         raise SystemExit(f"{case}: the result differs from the hand-written one")
     seconds = fastest(fun, args, case["repeats"])
-    return {"seconds": seconds, "peak": traced_peak(fun, args)}
+    return {"seconds": seconds, "peak": peak_bytes(fun, args)}
 
 
 def run_child(case: dict, cache: str) -> dict:

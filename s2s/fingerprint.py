@@ -46,9 +46,8 @@ from .frontend import (
     free_names,
     parse_function,
 )
-from .frontend.parsed import is_data
+from .frontend.parsed import is_data, module_attribute
 from .pipeline import gradient_code
-from .primitives import loaded_object
 from .recursion import allows_deep_recursion
 from .version import VERSION
 
@@ -198,16 +197,10 @@ class _Material:
             binding = parsed.resolve(node.value.id)
             if binding is None or binding.kind != "module":
                 continue
-            value = loaded_object(f"{binding.value}.{node.attr}")
-            if value is None:
+            attribute = module_attribute(binding.value, node.attr)
+            if attribute is None:
                 continue
-            read = Free("global", binding.value, node.attr, value)
-            classified = classify(value)
-            if classified.kind == "data":
-                classified = Binding("data", read)
-            elif classified.kind == "function":
-                classified = Binding("function", value, read)
-            found[f"{node.value.id}.{node.attr}"] = self.binding(classified, parsed)
+            found[f"{node.value.id}.{node.attr}"] = self.binding(attribute, parsed)
         return found
 
     def binding(self, binding: Binding, parsed: ParsedFunction) -> Any:

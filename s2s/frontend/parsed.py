@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy
 
 from ..errors import Location, ShapeSpecError, UnsupportedSyntaxError
-from ..primitives import HELPERS, lookup_object
+from ..primitives import HELPERS, loaded_object, lookup_object
 
 
 @dataclass(frozen=True)
@@ -338,3 +338,18 @@ def runtime_helper(definition: types.FunctionType | ast.FunctionDef) -> str | No
     if ast.dump(definition) != _runtime_definitions().get(name):
         return None
     return HELPERS[name]
+
+
+def module_attribute(module: str, name: str) -> Binding | None:
+    """`mylib.name` for one of the user's modules (already imported; the command
+    line imports nothing): a function, found through the module, or data, read
+    from it when the gradient runs; None for anything else (numpy's and math's
+    functions are primitives)."""
+    if module.split(".")[0] in ("numpy", "math"):
+        return None
+    value = loaded_object(f"{module}.{name}")
+    kind = classify(value).kind if value is not None else None
+    if kind not in ("data", "function"):
+        return None
+    read = Free("global", module, name, value)
+    return Binding("data", read) if kind == "data" else Binding("function", value, read)

@@ -19,7 +19,7 @@ from ..errors import (
 )
 from ..frontend import ParsedFunction, StaticGradient, parse_function
 from ..frontend.live import lambda_as_def, lambda_name
-from ..frontend.parsed import UNKNOWN, Binding, Free, classify
+from ..frontend.parsed import UNKNOWN, Binding, Free, module_attribute
 from ..ir import Const, Operand, Role, Var
 from ..primitives import (
     BUILTINS,
@@ -53,8 +53,8 @@ class Calls:
                 if known is not None:
                     prim, lib = known
                     return self.call(prim, node, [], lib, hint)
-                binding = self._user_function(module, func.attr)
-                if binding is None:
+                binding = module_attribute(module, func.attr)
+                if binding is None or binding.kind != "function":
                     raise self._unknown_function(node, dotted(func))
                 return self._inlined(binding.value, node, hint, allow_tuple, binding)
             return self.method(node, func, hint)
@@ -155,18 +155,6 @@ class Calls:
         if isinstance(value, Var) and value in self.objects:
             return value, self.objects[value]
         return None
-
-    def _user_function(self, module: str, name: str) -> Binding | None:
-        """`mylib.helper` for a function of the user's own module (one already
-        imported: the command line imports nothing), read from the module like a
-        global of it; None for anything else."""
-        if module.split(".")[0] in ("numpy", "math"):
-            return None  # numpy's own Python functions are not the user's
-        value = loaded_object(f"{module}.{name}")
-        binding = classify(value) if value is not None else None
-        if binding is None or binding.kind != "function":
-            return None
-        return Binding("function", value, Free("global", module, name, value))
 
     def stmt_FunctionDef(self, node: ast.FunctionDef) -> None:
         if node.decorator_list:

@@ -11,7 +11,7 @@ import types
 import numpy
 
 from ..frontend import Binding
-from ..frontend.parsed import Free, is_data
+from ..frontend.parsed import is_data, module_attribute
 from ..ir import Const, If, Merge, Operand, Role, Var
 from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object
 from .environment import LocalFunction, Value
@@ -172,9 +172,9 @@ class Expressions:
             return Const(getattr(numpy, node.attr))
         if module == "math" and node.attr in MATH_CONSTANTS:
             return Const(getattr(math, node.attr))
-        data = self._module_data(module, node.attr) if module is not None else None
-        if data is not None:  # mylib.X: a global of the user's module, read live
-            return self.free.read(data, self.route)
+        found = module_attribute(module, node.attr) if module is not None else None
+        if found is not None and found.kind == "data":  # mylib.X, read live
+            return self.free.read(found.value, self.route)
         if module is not None:
             raise self.fn.error(
                 node,
@@ -214,14 +214,6 @@ class Expressions:
         if not is_data(value):
             self.objects[out] = value
         return out
-
-    def _module_data(self, module: str, name: str) -> Free | None:
-        """A number or an array of one of the user's modules (`mylib.X`), as a free
-        name of that module; None for anything else."""
-        if module.split(".")[0] in ("numpy", "math"):
-            return None
-        value = loaded_object(f"{module}.{name}")
-        return Free("global", module, name, value) if is_data(value) else None
 
     def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Operand:
         x = self.expr(node.value)
