@@ -9,7 +9,6 @@
 """
 
 from .api import GradFunction, grad, value_and_grad
-from .custom import call, register, unregister
 from .errors import (
     GradientMismatchError,
     GraphvizNotFoundError,
@@ -30,7 +29,13 @@ from .testing import check_grad
 from .version import VERSION as __version__
 
 #: Attributes imported on first use, so that `import s2s` stays cheap.
-_LAZY = {"graph": "draw", "GraphPicture": "draw"}
+_LAZY = {
+    "graph": "draw",
+    "GraphPicture": "draw",
+    "call": "custom",
+    "register": "custom",
+    "unregister": "custom",
+}
 
 
 def __getattr__(name: str):

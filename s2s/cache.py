@@ -44,6 +44,8 @@ _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
 ENTRY_SUFFIX = ".s2s"
 _ENTRY_FORMAT = 1
 _ENTRY_NAME = re.compile(r"[0-9a-f]{16,128}" + re.escape(ENTRY_SUFFIX))
+NOTE_SUFFIX = ".note"
+_NOTE_NAME = re.compile(r"[\w.-]+" + re.escape(NOTE_SUFFIX))
 _TEMP_NAME = re.compile(r"\..+\.\d+\.[0-9a-f]{8}\.tmp")
 _KEY = re.compile(r"[0-9a-f]{16,128}")
 _OFF = {"0", "false", "no", "off"}
@@ -125,6 +127,39 @@ class ModuleCache:
                 stacklevel=2,
             )
 
+    def recall(self, name: str, key: str) -> str | None:
+        """The value of the note `name` if it was kept under `key` (see
+        :meth:`remember`), else None."""
+        path = self._note_path(name)
+        try:
+            kept_key, _, value = (
+                read_text(path).partition(" ") if path else ("", "", "")
+            )
+        except (OSError, UnicodeError):
+            return None
+        return value if kept_key == key and value else None
+
+    def remember(self, name: str, key: str, value: str) -> None:
+        """Keep a small note beside the entries: one file per name, holding the last
+        `value` and the `key` it is valid for; not an entry (not counted nor evicted),
+        removed by :meth:`clear`.  A directory that cannot be written keeps none."""
+        path = self._note_path(name)
+        if path is not None and self._writable:
+            with contextlib.suppress(OSError):
+                os.makedirs(self.directory, exist_ok=True)
+                write_atomic(path, f"{key} {value}")
+
+    def _note_path(self, name: str) -> str | None:
+        if not _NOTE_NAME.fullmatch(name + NOTE_SUFFIX):
+            raise ValueError(
+                f"a note's name is letters, digits, '_', '.' and '-', not {name!r}"
+            )
+        return (
+            None
+            if self.directory is None
+            else os.path.join(self.directory, name + NOTE_SUFFIX)
+        )
+
     def info(self) -> CacheInfo:
         entries = self._entries()
         leftovers = sum(bool(_TEMP_NAME.fullmatch(name)) for name, _ in self._files())
@@ -169,14 +204,15 @@ class ModuleCache:
         return found
 
     def clear(self) -> int:
-        """Remove every entry (and leftover temporary file); return how many entries.
+        """Remove every entry (and note, and leftover temporary file); return how many
+        entries.
 
         Only files named like entries are touched, whatever else is in the directory.
         """
         self._memory.clear()
         removed = 0
         for name, path in self._files():
-            if _ENTRY_NAME.fullmatch(name) or _TEMP_NAME.fullmatch(name):
+            if any(p.fullmatch(name) for p in (_ENTRY_NAME, _TEMP_NAME, _NOTE_NAME)):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
                     removed += bool(_ENTRY_NAME.fullmatch(name))

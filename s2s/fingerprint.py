@@ -29,12 +29,14 @@ import hashlib
 import importlib.util
 import os
 import sys
+import time
 import types
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy
 
+from . import cache
 from .errors import S2SError, short_name
 from .frontend import (
     UNKNOWN,
@@ -237,6 +239,8 @@ def _data(free: Free) -> tuple:
 def _registered_rules() -> dict[str, Any]:
     """The custom rules in force (s2s.register): a rule changed or registered between
     two runs must not find the module generated with the old one."""
+    if f"{__package__}.custom" not in sys.modules:
+        return {}  # s2s.register was never imported, so nothing is registered
     from .custom import CUSTOM
 
     return {
@@ -291,22 +295,58 @@ def environment() -> str:
 
 def _package_digest(package: str) -> str:
     """sha256 of a package's .py files, subpackages included (relative paths and
-    bytes), without importing it."""
+    bytes), without importing it.  Reading them all costs milliseconds on every
+    start, so the digest is kept in the cache under the files' status (size, times,
+    inode), once no file has changed for :data:`SETTLED_NS`: a file written again
+    since has a later change time, so a stale digest is never found."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return "missing"
-    directory = list(spec.submodule_search_locations)[0]
-    paths = sorted(
-        os.path.relpath(os.path.join(folder, name), directory)
-        for folder, _, names in os.walk(directory)
-        for name in names
-        if name.endswith(".py")
+    files = _python_files(list(spec.submodule_search_locations)[0])
+    status = [(relative, os.stat(path)) for relative, path in files]
+    key = _sha256(
+        repr(
+            [f"source digest of {package}"]
+            + [
+                (r, s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino)
+                for r, s in status
+            ]
+        )
     )
+    store = cache.default_cache()
+    note = f"source-digest-{package}"
+    known = store.recall(note, key) if store is not None else None
+    if known is not None:
+        return known
     digest = hashlib.sha256()
-    for path in paths:
-        with open(os.path.join(directory, path), "rb") as f:
-            digest.update(path.replace(os.sep, "/").encode() + b"\0" + f.read() + b"\0")
+    for relative, path in files:
+        with open(path, "rb") as f:
+            digest.update(relative.encode() + b"\0" + f.read() + b"\0")
+    latest = max((max(s.st_mtime_ns, s.st_ctime_ns) for _, s in status), default=0)
+    if store is not None and time.time_ns() - latest > SETTLED_NS:
+        store.remember(note, key, digest.hexdigest())
     return digest.hexdigest()
+
+
+#: How long a package's files must be unchanged before their digest is kept: more
+#: than the coarsest file-time resolution, so that a file written again after the
+#: digest was kept has another change time.
+SETTLED_NS = 3 * 10**9
+
+
+def _python_files(directory: str, prefix: str = "") -> list[tuple[str, str]]:
+    """(path relative to `directory` with "/" separators, path) of each .py file
+    below it, sorted; scandir rather than os.walk and relpath, which cost as much as
+    the reading."""
+    found = []
+    with os.scandir(directory) as scan:
+        entries = list(scan)
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+            found += _python_files(entry.path, f"{prefix}{entry.name}/")
+        elif entry.name.endswith(".py"):
+            found.append((prefix + entry.name, entry.path))
+    return sorted(found)
 
 
 def _sha256(text: str) -> str:

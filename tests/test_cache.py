@@ -446,7 +446,8 @@ def test_eight_processes_import_at_once_with_an_empty_cache(deco):
         assert err == ""  # no warning either
         dw = json.loads(out)["dw"]
         np.testing.assert_allclose(dw, expected, rtol=RTOL, atol=ATOL)
-    assert sorted(os.listdir(cache_dir)) == entries(cache_dir)  # no temporary file left
+    left = [n for n in os.listdir(cache_dir) if not n.endswith(cache.NOTE_SUFFIX)]
+    assert sorted(left) == entries(cache_dir)  # no temporary file left
     for name in entries(cache_dir):
         assert ModuleCache(str(cache_dir)).lookup(name[: -len(".s2s")]) is not None
     assert probe(deco, cache_dir)["provenance"] == "cache"
@@ -570,3 +571,43 @@ def test_the_cache_key_reads_every_module_of_s2s_subpackages_included(
     before = _package_digest("pkg_for_digest")
     (package / "stage" / "passes.py").write_text("A = 2\n")
     assert _package_digest("pkg_for_digest") != before
+
+
+def test_a_settled_package_digest_is_kept_and_an_edit_is_still_seen(
+    tmp_path, monkeypatch
+):
+    import time
+
+    from s2s import fingerprint
+
+    package = tmp_path / "pkg_settled"
+    package.mkdir()
+    (package / "__init__.py").write_text("A = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("S2S_CACHE_DIR", str(tmp_path / "cache"))
+    time.sleep(0.05)  # several ticks of the coarsest Linux file clock
+    later = time.time_ns() + 2 * fingerprint.SETTLED_NS  # the files look settled
+    monkeypatch.setattr(fingerprint.time, "time_ns", lambda: later)
+    first = fingerprint._package_digest("pkg_settled")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the kept digest should have been used")
+
+    with monkeypatch.context() as m:
+        m.setattr(fingerprint, "open", no_reading, raising=False)
+        assert fingerprint._package_digest("pkg_settled") == first
+    (package / "__init__.py").write_text("A = 2\n")  # same size, new change time
+    assert fingerprint._package_digest("pkg_settled") != first
+
+
+def test_a_note_is_kept_under_its_key_is_no_entry_and_is_cleared(tmp_path):
+    store = ModuleCache(str(tmp_path))
+    store.remember("source-digest-pkg_x", "k1", "v1")
+    assert store.recall("source-digest-pkg_x", "k1") == "v1"
+    assert store.recall("source-digest-pkg_x", "k2") is None  # another key: stale
+    assert store.recall("never-kept", "k1") is None
+    assert store.info().entries == 0
+    store.clear()
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(ValueError):
+        store.recall("../escape", "k1")

@@ -75,8 +75,7 @@ def _parse_block(filename: str, source_lines: list[str], first: int) -> tuple:
     dedented = textwrap.dedent(source)
     first_line = source_lines[0] if source_lines else ""
     shift = len(first_line) - len(first_line.lstrip()) if dedented != source else 0
-    tree = ast.parse(dedented)
-    ast.increment_lineno(tree, first - 1)
+    tree = ast.parse("\n" * (first - 1) + dedented)  # numbered as in the file, no walk
     return filename, source_lines, first, tree, shift
 
 
