@@ -28,10 +28,10 @@ def try_block(x):
     return y
 
 
-def return_in_loop(x, n):
-    for i in range(n):
-        return x  # <- here
-    return x
+def with_block(x, path):
+    with open(path) as f:  # <- here
+        scale = float(f.read())
+    return x * scale
 
 
 def unknown_function(x):

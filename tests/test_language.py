@@ -1,7 +1,7 @@
 """The Python people write in loss functions (issue 17): arrays built from lists,
-`max`/`min` of several values, chained assignment, and loops over arrays, lists,
-tuples, `enumerate`, `zip` and `reversed`, each against central differences (and
-second derivatives where the loop carries them)."""
+`max`/`min` of several values, chained assignment, loops over arrays, lists,
+tuples, `enumerate`, `zip` and `reversed`, and `return` from inside loops, each
+against central differences (and second derivatives where the loop carries them)."""
 
 from __future__ import annotations
 
@@ -155,13 +155,114 @@ def breaks_over_a_tuple(W1, W2):
     for W in (W1, W2):
         if np.sum(W) > 1.0:
             break
-        s = s + np.sum(W)
+        s = s + np.sum(W**2)
     return s
 
 
-def test_break_in_a_loop_over_a_tuple_is_refused_with_advice():
-    with pytest.raises(s2s.UnsupportedSyntaxError, match="break or continue"):
-        s2s.grad(breaks_over_a_tuple)
+def returns_over_a_tuple(W1, W2, W3):
+    s = 0.0
+    for W in (W1, W2, W3):
+        s = s + np.sum(W**2)
+        if s > 1.0:
+            return s * 2.0
+    return s
+
+
+@pytest.mark.parametrize("scale", [0.1, 0.3, 1.0])  # no exit, a middle one, the first
+def test_break_and_return_in_a_loop_over_a_tuple_skip_the_items_after(scale):
+    r = np.random.default_rng(3)
+    W = [scale * r.normal(size=shape) for shape in ((2, 3), (3,), (4,))]
+    for f, args in ((breaks_over_a_tuple, W[:2]), (returns_over_a_tuple, W)):
+        for k in range(len(args)):
+            assert_gradient(f, *args, wrt=k)
+
+
+# `return` inside loops (a flag, the value and a break, then a return after the loop)
+
+
+def newton_sqrt(a, steps):
+    x = a
+    for i in range(steps):
+        fx = x * x - a
+        if abs(fx) < 1e-12:
+            return x
+        x = x - fx / (2.0 * x)
+    return x
+
+
+@pytest.mark.parametrize("steps", [2, 50])  # stops by its count, returns converged
+def test_newtons_method_returning_from_inside_its_loop(steps):
+    assert_gradient(newton_sqrt, 2.0, steps)
+    value, slope = s2s.value_and_grad(newton_sqrt)(2.0, steps)
+    assert value == newton_sqrt(2.0, steps)
+    if steps == 50:
+        assert slope == pytest.approx(0.5 / np.sqrt(2.0), rel=1e-12)
+        curvature = s2s.grad(s2s.grad(newton_sqrt))(2.0, steps)
+        assert curvature == pytest.approx(-0.25 * 2.0**-1.5, rel=1e-9)
+
+
+def first_above(x, level):
+    for i in range(x.shape[0]):
+        if x[i] > level:
+            return x[i] ** 2 + np.sum(x[:i])
+    return np.sum(np.sin(x))
+
+
+@pytest.mark.parametrize("level", [0.0, 0.6, 2.0])  # first, later, no item
+def test_a_search_returning_its_first_hit(level):
+    assert_gradient(first_above, np.array([-0.3, 0.2, 0.7, 0.9]), level)
+
+
+def pair_in_nested_loops(x, n):
+    s = 0.0
+    for i in range(n):
+        j = 0
+        while j < n:
+            s = s + x[i] * x[j]
+            if s > 2.0:
+                return s * x[0], i
+            j += 1
+    return s, -1
+
+
+def first_of_pair(x):
+    s, where = pair_in_nested_loops(x, 3)
+    return s + where
+
+
+@pytest.mark.parametrize("scale", [0.2, 1.0])
+def test_a_tuple_returned_from_nested_loops_of_a_helper(scale):
+    x = scale * np.array([0.5, 0.9, 1.2])
+    assert first_of_pair(x) == pytest.approx(sum(pair_in_nested_loops(x, 3)), rel=1e-15)
+    assert_gradient(first_of_pair, x)
+
+
+def grow_until(x):
+    k = 0
+    while True:
+        x = x * 1.5 + 0.1 * np.sin(x)
+        k += 1
+        if x > 10.0 or k > 100:
+            return x
+
+
+def horner_until_large(x):
+    total = 0.0
+    for c in COEFFS:
+        total = total * x + c
+        if abs(total) > 50.0:
+            return total / 50.0
+    return total
+
+
+@pytest.mark.parametrize("x", [0.5, 2.0, 9.0])
+def test_returns_from_while_true_and_from_a_loop_over_an_array(x):
+    assert s2s.value_and_grad(grow_until)(x)[0] == grow_until(x)
+    assert_gradient(grow_until, x)
+    assert_gradient(horner_until_large, x)
+    hessian = s2s.grad(s2s.grad(horner_until_large))(x)
+    expected = numeric_gradient(s2s.grad(horner_until_large), [x], 0)
+    np.testing.assert_allclose(hessian, expected, rtol=1e-6, atol=1e-8)
 
 
 def integrate(x, n):

@@ -3,8 +3,8 @@ regions (the graph :mod:`s2s.ad` differentiates).
 
 :class:`Lowerer` holds what lowering one function needs (the builder, the
 environment of names, the function's tapes, the aliasing analysis) and combines the
-visitors of :mod:`.statements`, :mod:`.expressions`, :mod:`.calls` and
-:mod:`.readback`.  The visitor is an allowlist: a syntax node without a `stmt_*` or
+visitors of :mod:`.statements`, :mod:`.loops`, :mod:`.expressions`, :mod:`.calls`
+and :mod:`.readback`.  The visitor is an allowlist: a syntax node without a `stmt_*` or
 `expr_*` method is rejected with an :class:`~s2s.errors.UnsupportedSyntaxError`
 naming the construct and saying what to do.
 """
@@ -18,7 +18,7 @@ import numpy
 
 from ..errors import UnsupportedSyntaxError
 from ..frontend import ParsedFunction, StaticGradient, classify
-from ..frontend.normalize import normalize_block
+from ..frontend.normalize import normalize_block, returns_out_of_loops
 from ..frontend.parsed import is_data
 from ..ir import Builder, Const, Graph, Namespace, Operand, Role, Stmt, Var
 from .aliasing import Aliasing
@@ -26,12 +26,13 @@ from .calls import Calls
 from .environment import RESULT, Value, identity
 from .expressions import Expressions
 from .free import FreeReads, Route, passed_names
+from .loops import Loops
 from .readback import ReadBack, SavedLists
 from .statements import Statements
 from .syntax import ADVICE, describe, is_docstring
 
 
-class Lowerer(Statements, Expressions, Calls, ReadBack):
+class Lowerer(Statements, Loops, Expressions, Calls, ReadBack):
     """Turns one :class:`ParsedFunction` into a :class:`Graph` (and inlines callees)."""
 
     def __init__(
@@ -108,7 +109,8 @@ class Lowerer(Statements, Expressions, Calls, ReadBack):
 
     def body(self, node: ast.FunctionDef) -> None:
         """Lower a function body; its result is left in env[RESULT]."""
-        body = node.body[1:] if node.body and is_docstring(node.body[0]) else node.body
+        body = returns_out_of_loops(node)
+        body = body[1:] if body and is_docstring(body[0]) else body
         self.block(normalize_block(body))
         if RESULT not in self.env or self.env[RESULT] is None:
             raise self.fn.error(

@@ -83,6 +83,19 @@ _NAMES = {
     "Lambda": "a lambda",
     "JoinedStr": "an f-string",
     "NamedExpr": "an assignment expression (:=)",
+    "With": "a `with` block",
+    "AsyncWith": "an `async with` block",
+    "Try": "a `try` block",
+    "TryStar": "a `try` block",
+    "Delete": "`del`",
+    "Match": "a `match` statement",
+    "Yield": "`yield`",
+    "YieldFrom": "`yield from`",
+    "Await": "`await`",
+    "ClassDef": "a class definition",
+    "Import": "an import",
+    "ImportFrom": "an import",
+    "AsyncFor": "an `async for` loop",
 }
 
 
