@@ -1,0 +1,129 @@
+"""The records of the runtime helpers (:mod:`s2s.runtime`) that generated gradients
+call: each is a primitive with rules of its own, so that a gradient that calls it can
+be differentiated again.  Operands read only for their shape (or dtype) are nondiff."""
+
+from __future__ import annotations
+
+from .factories import LIKE, REDUCE, SHAPE, helper
+
+#: The helpers, in the order docs/rules.md lists them.
+HELPERS = [
+    # Helpers written into every generated module that needs them (see runtime.py).
+    # Operands read only for their shape (or dtype) are nondiff: a gradient that calls
+    # these helpers can be differentiated again (see rules.py).
+    helper("check_scalar", ("y",), effect="check", has_value=False, guarded=True),
+    # An f-string, f"step {k}: {loss:.3f}", as its template and its values.
+    helper(
+        "format",
+        ("values",),
+        static=(("template", None),),
+        leading=("template",),
+        variadic=True,
+        cost="constant",
+        hint="text",
+    ),
+    # A free value the code was generated for (an axis), an array it was specialized
+    # for: the same value, the same shape, when it runs.
+    *(
+        helper(
+            name,
+            ("value",),
+            static=(("expected", None), ("name", None)),
+            effect="check",
+            has_value=False,
+        )
+        for name in ("check_unchanged", "check_shape")
+    ),
+    # An update in place of a value that may be an array another name sees.
+    helper(
+        "check_unshared",
+        ("value",),
+        static=(("update", None), ("where", None), ("holder", None)),
+        effect="check",
+        has_value=False,
+        guarded=True,
+    ),
+    helper(
+        "check_shapes",
+        ("arguments",),
+        static=(("function", None), ("names", None), ("expected", None)),
+        variadic=True,
+        effect="check",
+        has_value=False,
+    ),
+    helper(
+        "unbroadcast",
+        ("g", "like"),
+        nondiff=LIKE,
+        shaped_like=1,
+        shape_only=1,
+        shape_variant="unbroadcast_to",
+    ),
+    helper(
+        "unreduce",
+        ("g", "like"),
+        static=REDUCE,
+        nondiff=LIKE,
+        shaped_like=1,
+        shape_only=1,
+        spread=True,
+        shape_variant="unreduce_to",
+    ),
+    helper("unbroadcast_to", ("g", "shape"), nondiff=SHAPE, shaped_by=1),
+    helper(
+        "unreduce_to",
+        ("g", "shape"),
+        static=REDUCE,
+        nondiff=SHAPE,
+        shaped_by=1,
+        spread=True,
+    ),
+    helper("prod_adjoint", ("g", "a"), static=REDUCE, shaped_like=1),
+    helper(
+        "extremum_adjoint",
+        ("g", "a", "y"),
+        static=REDUCE,
+        nondiff=frozenset({"a", "y"}),  # which elements are extremal: a step
+        shaped_like=1,
+    ),
+    *(
+        helper(
+            f"{op}_adjoint_{side}",
+            ("g", "a", "b"),
+            nondiff=frozenset({side}),
+            shaped_like=1 if side == "a" else 2,
+        )
+        for op in ("matmul", "dot")
+        for side in ("a", "b")
+    ),
+    helper(
+        "trace_adjoint",
+        ("g", "a"),
+        static=(("offset", 0), ("axis1", 0), ("axis2", 1)),
+        nondiff=frozenset({"a"}),
+        shaped_like=1,
+    ),
+    helper(
+        "diag_adjoint",
+        ("g", "v"),
+        static=(("k", 0),),
+        nondiff=frozenset({"v"}),
+        shaped_like=1,
+    ),
+    helper(
+        "fill_adjoint",
+        ("g", "y", "fill"),
+        nondiff=frozenset({"y", "fill"}),
+        shaped_like=2,
+    ),
+    *(
+        helper(
+            f"{name}_adjoint",
+            ("g", "arrays"),
+            static=(("part", 0),),
+            nondiff=frozenset({"arrays"}),
+            variadic=True,
+        )
+        for name in ("hstack", "vstack")
+    ),
+]
