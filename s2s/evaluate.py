@@ -140,6 +140,12 @@ class _Runner:
                 op.loc,
                 hint="Check the shapes and values of the inputs you gave.",
             ) from None
+        if isinstance(value, BaseException) and PRIMITIVES[op.prim].effect == "raise":
+            raise EvaluationError(
+                f"the function raises {type(value).__name__}: {value}",
+                op.loc,
+                hint="Give inputs the function accepts.",
+            )
         if len(op.defines) > 1:
             for v, part in zip(op.defines, value):
                 self.set(v, part)

@@ -70,10 +70,10 @@ def update_under_a_view(x):
     return np.sum(z + y)
 
 
-def is_comparison(x):
-    if x is None:  # <- here
-        return 0.0
-    return x
+def is_comparison(x, y):
+    if x is y:  # <- here
+        return x
+    return x * y
 
 
 def bitwise(x):

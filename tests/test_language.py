@@ -289,3 +289,84 @@ def test_print_runs_once_per_call_in_the_forward_sweep(capsys):
     np.testing.assert_allclose(
         second, numeric_gradient(gradient, [0.5, 2], 0), rtol=1e-6, atol=1e-8
     )
+
+
+# `raise` and `assert` stay in the forward sweep as they are
+
+
+def checked_loss(X, w):
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got {X.ndim} dimensions")
+    assert X.shape[1] == w.shape[0], "X and w disagree"
+    z = X @ w
+    if np.any(np.isnan(z)):
+        raise FloatingPointError("nan in the scores")
+    return np.sum(z**2)
+
+
+def test_raise_and_assert_check_the_inputs_as_the_function_does():
+    X, w = np.arange(6.0).reshape(2, 3) / 5, np.array([0.1, -0.2, 0.3])
+    assert_gradient(checked_loss, X, w, wrt=1)
+    gradient = s2s.grad(checked_loss, wrt=1)
+    with pytest.raises(ValueError, match="X must be 2-D, got 1 dimensions"):
+        gradient(X[0], w)
+    with pytest.raises(AssertionError, match="X and w disagree"):
+        gradient(X, w[:2])
+    with pytest.raises(FloatingPointError, match="nan in the scores"):
+        gradient(X * np.nan, w)
+    reverse = gradient.source.split("# reverse")[1]
+    assert "raise" not in reverse.split("def ")[0]  # it runs only if nothing raised
+
+
+def guarded_log(x):
+    if x <= 0.0:
+        raise ValueError("log of a non-positive number")
+    y = np.log(x)
+    for k in range(3):
+        if y > 100.0:
+            raise OverflowError
+        y = y * 1.1 + 0.1 * np.sin(y)
+    return y
+
+
+@pytest.mark.parametrize("x", [0.5, 2.0])
+def test_raise_inside_a_loop_and_second_derivatives(x):
+    assert_gradient(guarded_log, x)
+    second = s2s.grad(s2s.grad(guarded_log))(x)
+    expected = numeric_gradient(s2s.grad(guarded_log), [x], 0)
+    np.testing.assert_allclose(second, expected, rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="non-positive"):
+        s2s.grad(guarded_log)(-1.0)
+
+
+class ModelError(Exception):
+    pass
+
+
+def raises_its_own_error(x):
+    if x < 0.0:
+        raise ModelError("negative")
+    return x * x
+
+
+def test_raising_an_exception_class_of_ones_own_is_refused_with_advice():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="built-in exception"):
+        s2s.grad(raises_its_own_error)
+
+
+def layer(x, w, b=None, scale=None):
+    z = x @ w
+    if b is not None:
+        z = z + b
+    if scale is None:
+        scale = 1.0
+    return np.sum(np.tanh(z)) * scale
+
+
+def test_optional_parameters_tested_with_is_none():
+    x, w, b = np.array([[0.5, -1.0], [0.2, 0.3]]), np.array([0.4, -0.6]), 0.25
+    assert_gradient(layer, x, w, wrt=1)
+    assert_gradient(layer, x, w, b, wrt=1)
+    assert_gradient(layer, x, w, b, wrt=2)
+    assert_gradient(layer, x, w, b, 3.0, wrt=3)
+    assert s2s.value_and_grad(layer, wrt=1)(x, w)[0] == layer(x, w)

@@ -25,7 +25,7 @@ CASES = [
     ("undefined_name", s2s.UnsupportedSyntaxError, "undefined_thing"),
     ("shared_update", s2s.UnsupportedSyntaxError, "in place"),
     ("update_under_a_view", s2s.UnsupportedSyntaxError, "'z' holds a view of"),
-    ("is_comparison", s2s.UnsupportedSyntaxError, "comparison"),
+    ("is_comparison", s2s.UnsupportedSyntaxError, "only to None"),
     ("bitwise", s2s.UnsupportedSyntaxError, "operator"),
     ("star_args", s2s.UnsupportedSyntaxError, "*args"),
     ("missing_return", s2s.UnsupportedSyntaxError, "return"),

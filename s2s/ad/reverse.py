@@ -35,6 +35,7 @@ from ..ir import (
     Stmt,
     Sym,
     Var,
+    always_raises,
     as_operand,
     copy_regions,
     defined_in,
@@ -334,7 +335,7 @@ class _Reverse(LoopReversal):
             b.ops = saved
         inside = defined_in(s.then + s.orelse) | set(s.outs)
         (then_ops, then_adj), (else_ops, else_adj) = sides
-        region = If(s.cond, then_ops, else_ops, loc=s.loc)
+        region = If(self.reverse_condition(s), then_ops, else_ops, loc=s.loc)
         for k in dict.fromkeys([*then_adj, *else_adj]):
             if k in inside:
                 continue
@@ -353,6 +354,15 @@ class _Reverse(LoopReversal):
             self.named.add(out)
         b.loc = s.loc
         b.ops.append(region)
+
+    @staticmethod
+    def reverse_condition(s: If) -> Operand:
+        """The If's condition in the reverse sweep, which runs only if the forward
+        sweep did not raise: the branch that always raises is never taken there
+        (the optimizer then keeps the other branch alone)."""
+        if always_raises(s.then) != always_raises(s.orelse):
+            return Const(always_raises(s.orelse))
+        return s.cond
 
     def _in_block(self, ops: list[Stmt], value: Operand | None, like: Var) -> Operand:
         """`value`, or zeros shaped like `like` made at the end of the block `ops`."""

@@ -173,6 +173,8 @@ class _FunctionEmitter:
         value = self.spelling.op(s)
         if PRIMITIVES[s.prim].guarded:
             return [_float_guard(value.args[0], ast.Expr(value))]
+        if PRIMITIVES[s.prim].effect == "raise":
+            return [ast.Raise(value, None)]
         if not PRIMITIVES[s.prim].has_value:
             return [ast.Expr(value)]
         if len(s.outs) > 1:
@@ -248,6 +250,10 @@ class _FunctionEmitter:
         if single:
             choice = ast.IfExp(self.expr(s.cond), then[0].value, orelse[0].value)
             return [ast.Assign([_name(self.names[s.outs[0]], True)], choice)]
+        if then and isinstance(then[-1], ast.Raise):  # no else: it never goes on
+            return [ast.If(self.expr(s.cond), then, [])] + orelse
+        if orelse and isinstance(orelse[-1], ast.Raise):
+            then, orelse = orelse, then
         if not then and orelse:
             return [ast.If(ast.UnaryOp(ast.Not(), self.expr(s.cond)), orelse, [])]
         return [ast.If(self.expr(s.cond), then or [ast.Pass()], orelse)]

@@ -85,6 +85,10 @@ class Spelling:
             return args[0]
         if op.prim == "tuple":
             return ast.Tuple(args, ast.Load())
+        if (
+            prim.effect == "raise"
+        ):  # the exception; the emitter writes `raise` before it
+            return ast.Call(name(op.params["exception"]), args, [])
         if op.prim == "attribute":
             return ast.Attribute(args[0], op.params["name"], ast.Load())
         if op.prim == "getitem":

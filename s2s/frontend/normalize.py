@@ -6,8 +6,8 @@
         continue          ==>    else:
     y = 2                            y = 2
 
-After this pass every `return`, `break` and `continue` is the last statement of its
-block, so linearization sees only structured control flow: a `continue` at the end of
+An `assert` is an `if` that raises.  After this pass every `return`, `break`,
+`continue` and `raise` is the last statement of its block, so linearization sees only structured control flow: a `continue` at the end of
 an iteration is dropped, a trailing `break` marks its branch as leaving the loop, and
 a function's result is the value of the `return` on each path.  Statements after an
 exit are unreachable and dropped.  This duplicates the moved statements when both
@@ -33,7 +33,7 @@ from __future__ import annotations
 import ast
 import copy
 
-_EXITS = (ast.Return, ast.Break, ast.Continue)
+_EXITS = (ast.Return, ast.Break, ast.Continue, ast.Raise)
 
 
 def _has_exit(block: list[ast.stmt]) -> bool:
@@ -71,6 +71,7 @@ def always_exits(block: list[ast.stmt]) -> bool:
 def normalize_block(block: list[ast.stmt]) -> list[ast.stmt]:
     """Rewrite one block (recursively) so that exits come last in their blocks."""
     out: list[ast.stmt] = []
+    block = [_as_if(s) if isinstance(s, ast.Assert) else s for s in block]
     for k, stmt in enumerate(block):
         if isinstance(stmt, _EXITS):
             out.append(stmt)
@@ -223,6 +224,17 @@ def _at(node: ast.AST, made: ast.stmt) -> ast.stmt:
     for part in ast.walk(made):
         if "lineno" in part._attributes and not hasattr(part, "lineno"):
             ast.copy_location(part, node)
+    return made
+
+
+def _as_if(node: ast.Assert) -> ast.If:
+    """`assert test, message` as `if not test: raise AssertionError(message)`."""
+    error = ast.Call(
+        ast.Name("AssertionError", ast.Load()), [node.msg] if node.msg else [], []
+    )
+    made = ast.If(ast.UnaryOp(ast.Not(), node.test), [ast.Raise(error, None)], [])
+    for part in (made, made.test, made.body[0], error, error.func):
+        ast.copy_location(part, node)
     return made
 
 

@@ -11,6 +11,7 @@
 
 from .analysis import (
     all_values,
+    always_raises,
     defined_in,
     has_effect,
     integral_result,

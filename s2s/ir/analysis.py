@@ -1,5 +1,6 @@
 """Analyses of a statement tree that any pass may ask: which values may not exist where
-they are read, which may hold integers, what each tape carries, what a tree defines."""
+they are read, which may hold integers, what each tape carries, what a tree defines,
+whether a block always raises."""
 
 from __future__ import annotations
 
@@ -12,6 +13,17 @@ from .nodes import Graph, If, Loop, Op, Operand, Stmt, Var, operands, walk
 def has_effect(op: Op) -> bool:
     """Whether op is kept for what it does (a check, a tape), not for its value."""
     return PRIMITIVES[op.prim].effect is not None
+
+
+def always_raises(block: list[Stmt]) -> bool:
+    """Whether every path through a block ends in the user's `raise` (after
+    normalization a raise ends its block)."""
+    if not block:
+        return False
+    last = block[-1]
+    if isinstance(last, If):
+        return always_raises(last.then) and always_raises(last.orelse)
+    return isinstance(last, Op) and PRIMITIVES[last.prim].effect == "raise"
 
 
 def pushed_values(stmts: list[Stmt]) -> dict[Var, list[tuple[Operand, ...]]]:

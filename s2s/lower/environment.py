@@ -1,7 +1,8 @@
 """The environment of the lowering: each Python name maps to its current value (an
 operand, a tuple of them, a function defined in the function being lowered, or one
 a parameter is given), and
-two keys that are not names carry a function's result and a loop body's `break`."""
+keys that are not names carry a function's result, a loop body's `break`, and
+whether the path raised."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..ir import Operand
 
 RESULT = "<return>"  # the environment key holding the function's result
 STOP = "<break>"  # the environment key holding whether the loop body said `break`
+RAISED = "<raise>"  # present when the path ended in `raise`: it never goes on
 
 
 @dataclass(eq=False)

@@ -153,6 +153,12 @@ class Expressions:
         left = self.expr(node.left)
         result = None
         for op, right_node in zip(node.ops, node.comparators):
+            if isinstance(op, (ast.Is, ast.IsNot)):
+                right = self.expr(right_node)
+                test = self._is_none(node, left, right, isinstance(op, ast.IsNot))
+                result = test if result is None else self.emit("both", result, test)
+                left = right
+                continue
             prim = COMPARE.get(type(op))
             if prim is None:
                 raise self.fn.error(
@@ -165,6 +171,23 @@ class Expressions:
             result = test if result is None else self.emit("both", result, test)
             left = right
         return result
+
+    def _is_none(
+        self, node: ast.Compare, left: Operand, right: Operand, negated: bool
+    ) -> Operand:
+        """`x is None` (`is not`): known at once for a constant, else a test."""
+        none = [isinstance(x, Const) and x.value is None for x in (left, right)]
+        if not any(none):
+            raise self.fn.error(
+                node,
+                "s2s compares with `is` only to None",
+                "Compare values with == or !=; test an optional parameter with "
+                "`if w is None:`.",
+            )
+        other = left if none[1] else right
+        if isinstance(other, Const):
+            return Const((other.value is None) != negated)
+        return self.emit("is_not" if negated else "is", other, Const(None))
 
     def expr_Attribute(self, node: ast.Attribute, hint: str | None) -> Operand:
         module = self._module_of(node.value)

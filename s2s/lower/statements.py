@@ -9,10 +9,12 @@ merged with phis.  Loops are lowered in :mod:`.loops`.
 from __future__ import annotations
 
 import ast
+import builtins
 
+from ..frontend import Binding
 from ..ir import Const, If, Merge, Operand, Role, Var, single_indices
 from .aliasing import OWN_ARRAY
-from .environment import RESULT, STOP, LocalFunction, Value
+from .environment import RAISED, RESULT, STOP, LocalFunction, Value
 from .syntax import (
     AUG,
     describe,
@@ -148,6 +150,36 @@ class Statements:
         else:
             self.env[RESULT] = self.expr(node.value, hint=self.fn.name)
 
+    def stmt_Raise(self, node: ast.Raise) -> None:
+        """`raise SomeError(message)` stays in the forward sweep as it is (after
+        normalization, it ends its block): the path never goes on."""
+        call = node.exc
+        if isinstance(call, ast.Name):
+            call = ast.Call(call, [], [])
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and not call.keywords
+            and node.cause is None
+            and self._is_exception(call.func.id)
+        ):
+            raise self.fn.error(
+                node,
+                "s2s keeps `raise` of a built-in exception with a message only",
+                'Write `raise ValueError(f"...")` (or TypeError, RuntimeError, ...).',
+            )
+        self.emit("raise", *(self.expr(a) for a in call.args), exception=call.func.id)
+        self.env[RAISED] = True
+
+    def _is_exception(self, name: str) -> bool:
+        binding = None if name in self.env else self.fn.resolve(name)
+        found = getattr(builtins, name, None)
+        return (
+            binding == Binding("builtin", name)
+            and isinstance(found, type)
+            and issubclass(found, BaseException)
+        )
+
     def stmt_Global(self, node: ast.Global | ast.Nonlocal) -> None:
         """A gradient reads what is outside the function, and never writes it: a
         write would run again at each call of the gradient (and of its own
@@ -282,7 +314,16 @@ class Statements:
     def merge(
         self, region: If, then_env: dict[str, Value], else_env: dict[str, Value]
     ) -> None:
-        """Give every name the branches disagree on a phi: an out of the If."""
+        """Give every name the branches disagree on a phi: an out of the If.  A
+        branch that raised never goes on: the names take the other's values."""
+        if RAISED in then_env and RAISED in else_env:
+            self.env[RAISED] = True
+            return
+        if RAISED in then_env or RAISED in else_env:
+            then_env, else_env = (
+                self._never_on(then_env, else_env),
+                self._never_on(else_env, then_env),
+            )
         for name in dict.fromkeys([*then_env, *else_env]):
             a, b = then_env.get(name), else_env.get(name)
             if a is b:
@@ -316,6 +357,16 @@ class Statements:
                 )
             else:
                 self.env[name] = self._phi(region, name, a, b)
+
+    def _never_on(self, env: dict[str, Value], other: dict[str, Value]) -> dict:
+        """A branch's names as the merge should see them: as they are, unless the
+        branch raised; then a name the other branch changed is undefined here."""
+        if RAISED not in env:
+            return env
+        return {
+            name: value if value is self.env.get(name) else None
+            for name, value in other.items()
+        }
 
     def _phi(self, region: If, name: str, a: Operand | None, b: Operand | None) -> Var:
         hint = {RESULT: self.fn.name, STOP: "stop"}.get(name, name)

@@ -3,8 +3,8 @@
 Constant folding and the identities that hold whatever the shapes happen while ops
 are built (:class:`s2s.ir.Builder`); here are the passes that need the whole
 function, run in order, to a fixed point (each reports whether it changed
-anything): specialization for the parameters' shape patterns, constants, common
-subexpressions, broadcasts, dead code, unread tapes, loop invariants and values a
+anything): specialization for the parameters' shape patterns, constants, branches
+on constants, common subexpressions, broadcasts, dead code, unread tapes, loop invariants and values a
 loop never changes.  With ``S2S_VERIFY_PASSES=1`` in the environment (the tests set
 it) the SSA invariants are checked after every pass.
 """
@@ -21,6 +21,7 @@ from .broadcasts import simplify_shapes
 from .cleanup import (
     eliminate_common_subexpressions,
     eliminate_dead_code,
+    fold_branches,
     fold_constants,
 )
 from .loops import drop_unchanged_carried, hoist_invariants, prune_tapes
@@ -39,6 +40,7 @@ def _specialize(stmts: list[Stmt], roots: list[Any], spec: FunctionSpec):
 PASSES: tuple[tuple[str, Pass], ...] = (
     ("specialize", _specialize),
     ("constants", lambda s, r, f: fold_constants(s, r)),
+    ("branches", lambda s, r, f: fold_branches(s, r)),
     ("common subexpressions", lambda s, r, f: eliminate_common_subexpressions(s, r)),
     ("broadcasts", lambda s, r, f: simplify_shapes(s, r, f.params, f.alike)),
     ("dead code", lambda s, r, f: eliminate_dead_code(s, r)),

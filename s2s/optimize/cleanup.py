@@ -146,6 +146,38 @@ def fold_constants(stmts: list[Stmt], roots: list[Any]):
     return stmts, substitute_tree(roots, mapping), True
 
 
+def fold_branches(stmts: list[Stmt], roots: list[Any]):
+    """An If on a constant condition is the branch it takes: its statements, inline,
+    and each out the value that branch gives.  (The reverse sweep of an `if` one of
+    whose branches raises is such an If: the sweep runs only if it did not.)"""
+    replace: dict[Var, Operand] = {}
+
+    def block(body: list[Stmt]) -> list[Stmt]:
+        out: list[Stmt] = []
+        for s in body:
+            if isinstance(s, If) and isinstance(s.cond, Const):
+                taken, vals = (
+                    (s.then, s.then_vals) if s.cond.value else (s.orelse, s.else_vals)
+                )
+                if all(v is not None for v in vals):
+                    out += block(taken)
+                    replace.update(zip(s.outs, vals))
+                    continue
+            if isinstance(s, If):
+                s = copy_stmt(s, then=block(s.then), orelse=block(s.orelse))
+            elif isinstance(s, Loop):
+                s = copy_stmt(s, header=block(s.header), body=block(s.body))
+            out.append(s)
+        return out
+
+    folded = block(stmts)
+    if not replace:
+        return stmts, roots, False
+    mapping = resolve_chains(replace)
+    substitute(folded, mapping)
+    return folded, substitute_tree(roots, mapping), True
+
+
 def _resolve_one(x: Operand, replace: dict[Var, Operand]) -> Operand:
     while isinstance(x, Var) and x in replace:
         x = replace[x]

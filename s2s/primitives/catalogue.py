@@ -55,6 +55,9 @@ CATALOGUE = [
     operator("ge", ast.GtE, "greater_equal", comparison=True, **BOOL),
     operator("eq", ast.Eq, "equal", comparison=True, **BOOL),
     operator("ne", ast.NotEq, "not_equal", comparison=True, **BOOL),
+    # `x is None` (an optional parameter), `x is not None`: one bool.
+    Primitive("is", ("x", "y"), operator=ast.Is, scalar=True, **BOOL),
+    Primitive("is_not", ("x", "y"), operator=ast.IsNot, scalar=True, **BOOL),
     # Elementwise functions of one argument.
     transcendental("exp", "exp"),
     ufunc("exp2", dtype="float"),
@@ -88,6 +91,7 @@ CATALOGUE = [
     ufunc2("clip", ("a", "a_min", "a_max")),
     # Logic on conditions (zero derivative, like comparisons).
     ufunc("logical_not", dtype="bool"),
+    *(ufunc(name, dtype="bool") for name in ("isnan", "isinf", "isfinite")),
     ufunc2("logical_and", dtype="bool"),
     ufunc2("logical_or", dtype="bool"),
     # Reductions.
@@ -243,6 +247,16 @@ CATALOGUE = [
         builtin="print",
         variadic=True,
         effect="output",
+        has_value=False,
+        cost="constant",
+    ),
+    # raise E(...): the forward sweep raises as the function does; a statement.
+    Primitive(
+        "raise",
+        ("args",),
+        (("exception", "ValueError"),),
+        variadic=True,
+        effect="raise",
         has_value=False,
         cost="constant",
     ),

@@ -71,7 +71,8 @@ class Primitive:
       `shape_variant` (the helper that takes the shape itself where this one
       reads an operand for its shape: `_unbroadcast_to` for `_unbroadcast`);
     - effects: `effect` is "check" (a check that raises, written as a statement),
-      "tape" (a push or pop) or "marker" (where the reverse sweep starts): the op
+      "output" (print), "raise" (the user's `raise`, written as one), "tape" (a
+      push or pop) or "marker" (where the reverse sweep starts): the op
       is kept for what it does; `has_value` is False for those written as
       statements of their own, and a `guarded` check of one value is written
       behind `if type(x) is not float:` (a Python float passes it at the cost of
