@@ -286,6 +286,7 @@ class GradFunction:
             self._keywords(self._compiled),
             parsed.functions if mode == "grad" else {},
             functions_read(self._target),
+            keyword_only=parsed.keyword_only if mode == "grad" else 0,
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.

@@ -42,6 +42,7 @@ def call_shim(
     keywords: Sequence[tuple[str, str, Any]] = (),
     functions: Mapping[str, Any] = {},
     inlined: Sequence[tuple[str, Any, Any]] = (),
+    keyword_only: int = 0,
 ):
     """`GradFunction.__call__` for one gradient, written with its own parameters and
     named after it (`f_grad`), so that Python binds the arguments (defaults,
@@ -56,6 +57,8 @@ def call_shim(
     name = gradient.__name__
     signature = []
     for k, param in enumerate(params):
+        if keyword_only and k == len(params) - keyword_only:
+            signature.append("*")
         signature.append(
             f"{param}=_s2s_defaults[{param!r}]" if param in defaults else param
         )

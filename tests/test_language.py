@@ -370,3 +370,63 @@ def test_optional_parameters_tested_with_is_none():
     assert_gradient(layer, x, w, b, wrt=2)
     assert_gradient(layer, x, w, b, 3.0, wrt=3)
     assert s2s.value_and_grad(layer, wrt=1)(x, w)[0] == layer(x, w)
+
+
+# the loop variable after the loop, items of a helper's tuple, keyword-only parameters
+
+
+def scaled_by_the_last_index(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + x[i] ** 2
+        if s > 1.0:
+            break
+    return s * x[i]
+
+
+@pytest.mark.parametrize("n", [2, 4])  # ends by its count, by its break
+def test_the_loop_variable_keeps_its_last_value_after_the_loop(n):
+    x = np.array([0.3, 0.8, 0.5, 0.9])
+    assert s2s.value_and_grad(scaled_by_the_last_index)(x, n)[0] == (
+        scaled_by_the_last_index(x, n)
+    )
+    assert_gradient(scaled_by_the_last_index, x, n)
+
+
+def moments(x):
+    return np.mean(x), np.std(x)
+
+
+def items_of_a_returned_tuple(x):
+    both = moments(x)
+    return moments(x)[0] * both[1] + moments(x)[-1]
+
+
+def test_items_of_a_tuple_a_helper_returns():
+    assert_gradient(items_of_a_returned_tuple, np.array([0.3, 0.8, 0.5, 0.9]))
+
+
+def power_sum(x, *, scale=2.0, power=2):
+    return np.sum(scale * x**power)
+
+
+def scaled(x, *, scale, power=2):
+    return scale * x**power
+
+
+def calls_keyword_only_helpers(x):
+    def inner(y, *, k=3.0):
+        return k * y
+
+    total = scaled(x, scale=2.0) + scaled(x, power=3, scale=1.0)
+    return np.sum(total + inner(x) + inner(x, k=0.5))
+
+
+def test_keyword_only_parameters():
+    x = np.array([0.3, 0.8])
+    assert_gradient(power_sum, x)
+    np.testing.assert_allclose(s2s.grad(power_sum)(x, scale=3.0), 6.0 * x)
+    assert s2s.grad(power_sum, wrt="scale")(x, scale=0.5) == pytest.approx(0.73)
+    with pytest.raises(TypeError, match="positional"):
+        s2s.grad(power_sum)(x, 3.0)  # as power_sum(x, 3.0) fails
+    assert_gradient(calls_keyword_only_helpers, x)

@@ -240,7 +240,12 @@ def parse_function(f: Any) -> ParsedFunction:
         lines=lines,
         resolve=live_resolver(f),
         col_shift=shift,
-        defaults=tuple(f.__defaults__ or ()),
+        defaults=tuple(f.__defaults__ or ())
+        + tuple(
+            f.__kwdefaults__[a.arg]
+            for a in node.args.kwonlyargs
+            if a.arg in (f.__kwdefaults__ or {})
+        ),
         origin=f,
     )
 

@@ -90,7 +90,16 @@ class ParsedFunction:
 
     @property
     def params(self) -> list[str]:
-        return [a.arg for a in self.node.args.posonlyargs + self.node.args.args]
+        """The parameters, keyword-only ones last (in generated code read back,
+        those are what its caller passes, not parameters)."""
+        args = self.node.args
+        keywords = [] if self.generated else args.kwonlyargs
+        return [a.arg for a in args.posonlyargs + args.args + keywords]
+
+    @property
+    def keyword_only(self) -> int:
+        """How many of the last parameters are keyword-only."""
+        return 0 if self.generated else len(self.node.args.kwonlyargs)
 
     def shape_annotations(self) -> dict[str, tuple]:
         """The shape patterns the parameters are annotated with: a string of
@@ -212,6 +221,23 @@ def _quoted_subscript(text: str) -> ast.Subscript | None:
 
 
 #: The comment s2s writes above the code of each source line: `# file.py:N  source`.
+def default_nodes(args: ast.arguments) -> list[ast.expr]:
+    """The defaults of a signature, keyword-only parameters' included, which then
+    belong to its last parameters."""
+    return list(args.defaults) + [d for d in args.kw_defaults if d is not None]
+
+
+def defaults_problem(args: ast.arguments) -> ast.arg | None:
+    """The keyword-only parameter without a default that follows one with a
+    default (s2s keeps the defaults of the last parameters), else None."""
+    defaulted = bool(args.defaults)
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+        if default is None and defaulted:
+            return arg
+        defaulted = defaulted or default is not None
+    return None
+
+
 _SOURCE_COMMENT = re.compile(r"^\s*# ([^\s:]+):(\d+)  (.*?)\s*$")
 
 

@@ -19,7 +19,15 @@ import numpy
 from ..errors import Location, SourceUnavailableError, UnsupportedSyntaxError
 from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object, lookup_path
 from .constants import constant_value
-from .parsed import UNKNOWN, Binding, Free, ParsedFunction, classify, runtime_helper
+from .parsed import (
+    UNKNOWN,
+    Binding,
+    Free,
+    ParsedFunction,
+    classify,
+    default_nodes,
+    runtime_helper,
+)
 from .sources import module_name_of, read_module, shown_path
 
 
@@ -403,7 +411,7 @@ class StaticScope:
         wrt = _transform_wrt(call)
         try:
             defaults = tuple(
-                constant_value(d, self._constant) for d in node.args.defaults
+                constant_value(d, self._constant) for d in default_nodes(node.args)
             )
         except (ValueError, TypeError, ArithmeticError):
             wrt = None
@@ -471,7 +479,7 @@ def constant_defaults(parsed: ParsedFunction) -> tuple[Any, ...]:
     """The values of a statically read function's defaults, which must be constant
     expressions (of numbers, and of module constants)."""
     defaults = []
-    for default in parsed.node.args.defaults:
+    for default in default_nodes(parsed.node.args):
         try:
             defaults.append(constant_value(default, parsed.resolve))
         except (ValueError, TypeError, ArithmeticError):

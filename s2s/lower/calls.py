@@ -19,7 +19,7 @@ from ..errors import (
 )
 from ..frontend import ParsedFunction, StaticGradient, parse_function
 from ..frontend.live import lambda_as_def, lambda_name
-from ..frontend.parsed import UNKNOWN, Binding, Free, module_attribute
+from ..frontend.parsed import UNKNOWN, Binding, Free, default_nodes, module_attribute
 from ..ir import Const, Operand, Role, Var
 from ..primitives import (
     BUILTINS,
@@ -171,10 +171,8 @@ class Calls:
 
     def _local_function(self, node: ast.FunctionDef) -> LocalFunction:
         """A function defined here; its defaults are evaluated now, as Python does."""
-        args = node.args
-        if args.kw_defaults and any(d is not None for d in args.kw_defaults):
-            self._check_signature(args)
-        defaults = tuple(self.expr(d) for d in args.defaults)
+        self._check_signature(node.args)
+        defaults = tuple(self.expr(d) for d in default_nodes(node.args))
         return LocalFunction(node, self, defaults)
 
     def argument(self, node: ast.expr) -> Value:
@@ -277,7 +275,7 @@ class Calls:
                 target, self.fn.filename, self.fn.lines, self.fn.resolve
             )
             parsed.defaults = tuple(
-                literal_default(d, parsed) for d in target.args.defaults
+                literal_default(d, parsed) for d in default_nodes(target.args)
             )
             return parsed
         if isinstance(target, types.FunctionType):

@@ -239,7 +239,12 @@ class Expressions:
         return out
 
     def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Operand:
-        x = self.expr(node.value)
+        held = node.value
+        if isinstance(held, ast.Name) and isinstance(self.lookup(held.id), tuple):
+            return self._tuple_item(node, self.lookup(held.id))  # `pair[0]`
+        x = self.value(held)  # `helper(x)[0]` of a helper returning a tuple
+        if isinstance(x, tuple):
+            return self._tuple_item(node, x)
         items = self._tuple_items(x)
         if items is not None:
             return self._tuple_item(node, items)

@@ -40,7 +40,6 @@ class Loops:
         name = node.target.id  # "<index ...>" for a loop over a sequence
         loop.index = self.builder.var(name if name.isidentifier() else "k", Role.USER)
         self._loop_body(loop, node, {node.target.id: loop.index})
-        self.env.pop(node.target.id, None)  # the index is not visible after the loop
 
     def stmt_While(self, node: ast.While) -> None:
         if node.orelse:
@@ -57,6 +56,8 @@ class Loops:
     ) -> None:
         """Fill in a loop's carried values, header, body and outs."""
         names = [n for n in assigned_names(node.body) if n not in bound]
+        # The loop variable keeps its last value after the loop, as in Python.
+        names += [n for n in bound if n.isidentifier() and n not in names]
         before = dict(self.env)
         phis, inits = [], []
         for name in names:

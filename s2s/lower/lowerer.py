@@ -19,7 +19,7 @@ import numpy
 from ..errors import UnsupportedSyntaxError
 from ..frontend import ParsedFunction, StaticGradient, classify
 from ..frontend.normalize import normalize_block, returns_out_of_loops
-from ..frontend.parsed import is_data
+from ..frontend.parsed import defaults_problem, is_data
 from ..ir import Builder, Const, Graph, Namespace, Operand, Role, Stmt, Var
 from .aliasing import Aliasing
 from .calls import Calls
@@ -63,7 +63,7 @@ class Lowerer(Statements, Loops, Expressions, Calls, ReadBack):
 
     def run(self) -> Graph:
         node = self.fn.node
-        self._check_signature(node.args, top=True)
+        self._check_signature(node.args)
         params = []
         for name in self.fn.params:
             var = Var(self.names.fresh(name), name, Role.PARAM)
@@ -75,7 +75,8 @@ class Lowerer(Statements, Loops, Expressions, Calls, ReadBack):
             params.append(var)
         for name in passed_names(self.fn):  # keyword parameters keep their names
             self.names.reserve(name)
-        for arg in node.args.kwonlyargs:  # generated code's: what its caller passes
+        for arg in node.args.kwonlyargs if self.fn.generated else ():
+            # generated code's: what its caller passes
             self.names.reserve(arg.arg)
             self.env[arg.arg] = Var(arg.arg, arg.arg, Role.KEYWORD)
             self.free.keywords.append(self.env[arg.arg])
@@ -119,18 +120,10 @@ class Lowerer(Statements, Loops, Expressions, Calls, ReadBack):
                 "End every path through the function with `return <value>`.",
             )
 
-    def _check_signature(self, args: ast.arguments, top: bool = False) -> None:
+    def _check_signature(self, args: ast.arguments) -> None:
         for bad, what in (
             (args.vararg, "*args"),
             (args.kwarg, "**kwargs"),
-            (
-                (
-                    args.kwonlyargs[0]
-                    if args.kwonlyargs and not (self.fn.generated and top)
-                    else None
-                ),
-                "keyword-only parameters",
-            ),
         ):
             if bad is not None:
                 raise self.fn.error(
@@ -138,6 +131,15 @@ class Lowerer(Statements, Loops, Expressions, Calls, ReadBack):
                     f"{what} are not supported",
                     "Use ordinary positional parameters.",
                 )
+        late = defaults_problem(args)
+        if late is not None:
+            raise self.fn.error(
+                late,
+                f"the keyword-only parameter '{late.arg}' has no default, but a "
+                "parameter before it has one",
+                f"Give {late.arg} a default, or move it before the parameters "
+                "with defaults.",
+            )
 
     def _default(self, value: Any, node: ast.AST) -> Const:
         if isinstance(value, (bool, int, float, str)) or value is None:
