@@ -430,3 +430,69 @@ def test_keyword_only_parameters():
     with pytest.raises(TypeError, match="positional"):
         s2s.grad(power_sum)(x, 3.0)  # as power_sum(x, 3.0) fails
     assert_gradient(calls_keyword_only_helpers, x)
+
+
+# comprehensions and generators
+
+LAYERS = (np.linspace(-1.0, 1.0, 6).reshape(2, 3), np.array([0.5, -0.25, 2.0]))
+
+
+def weight_decay(x):
+    return 0.5 * sum(np.sum((W * x) ** 2) for W in LAYERS)
+
+
+def rows_summed(x):
+    return sum(np.sum(np.tanh(x[i]) ** 2) for i in range(x.shape[0]) if i != 1)
+
+
+def polynomial(x):
+    return sum(c * x**k for k, c in enumerate((1.0, 2.0, 3.0)) if k != 1)
+
+
+def stacked(x):
+    M = np.array([[x * i + j for j in range(2)] for i in range(3)])
+    V = np.stack([np.sin(x) * k for k in range(3)])
+    return np.sum(M**2) + np.sum(V) + sum(x * i * j for i in range(3) for j in range(i))
+
+
+def extremes(x):
+    return max(v * x for v in (1.0, -2.0, 0.5)) + min([x**2, np.cos(x)])
+
+
+def with_a_start(x):
+    return sum((v * np.sum(x) for v in x), 1.0) + sum([x[0], np.sin(x[1])])
+
+
+@pytest.mark.parametrize(
+    "f, x",
+    [
+        (weight_decay, np.array([0.3, -0.6, 0.9])),
+        (rows_summed, np.array([[0.3, -0.5], [0.9, 0.1], [-0.2, 0.4]])),
+        (polynomial, 0.7),
+        (stacked, 0.7),
+        (extremes, 0.7),
+        (extremes, -0.9),
+        (with_a_start, np.array([0.3, -0.6, 0.9])),
+    ],
+)
+def test_comprehensions_and_generators(f, x):
+    assert s2s.value_and_grad(f)(x)[0] == pytest.approx(f(x), rel=1e-14)
+    assert_gradient(f, x)
+
+
+def test_a_sum_of_a_generator_is_a_loop_differentiated_twice():
+    second = s2s.grad(s2s.grad(polynomial))(0.7)
+    assert second == pytest.approx(6.0, rel=1e-12)  # d2/dx2 (1 + 3 x^2)
+    x = np.array([[0.3, -0.5], [0.9, 0.1], [-0.2, 0.4]])
+    hvp = s2s.hvp(rows_summed, (x,), (np.ones_like(x),))
+    expected = numeric_gradient(lambda y: np.sum(s2s.grad(rows_summed)(y)), [x], 0)
+    np.testing.assert_allclose(hvp, expected, rtol=1e-6, atol=1e-8)
+
+
+def stacked_at_run_time(x):
+    return np.sum(np.stack([np.sin(v) for v in x]))
+
+
+def test_a_comprehension_counted_only_at_run_time_is_refused_with_advice():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="known only when"):
+        s2s.grad(stacked_at_run_time)

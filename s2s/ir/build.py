@@ -107,6 +107,9 @@ class Builder:
         self.integral: set[Var] = set()  # values identities must keep (see fold)
 
     def var(self, hint: str, role: str = Role.TEMP) -> Var:
+        if not hint.isidentifier():  # a name the lowering made up: `<total 1234>`
+            word = hint.strip("<>").split(" ")[0]
+            hint = word if word.isidentifier() else "value"
         return Var(self.names.fresh(hint), hint, role)
 
     def emit(

@@ -31,7 +31,7 @@ from ..primitives import (
     lookup_path,
 )
 from .environment import RESULT, LocalFunction, Value, identity
-from .syntax import display_items, dotted, literal_default
+from .syntax import display_items, dotted, literal_default, located
 
 
 class Calls:
@@ -40,7 +40,10 @@ class Calls:
     def expr_Call(
         self, node: ast.Call, hint: str | None, allow_tuple: bool = False
     ) -> Value:
-        spelled = self._spelled_otherwise(node)
+        made = self.comprehension_call(node)
+        if made is not None and not isinstance(made, ast.AST):
+            return made  # a sum, lowered as a loop
+        spelled = made if made is not None else self._spelled_otherwise(node)
         if spelled is not None:
             return (
                 self.value(spelled, hint) if allow_tuple else self.expr(spelled, hint)
@@ -99,19 +102,17 @@ class Calls:
                 items = [
                     (
                         ast.Call(func, [item], [])
-                        if isinstance(item, (ast.List, ast.Tuple))
+                        if isinstance(item, (ast.List, ast.Tuple, ast.ListComp))
                         else item
                     )
                     for item in arg.elts
                 ]
                 stack = ast.Attribute(func.value, "stack", ast.Load())
-                return _located(
-                    ast.Call(stack, [ast.List(items, ast.Load())], []), node
-                )
+                return located(ast.Call(stack, [ast.List(items, ast.Load())], []), node)
             if func.attr == "asarray":
                 return arg
             copy = ast.Attribute(func.value, "copy", ast.Load())
-            return _located(ast.Call(copy, [arg], []), node)
+            return located(ast.Call(copy, [arg], []), node)
         if (
             isinstance(func, ast.Name)
             and func.id in ("max", "min")
@@ -122,8 +123,8 @@ class Calls:
         ):
             nested = ast.Call(func, args[:2], [])
             for arg in args[2:]:
-                nested = ast.Call(func, [_located(nested, node), arg], [])
-            return _located(nested, node)
+                nested = ast.Call(func, [located(nested, node), arg], [])
+            return located(nested, node)
         return None
 
     def _inlined(
@@ -475,8 +476,3 @@ class Calls:
             "See 'Custom derivative rules' in the README and the functions s2s knows "
             "in docs/rules.md; or write it with supported numpy operations.",
         )
-
-
-def _located(new: ast.expr, old: ast.AST) -> ast.expr:
-    """`new`, standing for `old`: at its place in the source, for messages."""
-    return ast.fix_missing_locations(ast.copy_location(new, old))

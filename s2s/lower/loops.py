@@ -37,8 +37,7 @@ class Loops:
             )
         iterable = self._range(node.iter)
         loop = Loop([], [], iterable=iterable, loc=self.fn.location(node))
-        name = node.target.id  # "<index ...>" for a loop over a sequence
-        loop.index = self.builder.var(name if name.isidentifier() else "k", Role.USER)
+        loop.index = self.builder.var(node.target.id, Role.USER)
         self._loop_body(loop, node, {node.target.id: loop.index})
 
     def stmt_While(self, node: ast.While) -> None:
@@ -182,7 +181,7 @@ class Loops:
             name = f"<sequence {len(self.env)} {id(node)}>"  # not a Python name
             self.env[name] = value
             names.append(name)
-        index = f"<index {id(node)}>"
+        index = f"<k {id(node)}>"
         at = lambda n: ast.Subscript(
             ast.Name(n, ast.Load()), ast.Name(index, ast.Load()), ast.Load()
         )

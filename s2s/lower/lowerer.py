@@ -3,8 +3,8 @@ regions (the graph :mod:`s2s.ad` differentiates).
 
 :class:`Lowerer` holds what lowering one function needs (the builder, the
 environment of names, the function's tapes, the aliasing analysis) and combines the
-visitors of :mod:`.statements`, :mod:`.loops`, :mod:`.expressions`, :mod:`.calls`
-and :mod:`.readback`.  The visitor is an allowlist: a syntax node without a `stmt_*` or
+visitors of :mod:`.statements`, :mod:`.loops`, :mod:`.expressions`, :mod:`.calls`,
+:mod:`.comprehensions` and :mod:`.readback`.  The visitor is an allowlist: a syntax node without a `stmt_*` or
 `expr_*` method is rejected with an :class:`~s2s.errors.UnsupportedSyntaxError`
 naming the construct and saying what to do.
 """
@@ -23,6 +23,7 @@ from ..frontend.parsed import defaults_problem, is_data
 from ..ir import Builder, Const, Graph, Namespace, Operand, Role, Stmt, Var
 from .aliasing import Aliasing
 from .calls import Calls
+from .comprehensions import Comprehensions
 from .environment import RESULT, Value, identity
 from .expressions import Expressions
 from .free import FreeReads, Route, passed_names
@@ -32,7 +33,7 @@ from .statements import Statements
 from .syntax import ADVICE, describe, is_docstring
 
 
-class Lowerer(Statements, Loops, Expressions, Calls, ReadBack):
+class Lowerer(Statements, Loops, Expressions, Calls, Comprehensions, ReadBack):
     """Turns one :class:`ParsedFunction` into a :class:`Graph` (and inlines callees)."""
 
     def __init__(

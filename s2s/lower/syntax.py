@@ -49,10 +49,13 @@ COMPARE = {
 
 
 ADVICE = {
-    "ListComp": "Write it with numpy array operations instead of a comprehension.",
+    "ListComp": "s2s reads a comprehension given to sum(), max(), min() or an array "
+    "function (np.stack([... for ...]), np.array); write its items with array "
+    "operations elsewhere.",
     "SetComp": "Write it with numpy array operations instead of a comprehension.",
     "DictComp": "Pass the values as separate parameters.",
-    "GeneratorExp": "Write it with numpy array operations instead of a generator.",
+    "GeneratorExp": "s2s reads a generator given to sum(), max() or min(); write "
+    "its items with array operations elsewhere.",
     "Lambda": "Define a module-level function with `def` instead.",
     "List": "Build arrays with np.stack or np.concatenate of arrays, or use a tuple.",
     "Set": "Use numpy arrays instead.",
@@ -95,6 +98,11 @@ _NAMES = {
     "ImportFrom": "an import",
     "AsyncFor": "an `async for` loop",
 }
+
+
+def located(new: ast.expr, old: ast.AST) -> ast.expr:
+    """`new`, standing for `old`: at its place in the source, for messages."""
+    return ast.fix_missing_locations(ast.copy_location(new, old))
 
 
 def describe(node: ast.AST) -> str:
