@@ -246,6 +246,14 @@ def _dot_adjoint_b(g, a, b):
     return _matmul_adjoint_b(g, a, b)
 
 
+def _setitem(x, value, index):
+    """`x[index] = value` on a copy of x (its dtype kept, as numpy's assignment
+    does): the value of x after the assignment."""
+    out = np.array(x, copy=True)
+    out[index] = value
+    return out
+
+
 def _unindex(g, like, index):
     """Adjoint of `like[index]`: g scattered into zeros of like's shape.
 

@@ -694,6 +694,16 @@ HELPERS = [
     ),
     ("unindex", "_unindex(g, a, np.s_[None, 1:])", "g:real a:like", ["1,4 5"]),
     ("unindex", "_unindex(g, a, np.s_[2])", "g:real a:like", ["f 5", "0 5", "i 5"]),
+    (
+        "setitem",
+        "y * x",
+        "x:real",
+        ["5", "3,4", "i:5"],
+        "y = x * 1.0\ny[0] = x[1] ** 2",
+    ),
+    ("setitem", "y", "x:real", ["5", "3,4"], "y = x * 2.0\ny[1:] = np.sin(x[0])"),
+    ("setitem", "_setitem(a, v, np.s_[1:3])", "a:real v:real", ["5 2", "3,4 4"]),
+    ("setitem", "_setitem(a, v, np.s_[:, 0])", "a:real v:real", ["3,4 f", "3,4 3"]),
     ("unindex", "_unindex(g, a, np.s_[k])", "g:real a:like k:index", ["f 5 -"]),
     (
         "unindex",

@@ -496,3 +496,52 @@ def stacked_at_run_time(x):
 def test_a_comprehension_counted_only_at_run_time_is_refused_with_advice():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="known only when"):
         s2s.grad(stacked_at_run_time)
+
+
+# filling a preallocated array: out[i] = ...
+
+
+def filled(x):
+    n = x.shape[0]
+    out = np.zeros(n)
+    for i in range(n):
+        out[i] = np.sin(x[i]) * x[i]
+    return np.sum(out**2)
+
+
+def overwritten(x):
+    y = x * 2.0
+    y[1:3] = np.exp(x[0])
+    y[0] = 5.0
+    return np.sum(y * x)
+
+
+def recurrence(x, n):
+    out = np.zeros(n)
+    out[0] = x
+    for i in range(1, n):
+        out[i] = 0.9 * out[i - 1] + np.sin(x * i)
+    return np.sum(out**2)
+
+
+def test_filling_a_preallocated_array_by_assignment():
+    x = np.array([0.3, -0.6, 0.9, 1.2])
+    for f in (filled, overwritten):
+        assert s2s.value_and_grad(f)(x)[0] == f(x)
+        assert_gradient(f, x)
+    assert "out[i] = " in s2s.grad(filled).source  # in place, as written
+    assert_gradient(recurrence, 0.7, 5)
+    second = s2s.grad(s2s.grad(recurrence))(0.7, 5)
+    expected = numeric_gradient(s2s.grad(recurrence), [0.7, 5], 0)
+    np.testing.assert_allclose(second, expected, rtol=1e-6, atol=1e-8)
+
+
+def assigned_through_a_mask(x):
+    y = x * 1.0
+    y[x > 0.5] = 0.0
+    return np.sum(y)
+
+
+def test_assignment_through_an_index_array_or_a_mask_is_refused_with_advice():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="np.where"):
+        s2s.grad(assigned_through_a_mask)

@@ -1,5 +1,6 @@
-"""Accumulation in place: which `acc = acc + c` of an array the function owns (and
-nothing else reads) may be written `acc += c`, as hand-written code would."""
+"""Updates in place: which `acc = acc + c` of an array the function owns (and nothing
+else reads) may be written `acc += c`, and which `out = _setitem(out, v, np.s_[i])`
+may be written `out[i] = v`, as hand-written code would."""
 
 from __future__ import annotations
 
@@ -41,8 +42,9 @@ def _readers(stmts: list[Stmt]) -> dict[Var, int]:
                 reads.extend((x, d + 1) for x in [s.cond, s.stop, *s.nexts])
                 block(s.header, d + 1)
                 block(s.body, d + 1)
-            else:
-                reads.extend((x, d) for x in s.args)
+            else:  # an operand read for its shape only sees no update of its values
+                shape_only = PRIMITIVES[s.prim].shape_only
+                reads.extend((x, d) for k, x in enumerate(s.args) if k != shape_only)
 
     block(stmts, 0)
     readers: dict[Var, int] = {}
@@ -92,6 +94,8 @@ def accumulations(stmts: list[Stmt], roots: list[Any], shapes: Any = None) -> se
 
     found = set()
     for s in walk(stmts):
+        if isinstance(s, Op) and s.prim == "setitem" and owned(s.args[0], s.out):
+            found.add(id(s))  # `out[i] = v` into the function's own new array
         if isinstance(s, Op) and s.prim == "add" and isinstance(s.args[0], Var):
             acc = s.args[0]
             if (

@@ -108,7 +108,7 @@ class _FunctionEmitter:
         self.names = naming.run(self.stmts, self.returns, spec.params)
         accumulating = accumulations(self.stmts, [self.returns], spec.shapes)
         self.ints = ShapeInference(self.stmts, {})  # which indices are Python ints
-        self.in_place = {  # `acc = acc + c` written `acc += c`
+        self.in_place = {  # `acc = acc + c` written `acc += c`, `out[i] = v` so too
             id(s)
             for s in walk(self.stmts)
             if id(s) in accumulating
@@ -185,7 +185,7 @@ class _FunctionEmitter:
         if s.outs:
             return [ast.Assign([_name(self.names[s.outs[0]], True)], value)]
         if id(s) in self.in_place:
-            return [self.accumulate_in_place(s)]
+            return [self.update_in_place(s)]
         if (
             s.prim == "copy"
             and isinstance(value, ast.Name)
@@ -193,6 +193,16 @@ class _FunctionEmitter:
         ):
             return []
         return [ast.Assign([_name(self.names[s.out], True)], value)]
+
+    def update_in_place(self, s: Op) -> ast.stmt:
+        """`out[i] = v` for a setitem into an array nothing else reads; else
+        `acc += c` (see accumulate_in_place)."""
+        if not PRIMITIVES[s.prim].takes_index:
+            return self.accumulate_in_place(s)
+        array, value, *parts = s.args
+        index = self.spelling.index(s.params["spec"], [self.expr(p) for p in parts])
+        target = ast.Subscript(_name(self.names[array]), index, ast.Store())
+        return ast.Assign([target], self.expr(value))
 
     def accumulate_in_place(self, s: Op) -> ast.stmt:
         """`acc += c`; `acc[i] += g` when c scatters g into zeros at a basic index

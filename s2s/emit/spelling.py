@@ -100,11 +100,12 @@ class Spelling:
             return ast.Subscript(
                 base, self.index(op.params["spec"], args[1:]), ast.Load()
             )
-        if op.prim == "unindex":
+        if prim.takes_index:
+            leading = len(prim.operands) - 1
             index = ast.Subscript(
-                attr("np", "s_"), self.index(op.params["spec"], args[2:])
+                attr("np", "s_"), self.index(op.params["spec"], args[leading:])
             )
-            return ast.Call(ast.Name(prim.helper, ast.Load()), [*args[:2], index], [])
+            return ast.Call(name(prim.helper), [*args[:leading], index], [])
         if op.prim == "transpose" and op.params.get("attr"):
             return ast.Attribute(args[0], "T", ast.Load())
         if op.prim == "range":

@@ -146,31 +146,37 @@ class Aliasing:
         return found
 
     def index_array_error(
-        self, node: ast.AST, name: str, symbol: str, seen: bool = True
+        self, node: ast.AST, name: str, operator: str, seen: bool = True
     ) -> UnsupportedSyntaxError:
         what = (
             "an index array"
             if seen
             else "an index s2s cannot tell is an int (it may be an index array or a mask)"
         )
+        why = (
+            "Through an index array numpy's `+=` adds once per repeated element, which "
+            "no sum of arrays says"
+            if operator != "="
+            else "Through an index array with a repeated element numpy keeps the last "
+            "value written, which no derivative of the others says"
+        )
         return self.lowering.fn.error(
             node,
-            f"`{name}[...] {symbol}=` with {what}",
-            "Through an index array numpy's `+=` adds once per repeated element, which "
-            "no sum of arrays says. Index with ints and slices (a loop index and its "
-            "arithmetic, len(x); `acc[int(k)]` for an int parameter k), or build the "
-            "whole new array.",
+            f"`{name}[...] {operator}` with {what}",
+            f"{why}. Index with ints and slices (a loop index and its arithmetic, "
+            "len(x); `acc[int(k)]` for an int parameter k), choose values with "
+            "np.where(mask, new, old), or build the whole new array.",
         )
 
     def check_part_updates(self) -> None:
-        """Each single index of an `acc[i] += v` must be a Python int (not an index
+        """Each single index of an `acc[i] += v` (or `out[i] = v`) must be a Python int (not an index
         array): proven by the same inference the emitter uses to write `dx[i] += g`."""
         if not self.part_updates:
             return
         ints = ShapeInference(self.lowering.builder.ops, {})
-        for node, name, symbol, indices in self.part_updates:
+        for node, name, operator, indices in self.part_updates:
             if not all(ints.is_int(i) for i in indices):
-                raise self.index_array_error(node, name, symbol, seen=False)
+                raise self.index_array_error(node, name, operator, seen=False)
 
     def viewed(self, value: Value) -> list[Operand]:
         """The arrays `value` may be a view of (through transpose, reshape, ...)."""

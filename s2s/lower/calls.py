@@ -413,8 +413,8 @@ class Calls:
         except ArgumentError as e:
             raise self.fn.error(e.culprit or node, e.message, e.hint) from None
         spec = None
-        if prim_name == "unindex":
-            operands, spec = self._unindex_operands(node, operand_nodes)
+        if prim.takes_index:
+            operands, spec = self._index_operands(prim, node, operand_nodes)
         else:
             operands = [self.expr(a) for a in operand_nodes]
         static = {
@@ -426,8 +426,11 @@ class Calls:
             for name, value in static_nodes.items()
         }
         if spec is not None:
-            # g may be smaller than the part it fills (`acc[i] += v` is read back so)
-            static.update(spec=spec, broadcast=True)
+            static["spec"] = spec
+            if "broadcast" in prim.static_names:
+                # g may be smaller than the part it fills (`acc[i] += v` is read
+                # back so)
+                static["broadcast"] = True
         if prim.check is not None:
             problem = prim.check(
                 {n: static.get(n, d) for n, d in prim.static}, len(operands)
@@ -441,25 +444,27 @@ class Calls:
             self.objects[out] = loaded_object(static["name"])
         return out
 
-    def _unindex_operands(
-        self, node: ast.Call, operand_nodes: list[ast.expr]
+    def _index_operands(
+        self, prim: Any, node: ast.Call, operand_nodes: list[ast.expr]
     ) -> tuple[list[Operand], tuple]:
-        """`_unindex(g, x, np.s_[i, :])` in a generated gradient: g, x and the parts of
-        the index, and the index's spec."""
-        index = operand_nodes[-1] if len(operand_nodes) == 3 else None
+        """`_unindex(g, x, np.s_[i, :])` (or `_setitem(x, v, np.s_[i])`) in a
+        generated gradient: the operands, the parts of the index, and its spec."""
+        leading = len(prim.operands) - 1
+        index = operand_nodes[-1] if len(operand_nodes) == leading + 1 else None
         if not (
             isinstance(index, ast.Subscript)
             and isinstance(index.value, ast.Attribute)
             and index.value.attr == "s_"
             and self._module_of(index.value.value) == "numpy"
         ):
+            spelled = ", ".join(prim.operands[:leading])
             raise self.fn.error(
                 node,
-                "_unindex takes the gradient, the indexed array and np.s_[index]",
-                "Write it as s2s generates it: _unindex(g, x, np.s_[i, :]).",
+                f"{prim.helper} takes {spelled} and np.s_[index]",
+                f"Write it as s2s generates it: {prim.helper}({spelled}, np.s_[i, :]).",
             )
         spec, parts = self._index(index.slice)
-        return [self.expr(operand_nodes[0]), self.expr(operand_nodes[1]), *parts], spec
+        return [self.expr(n) for n in operand_nodes[:leading]] + parts, spec
 
     def _unknown_function(self, node: ast.Call, name: str) -> UnknownFunctionError:
         arguments = ", ".join(["x", "y", "z"][: max(1, min(len(node.args), 3))])

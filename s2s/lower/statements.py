@@ -87,13 +87,6 @@ class Statements:
         The index must be basic (integers, slices, None, ...): through an index array
         numpy's `+=` adds once per repeated element, which no sum of arrays says.
         """
-        target = node.target
-        if not isinstance(target.value, ast.Name):
-            raise self.fn.error(
-                target,
-                "cannot update part of an expression in place",
-                "Name the array first: `acc = ...`, then `acc[i] += v`.",
-            )
         if not isinstance(node.op, (ast.Add, ast.Sub)):
             raise self.fn.error(
                 node,
@@ -101,7 +94,37 @@ class Statements:
                 "Only `+=` and `-=` update part of an array; compute the new array "
                 "from the whole one instead.",
             )
-        name, symbol = target.value.id, AUG[type(node.op)]
+        symbol = AUG[type(node.op)]
+        name, array, spec, parts = self._owned_part(node, node.target, f"{symbol}=")
+        value = self.expr(node.value)
+        scattered = self.emit(
+            "unindex", value, array, *parts, spec=spec, broadcast=True
+        )
+        prim = "add" if isinstance(node.op, ast.Add) else "sub"
+        self.env[name] = self.emit(prim, array, scattered, hint=name)
+
+    def assign_part(
+        self, node: ast.stmt, target: ast.Subscript, value: ast.expr
+    ) -> None:
+        """`out[i] = v` on an array the function owns: the array with that part
+        replaced (`setitem`), under the same rules as `out[i] += v`."""
+        name, array, spec, parts = self._owned_part(node, target, "=")
+        self.env[name] = self.emit(
+            "setitem", array, self.expr(value), *parts, spec=spec, hint=name
+        )
+
+    def _owned_part(
+        self, node: ast.stmt, target: ast.Subscript, operator: str
+    ) -> tuple[str, Operand, tuple, list[Operand]]:
+        """The name, array, index spec and index parts of `name[index] <op>`, once
+        the array is known to be the function's own and the index basic."""
+        if not isinstance(target.value, ast.Name):
+            raise self.fn.error(
+                target,
+                "cannot update part of an expression in place",
+                f"Name the array first: `acc = ...`, then `acc[i] {operator} v`.",
+            )
+        name = target.value.id
         array = self.expr(target.value)
         if isinstance(array, Const):
             raise self.fn.error(
@@ -109,7 +132,7 @@ class Statements:
                 f"'{name}' holds a number here, not an array",
                 "Only arrays have parts to update.",
             )
-        written = f"{name}[...] {symbol}="
+        written = f"{name}[...] {operator}"
         origins = self.aliasing.origins(array)
         self.aliasing.refuse_borrowed(node, name, written, origins)
         self.aliasing.refuse_shared(node, name, written, origins, OWN_ARRAY)
@@ -119,19 +142,14 @@ class Statements:
         if spec == (True,):  # `acc[()]`: the whole of a 0-d array
             raise self.fn.error(
                 target,
-                f"`{name}[()] {symbol}=` updates a 0-d array as a whole",
-                f"Write `{name} = {name} {symbol} ...`.",
+                f"`{name}[()] {operator}` updates a 0-d array as a whole",
+                f"Assign the new value to {name} itself.",
             )
         if any(item[0] == "list" for item in spec[1:]):
-            raise self.aliasing.index_array_error(target.slice, name, symbol)
-        value = self.expr(node.value)
-        scattered = self.emit(
-            "unindex", value, array, *parts, spec=spec, broadcast=True
-        )
-        prim = "add" if isinstance(node.op, ast.Add) else "sub"
-        self.env[name] = self.emit(prim, array, scattered, hint=name)
+            raise self.aliasing.index_array_error(target.slice, name, operator)
         indices = [p for p, single in zip(parts, single_indices(spec)) if single]
-        self.aliasing.part_updates.append((target.slice, name, symbol, indices))
+        self.aliasing.part_updates.append((target.slice, name, operator, indices))
+        return name, array, spec, parts
 
     def stmt_Return(self, node: ast.Return) -> None:
         if self.loop_depth:
@@ -290,10 +308,14 @@ class Statements:
                 "function but never writes it",
                 "Return the value and store it outside the function.",
             )
+        if isinstance(target, ast.Subscript):
+            self.assign_part(target, target, value)
+            return
         raise self.fn.error(
             target,
             f"cannot assign to {describe(target)}",
-            "Assign to plain names; arrays cannot be updated in place.",
+            "Assign to names, tuples of names, or part of an array the function "
+            "made (`out[i] = v`).",
         )
 
     def stmt_If(self, node: ast.If) -> None:

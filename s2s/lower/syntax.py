@@ -123,13 +123,17 @@ def assigned_names(body: list[ast.stmt]) -> list[str]:
 
 
 def updated_part(node: ast.AST) -> str | None:
-    """The name of the array `name[index] += ...` updates, else None."""
-    if (
-        isinstance(node, ast.AugAssign)
-        and isinstance(node.target, ast.Subscript)
-        and isinstance(node.target.value, ast.Name)
-    ):
-        return node.target.value.id
+    """The name of the array `name[index] += ...` (or `name[index] = ...`) updates,
+    else None."""
+    if isinstance(node, ast.AugAssign):
+        targets = [node.target]
+    elif isinstance(node, ast.Assign):
+        targets = node.targets
+    else:
+        return None
+    for target in targets:
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            return target.value.id
     return None
 
 

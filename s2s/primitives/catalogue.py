@@ -238,6 +238,16 @@ CATALOGUE = [
         shaped_like=1,
         shape_only=1,
     ),
+    # `out[index] = value` on the function's own array: the array after it.
+    helper(
+        "setitem",
+        ("x", "value", "index"),
+        static=(("spec", None),),
+        nondiff=frozenset({"index"}),
+        variadic=True,
+        shaped_like=0,
+        allocates=True,
+    ),
     # Python built-ins.
     # print(...): output the forward sweep makes, once per call, never the reverse.
     Primitive(

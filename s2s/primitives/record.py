@@ -135,6 +135,12 @@ class Primitive:
         return tuple(name for name, _ in self.static)
 
     @property
+    def takes_index(self) -> bool:
+        """A helper whose last operand is an index, written `np.s_[...]`: its parts
+        are operands, their layout the static `spec` (`_unindex`, `_setitem`)."""
+        return self.helper is not None and "spec" in self.static_names
+
+    @property
     def temp_hint(self) -> str:
         """The name of its temporaries: `hint`, else its name (a registered
         function's last dotted part: `scipy.special.expit` makes `expit`)."""

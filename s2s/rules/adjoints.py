@@ -439,5 +439,18 @@ def _stack_back(join):
 
 
 linear("unindex", EachOperand(_unindex))
+
+
+def _setitem(k, G, y, x, value, *index, spec):
+    """x's adjoint is G without the part the value replaced; the value's is that
+    part (summed back where the value was spread over it)."""
+    if k == 0:
+        return rt.setitem(G, 0.0, *index, spec=spec)
+    if k == 1:
+        return rt.unbroadcast(G.apply("getitem", G, *index, spec=spec), value)
+    return None
+
+
+linear("setitem", EachOperand(_setitem))
 linear("hstack_adjoint", EachOperand(_stack_back("hstack")))
 linear("vstack_adjoint", EachOperand(_stack_back("vstack")))
