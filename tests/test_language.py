@@ -545,3 +545,18 @@ def assigned_through_a_mask(x):
 def test_assignment_through_an_index_array_or_a_mask_is_refused_with_advice():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="np.where"):
         s2s.grad(assigned_through_a_mask)
+
+
+def raises_in_its_else_branch(x):
+    if x >= 0.0:
+        y = np.sqrt(x) * 3.0
+    else:
+        raise ValueError("negative input")
+    return y
+
+
+def test_a_raise_in_the_else_branch_keeps_the_branch_that_goes_on():
+    value, slope = s2s.value_and_grad(raises_in_its_else_branch)(4.0)
+    assert (value, slope) == (6.0, 0.75)
+    with pytest.raises(ValueError, match="negative input"):
+        s2s.grad(raises_in_its_else_branch)(-1.0)

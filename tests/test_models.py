@@ -94,6 +94,51 @@ def rnn_with_stack(Wx, Wh, xs):
     return np.sum(np.cumsum(states, axis=0)[-1] ** 2) + np.std(states)
 
 
+def mlp_with_checks(W1, b1, W2, X, y, b2=None, decay=1e-3):
+    """A two-layer regression net as a tutorial writes it: input checks, an
+    optional bias, and weight decay summed over the layers with a generator."""
+    if X.ndim != 2:
+        raise ValueError(f"X must be a matrix, got {X.ndim} dimensions")
+    assert X.shape[1] == W1.shape[0], "X and W1 disagree"
+    h = np.tanh(X @ W1 + b1)
+    out = h @ W2
+    if b2 is not None:
+        out = out + b2
+    penalty = sum(np.sum(W**2) for W in (W1, W2))
+    return np.mean((out - y) ** 2) + decay * penalty
+
+
+def implicit_root(a, b):
+    """The root of x**3 + a x - b by Newton's method, returning once converged
+    (its derivative is that of the implicit function)."""
+    x = b
+    for it in range(100):
+        fx = x**3 + a * x - b
+        if abs(fx) < 1e-13:
+            return x
+        x = x - fx / (3 * x**2 + a)
+    raise RuntimeError("Newton's method did not converge")
+
+
+def pendulum_rollout(theta0, damping, steps=40, dt=0.05):
+    """Explicit-Euler rollout into a preallocated trajectory, printing progress."""
+    traj = np.zeros(steps)
+    theta, omega = theta0, 0.0
+    for t in range(steps):
+        omega = omega - dt * (np.sin(theta) + damping * omega)
+        theta = theta + dt * omega
+        traj[t] = theta
+        if t % 20 == 0:
+            print(f"step {t}: theta = {theta:.4f}")
+    return np.sum(traj**2) * dt
+
+
+def polynomial_features(w, x, y):
+    """Least squares on polynomial features built with a comprehension."""
+    features = np.stack([x**k for k in range(4)], axis=1)
+    return np.mean((features @ w - y) ** 2)
+
+
 CASES = [
     (
         softmax_regression,
@@ -149,6 +194,36 @@ CASES = [
         (0, 1, 2),
     ),
     (pca_reconstruction, (RNG.standard_normal((4, 2)), RNG.standard_normal((6, 4))), 0),
+    (
+        mlp_with_checks,
+        (
+            RNG.standard_normal((3, 4)),
+            RNG.standard_normal(4),
+            RNG.standard_normal(4),
+            RNG.standard_normal((6, 3)),
+            RNG.standard_normal(6),
+        ),
+        (0, 1, 2),
+    ),
+    (
+        mlp_with_checks,
+        (
+            RNG.standard_normal((3, 4)),
+            RNG.standard_normal(4),
+            RNG.standard_normal(4),
+            RNG.standard_normal((6, 3)),
+            RNG.standard_normal(6),
+            0.3,
+        ),
+        (0, 5),
+    ),
+    (implicit_root, (1.5, 2.0), (0, 1)),
+    (pendulum_rollout, (0.8, 0.3), (0, 1)),
+    (
+        polynomial_features,
+        (RNG.standard_normal(4), RNG.standard_normal(7), RNG.standard_normal(7)),
+        0,
+    ),
     (
         rnn_with_stack,
         (

@@ -56,6 +56,25 @@ class GeneratedModule:
         return format_source(self.raw)
 
 
+def _negated(test: ast.expr) -> ast.expr:
+    """`not test`: `c` for `not c`, `a != b` for `a == b` and the like (never the
+    opposite order, which NaN breaks), else `not test`."""
+    opposite = {
+        ast.Eq: ast.NotEq,
+        ast.NotEq: ast.Eq,
+        ast.Is: ast.IsNot,
+        ast.IsNot: ast.Is,
+    }
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return test.operand
+    if isinstance(test, ast.Compare) and type(test.ops[0]) in opposite:
+        if len(test.ops) == 1:
+            return ast.Compare(
+                test.left, [opposite[type(test.ops[0])]()], test.comparators
+            )
+    return ast.UnaryOp(ast.Not(), test)
+
+
 def _float_guard(value: ast.expr, check: ast.stmt) -> ast.If:
     """`if type(y) is not float: check`: a Python float, the result of most scalar
     code, passes a check of its rank at the cost of one comparison, not a call."""
@@ -263,9 +282,9 @@ class _FunctionEmitter:
         if then and isinstance(then[-1], ast.Raise):  # no else: it never goes on
             return [ast.If(self.expr(s.cond), then, [])] + orelse
         if orelse and isinstance(orelse[-1], ast.Raise):
-            then, orelse = orelse, then
+            return [ast.If(_negated(self.expr(s.cond)), orelse, [])] + then
         if not then and orelse:
-            return [ast.If(ast.UnaryOp(ast.Not(), self.expr(s.cond)), orelse, [])]
+            return [ast.If(_negated(self.expr(s.cond)), orelse, [])]
         return [ast.If(self.expr(s.cond), then or [ast.Pass()], orelse)]
 
     def loop_statement(self, s: Loop, line: int | None) -> list[ast.stmt]:
