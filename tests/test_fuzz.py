@@ -333,7 +333,7 @@ def f(x, y):
     for i in range(3):
         acc[i] += s * y
         if s > 100.0:
-            return s
+            del t
         s = helper(s, y) + 1.0
     t = np.sum(acc) + s
     return t * y
