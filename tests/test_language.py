@@ -490,12 +490,26 @@ def test_a_sum_of_a_generator_is_a_loop_differentiated_twice():
 
 
 def stacked_at_run_time(x):
-    return np.sum(np.stack([np.sin(v) for v in x]))
+    rows = np.stack([np.sin(v) * x for v in x])
+    squares = np.array([x[i] ** 2 * i for i in range(1, x.shape[0], 2)])
+    indices = np.array([i * 2 for i in range(x.shape[0] // 2)])
+    return np.sum(rows**2) + np.sum(squares) + np.sum(x[indices] ** 3)
 
 
-def test_a_comprehension_counted_only_at_run_time_is_refused_with_advice():
+def test_a_comprehension_counted_only_at_run_time_is_stacked_item_by_item():
+    x = np.array([0.3, -0.6, 0.9, 1.1, -0.4])
+    value = s2s.value_and_grad(stacked_at_run_time)(x)[0]
+    assert value == pytest.approx(stacked_at_run_time(x), rel=1e-14)
+    assert_gradient(stacked_at_run_time, x)
+
+
+def filtered_at_run_time(x):
+    return np.sum(np.stack([np.sin(v) for v in x if v > 0.0]))
+
+
+def test_a_comprehension_filtered_at_run_time_is_refused_with_advice():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="known only when"):
-        s2s.grad(stacked_at_run_time)
+        s2s.grad(filtered_at_run_time)
 
 
 # filling a preallocated array: out[i] = ...

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import ast
 import copy
+from dataclasses import dataclass
+from typing import Callable
 
 from ..frontend import Binding
-from ..ir import Const, Operand
+from ..ir import Const, Operand, Var
 from .environment import Value
 from .syntax import located
 
@@ -44,6 +46,8 @@ class Comprehensions:
             builtin in ("max", "min") and one_display
         ):
             return None
+        if self._builds_an_array(node) and not self._countable(args[0]):
+            return self._built(args[0], node.func.value)
         written = [
             self._written_out(a) if isinstance(a, COMPREHENSIONS) else a for a in args
         ]
@@ -110,6 +114,144 @@ class Comprehensions:
             total = ast.BinOp(total, ast.Add(), term)
         return located(total, node)
 
+    # --- arrays built item by item ---------------------------------------------------
+
+    def _builds_an_array(self, node: ast.Call) -> bool:
+        """`np.stack(<comprehension>)` or `np.array(...)`, `np.asarray(...)` of one."""
+        func = node.func
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("stack", "array", "asarray")
+            and self._module_of(func.value) == "numpy"
+            and len(node.args) == 1
+            and isinstance(node.args[0], COMPREHENSIONS)
+            and all(k.arg == "axis" and _is_zero(k.value) for k in node.keywords)
+        )
+
+    def _countable(self, comp: ast.expr) -> bool:
+        """Whether the comprehension runs over what can be counted while lowering
+        (then it is written out): displays, tuples of values, `range` of
+        constants, `zip` and `enumerate` of those."""
+        return all(self._countable_iterable(g.iter) for g in comp.generators)
+
+    def _countable_iterable(self, node: ast.expr) -> bool:
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id == "range":
+                return all(
+                    isinstance(a, ast.Constant)
+                    or isinstance(a, ast.UnaryOp)
+                    and isinstance(a.operand, ast.Constant)
+                    for a in node.args
+                )
+            if node.func.id in ("zip", "enumerate"):
+                return all(self._countable_iterable(a) for a in node.args)
+        if isinstance(node, ast.Name):
+            held = self.lookup(node.id)
+            if held is not None:
+                return isinstance(held, tuple) or (
+                    isinstance(held, Var) and self._held_apart(held) is not None
+                )
+            found = self.fn.resolve(node.id)
+            return found is not None and isinstance(found.value, (tuple, list))
+        return False
+
+    def _built(self, comp: ast.expr, numpy: ast.expr) -> Operand:
+        """The stack of a comprehension counted only at run time, one generator
+        without conditions: its first item, an array of copies of it as long as the
+        sequence, then each later item assigned in place (`out[k] = ...`)."""
+        (generator,) = comp.generators if len(comp.generators) == 1 else (None,)
+        if generator is None or generator.ifs or generator.is_async:
+            self._counted_at_run_time(comp)
+        key = f"{id(comp)}"
+        names = {n: f"<{n} {key}>" for n in _target_names(generator.target)}
+        # keys no name the comprehension binds (`<name key>`) can take
+        seq, n, k = f"<items {key} seq>", f"<n {key} count>", f"<k {key} at>"
+        first, out = f"<first {key} item>", f"<stacked {key} out>"
+        item = self._item_at(generator.iter, seq)
+        target = _renamed(generator.target, names)
+        elt = _renamed(comp.elt, names)
+        np_ = lambda function, *args: _call(numpy, function, *args)
+        copies = np_(
+            "array",
+            np_(
+                "broadcast_to",
+                np_("expand_dims", _load(first), ast.Constant(0)),
+                ast.BinOp(
+                    ast.Tuple([_load(n)], ast.Load()),
+                    ast.Add(),
+                    np_("shape", _load(first)),
+                ),
+            ),
+        )
+        part = ast.Subscript(_load(out), _load(k), ast.Store())
+        stmts = [
+            *item.setup,
+            _assign(n, item.count),
+            ast.Assign([target], item.at(ast.Constant(0))),
+            _assign(first, elt),
+            _assign(out, copies),
+            ast.For(
+                ast.Name(k, ast.Store()),
+                ast.Call(
+                    ast.Name("range", ast.Load()), [ast.Constant(1), _load(n)], []
+                ),
+                [
+                    ast.Assign([copy.deepcopy(target)], item.at(_load(k))),
+                    ast.Assign([part], copy.deepcopy(elt)),
+                ],
+                [],
+            ),
+        ]
+        saved_loc = self.builder.loc
+        for stmt in stmts:
+            for node in ast.walk(stmt):
+                if "lineno" in node._attributes and not hasattr(node, "lineno"):
+                    ast.copy_location(node, comp)
+        self.block(stmts)
+        self.builder.loc = saved_loc
+        result = self.env.pop(out)
+        for name in (seq, n, k, first, *names.values()):
+            self.env.pop(name, None)
+        return result
+
+    def _item_at(self, iterable: ast.expr, seq: str) -> "_Items":
+        """How to count the items of what a comprehension runs over, and reach the
+        k-th: `range(a, b, c)` by arithmetic, anything else by indexing it."""
+        if (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Name)
+            and iterable.func.id == "range"
+            and self._is_builtin("range")
+            and not iterable.keywords
+            and 1 <= len(iterable.args) <= 3
+        ):
+            args = iterable.args
+            start = args[0] if len(args) > 1 else ast.Constant(0)
+            step = args[2] if len(args) == 3 else ast.Constant(1)
+            setup = [_assign(f"{seq} start", start), _assign(f"{seq} step", step)]
+            count = ast.Call(ast.Name("len", ast.Load()), [iterable], [])
+            at = lambda k: ast.BinOp(
+                _load(f"{seq} start"),
+                ast.Add(),
+                ast.BinOp(k, ast.Mult(), _load(f"{seq} step")),
+            )
+            return _Items([*setup], count, at)
+        count = ast.Call(ast.Name("len", ast.Load()), [_load(seq)], [])
+        at = lambda k: ast.Subscript(_load(seq), k, ast.Load())
+        return _Items([_assign(seq, iterable)], count, at)
+
+    def _counted_at_run_time(self, comp: ast.expr):
+        raise self.fn.error(
+            comp,
+            "a comprehension whose length is known only when the function runs",
+            "Write a loop that adds up the items (`total = total + ...`), "
+            "sum(... for ...) of it, np.stack([... for v in x]) of one "
+            "generator without `if`, or compute the items at once with array "
+            "operations (np.sin(x) rather than [np.sin(v) for v in x]).",
+        )
+
     # --- comprehensions written out ------------------------------------------------
 
     def _written_out(self, comp: ast.ListComp | ast.GeneratorExp) -> ast.List:
@@ -169,13 +311,7 @@ class Comprehensions:
         if isinstance(value, Const) and isinstance(value.value, (tuple, list)):
             held = tuple(Const(v) for v in value.value)
         if held is None:
-            raise self.fn.error(
-                comp,
-                "a comprehension whose length is known only when the function runs",
-                "Write a loop that adds up the items (`total = total + ...`), "
-                "sum(... for ...) of it, or compute the items at once with array "
-                "operations (np.sin(x) rather than [np.sin(v) for v in x]).",
-            )
+            self._counted_at_run_time(comp)
         return list(held)
 
     def _bind(
@@ -209,6 +345,30 @@ class Comprehensions:
                 "Choose the values with np.where(condition, a, b), or write a loop.",
             )
         return bool(value.value)
+
+
+@dataclass
+class _Items:
+    """What a comprehension runs over: statements that hold it, the number of its
+    items, and the expression of the k-th."""
+
+    setup: list[ast.stmt]
+    count: ast.expr
+    at: Callable[[ast.expr], ast.expr]
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+def _is_zero(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value == 0
+
+
+def _call(numpy: ast.expr, function: str, *args: ast.expr) -> ast.Call:
+    """`np.<function>(*args)`, numpy spelled as the user's code spells it."""
+    func = ast.Attribute(copy.deepcopy(numpy), function, ast.Load())
+    return ast.Call(func, list(args), [])
 
 
 def _bound_names(comp: ast.expr) -> dict[str, str]:

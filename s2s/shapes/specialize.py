@@ -211,9 +211,17 @@ class _Rewriter:
                 return self.becomes(op, op.args[0])  # the ops that use it broadcast
         if op.prim == "array_copy" and info.shape(op.args[0]) == ():
             return self.becomes(op, op.args[0])  # a number is no view
-        if op.prim == "size" and op.args[0].role != Role.PARAM:
+        if (
+            op.prim == "size"
+            and isinstance(op.args[0], Var)
+            and op.args[0].role != Role.PARAM
+        ):
             return self.size_from_parameters(op)
-        if op.prim == "shape" and op.args[0].role != Role.PARAM:
+        if (
+            op.prim == "shape"
+            and isinstance(op.args[0], Var)
+            and op.args[0].role != Role.PARAM
+        ):
             return self.shape_from_parameters(op)
         return self.as_method(op)
 
