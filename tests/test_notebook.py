@@ -52,7 +52,7 @@ def test_comments_and_errors_name_the_cell_as_ipython_does(tmp_path):
     out = json.loads(result.stdout)
     assert "    # In[2]:2  z = X @ w\n" in out["source"]
     assert "ipykernel" not in out["source"] and ".py:" not in out["source"]
-    assert out["message"].startswith("In[4]:2:19: unsupported syntax: a list")
+    assert out["message"].startswith("In[4]:2:19: a comprehension whose length")
 
 
 def test_outside_ipython_a_file_is_named_by_its_name(monkeypatch):
