@@ -83,6 +83,7 @@ DOMAINS = {
     "nz": (_signed(_uniform(0.5, 2.0)), _signed(_ints(1, 3)), True),
     "unit": (_uniform(-0.9, 0.9), _ints(0, 0), True),  # arcsin, arccos, log1p
     "small": (_uniform(-1.2, 1.2), _ints(-1, 1), True),  # tan: clear of its poles
+    "gt1": (_uniform(1.2, 3.0), _ints(2, 3), True),  # arccosh
     "big": (_uniform(700.0, 800.0), None, True),  # logaddexp where exp overflows
     # maximum/minimum: continuous floats never tie; ints are even against odd.
     "even": (
@@ -230,6 +231,22 @@ RULES = [
     ("abs", "np.absolute(x)", "x:nz", ["f", "5", "3,4", "i:4"]),
     ("abs", "abs(x)", "x:nz", ["f", "0", "5", "3,4", "i", "i:4"]),
     ("abs", "math.fabs(x)", "x:nz", MATH1),
+    ("arcsinh", "np.arcsinh(x)", "x:real", UNARY),
+    ("arcsinh", "math.asinh(x)", "x:real", MATH1),
+    ("arccosh", "np.arccosh(x)", "x:gt1", UNARY),
+    ("arccosh", "math.acosh(x)", "x:gt1", MATH1),
+    ("arctanh", "np.arctanh(x)", "x:unit", UNARY),
+    ("arctanh", "math.atanh(x)", "x:unit", MATH1),
+    ("reciprocal", "np.reciprocal(x)", "x:nz", UNARY),
+    ("cbrt", "np.cbrt(x)", "x:nz", UNARY),
+    ("sinc", "np.sinc(x)", "x:real", UNARY),
+    ("sinc", "np.sinc(x)", "x:small", ["5", "3,4"]),
+    ("erf", "math.erf(x)", "x:real", MATH1),
+    ("erfc", "math.erfc(x)", "x:real", MATH1),
+    ("gamma", "math.gamma(x)", "x:pos", MATH1),
+    ("gamma", "math.gamma(x)", "x:frac", ["f", "0"]),  # negative arguments too
+    ("lgamma", "math.lgamma(x)", "x:pos", MATH1),
+    ("lgamma", "math.lgamma(x)", "x:frac", ["f", "0"]),
     # Elementwise, several arguments.
     ("div", "x / y", "x:real y:nz", BINARY),
     ("div", "np.divide(x, y)", "x:real y:nz", FEW2),
@@ -715,6 +732,12 @@ HELPERS = [
         ["4,2 2,2 2,2", "2,4 4 4", "2,1 0 0", "i:4,2 2,2 2,2"],
     ),
 ]
+HELPERS += [
+    ("digamma", "_digamma(x)", "x:pos", MATH1),
+    ("digamma", "_digamma(x)", "x:frac", ["f"]),  # the reflection formula
+    ("polygamma", "_polygamma(x, 1)", "x:pos", MATH1),
+    ("polygamma", "_polygamma(x, n=2)", "x:frac", ["f", "0"]),
+]
 RULES += HELPERS
 
 #: Shape classes each rule's rows must cover between them (see test_rules.py):
@@ -732,6 +755,13 @@ SHAPE_EXEMPT = {
     "diag": {"0-d": "np.diag takes a vector or a matrix"},
     "concatenate": {"0-d": "numpy cannot concatenate 0-d arrays"},
     "diag_adjoint": {"0-d": "np.diag takes a vector or a matrix"},
+    **{
+        name: {
+            "vector": "math functions take numbers",
+            "matrix": "math functions take numbers",
+        }
+        for name in ("erf", "erfc", "gamma", "lgamma", "digamma", "polygamma")
+    },
 }
 
 #: Primitives that user code can name but that never appear as ops in the function's
@@ -766,6 +796,7 @@ EDGES = [
     ("norm", "np.linalg.norm(x, axis=1)", "x:zero", ["3,4"]),
     ("std", "np.std(x)", "x:half", ["5", "3,4"]),  # all equal: the kink at 0
     ("std", "np.std(x, axis=0)", "x:half", ["3,4"]),
+    ("sinc", "np.sinc(x)", "x:zero", ["f", "5", "i"]),  # the limit at 0
     ("pow", "x ** 1", "x:neg", ["f", "5"]),  # folded away: no pow op
 ]
 

@@ -126,4 +126,7 @@ HELPERS = [
         )
         for name in ("hstack", "vstack")
     ),
+    # The derivatives of math.lgamma and math.gamma, on Python floats.
+    helper("digamma", ("x",), elementwise=True, dtype="float"),
+    helper("polygamma", ("x",), static=(("n", None),), elementwise=True, dtype="float"),
 ]

@@ -137,6 +137,34 @@ elementwise("sinh", lambda g, y, x: g * np.cosh(x))
 elementwise("cosh", lambda g, y, x: g * np.sinh(x))
 elementwise("tanh", lambda g, y, x: g * (1 - y**2))
 elementwise("abs", lambda g, y, x: g * np.sign(x))
+elementwise("arcsinh", lambda g, y, x: g / np.sqrt(x**2 + 1))
+elementwise("arccosh", lambda g, y, x: g / np.sqrt(x**2 - 1))
+elementwise("arctanh", lambda g, y, x: g / (1 - x**2))
+elementwise("reciprocal", lambda g, y, x: -g * y**2)
+elementwise("cbrt", lambda g, y, x: g / (3 * y**2))
+
+
+def _sinc(g, y, x):
+    """sinc'(x) = (cos(u) - sinc(x)) / x with u = pi x, which loses the digits it
+    has near 0: there (|u| < 0.1) its series, -pi u (1/3 - u**2/30 + ...), exact to
+    rounding and in its own derivative (a second derivative at 0 is -pi**2 / 3)."""
+    u = math.pi * x
+    near = np.abs(u) < 0.1
+    u2 = u * u
+    series = math.pi * u * (u2 * (u2 * (u2 / 45360 - 1 / 840) + 1 / 30) - 1 / 3)
+    slope = (np.cos(u) - y) / np.where(near, 1.0, x)
+    return g * np.where(near, series, slope)
+
+
+elementwise("sinc", _sinc)
+# math.erf and its relatives, of Python floats: exp is math.exp in these rules.
+TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+elementwise("erf", lambda g, y, x: g * TWO_OVER_SQRT_PI * np.exp(-(x**2)))
+elementwise("erfc", lambda g, y, x: -g * TWO_OVER_SQRT_PI * np.exp(-(x**2)))
+elementwise("gamma", lambda g, y, x: g * y * rt.digamma(x))
+elementwise("lgamma", lambda g, y, x: g * rt.digamma(x))
+elementwise("digamma", lambda g, y, x: g * rt.polygamma(x, n=1))
+elementwise("polygamma", lambda g, y, x, n: g * rt.polygamma(x, n=n + 1))
 
 # --- elementwise, several arguments -----------------------------------------------------
 
