@@ -377,3 +377,63 @@ def _polygamma(x, n):
         term = b * math.factorial(2 * k + n - 1) / x ** (2 * k + n)
         series += -term if n == 0 else -sign * term
     return total + series
+
+
+def _take_adjoint(g, like, indices, axis=None):
+    """Adjoint of np.take(like, indices, axis): g summed into zeros of like's shape
+    at the indices (a repeated index adds)."""
+    if axis is None:
+        flat = _unindex(g, np.ravel(like), indices)
+        return np.reshape(flat, np.shape(like))
+    return _unindex(g, like, (slice(None),) * (axis % np.ndim(like)) + (indices,))
+
+
+def _take_along_axis_adjoint(g, like, indices, axis=-1):
+    """Adjoint of np.take_along_axis(like, indices, axis): g summed into zeros of
+    like's shape at the indices along the axis (a repeated index adds)."""
+    if axis is None:
+        return _take_adjoint(g, like, indices)
+    shape = np.shape(like)
+    axis = axis % len(shape)
+    index = []
+    for k, n in enumerate(shape):
+        if k == axis:
+            index.append(indices)
+        else:  # the position along every other axis, broadcast
+            index.append(
+                np.reshape(np.arange(n), (1,) * k + (n,) + (1,) * (len(shape) - k - 1))
+            )
+    return _unindex(g, like, tuple(index))
+
+
+def _tile_adjoint(g, like, reps):
+    """Adjoint of np.tile(like, reps): the copies of like in g, summed."""
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    shape = np.shape(like)
+    rank = max(len(shape), len(reps))
+    sizes = (1,) * (rank - len(shape)) + tuple(shape)
+    counts = (1,) * (rank - len(reps)) + reps
+    split = [n for pair in zip(counts, sizes) for n in pair]
+    copies = np.sum(np.reshape(g, split), axis=tuple(range(0, 2 * rank, 2)))
+    return np.reshape(copies, shape)
+
+
+def _repeat_adjoint(g, like, repeats, axis=None):
+    """Adjoint of np.repeat(like, repeats, axis) with an integer `repeats`: the
+    repeats of each element in g, summed."""
+    shape = np.shape(like)
+    if axis is None:
+        return np.reshape(np.sum(np.reshape(g, (-1, repeats)), axis=1), shape)
+    axis = axis % len(shape)
+    split = shape[:axis] + (shape[axis], repeats) + shape[axis + 1 :]
+    return np.sum(np.reshape(g, split), axis=axis + 1)
+
+
+def _unpad(g, pad_width):
+    """Adjoint of np.pad(a, pad_width) (mode "constant"): the part of g that is a's."""
+    pairs = np.broadcast_to(np.asarray(pad_width, dtype=int), (np.ndim(g), 2))
+    index = tuple(
+        slice(int(before), n - int(after))
+        for (before, after), n in zip(pairs.tolist(), np.shape(g))
+    )
+    return g[index]

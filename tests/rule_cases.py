@@ -71,6 +71,17 @@ def _with_zeros(count):
     return sample
 
 
+def _zeros_at(*positions):
+    """Nonzero values with the elements at these flat positions set to zero."""
+
+    def sample(rng, shape):
+        flat = np.reshape(_signed(_uniform(0.5, 1.5))(rng, shape), -1).copy()
+        flat[list(positions)] = 0.0
+        return np.reshape(flat, shape)
+
+    return sample
+
+
 def _constant(value):
     return lambda rng, shape: np.full(shape, value, dtype=float)
 
@@ -105,6 +116,7 @@ DOMAINS = {
     "frac": (_frac, None, True),
     "zero1": (_with_zeros(1), None, True),  # products through one zero
     "zeros": (_with_zeros(3), None, True),  # ... and through several
+    "zerorun": (_zeros_at(1, 3, 4), None, True),  # three zeros in a row of five
     "zero": (_constant(0.0), _ints(0, 0), True),
     "half": (_constant(0.5), None, True),
     "two": (_constant(2.0), None, True),
@@ -420,6 +432,80 @@ RULES = [
     ("trace", "np.trace(x, axis1=1, axis2=2)", "x:real", ["2,2,2", "2,2,3"]),
     ("trace", "np.trace(x, 0, 2, 0)", "x:real", ["3,2,2"]),
     ("trace", "x.trace()", "x:real", ["3,3"]),
+    # Array functions.
+    ("cumprod", "np.cumprod(x)", "x:nz", ALL_RANKS),
+    ("cumprod", "np.cumprod(x, axis=0)", "x:nz", AXIS0),
+    ("cumprod", "np.cumprod(x, axis=-1)", "x:nz", AXIS1),
+    ("cumprod", "x.cumprod(1)", "x:nz", MATRIX),
+    ("cumprod", "np.cumprod(x)", "x:zero1", ["5", "3,4"]),
+    ("cumprod", "np.cumprod(x, axis=1)", "x:zeros", ["3,4", "2,2,3"]),
+    ("cumprod", "np.cumprod(x, axis=0)", "x:zeros", ["3,4"]),
+    ("cumprod", "np.cumprod(x)", "x:zerorun", ["5"]),
+    ("diff", "np.diff(x)", "x:real", ["5", "3,4", "2,2,3", "i:4"]),
+    ("diff", "np.diff(x, axis=0)", "x:real", ["5", "3,4"]),
+    ("diff", "np.diff(x, 2, axis=1)", "x:real", ["3,4", "2,3,2"]),
+    ("diff", "np.diff(x, n=3)", "x:real", ["5"]),
+    ("diff", "np.diff(x, n=0)", "x:real", ["5"]),
+    ("diff", "np.diff(x, prepend=0.0)", "x:real", ["5", "3,4"]),
+    ("diff", "np.diff(x, n=2, axis=0, prepend=2, append=1.5)", "x:real", ["3,4"]),
+    ("sort", "np.sort(x)", "x:distinct", ["5", "3,4", "2,2,3", "i:4"]),
+    ("sort", "np.sort(x, axis=0)", "x:distinct", ["3,4"]),
+    ("sort", "np.sort(x, axis=None)", "x:distinct", ["f", "0", "3,4"]),
+    ("sort", "np.sort(x, kind='stable')", "x:distinct", ["5"]),
+    ("take", "np.take(x, k)", "x:real k:indices", ["5 -", "3,4 -"]),
+    ("take", "np.take(x, k, axis=0)", "x:real k:indices", ["3,4 -"]),
+    ("take", "np.take(x, k, axis=1)", "x:real k:indices", ["3,4 -", "2,3,2 -"]),
+    ("take", "np.take(x, 1, axis=-1)", "x:real", ["5", "3,4", "i:3,4"]),
+    ("take", "np.take(x, 0)", "x:real", ["f", "0", "i"]),
+    ("take", "x.take(k, axis=-1)", "x:real k:indices", ["2,3 -"]),
+    (
+        "take_along_axis",
+        "np.take_along_axis(x, np.argsort(x, axis=1), axis=1)",
+        "x:distinct",
+        ["3,4", "i:3,4"],
+    ),
+    (
+        "take_along_axis",
+        "np.take_along_axis(x, k, axis=0)",
+        "x:real",
+        ["3,4"],
+        "k = np.array([[2, 0, 2, 1], [0, 0, 1, 2]])",
+    ),
+    (
+        "take_along_axis",
+        "np.take_along_axis(x, k, axis=None)",
+        "x:real",
+        ["5", "3,4"],
+        "k = np.array([4, 0, 4])",
+    ),
+    ("flip", "np.flip(x)", "x:real", ALL_RANKS),
+    ("flip", "np.flip(x, 0)", "x:real", AXIS0),
+    ("flip", "np.flip(x, axis=(0, -1))", "x:real", ["3,4", "2,2,3"]),
+    ("roll", "np.roll(x, 2)", "x:real", ALL_RANKS),
+    ("roll", "np.roll(x, -1, axis=0)", "x:real", AXIS0),
+    ("roll", "np.roll(x, (1, 2), axis=(0, 1))", "x:real", ["3,4", "2,2,3"]),
+    ("roll", "np.roll(x, k)", "x:real k:index", ["5 -", "3,4 -"]),
+    ("swapaxes", "np.swapaxes(x, 0, 1)", "x:real", ["3,4", "2,2,3", "i:3,4"]),
+    ("swapaxes", "np.swapaxes(x, 0, -1)", "x:real", ["5"]),
+    ("swapaxes", "x.swapaxes(-1, 0)", "x:real", CUBE),
+    ("moveaxis", "np.moveaxis(x, 0, -1)", "x:real", ["5", "3,4", "2,2,3", "i:3,4"]),
+    ("moveaxis", "np.moveaxis(x, (0, 1), (2, 0))", "x:real", CUBE),
+    ("tile", "np.tile(x, 2)", "x:real", ["f", "0", "5", "3,4", "i:3"]),
+    ("tile", "np.tile(x, (2, 1, 2))", "x:real", ["3", "2,3"]),
+    ("tile", "np.tile(x, (1, 2))", "x:real", ["2,2,3"]),
+    ("repeat", "np.repeat(x, 2)", "x:real", ["f", "0", "5", "3,4", "i:3"]),
+    ("repeat", "np.repeat(x, 3, axis=1)", "x:real", AXIS1),
+    ("repeat", "x.repeat(2, axis=-1)", "x:real", ["5", "3,4"]),
+    ("repeat", "np.repeat(x, 0, axis=0)", "x:real", ["3,4"]),
+    ("pad", "np.pad(x, 1)", "x:real", ["0", "5", "3,4", "2,2,3", "i:3"]),
+    ("pad", "np.pad(x, (1, 2), constant_values=1.5)", "x:real", ["5", "3,4"]),
+    ("pad", "np.pad(x, ((0, 1), (2, 0)))", "x:real", ["3,4", "i:2,2"]),
+    ("pad", "np.pad(x, ((1, 1),), mode='constant')", "x:real", ["5"]),
+    ("pad", "np.pad(x, (k, 1))", "x:real k:index", ["5 -", "3,4 -"]),
+    ("triu", "np.triu(x)", "x:real", ["3,4", "4,3", "2,3,2", "i:3,3", "4"]),
+    ("triu", "np.triu(x, 1)", "x:real", ["3,4", "4,3"]),
+    ("tril", "np.tril(x)", "x:real", ["3,4", "4,3", "2,3,2", "i:3,3", "4"]),
+    ("tril", "np.tril(x, k=-1)", "x:real", ["3,4", "4,3"]),
     # Linear algebra.
     (
         "outer",
@@ -733,6 +819,50 @@ HELPERS = [
     ),
 ]
 HELPERS += [
+    ("take_adjoint", "_take_adjoint(g, a, k)", "g:real a:like k:indices", ["4 5 -"]),
+    (
+        "take_adjoint",
+        "_take_adjoint(g, a, k, axis=1)",
+        "g:real a:like k:indices",
+        ["3,4 3,4 -", "i:3,4 3,4 -"],
+    ),
+    ("take_adjoint", "_take_adjoint(g, a, 1, axis=-1)", "g:real a:like", ["3 3,4"]),
+    ("take_adjoint", "_take_adjoint(g, a, 1)", "g:real a:like", ["f 5", "0 5"]),
+    (
+        "take_along_axis_adjoint",
+        "_take_along_axis_adjoint(g, a, k, axis=0)",
+        "g:real a:like",
+        ["2,4 3,4", "i:2,4 3,4"],
+        "k = np.array([[2, 0, 2, 1], [0, 0, 1, 2]])",
+    ),
+    (
+        "take_along_axis_adjoint",
+        "_take_along_axis_adjoint(g, a, k, axis=None)",
+        "g:real a:like",
+        ["3 3,4"],
+        "k = np.array([5, 0, 5])",
+    ),
+    (
+        "tile_adjoint",
+        "_tile_adjoint(g, a, (2, 1))",
+        "g:real a:like",
+        ["4,2 2,2", "2,3 3", "i:6,2 3,2"],
+    ),
+    ("tile_adjoint", "_tile_adjoint(g, a, 1)", "g:real a:like", ["1 f", "1 0"]),
+    (
+        "repeat_adjoint",
+        "_repeat_adjoint(g, a, 2, axis=1)",
+        "g:real a:like",
+        ["2,6 2,3", "i:2,6 2,3"],
+    ),
+    (
+        "repeat_adjoint",
+        "_repeat_adjoint(g, a, 2)",
+        "g:real a:like",
+        ["2 f", "2 0", "10 5"],
+    ),
+    ("unpad", "_unpad(g, 1)", "g:real", ["0", "5", "3,4", "i:3,3"]),
+    ("unpad", "_unpad(g, ((1, 0), (0, 2)))", "g:real", ["3,4"]),
     ("digamma", "_digamma(x)", "x:pos", MATH1),
     ("digamma", "_digamma(x)", "x:frac", ["f"]),  # the reflection formula
     ("polygamma", "_polygamma(x, 1)", "x:pos", MATH1),
@@ -755,6 +885,13 @@ SHAPE_EXEMPT = {
     "diag": {"0-d": "np.diag takes a vector or a matrix"},
     "concatenate": {"0-d": "numpy cannot concatenate 0-d arrays"},
     "diag_adjoint": {"0-d": "np.diag takes a vector or a matrix"},
+    **{
+        name: {"0-d": "numpy needs an axis to work along"}
+        for name in ("diff", "swapaxes", "moveaxis", "take_along_axis")
+    },
+    "triu": {"0-d": "np.triu takes a vector or matrices"},
+    "tril": {"0-d": "np.tril takes a vector or matrices"},
+    "take_along_axis_adjoint": {"0-d": "np.take_along_axis needs an axis"},
     **{
         name: {
             "vector": "math functions take numbers",
@@ -878,6 +1015,9 @@ NONDIFF = [
     ("all", "", "x * (x > -0.5).all(axis=1, keepdims=True)", "x:bands", ["3,4"], False),
     ("any", "", "x * np.any(x > 0.5)", "x:bands", ["5", "3,4"], False),
     ("any", "", "x * (x > 0.5).any(axis=1, keepdims=True)", "x:bands", ["3,4"], False),
+    ("argsort", "", "x[np.argsort(x)]", "x:distinct", ["5"], False),
+    ("argsort", "", "x * np.argsort(x, axis=0)", "x:distinct", ["3,4"], False),
+    ("argsort", "", "x * np.argsort(x, kind='stable')", "x:distinct", ["3,4"], False),
     ("shape", "", "x * x.shape[0]", "x:real", ["5", "3,4"], False),
     ("shape", "", "x * np.shape(x)[-1]", "x:real", ["3,4"], False),
     ("ndim", "", "x * x.ndim", "x:real", ["5", "3,4"], False),

@@ -129,4 +129,33 @@ HELPERS = [
     # The derivatives of math.lgamma and math.gamma, on Python floats.
     helper("digamma", ("x",), elementwise=True, dtype="float"),
     helper("polygamma", ("x",), static=(("n", None),), elementwise=True, dtype="float"),
+    # The adjoints of the array functions that select or repeat elements.
+    *(
+        helper(
+            name,
+            ("g", "like", "indices"),
+            static=(("axis", axis),),
+            nondiff=frozenset({"like", "indices"}),
+            shaped_like=1,
+            shape_only=1,
+        )
+        for name, axis in (("take_adjoint", None), ("take_along_axis_adjoint", -1))
+    ),
+    helper(
+        "tile_adjoint",
+        ("g", "like"),
+        static=(("reps", None),),
+        nondiff=LIKE,
+        shaped_like=1,
+        shape_only=1,
+    ),
+    helper(
+        "repeat_adjoint",
+        ("g", "like"),
+        static=(("repeats", None), ("axis", None)),
+        nondiff=LIKE,
+        shaped_like=1,
+        shape_only=1,
+    ),
+    helper("unpad", ("g", "pad_width"), nondiff=frozenset({"pad_width"}), counts=1),
 ]

@@ -34,7 +34,7 @@ METHODS: dict[str, str] = {
     for name in (
         *("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "trace"),
         *("dot", "clip", "ravel", "squeeze", "argmax", "argmin", "round"),
-        *("all", "any"),
+        *("all", "any", "cumprod", "take", "repeat", "swapaxes"),
     )
 }
 METHODS["flatten"] = "ravel"  # a copy rather than a view: the same value

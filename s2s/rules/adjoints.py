@@ -31,6 +31,7 @@ from ..errors import NotTwiceDifferentiableError
 from ..primitives import parse_einsum
 from .registry import (
     EachOperand,
+    along,
     bilinear,
     elementwise,
     linear,
@@ -279,18 +280,8 @@ other("std", _std)
 other("norm", _norm)
 
 
-def _along(axis, item):
-    """An index that applies `item` on `axis` (static), e.g. (slice(None), k)."""
-    full = slice(None)
-    if axis >= 0:
-        index = (full,) * axis + (item,)
-    else:
-        index = (Ellipsis, item) + (full,) * (-axis - 1)
-    return index if len(index) > 1 else index[0]
-
-
 def _flip(x, axis):
-    return x[_along(axis, slice(None, None, -1))]
+    return x[along(axis, slice(None, None, -1))]
 
 
 def _cumsum(g, y, a, axis=None):
@@ -334,14 +325,12 @@ def _concatenate(k, g, y, *arrays, axis=0):
     size = (lambda a: np.size(a)) if axis is None else (lambda a: np.shape(a)[axis])
     start = sum((size(a) for a in arrays[:k]), 0)
     stop = None if k == len(arrays) - 1 else start + size(arrays[k])
-    part = g[
-        _along(0 if axis is None else axis, slice(None if k == 0 else start, stop))
-    ]
+    part = g[along(0 if axis is None else axis, slice(None if k == 0 else start, stop))]
     return np.reshape(part, np.shape(arrays[k])) if axis is None else part
 
 
 def _stack(k, g, y, *arrays, axis=0):
-    return g[_along(axis, k)]
+    return g[along(axis, k)]
 
 
 linear("concatenate", EachOperand(_concatenate))

@@ -19,6 +19,16 @@ Rule = Callable[..., Optional[Sym]]
 KIND_NAMES = ("linear", "bilinear", "elementwise", "other")
 
 
+def along(axis, item):
+    """An index that applies `item` on `axis` (static), e.g. (slice(None), k)."""
+    full = slice(None)
+    if axis >= 0:
+        index = (full,) * axis + (item,)
+    else:
+        index = (Ellipsis, item) + (full,) * (-axis - 1)
+    return index if len(index) > 1 else index[0]
+
+
 class EachOperand:
     """The rules of a primitive that takes any number of operands: iterating gives,
     for operand k, ``rule(k, g, y, *operands, **params)``."""
