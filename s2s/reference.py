@@ -88,7 +88,12 @@ def spellings(name: str) -> list[str]:
     signature = _signature(name)
     operands = ", ".join(prim.operands)
     first = prim.operands[0] if prim.operands else "x"
-    found += [f"np.{k}({signature})" for k, v in NUMPY_FUNCTIONS.items() if v == name]
+    if prim.item is not None:  # `np.linalg.eigh(a)[1]`
+        found.append(f"np.{prim.numpy}({signature})[{prim.item}]")
+    else:
+        found += [
+            f"np.{k}({signature})" for k, v in NUMPY_FUNCTIONS.items() if v == name
+        ]
     found += [f"math.{k}({operands})" for k, v in MATH_FUNCTIONS.items() if v == name]
     found += [f"{first}.{k}(...)" for k, v in METHODS.items() if v == name]
     found += [f"{k}({operands})" for k, v in BUILTINS.items() if v == name]

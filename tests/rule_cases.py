@@ -82,6 +82,20 @@ def _zeros_at(*positions):
     return sample
 
 
+def _matrices(make):
+    """Square matrices (of the last two axes) from make(rng, m, n), n their size,
+    m a random matrix of the shape."""
+    return lambda rng, shape: make(rng, rng.standard_normal(shape), shape[-1])
+
+
+def _int_matrices(make):
+    return lambda rng, shape: make(rng, rng.integers(-2, 3, shape), shape[-1])
+
+
+def _transposed(m):
+    return np.swapaxes(m, -1, -2)
+
+
 def _constant(value):
     return lambda rng, shape: np.full(shape, value, dtype=float)
 
@@ -117,6 +131,26 @@ DOMAINS = {
     "zero1": (_with_zeros(1), None, True),  # products through one zero
     "zeros": (_with_zeros(3), None, True),  # ... and through several
     "zerorun": (_zeros_at(1, 3, 4), None, True),  # three zeros in a row of five
+    # np.linalg: invertible, positive definite, and symmetric with distinct
+    # eigenvalues (the diagonal of the integer ones 0, 5, 10 apart from the rest).
+    "invertible": (
+        _matrices(lambda rng, m, n: m + 3 * np.eye(n)),
+        _int_matrices(lambda rng, m, n: m + 6 * np.eye(n, dtype=int)),
+        True,
+    ),
+    "spd": (
+        _matrices(lambda rng, m, n: m @ _transposed(m) + n * np.eye(n)),
+        _int_matrices(lambda rng, m, n: m @ _transposed(m) + n * np.eye(n, dtype=int)),
+        True,
+    ),
+    "symmetric": (
+        _matrices(lambda rng, m, n: m + _transposed(m)),
+        _int_matrices(
+            lambda rng, m, n: np.clip(m + _transposed(m), -1, 1)
+            + np.diag(5 * np.arange(n))
+        ),
+        True,
+    ),
     "zero": (_constant(0.0), _ints(0, 0), True),
     "half": (_constant(0.5), None, True),
     "two": (_constant(2.0), None, True),
@@ -545,6 +579,68 @@ RULES = [
     ("einsum", "np.einsum('i,ij,j->', x, y, z)", "x:real y:real z:real", ["3 3,4 4"]),
     ("einsum", "np.einsum('ij,ij->', x, x)", "x:real", ["3,4"]),
     ("einsum", "np.einsum('ij, jk -> ik', x, y)", "x:real y:real", ["2,3 3,2"]),
+    ("einsum", "np.einsum('ii->', x)", "x:real", ["3,3", "i:2,2"]),
+    ("einsum", "np.einsum('ii->i', x)", "x:real", ["3,3"]),
+    ("einsum", "np.einsum('iij->j', x)", "x:real", ["2,2,3"]),
+    ("einsum", "np.einsum('ii,ij->j', x, y)", "x:real y:real", ["3,3 3,2"]),
+    ("einsum", "np.einsum('...ii->...i', x)", "x:real", ["2,2,2"]),
+    ("einsum", "np.einsum('iji->j', x)", "x:real", ["2,3,2"]),
+    ("einsum", "np.einsum('iii->i', x)", "x:real", ["2,2,2"]),
+    (
+        "kron",
+        "np.kron(x, y)",
+        "x:real y:real",
+        ["2 3", "2,2 2,1", "f 3", "0 2", "i:2 3", "3 2,2"],
+    ),
+    (
+        "tensordot",
+        "np.tensordot(x, y)",
+        "x:real y:real",
+        ["2,3,2 3,2", "3,2 3,2", "i:2,2 2,2"],
+    ),
+    ("tensordot", "np.tensordot(x, y, axes=1)", "x:real y:real", ["3,4 4", "2,3 3,2"]),
+    ("tensordot", "np.tensordot(x, y, 0)", "x:real y:real", ["f 3", "0 2", "2 3"]),
+    (
+        "tensordot",
+        "np.tensordot(x, y, axes=([1, 0], [0, 2]))",
+        "x:real y:real",
+        ["2,3 3,2,2"],
+    ),
+    ("tensordot", "np.tensordot(x, y, axes=(-1, 0))", "x:real y:real", ["2,3 3,2"]),
+    # np.linalg.
+    (
+        "solve",
+        "np.linalg.solve(x, y)",
+        "x:invertible y:real",
+        ["3,3 3", "3,3 3,2", "2,2,2 2,2,1", "2,2,2 2,1", "i:3,3 3", "2,2 i:2"],
+    ),
+    ("inv", "np.linalg.inv(x)", "x:invertible", ["3,3", "2,2,2", "i:3,3"]),
+    ("det", "np.linalg.det(x)", "x:invertible", ["3,3", "2,2,2", "i:2,2"]),
+    ("logabsdet", "np.linalg.slogdet(x)[1]", "x:invertible", ["3,3", "2,2,2", "i:3,3"]),
+    (
+        "logabsdet",
+        "logdet * sign",
+        "x:invertible",
+        ["3,3", "2,2,2"],
+        "sign, logdet = np.linalg.slogdet(-x)",
+    ),
+    ("cholesky", "np.linalg.cholesky(x)", "x:spd", ["3,3", "2,2,2", "i:3,3"]),
+    ("eigh_values", "np.linalg.eigh(x)[0]", "x:symmetric", ["3,3", "2,2,2", "i:3,3"]),
+    ("eigh_values", "np.linalg.eigh(x, UPLO='U')[0]", "x:symmetric", ["3,3"]),
+    (
+        "eigh_vectors",
+        "np.linalg.eigh(x)[1]",
+        "x:symmetric",
+        ["3,3", "2,2,2", "i:3,3"],
+    ),
+    ("eigh_vectors", "np.linalg.eigh(x, 'U')[1]", "x:symmetric", ["3,3"]),
+    (
+        "eigh_vectors",
+        "v * w",
+        "x:symmetric",
+        ["3,3"],
+        "w, v = np.linalg.eigh(x)",
+    ),
     # Shapes.
     ("transpose", "x.T", "x:real", ["0", "5", "3,4", "2,2,3", "i:3,4"]),
     ("transpose", "np.transpose(x)", "x:real", ["5", "3,4", "2,2,3"]),
@@ -863,6 +959,55 @@ HELPERS += [
     ),
     ("unpad", "_unpad(g, 1)", "g:real", ["0", "5", "3,4", "i:3,3"]),
     ("unpad", "_unpad(g, ((1, 0), (0, 2)))", "g:real", ["3,4"]),
+    (
+        "kron_adjoint_a",
+        "_kron_adjoint_a(g, a, b)",
+        "g:real a:like b:real",
+        ["6 2 3", "4,2 2,2 2,1", "3 f 3", "3 0 3", "i:6 2 3"],
+    ),
+    (
+        "kron_adjoint_b",
+        "_kron_adjoint_b(g, a, b)",
+        "g:real a:real b:like",
+        ["6 2 3", "4,2 2,2 2,1", "3 3 f", "3 3 0", "i:6 2 3"],
+    ),
+    (
+        "tensordot_adjoint_a",
+        "_tensordot_adjoint_a(g, a, b, axes=1)",
+        "g:real a:like b:real",
+        ["3,2 3,4 4,2", "3 3,4 4", "i:3,2 3,4 4,2"],
+    ),
+    (
+        "tensordot_adjoint_a",
+        "_tensordot_adjoint_a(g, a, b, axes=0)",
+        "g:real a:like b:real",
+        ["3 f 3", "2 0 2"],
+    ),
+    (
+        "tensordot_adjoint_a",
+        "_tensordot_adjoint_a(g, a, b, axes=((1, 0), (0, 2)))",
+        "g:real a:like b:real",
+        ["2 2,3 3,2,2"],
+    ),
+    (
+        "tensordot_adjoint_b",
+        "_tensordot_adjoint_b(g, a, b, axes=1)",
+        "g:real a:real b:like",
+        ["3,2 3,4 4,2", "3 3,4 4", "i:3,2 3,4 4,2"],
+    ),
+    (
+        "tensordot_adjoint_b",
+        "_tensordot_adjoint_b(g, a, b, axes=0)",
+        "g:real a:real b:like",
+        ["3 f 3", "2 0 2"],
+    ),
+    (
+        "tensordot_adjoint_b",
+        "_tensordot_adjoint_b(g, a, b, axes=((1, 0), (0, 2)))",
+        "g:real a:real b:like",
+        ["2 2,3 3,2,2"],
+    ),
+    ("inverse_gaps", "_inverse_gaps(x)", "x:distinct", ["3", "2,3", "i:4"]),
     ("digamma", "_digamma(x)", "x:pos", MATH1),
     ("digamma", "_digamma(x)", "x:frac", ["f"]),  # the reflection formula
     ("polygamma", "_polygamma(x, 1)", "x:pos", MATH1),
@@ -890,6 +1035,13 @@ SHAPE_EXEMPT = {
         for name in ("diff", "swapaxes", "moveaxis", "take_along_axis")
     },
     "triu": {"0-d": "np.triu takes a vector or matrices"},
+    **{
+        name: {"0-d": "a square matrix", "vector": "a square matrix"}
+        for name in ("inv", "det", "logabsdet", "cholesky", "eigh_values")
+    },
+    "eigh_vectors": {"0-d": "a square matrix", "vector": "a square matrix"},
+    "solve": {"0-d": "a square matrix"},
+    "inverse_gaps": {"0-d": "eigenvalues are a vector"},
     "tril": {"0-d": "np.tril takes a vector or matrices"},
     "take_along_axis_adjoint": {"0-d": "np.take_along_axis needs an axis"},
     **{
@@ -1016,6 +1168,14 @@ NONDIFF = [
     ("any", "", "x * np.any(x > 0.5)", "x:bands", ["5", "3,4"], False),
     ("any", "", "x * (x > 0.5).any(axis=1, keepdims=True)", "x:bands", ["3,4"], False),
     ("argsort", "", "x[np.argsort(x)]", "x:distinct", ["5"], False),
+    (
+        "slogdet_sign",
+        "",
+        "x * np.linalg.slogdet(x)[0]",
+        "x:invertible",
+        ["3,3", "2,2,2"],
+        False,
+    ),
     ("argsort", "", "x * np.argsort(x, axis=0)", "x:distinct", ["3,4"], False),
     ("argsort", "", "x * np.argsort(x, kind='stable')", "x:distinct", ["3,4"], False),
     ("shape", "", "x * x.shape[0]", "x:real", ["5", "3,4"], False),

@@ -24,6 +24,7 @@ from ..ir import Const, Operand, Role, Var
 from ..primitives import (
     BUILTINS,
     METHODS,
+    NUMPY_TUPLES,
     PRIMITIVES,
     ArgumentError,
     bind,
@@ -349,6 +350,9 @@ class Calls:
         return tuple(values) or None
 
     def _static(self, node: ast.expr, what: str) -> Any:
+        literal = _literal(node)
+        if literal is not None:  # axes=([1, 2], [0, 1]): lists written as tuples
+            return literal
         value = self.expr(node)
         if isinstance(value, Const):
             return value.value
@@ -437,6 +441,11 @@ class Calls:
                 raise self.fn.error(node, *problem)
         if lib != "np" or prim.operator is not None:  # np.add(x, y) is not x + y
             static["lib"] = lib
+        if prim.item is not None:  # `w, V = np.linalg.eigh(a)`: one op per item
+            items = [
+                self.emit(p, *operands, **static) for p in NUMPY_TUPLES[prim.numpy]
+            ]
+            return self.emit("tuple", *items, hint=hint)
         out = self.emit(prim_name, *operands, hint=hint, **static)
         if prim.holder:  # generated code read back: `mlp = _module("examples.mlp")`
             self.objects[out] = loaded_object(static["name"])
@@ -477,6 +486,29 @@ class Calls:
             "See 'Custom derivative rules' in the README and the functions s2s knows "
             "in docs/rules.md; or write it with supported numpy operations.",
         )
+
+
+def _literal(node: ast.expr) -> tuple | None:
+    """A list or tuple display of numbers (nested too) as a tuple, else None."""
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return None
+    items = []
+    for item in node.elts:
+        if isinstance(item, ast.Constant) and type(item.value) in (int, float):
+            items.append(item.value)
+        elif isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub):
+            inner = item.operand
+            if not (
+                isinstance(inner, ast.Constant) and type(inner.value) in (int, float)
+            ):
+                return None
+            items.append(-inner.value)
+        else:
+            nested = _literal(item)
+            if nested is None:
+                return None
+            items.append(nested)
+    return tuple(items)
 
 
 def _located(new: ast.expr, old: ast.AST) -> ast.expr:

@@ -19,6 +19,7 @@ from .spelling import (
     METHODS,
     NUMPY_CONSTANTS,
     NUMPY_FUNCTIONS,
+    NUMPY_TUPLES,
     import_roots,
     loaded_object,
     lookup_object,

@@ -158,4 +158,18 @@ HELPERS = [
         shape_only=1,
     ),
     helper("unpad", ("g", "pad_width"), nondiff=frozenset({"pad_width"}), counts=1),
+    # The adjoints of np.kron and np.tensordot, bilinear in g and the other factor.
+    *(
+        helper(
+            f"{op}_adjoint_{side}",
+            ("g", "a", "b"),
+            static=(("axes", 2),) if op == "tensordot" else (),
+            nondiff=frozenset({side}),
+            shaped_like=1 if side == "a" else 2,
+        )
+        for op in ("kron", "tensordot")
+        for side in ("a", "b")
+    ),
+    # 1 / (w[j] - w[i]) off the diagonal: what eigenvectors' derivatives divide by
+    helper("inverse_gaps", ("w",), dtype="float"),
 ]

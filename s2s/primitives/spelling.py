@@ -25,6 +25,18 @@ NUMPY_FUNCTIONS: dict[str, str] = {
     "bitwise_not": "invert",
 }
 
+#: numpy's name of each function that returns a tuple -> the primitive of each item,
+#: in order (the name itself leads to the first of them).
+NUMPY_TUPLES: dict[str, tuple[str, ...]] = {
+    name: tuple(
+        p.name
+        for p in sorted(CATALOGUE, key=lambda p: p.item or 0)
+        if p.numpy == name and p.item is not None
+    )
+    for name in {p.numpy for p in CATALOGUE if p.item is not None}
+}
+NUMPY_FUNCTIONS.update({name: items[0] for name, items in NUMPY_TUPLES.items()})
+
 MATH_FUNCTIONS: dict[str, str] = {p.math: p.name for p in CATALOGUE if p.math}
 MATH_FUNCTIONS["pow"] = "pow"
 

@@ -26,6 +26,7 @@ reverse pass sums each contribution back to its operand's shape, in one place.
 from __future__ import annotations
 
 import math
+import string
 
 from ..errors import NotTwiceDifferentiableError
 from ..primitives import parse_einsum
@@ -90,27 +91,54 @@ def _einsum(k, g, y, *operands, subscripts):
 
     Labels only operand k has are summed over in the forward einsum: its adjoint is
     constant along them, so they come back as size-1 axes that `_unbroadcast`
-    stretches.  It also sums what the einsum broadcast: size-1 axes and `...`.
+    stretches.  It also sums what the einsum broadcast: size-1 axes and `...`.  A
+    label repeated in operand k (a diagonal, `ii->i`) is put back on the diagonal.
     """
     inputs, output = parse_einsum(subscripts, len(operands))
     mine = inputs[k]
     others = [s for j, s in enumerate(inputs) if j != k]
     known = set(output).union(*others)
-    target = [c for c in mine if c in known]
+    target = [c for c in dict.fromkeys(mine) if c in known]
     if "..." in known and "..." not in mine:
         target.insert(0, "...")  # numpy cannot sum `...` away: _unbroadcast does
     spec = ",".join("".join(s) for s in [output, *others]) + "->" + "".join(target)
     rest = [x for j, x in enumerate(operands) if j != k]
-    part = np.einsum(g, *rest, subscripts=spec)
-    missing = [i for i, c in enumerate(mine) if c not in known]
+    # (`j->j` gives g as it is: only a diagonal of the operand has the output's labels)
+    part = g if target == output and not rest else np.einsum(g, *rest, subscripts=spec)
+    # Count from the end where a `...` of unknown length comes before the label.
+    dots = mine.index("...") if "..." in mine else len(mine)
+    if "..." in target and "..." not in mine:
+        dots = -1
+    axes = [i if i < dots else i - len(mine) for i in range(len(mine))]
+    if len(set(mine)) < len(mine):
+        part = _on_diagonals(part, target, mine, known, operands[k], axes)
+    missing = [i for i, c in enumerate(mine) if c not in known and mine.count(c) == 1]
     if missing:
-        # Count from the end where a `...` of unknown length comes before the label.
-        dots = mine.index("...") if "..." in mine else len(mine)
-        if "..." in target and "..." not in mine:
-            dots = -1
-        axes = tuple(i if i < dots else i - len(mine) for i in missing)
-        part = np.expand_dims(part, axis=axes)
+        part = np.expand_dims(part, axis=tuple(axes[i] for i in missing))
     return rt.unbroadcast(part, operands[k])
+
+
+def _on_diagonals(part, labels, mine, known, x, axes):
+    """`part` (with the distinct labels of `mine` it has) laid out like `mine`: each
+    repeat of a label is another axis, part's values on the diagonal (an identity
+    matrix of the label's size per repeat).  Labels of `mine` that appear once and
+    are summed away stay out (expand_dims puts them back)."""
+    spare = iter(c for c in string.ascii_letters if c not in set(mine) | known)
+    layout, eyes, seen = [], [], {}
+    for i, c in enumerate(mine):
+        if c not in known and mine.count(c) == 1:
+            continue
+        if c in seen:  # a repeat: a new label, tied to the first by an identity
+            fresh = next(spare)
+            eyes.append((c + fresh, np.eye(np.shape(x)[seen[c]])))
+            layout.append(fresh)
+        else:
+            seen[c] = axes[i]
+            layout.append(c)
+    if "..." in labels and "..." not in mine:
+        layout.insert(0, "...")
+    spec = ",".join(["".join(labels), *(s for s, _ in eyes)]) + "->" + "".join(layout)
+    return np.einsum(part, *(eye for _, eye in eyes), subscripts=spec)
 
 
 register_rules("einsum", "bilinear", EachOperand(_einsum))

@@ -222,3 +222,65 @@ def _unpad(info, op) -> Shape:
 @_rule("solve")
 def _solve(info, op) -> Shape:
     return matmul(info.shape(op.args[0]), info.shape(op.args[1]))
+
+
+@_rule("kron")
+def _kron(info, op) -> Shape:
+    a, b = info.shape(op.args[0]), info.shape(op.args[1])
+    if a is None or b is None:
+        return None
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    return tuple(
+        (
+            x
+            if y == 1
+            else (
+                y
+                if x == 1
+                else x * y if isinstance(x, int) and isinstance(y, int) else None
+            )
+        )
+        for x, y in zip(a, b)
+    )
+
+
+@_rule("tensordot")
+def _tensordot(info, op) -> Shape:
+    a, b, axes = info.shape(op.args[0]), info.shape(op.args[1]), _param(op, "axes")
+    if a is None or b is None:
+        return None
+    if isinstance(axes, int):
+        summed_a, summed_b = range(len(a) - axes, len(a)), range(axes)
+    else:
+        summed_a, summed_b = (normalized_axes(k, len(s)) for k, s in zip(axes, (a, b)))
+        if summed_a is None or summed_b is None:
+            return None
+    return tuple(d for k, d in enumerate(a) if k not in summed_a) + tuple(
+        d for k, d in enumerate(b) if k not in summed_b
+    )
+
+
+@_rule("det", "logabsdet", "slogdet_sign")
+def _per_matrix(info, op) -> Shape:
+    a = info.shape(op.args[0])
+    return a[:-2] if a is not None and len(a) >= 2 else None
+
+
+@_rule("eigh_values")
+def _eigenvalues(info, op) -> Shape:
+    a = info.shape(op.args[0])
+    return a[:-1] if a is not None and len(a) >= 2 else None
+
+
+@_rule("inverse_gaps")
+def _gaps(info, op) -> Shape:
+    w = info.shape(op.args[0])
+    return w + w[-1:] if w else None
+
+
+@_rule("eye")
+def _eye(info, op) -> Shape:
+    n = info.dim_of(op.args[0])
+    m = info.dim_of(op.args[1]) if len(op.args) > 1 else n
+    return (n, m)
