@@ -518,3 +518,73 @@ def _inverse_gaps(w):
         error.s2s_degenerate = True
         raise error
     return np.where(apart, 1.0 / np.where(apart, gaps, 1.0), 0.0)
+
+
+def _along_axis(v, like, axis=-1):
+    """A vector v of like.shape[axis] values laid along that axis of like, to
+    broadcast against it (as np.average does with its weights and np.trapezoid with
+    x); any other v as it is."""
+    if np.ndim(v) != 1 or np.ndim(like) == 1:
+        return v
+    shape = [1] * np.ndim(like)
+    shape[axis] = -1
+    return np.reshape(v, shape)
+
+
+def _norm_matrices(x, axis):
+    """x with the matrix of a matrix norm on its last two axes."""
+    return x if axis is None else np.moveaxis(x, axis, (-2, -1))
+
+
+def _norm_matrices_back(w, axis):
+    return w if axis is None else np.moveaxis(w, (-2, -1), axis)
+
+
+def _spectral_direction(x, axis=None):
+    """The gradient of np.linalg.norm(x, 2, axis): u1 v1^T of each matrix, its
+    largest singular value's singular vectors (where that value is repeated, one
+    subgradient: numpy's pair); of a vector (axis None), x / |x| (0 at 0)."""
+    if axis is None and np.ndim(x) == 1:
+        norm = np.sqrt(np.sum(x * x))
+        return x / np.where(norm == 0, 1.0, norm)
+    u, s, vt = np.linalg.svd(_norm_matrices(x, axis), full_matrices=False)
+    return _norm_matrices_back(u[..., :, :1] * vt[..., :1, :], axis)
+
+
+def _spectral_curvature(t, x, axis=None):
+    """The derivative of _spectral_direction at x along t: the Hessian of the
+    spectral norm times t (symmetric, so it is also the adjoint).  It exists where
+    the largest singular value is not repeated; elsewhere it is refused."""
+    if axis is None and np.ndim(x) == 1:  # (I - x x^T / |x|^2) / |x|
+        norm = np.sqrt(np.sum(x * x))
+        norm = np.where(norm == 0, 1.0, norm)  # the kink at 0: any value
+        unit = x / norm
+        return (t - unit * np.sum(unit * t)) / norm
+    m, dm = _norm_matrices(x, axis), _norm_matrices(t, axis)
+    u, s, vt = np.linalg.svd(m, full_matrices=False)
+    v = np.swapaxes(vt, -1, -2)
+    top = s[..., :1]
+    gaps = top**2 - s**2
+    if np.any(gaps[..., 1:] <= 4 * np.finfo(np.float64).eps * top**2):
+        error = ValueError(
+            "np.linalg.norm(x, 2): the largest singular value is repeated, where "
+            "the spectral norm has no second derivative"
+        )
+        error.s2s_degenerate = True
+        raise error
+    inverse = np.concatenate([np.zeros_like(top), 1.0 / gaps[..., 1:]], axis=-1)
+    a = np.swapaxes(u, -1, -2) @ dm @ v  # a[i, j] = u_i^T dx v_j
+    col, row = a[..., :, 0], a[..., 0, :]
+    u1, v1 = u[..., :, 0], v[..., :, 0]
+    dx_v1 = (dm @ v1[..., :, None])[..., 0]
+    dxt_u1 = (np.swapaxes(dm, -1, -2) @ u1[..., :, None])[..., 0]
+    # the parts in the singular vectors' span, and in its complement
+    du1 = (u @ ((top * col + s * row) * inverse)[..., :, None])[..., 0]
+    du1 = (
+        du1
+        + (dx_v1 - (u @ (np.swapaxes(u, -1, -2) @ dx_v1[..., :, None]))[..., 0]) / top
+    )
+    dv1 = (v @ ((top * row + s * col) * inverse)[..., :, None])[..., 0]
+    dv1 = dv1 + (dxt_u1 - (v @ (vt @ dxt_u1[..., :, None]))[..., 0]) / top
+    dw = du1[..., :, None] * v1[..., None, :] + u1[..., :, None] * dv1[..., None, :]
+    return _norm_matrices_back(dw, axis)

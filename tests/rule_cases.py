@@ -455,6 +455,10 @@ RULES = [
     ("norm", "np.linalg.norm(x, ord='fro', axis=(1, 2))", "x:nz", CUBE),
     ("norm", "np.linalg.norm(x, ord=2, axis=0)", "x:nz", AXIS0),
     ("norm", "np.linalg.norm(x, 1, axis=-1)", "x:nz", AXIS0),
+    # the spectral norm of a matrix (of a vector, its 2-norm)
+    ("norm", "np.linalg.norm(x, 2)", "x:real", ["3,4", "4,3", "5", "i:3,3"]),
+    ("norm", "np.linalg.norm(x, ord=2, axis=(1, 2))", "x:real", ["2,2,3"]),
+    ("norm", "np.linalg.norm(x, 2, (0, 1), keepdims=True)", "x:real", ["3,2", "2,3,2"]),
     ("cumsum", "np.cumsum(x)", "x:real", ALL_RANKS),
     ("cumsum", "np.cumsum(x, axis=0)", "x:real", AXIS0),
     ("cumsum", "np.cumsum(x, axis=1)", "x:real", AXIS1),
@@ -540,6 +544,35 @@ RULES = [
     ("triu", "np.triu(x, 1)", "x:real", ["3,4", "4,3"]),
     ("tril", "np.tril(x)", "x:real", ["3,4", "4,3", "2,3,2", "i:3,3", "4"]),
     ("tril", "np.tril(x, k=-1)", "x:real", ["3,4", "4,3"]),
+    # Rewritten as the primitives they are made of (s2s.lower.rewrites).
+    (
+        "diff",
+        "np.trapezoid(x, y)",
+        "x:real y:real",
+        ["5 5", "3,4 4", "3,4 3,4", "i:4 4"],
+    ),
+    (
+        "along_axis",
+        "np.trapezoid(x, y, axis=0)",
+        "x:real y:real",
+        ["3,4 3", "3,4 3,4", "4 4"],
+    ),
+    ("sum", "np.trapezoid(x, dx=y, axis=1)", "x:real y:real", ["3,4 f", "2,3,2 0"]),
+    ("sum", "np.trapezoid(x)", "x:real", ["5", "3,4"]),
+    ("mean", "np.average(x, axis=0)", "x:real", ["3,4"]),
+    ("div", "np.average(x, weights=y)", "x:real y:pos", ["5 5", "3,4 3,4"]),
+    (
+        "along_axis",
+        "np.average(x, axis=0, weights=y)",
+        "x:real y:pos",
+        ["3,4 3", "3,4 3,4"],
+    ),
+    (
+        "div",
+        "np.average(x, axis=-1, weights=y, keepdims=True)",
+        "x:real y:pos",
+        ["3,4 4"],
+    ),
     # Linear algebra.
     (
         "outer",
@@ -1008,6 +1041,31 @@ HELPERS += [
         ["2 2,3 3,2,2"],
     ),
     ("inverse_gaps", "_inverse_gaps(x)", "x:distinct", ["3", "2,3", "i:4"]),
+    (
+        "along_axis",
+        "_along_axis(g, a, axis=0)",
+        "g:real a:like",
+        ["3 3,4", "4 4", "i:3 3,2", "0 3", "2,3 2,3"],
+    ),
+    (
+        "spectral_direction",
+        "_spectral_direction(x)",
+        "x:real",
+        ["3,4", "5", "i:3,3"],
+    ),
+    ("spectral_direction", "_spectral_direction(x, axis=(0, 2))", "x:real", CUBE),
+    (
+        "spectral_curvature",
+        "_spectral_curvature(t, x)",
+        "t:real x:like",
+        ["3,4 3,4", "5 5", "i:3,3 3,3", "i:4 4"],
+    ),
+    (
+        "spectral_curvature",
+        "_spectral_curvature(t, x, axis=(1, 2))",
+        "t:real x:like",
+        ["2,2,3 2,2,3"],
+    ),
     ("digamma", "_digamma(x)", "x:pos", MATH1),
     ("digamma", "_digamma(x)", "x:frac", ["f"]),  # the reflection formula
     ("polygamma", "_polygamma(x, 1)", "x:pos", MATH1),
@@ -1042,6 +1100,8 @@ SHAPE_EXEMPT = {
     "eigh_vectors": {"0-d": "a square matrix", "vector": "a square matrix"},
     "solve": {"0-d": "a square matrix"},
     "inverse_gaps": {"0-d": "eigenvalues are a vector"},
+    "spectral_direction": {"0-d": "a vector or matrices"},
+    "spectral_curvature": {"0-d": "a vector or matrices"},
     "tril": {"0-d": "np.tril takes a vector or matrices"},
     "take_along_axis_adjoint": {"0-d": "np.take_along_axis needs an axis"},
     **{
@@ -1296,6 +1356,14 @@ NONDIFF_UNSPELLABLE: dict[str, tuple[str, str]] = {
         "a marker s2s puts where the reverse sweep starts; no code spells it",
         "section() * x",
     ),
+}
+
+#: Primitives whose gradient s2s does not differentiate again (it says so): their
+#: cases are checked to be refused in forward over reverse mode.
+NOT_TWICE = {
+    "prod": "the product's adjoint helper has no derivative in the product",
+    "spectral_direction": "its gradient is the spectral norm's Hessian, whose "
+    "derivative (a third derivative of the norm) is not supported",
 }
 
 #: Known s2s bugs: test id -> reason.  Each makes that one case a strict xfail.

@@ -26,6 +26,7 @@ from ..primitives import (
     METHODS,
     NUMPY_TUPLES,
     PRIMITIVES,
+    REWRITTEN,
     ArgumentError,
     bind,
     loaded_object,
@@ -49,6 +50,8 @@ class Calls:
         func = node.func
         if isinstance(func, ast.Attribute):
             module = self._module_of(func.value)
+            if module == "numpy" and func.attr in REWRITTEN:
+                return self.rewritten(func.attr, node, hint)
             if module is not None:
                 known = lookup_path(f"{module}.{func.attr}")
                 if known is not None:
@@ -72,6 +75,8 @@ class Calls:
             if kind == "primitive":
                 prim, lib = binding.value
                 return self.call(prim, node, [], lib, hint)
+            if kind == "rewritten":  # from numpy import trapezoid
+                return self.rewritten(binding.value, node, hint)
             if kind == "builtin" and func.id == "range":
                 return self._range_call(node)
             if kind == "builtin" and func.id == "reversed":

@@ -3,7 +3,7 @@ regions (the graph :mod:`s2s.ad` differentiates).
 
 :class:`Lowerer` holds what lowering one function needs (the builder, the
 environment of names, the function's tapes, the aliasing analysis) and combines the
-visitors of :mod:`.statements`, :mod:`.expressions`, :mod:`.calls` and
+visitors of :mod:`.statements`, :mod:`.expressions`, :mod:`.calls`, :mod:`.rewrites` and
 :mod:`.readback`.  The visitor is an allowlist: a syntax node without a `stmt_*` or
 `expr_*` method is rejected with an :class:`~s2s.errors.UnsupportedSyntaxError`
 naming the construct and saying what to do.
@@ -27,11 +27,12 @@ from .environment import RESULT, Value, identity
 from .expressions import Expressions
 from .free import FreeReads, Route, passed_names
 from .readback import ReadBack, SavedLists
+from .rewrites import Rewrites
 from .statements import Statements
 from .syntax import ADVICE, describe, is_docstring
 
 
-class Lowerer(Statements, Expressions, Calls, ReadBack):
+class Lowerer(Statements, Expressions, Calls, Rewrites, ReadBack):
     """Turns one :class:`ParsedFunction` into a :class:`Graph` (and inlines callees)."""
 
     def __init__(

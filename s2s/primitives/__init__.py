@@ -20,6 +20,7 @@ from .spelling import (
     NUMPY_CONSTANTS,
     NUMPY_FUNCTIONS,
     NUMPY_TUPLES,
+    REWRITTEN,
     import_roots,
     loaded_object,
     lookup_object,

@@ -172,4 +172,15 @@ HELPERS = [
     ),
     # 1 / (w[j] - w[i]) off the diagonal: what eigenvectors' derivatives divide by
     helper("inverse_gaps", ("w",), dtype="float"),
+    # np.average's weights and np.trapezoid's x, laid along an axis
+    helper(
+        "along_axis",
+        ("v", "like"),
+        static=(("axis", -1),),
+        nondiff=LIKE,
+        shape_only=1,
+    ),
+    # np.linalg.norm(x, 2) of a matrix: its gradient, and that's derivative
+    helper("spectral_direction", ("x",), static=(("axis", None),), shaped_like=0),
+    helper("spectral_curvature", ("t", "x"), static=(("axis", None),), shaped_like=1),
 ]

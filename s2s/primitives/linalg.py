@@ -68,11 +68,14 @@ def _check_norm(static: dict[str, Any], count: int) -> tuple[str, str] | None:
         return None
     if order in (1, 2) and isinstance(axis, int):
         return None
+    if order == 2 and (axis is None or (isinstance(axis, tuple) and len(axis) == 2)):
+        return None  # the spectral norm of a matrix (of a vector: its 2-norm)
     return (
         f"np.linalg.norm with ord={order!r} and axis={axis!r} is not handled by s2s's "
-        "rule (without an integer axis, ord=1 and ord=2 of a matrix are operator norms)",
+        "rule",
         "Use the default ord (the 2-norm of a vector, the Frobenius norm of a "
-        "matrix), ord='fro', or ord=1 or 2 with an integer axis for vector norms.",
+        "matrix), ord='fro', ord=2 (the spectral norm of a matrix), or ord=1 or 2 "
+        "with an integer axis for vector norms.",
     )
 
 

@@ -37,6 +37,13 @@ NUMPY_TUPLES: dict[str, tuple[str, ...]] = {
 }
 NUMPY_FUNCTIONS.update({name: items[0] for name, items in NUMPY_TUPLES.items()})
 
+#: numpy functions lowered as the primitives they are made of (see
+#: :mod:`s2s.lower.rewrites`), with their parameters in order.
+REWRITTEN: dict[str, tuple[str, ...]] = {
+    "trapezoid": ("y", "x", "dx", "axis"),
+    "average": ("a", "axis", "weights", "returned", "keepdims"),
+}
+
 MATH_FUNCTIONS: dict[str, str] = {p.math: p.name for p in CATALOGUE if p.math}
 MATH_FUNCTIONS["pow"] = "pow"
 

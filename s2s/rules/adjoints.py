@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 import string
 
-from ..errors import NotTwiceDifferentiableError
 from ..primitives import parse_einsum
 from .registry import (
     EachOperand,
@@ -36,6 +35,7 @@ from .registry import (
     bilinear,
     elementwise,
     linear,
+    not_twice,
     np,
     other,
     register_rules,
@@ -291,6 +291,9 @@ def _std(g, y, a, axis=None, ddof=0, keepdims=False):
 
 
 def _norm(g, y, x, ord=None, axis=None, keepdims=False):
+    if ord == 2 and not isinstance(axis, int):  # the spectral norm of a matrix
+        direction = rt.spectral_direction(x, axis=axis)
+        return rt.unreduce(g, x, axis=axis, keepdims=keepdims) * direction
     if ord == 1:
         return rt.unreduce(g, x, axis=axis, keepdims=keepdims) * np.sign(x)
     # At the origin the 2-norm has a kink; central differences see 0 there.
@@ -390,19 +393,6 @@ def _summed_back(helper):
     return rule
 
 
-def _not_twice(name):
-    def rule(G, y, g, *args, **params):
-        raise NotTwiceDifferentiableError(
-            f"s2s cannot differentiate the gradient of {name} again",
-            G.builder.loc,
-            "Second derivatives through it are not supported yet; write it with "
-            "other operations (for example a product as np.exp(np.sum(np.log(x))) "
-            "for positive x), or differentiate only once.",
-        )
-
-    return rule
-
-
 def _unreduce_back(G, y, g, like, axis=None, keepdims=False):
     return rt.unbroadcast(np.sum(G, axis=axis, keepdims=keepdims), g)
 
@@ -414,7 +404,7 @@ linear("unreduce_to", _unreduce_back, None)
 other(
     "prod_adjoint",
     _summed_back(lambda g, a, **p: rt.prod_adjoint(g, a, **p)),
-    _not_twice("np.prod"),
+    not_twice("np.prod"),
 )
 linear(
     "extremum_adjoint",

@@ -13,7 +13,8 @@ decomposition" (2016)."""
 
 from __future__ import annotations
 
-from .registry import bilinear, np, other, rt, tangent, zero
+from ..errors import NotTwiceDifferentiableError
+from .registry import bilinear, not_twice, np, other, rt, tangent, zero
 
 
 def _T(x):
@@ -193,3 +194,38 @@ tangent(
     lambda tangents, F, w: F**2
     * (np.expand_dims(tangents[0], axis=-1) - np.expand_dims(tangents[0], axis=-2)),
 )
+
+# np.linalg.norm(x, 2) of a matrix: its gradient is _spectral_direction(x), whose
+# derivative (the Hessian of the norm, symmetric: its own adjoint) is
+# _spectral_curvature; a third derivative is refused.
+_THIRD = (
+    "Third derivatives of the spectral norm are not supported; differentiate it "
+    "at most twice."
+)
+other(
+    "spectral_direction",
+    lambda G, w, x, axis=None: rt.spectral_curvature(G, x, axis=axis),
+)
+tangent(
+    "spectral_direction",
+    lambda tangents, w, x, axis=None: rt.spectral_curvature(tangents[0], x, axis=axis),
+)
+other(
+    "spectral_curvature",
+    lambda G, y, t, x, axis=None: rt.spectral_curvature(G, x, axis=axis),
+    not_twice("np.linalg.norm(x, 2) a second time", _THIRD),
+)
+
+
+def _curvature_tangent(tangents, y, t, x, axis=None):
+    if 1 in tangents:
+        raise NotTwiceDifferentiableError(
+            "s2s cannot differentiate the gradient of np.linalg.norm(x, 2) a second "
+            "time",
+            y.builder.loc,
+            _THIRD,
+        )
+    return rt.spectral_curvature(tangents[0], x, axis=axis)
+
+
+tangent("spectral_curvature", _curvature_tangent)

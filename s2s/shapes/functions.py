@@ -284,3 +284,16 @@ def _eye(info, op) -> Shape:
     n = info.dim_of(op.args[0])
     m = info.dim_of(op.args[1]) if len(op.args) > 1 else n
     return (n, m)
+
+
+@_rule("along_axis")
+def _along_axis(info, op) -> Shape:
+    v, like = info.shape(op.args[0]), info.shape(op.args[1])
+    if v is None or len(v) != 1:
+        return v
+    if like is None:
+        return None
+    k = _axis(like, _param(op, "axis"))
+    if len(like) == 1 or k is None:
+        return v if len(like) == 1 else None
+    return tuple(v[0] if i == k else 1 for i in range(len(like)))
