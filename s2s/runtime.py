@@ -568,7 +568,8 @@ def _spectral_curvature(t, x, axis=None):
     if np.any(gaps[..., 1:] <= 4 * np.finfo(np.float64).eps * top**2):
         error = ValueError(
             "np.linalg.norm(x, 2): the largest singular value is repeated, where "
-            "the spectral norm has no second derivative"
+            "the spectral norm has no second derivative: differentiate it once only "
+            "there"
         )
         error.s2s_degenerate = True
         raise error
