@@ -531,15 +531,6 @@ def _along_axis(v, like, axis=-1):
     return np.reshape(v, shape)
 
 
-def _norm_matrices(x, axis):
-    """x with the matrix of a matrix norm on its last two axes."""
-    return x if axis is None else np.moveaxis(x, axis, (-2, -1))
-
-
-def _norm_matrices_back(w, axis):
-    return w if axis is None else np.moveaxis(w, (-2, -1), axis)
-
-
 def _spectral_direction(x, axis=None):
     """The gradient of np.linalg.norm(x, 2, axis): u1 v1^T of each matrix, its
     largest singular value's singular vectors (where that value is repeated, one
@@ -547,8 +538,11 @@ def _spectral_direction(x, axis=None):
     if axis is None and np.ndim(x) == 1:
         norm = np.sqrt(np.sum(x * x))
         return x / np.where(norm == 0, 1.0, norm)
-    u, s, vt = np.linalg.svd(_norm_matrices(x, axis), full_matrices=False)
-    return _norm_matrices_back(u[..., :, :1] * vt[..., :1, :], axis)
+    last = (-2, -1)  # the matrices' axes, last
+    matrices = x if axis is None else np.moveaxis(x, axis, last)
+    u, s, vt = np.linalg.svd(matrices, full_matrices=False)
+    w = u[..., :, :1] * vt[..., :1, :]
+    return w if axis is None else np.moveaxis(w, last, axis)
 
 
 def _spectral_curvature(t, x, axis=None):
@@ -560,7 +554,8 @@ def _spectral_curvature(t, x, axis=None):
         norm = np.where(norm == 0, 1.0, norm)  # the kink at 0: any value
         unit = x / norm
         return (t - unit * np.sum(unit * t)) / norm
-    m, dm = _norm_matrices(x, axis), _norm_matrices(t, axis)
+    last = (-2, -1)  # the matrices' axes, last
+    m, dm = (v if axis is None else np.moveaxis(v, axis, last) for v in (x, t))
     u, s, vt = np.linalg.svd(m, full_matrices=False)
     v = np.swapaxes(vt, -1, -2)
     top = s[..., :1]
@@ -588,4 +583,15 @@ def _spectral_curvature(t, x, axis=None):
     dv1 = (v @ ((top * row + s * col) * inverse)[..., :, None])[..., 0]
     dv1 = dv1 + (dxt_u1 - (v @ (vt @ dxt_u1[..., :, None]))[..., 0]) / top
     dw = du1[..., :, None] * v1[..., None, :] + u1[..., :, None] * dv1[..., None, :]
-    return _norm_matrices_back(dw, axis)
+    return dw if axis is None else np.moveaxis(dw, last, axis)
+
+
+def _as_columns(v, a, b):
+    """v as np.linalg.solve(a, b) reads b: a vector b with a stack of matrices a is
+    one vector per matrix, which a column says (other readings need nothing)."""
+    return v[..., None] if np.ndim(b) == 1 and np.ndim(a) > 2 else v
+
+
+def _from_columns(v, a, b):
+    """The inverse of _as_columns."""
+    return v[..., 0] if np.ndim(b) == 1 and np.ndim(a) > 2 else v

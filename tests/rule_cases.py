@@ -645,7 +645,10 @@ RULES = [
         "solve",
         "np.linalg.solve(x, y)",
         "x:invertible y:real",
-        ["3,3 3", "3,3 3,2", "2,2,2 2,2,1", "2,2,2 2,1", "i:3,3 3", "2,2 i:2"],
+        [
+            *("3,3 3", "3,3 3,2", "2,2,2 2,2,1", "2,2,2 2,1", "i:3,3 3", "2,2 i:2"),
+            *("2,2,2 2", "3,2,2 2", "2,2 2,3,2,1"),  # a vector b for every matrix
+        ],
     ),
     ("inv", "np.linalg.inv(x)", "x:invertible", ["3,3", "2,2,2", "i:3,3"]),
     ("det", "np.linalg.det(x)", "x:invertible", ["3,3", "2,2,2", "i:2,2"]),
@@ -1065,6 +1068,13 @@ HELPERS += [
         "_spectral_curvature(t, x, axis=(1, 2))",
         "t:real x:like",
         ["2,2,3 2,2,3"],
+    ),
+    *(
+        (name, f"_{name}(g, a, b)", "g:real a:like b:like", shapes)
+        for name, shapes in (
+            ("as_columns", ["3 2,2 2", "2,2 2,2,2 2", "0 2,2 0", "i:2 2,2 2"]),
+            ("from_columns", ["3 2,2 2", "2,2,1 2,2,2 2", "0 2,2 0", "i:2 2,2 2"]),
+        )
     ),
     ("digamma", "_digamma(x)", "x:pos", MATH1),
     ("digamma", "_digamma(x)", "x:frac", ["f"]),  # the reflection formula

@@ -183,4 +183,9 @@ HELPERS = [
     # np.linalg.norm(x, 2) of a matrix: its gradient, and that's derivative
     helper("spectral_direction", ("x",), static=(("axis", None),), shaped_like=0),
     helper("spectral_curvature", ("t", "x"), static=(("axis", None),), shaped_like=1),
+    # np.linalg.solve(a, b) with a stack of matrices and a vector b, in columns
+    *(
+        helper(name, ("v", "a", "b"), nondiff=frozenset({"a", "b"}))
+        for name in ("as_columns", "from_columns")
+    ),
 ]

@@ -14,7 +14,7 @@ decomposition" (2016)."""
 from __future__ import annotations
 
 from ..errors import NotTwiceDifferentiableError
-from .registry import bilinear, not_twice, np, other, rt, tangent, zero
+from .registry import bilinear, linear, not_twice, np, other, rt, tangent, zero
 
 
 def _T(x):
@@ -99,22 +99,28 @@ bilinear(
 # --- solvers ---------------------------------------------------------------------
 
 
+def _solved_back(g, x, a, b):
+    """z with a^T z = g, g read as the forward reads b (see runtime._as_columns)."""
+    return np.solve(_T(a), rt.as_columns(g, a, b))
+
+
 def _solve_b(g, x, a, b):
-    return rt.unbroadcast(np.solve(_T(a), g), b)
+    return rt.unbroadcast(rt.from_columns(_solved_back(g, x, a, b), a, b), b)
 
 
 def _solve_a(g, x, a, b):
     """-(adjoint of b) x^T: the adjoint of a in a @ x, negated."""
-    return -rt.matmul_adjoint_a(np.solve(_T(a), g), a, x)
+    z = _solved_back(g, x, a, b)
+    return -rt.matmul_adjoint_a(z, a, rt.as_columns(x, a, b))
 
 
 def _solve_tangent(tangents, x, a, b):
     """a dx = db - da x."""
-    rhs = tangents.get(1)
+    rhs = rt.as_columns(tangents[1], a, b) if 1 in tangents else None
     if 0 in tangents:
-        moved = tangents[0] @ x
+        moved = tangents[0] @ rt.as_columns(x, a, b)
         rhs = -moved if rhs is None else rhs - moved
-    return np.solve(a, rhs)
+    return rt.from_columns(np.solve(a, rhs), a, b)
 
 
 other("solve", _solve_a, _solve_b)
@@ -128,6 +134,9 @@ tangent("det", lambda tangents, y, a: y * _trace(np.solve(a, tangents[0])))
 other("logabsdet", lambda g, y, a: _each(g) * _T(np.inv(a)))
 tangent("logabsdet", lambda tangents, y, a: _trace(np.solve(a, tangents[0])))
 zero("slogdet_sign")
+
+linear("as_columns", lambda G, y, v, a, b: rt.from_columns(G, a, b), None, None)
+linear("from_columns", lambda G, y, v, a, b: rt.as_columns(G, a, b), None, None)
 
 # --- decompositions --------------------------------------------------------------
 

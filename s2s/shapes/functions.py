@@ -297,3 +297,21 @@ def _along_axis(info, op) -> Shape:
     if len(like) == 1 or k is None:
         return v if len(like) == 1 else None
     return tuple(v[0] if i == k else 1 for i in range(len(like)))
+
+
+def _columns(info, op) -> bool | None:
+    """Whether _as_columns adds a column (None: unknown)."""
+    a, b = info.shape(op.args[1]), info.shape(op.args[2])
+    if a is None or b is None:
+        return None
+    return len(b) == 1 and len(a) > 2
+
+
+@_rule("as_columns", "from_columns")
+def _in_columns(info, op) -> Shape:
+    v, columns = info.shape(op.args[0]), _columns(info, op)
+    if v is None or columns is None:
+        return None
+    if not columns:
+        return v
+    return v + (1,) if op.prim == "as_columns" else v[:-1]
