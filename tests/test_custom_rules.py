@@ -115,13 +115,14 @@ def test_rule_of_kind_other_handles_shapes(rules):
 
 
 def test_compiled_builtin_function(rules):
-    rules(math.erf, lambda g, y, x: g * 2 / math.sqrt(math.pi) * np.exp(-(x**2)))
+    # (math.erf, the example here once, is built in now)
+    rules(math.exp2, lambda g, y, x: g * y * math.log(2.0))
 
     def f(x):
-        return math.erf(x) * x
+        return math.exp2(x) * x
 
     s2s.check_grad(f, 0.3)
-    assert "math.erf(x)" in s2s.grad(f).source
+    assert "math.exp2(x)" in s2s.grad(f).source
 
 
 def test_nondifferentiable_registration(rules):
