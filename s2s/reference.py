@@ -30,6 +30,7 @@ EXAMPLES: dict[str, tuple[list[str] | None, dict[str, Any]]] = {
     "hstack": (["a", "b"], {}),
     "vstack": (["a", "b"], {}),
     "cumsum": (None, {"axis": 0}),
+    "cumprod": (None, {"axis": 0}),
 }
 
 _OPERATORS = {

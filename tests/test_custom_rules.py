@@ -125,6 +125,23 @@ def test_compiled_builtin_function(rules):
     assert "math.exp2(x)" in s2s.grad(f).source
 
 
+def test_a_rule_unpacks_what_a_numpy_function_returns(rules):
+    """np.linalg.eigh in a rule gives its eigenvalues and eigenvectors, as numpy."""
+
+    def rule(g, y, a):
+        w, v = np.linalg.eigh((a + a.T) / 2)
+        return g * np.outer(v[:, -1], v[:, -1])
+
+    rules(cf.top_eigenvalue, rule)
+
+    def f(a):
+        return cf.top_eigenvalue(a) ** 2
+
+    a = np.array([[2.0, 0.3, 0.1], [0.2, 1.0, 0.4], [0.0, 0.5, -1.0]])
+    s2s.check_grad(f, a)
+    assert "np.linalg.eigh(" in s2s.grad(f).source
+
+
 def test_nondifferentiable_registration(rules):
     rules(cf.hard_threshold, nondifferentiable=True)
 
