@@ -26,6 +26,7 @@ from . import cache
 from .errors import (
     InternalError,
     Location,
+    NoDerivativeError,
     NonScalarOutputError,
     S2SError,
     ShapeMismatchError,
@@ -417,6 +418,12 @@ class GradFunction:
             message, hint = str(e).split(": ", 1)[1].split(": write", 1)
             raise UnsupportedSyntaxError(
                 message, Location(path, int(line), 0, text), "Write" + hint + "."
+            ) from None
+        if getattr(e, "s2s_degenerate", False):
+            message, _, hint = str(e).partition(": differentiate")
+            raise NoDerivativeError(
+                message,
+                hint=("Differentiate" + hint + ".") if hint else "",
             ) from None
         shape = getattr(e, "s2s_shape", None)
         if shape is not None:

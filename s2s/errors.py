@@ -116,6 +116,12 @@ class NotTwiceDifferentiableError(UnsupportedSyntaxError):
     """A derivative s2s can take once, but not again (a gradient through np.prod)."""
 
 
+class NoDerivativeError(S2SError):
+    """The function has no derivative at these arguments, which the gradient needs:
+    equal eigenvalues of np.linalg.eigh whose eigenvectors it uses, a repeated
+    largest singular value for a second derivative of np.linalg.norm(x, 2)."""
+
+
 class RuleError(S2SError):
     """A custom derivative rule cannot be registered, or fails when it is used."""
 

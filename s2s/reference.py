@@ -30,6 +30,7 @@ EXAMPLES: dict[str, tuple[list[str] | None, dict[str, Any]]] = {
     "hstack": (["a", "b"], {}),
     "vstack": (["a", "b"], {}),
     "cumsum": (None, {"axis": 0}),
+    "cumprod": (None, {"axis": 0}),
 }
 
 _OPERATORS = {
@@ -88,7 +89,12 @@ def spellings(name: str) -> list[str]:
     signature = _signature(name)
     operands = ", ".join(prim.operands)
     first = prim.operands[0] if prim.operands else "x"
-    found += [f"np.{k}({signature})" for k, v in NUMPY_FUNCTIONS.items() if v == name]
+    if prim.item is not None:  # `np.linalg.eigh(a)[1]`
+        found.append(f"np.{prim.numpy}({signature})[{prim.item}]")
+    else:
+        found += [
+            f"np.{k}({signature})" for k, v in NUMPY_FUNCTIONS.items() if v == name
+        ]
     found += [f"math.{k}({operands})" for k, v in MATH_FUNCTIONS.items() if v == name]
     found += [f"{first}.{k}(...)" for k, v in METHODS.items() if v == name]
     found += [f"{k}({operands})" for k, v in BUILTINS.items() if v == name]
@@ -196,7 +202,7 @@ def reference_markdown() -> str:
         "In each rule `g` is the adjoint of the result `out`, and `dx` is what the",
         "argument `x` receives.  Where arguments broadcast (marked *broadcasts*), the",
         "reverse sweep then sums each `dx` back to the shape of `x`.  The helpers",
-        "(`_unreduce`, `_unindex`, ...) are in `s2s/runtime.py` and are copied into",
+        "(`_unreduce`, `_unindex`, ...) are in `s2s/runtime/` and are copied into",
         "each generated module that calls them.  Functions s2s does not know can be",
         "taught with `s2s.register` (see the README).",
         "",

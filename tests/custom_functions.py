@@ -30,3 +30,8 @@ def hard_threshold(x):
 
 def no_rule(x):
     return np.sort(x)
+
+
+def top_eigenvalue(a):
+    """The largest eigenvalue of the symmetric part of a."""
+    return np.linalg.eigvalsh((a + a.T) / 2)[-1]

@@ -92,12 +92,48 @@ def einsum_implicit(a, b):
     return np.sum(np.einsum("ij,jk", a, b))  # <- here
 
 
-def einsum_diagonal(a):
-    return np.einsum("ii->", a)  # <- here
+def einsum_repeated_output(a):
+    return np.sum(np.einsum("i->ii", a))  # <- here
 
 
-def norm_spectral(x):
-    return np.linalg.norm(x, 2)  # <- here
+def norm_nuclear(x):
+    return np.linalg.norm(x, "nuc")  # <- here
+
+
+def pad_reflect(x):
+    return np.sum(np.pad(x, 1, mode="reflect"))  # <- here
+
+
+def tensordot_axes(a):
+    return np.sum(np.tensordot(a, a, axes=([0, 1], [0])))  # <- here
+
+
+def repeat_counts(x):
+    return np.sum(np.repeat(x, [1, 2, 3]))  # <- here
+
+
+def diff_prepend_list(x):
+    return np.sum(np.diff(x, prepend=[0.0, 0.0]))  # <- here
+
+
+def average_returned(x):
+    return np.sum(np.average(x, weights=x, returned=True))  # <- here
+
+
+def trapezoid_runtime_axis(x, k):
+    return np.sum(np.trapezoid(x, axis=k))  # <- here
+
+
+def cholesky_upper(x):
+    return np.sum(np.linalg.cholesky(x, upper=True))  # <- here
+
+
+def eigh_triangle(x):
+    return np.sum(np.linalg.eigh(x, UPLO="X")[0])  # <- here
+
+
+def moveaxis_mixed(x):
+    return np.sum(np.moveaxis(x, (0, 1), 0))  # <- here
 
 
 def concatenate_name(x):

@@ -71,6 +71,31 @@ def _with_zeros(count):
     return sample
 
 
+def _zeros_at(*positions):
+    """Nonzero values with the elements at these flat positions set to zero."""
+
+    def sample(rng, shape):
+        flat = np.reshape(_signed(_uniform(0.5, 1.5))(rng, shape), -1).copy()
+        flat[list(positions)] = 0.0
+        return np.reshape(flat, shape)
+
+    return sample
+
+
+def _matrices(make):
+    """Square matrices (of the last two axes) from make(rng, m, n), n their size,
+    m a random matrix of the shape."""
+    return lambda rng, shape: make(rng, rng.standard_normal(shape), shape[-1])
+
+
+def _int_matrices(make):
+    return lambda rng, shape: make(rng, rng.integers(-2, 3, shape), shape[-1])
+
+
+def _transposed(m):
+    return np.swapaxes(m, -1, -2)
+
+
 def _constant(value):
     return lambda rng, shape: np.full(shape, value, dtype=float)
 
@@ -83,6 +108,7 @@ DOMAINS = {
     "nz": (_signed(_uniform(0.5, 2.0)), _signed(_ints(1, 3)), True),
     "unit": (_uniform(-0.9, 0.9), _ints(0, 0), True),  # arcsin, arccos, log1p
     "small": (_uniform(-1.2, 1.2), _ints(-1, 1), True),  # tan: clear of its poles
+    "gt1": (_uniform(1.2, 3.0), _ints(2, 3), True),  # arccosh
     "big": (_uniform(700.0, 800.0), None, True),  # logaddexp where exp overflows
     # maximum/minimum: continuous floats never tie; ints are even against odd.
     "even": (
@@ -104,6 +130,27 @@ DOMAINS = {
     "frac": (_frac, None, True),
     "zero1": (_with_zeros(1), None, True),  # products through one zero
     "zeros": (_with_zeros(3), None, True),  # ... and through several
+    "zerorun": (_zeros_at(1, 3, 4), None, True),  # three zeros in a row of five
+    # np.linalg: invertible, positive definite, and symmetric with distinct
+    # eigenvalues (the diagonal of the integer ones 0, 5, 10 apart from the rest).
+    "invertible": (
+        _matrices(lambda rng, m, n: m + 3 * np.eye(n)),
+        _int_matrices(lambda rng, m, n: m + 6 * np.eye(n, dtype=int)),
+        True,
+    ),
+    "spd": (
+        _matrices(lambda rng, m, n: m @ _transposed(m) + n * np.eye(n)),
+        _int_matrices(lambda rng, m, n: m @ _transposed(m) + n * np.eye(n, dtype=int)),
+        True,
+    ),
+    "symmetric": (
+        _matrices(lambda rng, m, n: m + _transposed(m)),
+        _int_matrices(
+            lambda rng, m, n: np.clip(m + _transposed(m), -1, 1)
+            + np.diag(5 * np.arange(n))
+        ),
+        True,
+    ),
     "zero": (_constant(0.0), _ints(0, 0), True),
     "half": (_constant(0.5), None, True),
     "two": (_constant(2.0), None, True),
@@ -230,6 +277,22 @@ RULES = [
     ("abs", "np.absolute(x)", "x:nz", ["f", "5", "3,4", "i:4"]),
     ("abs", "abs(x)", "x:nz", ["f", "0", "5", "3,4", "i", "i:4"]),
     ("abs", "math.fabs(x)", "x:nz", MATH1),
+    ("arcsinh", "np.arcsinh(x)", "x:real", UNARY),
+    ("arcsinh", "math.asinh(x)", "x:real", MATH1),
+    ("arccosh", "np.arccosh(x)", "x:gt1", UNARY),
+    ("arccosh", "math.acosh(x)", "x:gt1", MATH1),
+    ("arctanh", "np.arctanh(x)", "x:unit", UNARY),
+    ("arctanh", "math.atanh(x)", "x:unit", MATH1),
+    ("reciprocal", "np.reciprocal(x)", "x:nz", UNARY),
+    ("cbrt", "np.cbrt(x)", "x:nz", UNARY),
+    ("sinc", "np.sinc(x)", "x:real", UNARY),
+    ("sinc", "np.sinc(x)", "x:small", ["5", "3,4"]),
+    ("erf", "math.erf(x)", "x:real", MATH1),
+    ("erfc", "math.erfc(x)", "x:real", MATH1),
+    ("gamma", "math.gamma(x)", "x:pos", MATH1),
+    ("gamma", "math.gamma(x)", "x:frac", ["f", "0"]),  # negative arguments too
+    ("lgamma", "math.lgamma(x)", "x:pos", MATH1),
+    ("lgamma", "math.lgamma(x)", "x:frac", ["f", "0"]),
     # Elementwise, several arguments.
     ("div", "x / y", "x:real y:nz", BINARY),
     ("div", "np.divide(x, y)", "x:real y:nz", FEW2),
@@ -392,6 +455,10 @@ RULES = [
     ("norm", "np.linalg.norm(x, ord='fro', axis=(1, 2))", "x:nz", CUBE),
     ("norm", "np.linalg.norm(x, ord=2, axis=0)", "x:nz", AXIS0),
     ("norm", "np.linalg.norm(x, 1, axis=-1)", "x:nz", AXIS0),
+    # the spectral norm of a matrix (of a vector, its 2-norm)
+    ("norm", "np.linalg.norm(x, 2)", "x:real", ["3,4", "4,3", "5", "i:3,3"]),
+    ("norm", "np.linalg.norm(x, ord=2, axis=(1, 2))", "x:real", ["2,2,3"]),
+    ("norm", "np.linalg.norm(x, 2, (0, 1), keepdims=True)", "x:real", ["3,2", "2,3,2"]),
     ("cumsum", "np.cumsum(x)", "x:real", ALL_RANKS),
     ("cumsum", "np.cumsum(x, axis=0)", "x:real", AXIS0),
     ("cumsum", "np.cumsum(x, axis=1)", "x:real", AXIS1),
@@ -403,6 +470,109 @@ RULES = [
     ("trace", "np.trace(x, axis1=1, axis2=2)", "x:real", ["2,2,2", "2,2,3"]),
     ("trace", "np.trace(x, 0, 2, 0)", "x:real", ["3,2,2"]),
     ("trace", "x.trace()", "x:real", ["3,3"]),
+    # Array functions.
+    ("cumprod", "np.cumprod(x)", "x:nz", ALL_RANKS),
+    ("cumprod", "np.cumprod(x, axis=0)", "x:nz", AXIS0),
+    ("cumprod", "np.cumprod(x, axis=-1)", "x:nz", AXIS1),
+    ("cumprod", "x.cumprod(1)", "x:nz", MATRIX),
+    ("cumprod", "np.cumprod(x)", "x:zero1", ["5", "3,4"]),
+    ("cumprod", "np.cumprod(x, axis=1)", "x:zeros", ["3,4", "2,2,3"]),
+    ("cumprod", "np.cumprod(x, axis=0)", "x:zeros", ["3,4"]),
+    ("cumprod", "np.cumprod(x)", "x:zerorun", ["5"]),
+    ("diff", "np.diff(x)", "x:real", ["5", "3,4", "2,2,3", "i:4"]),
+    ("diff", "np.diff(x, axis=0)", "x:real", ["5", "3,4"]),
+    ("diff", "np.diff(x, 2, axis=1)", "x:real", ["3,4", "2,3,2"]),
+    ("diff", "np.diff(x, n=3)", "x:real", ["5"]),
+    ("diff", "np.diff(x, n=0)", "x:real", ["5"]),
+    ("diff", "np.diff(x, prepend=0.0)", "x:real", ["5", "3,4"]),
+    ("diff", "np.diff(x, n=2, axis=0, prepend=2, append=1.5)", "x:real", ["3,4"]),
+    ("sort", "np.sort(x)", "x:distinct", ["5", "3,4", "2,2,3", "i:4"]),
+    ("sort", "np.sort(x, axis=0)", "x:distinct", ["3,4"]),
+    ("sort", "np.sort(x, axis=None)", "x:distinct", ["f", "0", "3,4"]),
+    ("sort", "np.sort(x, kind='stable')", "x:distinct", ["5"]),
+    ("take", "np.take(x, k)", "x:real k:indices", ["5 -", "3,4 -"]),
+    ("take", "np.take(x, k, axis=0)", "x:real k:indices", ["3,4 -"]),
+    ("take", "np.take(x, k, axis=1)", "x:real k:indices", ["3,4 -", "2,3,2 -"]),
+    ("take", "np.take(x, 1, axis=-1)", "x:real", ["5", "3,4", "i:3,4"]),
+    ("take", "np.take(x, 0)", "x:real", ["f", "0", "i"]),
+    ("take", "x.take(k, axis=-1)", "x:real k:indices", ["2,3 -"]),
+    (
+        "take_along_axis",
+        "np.take_along_axis(x, np.argsort(x, axis=1), axis=1)",
+        "x:distinct",
+        ["3,4", "i:3,4"],
+    ),
+    (
+        "take_along_axis",
+        "np.take_along_axis(x, k, axis=0)",
+        "x:real",
+        ["3,4"],
+        "k = np.array([[2, 0, 2, 1], [0, 0, 1, 2]])",
+    ),
+    (
+        "take_along_axis",
+        "np.take_along_axis(x, k, axis=None)",
+        "x:real",
+        ["5", "3,4"],
+        "k = np.array([4, 0, 4])",
+    ),
+    ("flip", "np.flip(x)", "x:real", ALL_RANKS),
+    ("flip", "np.flip(x, 0)", "x:real", AXIS0),
+    ("flip", "np.flip(x, axis=(0, -1))", "x:real", ["3,4", "2,2,3"]),
+    ("roll", "np.roll(x, 2)", "x:real", ALL_RANKS),
+    ("roll", "np.roll(x, -1, axis=0)", "x:real", AXIS0),
+    ("roll", "np.roll(x, (1, 2), axis=(0, 1))", "x:real", ["3,4", "2,2,3"]),
+    ("roll", "np.roll(x, k)", "x:real k:index", ["5 -", "3,4 -"]),
+    ("swapaxes", "np.swapaxes(x, 0, 1)", "x:real", ["3,4", "2,2,3", "i:3,4"]),
+    ("swapaxes", "np.swapaxes(x, 0, -1)", "x:real", ["5"]),
+    ("swapaxes", "x.swapaxes(-1, 0)", "x:real", CUBE),
+    ("moveaxis", "np.moveaxis(x, 0, -1)", "x:real", ["5", "3,4", "2,2,3", "i:3,4"]),
+    ("moveaxis", "np.moveaxis(x, (0, 1), (2, 0))", "x:real", CUBE),
+    ("tile", "np.tile(x, 2)", "x:real", ["f", "0", "5", "3,4", "i:3"]),
+    ("tile", "np.tile(x, (2, 1, 2))", "x:real", ["3", "2,3"]),
+    ("tile", "np.tile(x, (1, 2))", "x:real", ["2,2,3"]),
+    ("repeat", "np.repeat(x, 2)", "x:real", ["f", "0", "5", "3,4", "i:3"]),
+    ("repeat", "np.repeat(x, 3, axis=1)", "x:real", AXIS1),
+    ("repeat", "x.repeat(2, axis=-1)", "x:real", ["5", "3,4"]),
+    ("repeat", "np.repeat(x, 0, axis=0)", "x:real", ["3,4"]),
+    ("pad", "np.pad(x, 1)", "x:real", ["0", "5", "3,4", "2,2,3", "i:3"]),
+    ("pad", "np.pad(x, (1, 2), constant_values=1.5)", "x:real", ["5", "3,4"]),
+    ("pad", "np.pad(x, ((0, 1), (2, 0)))", "x:real", ["3,4", "i:2,2"]),
+    ("pad", "np.pad(x, ((1, 1),), mode='constant')", "x:real", ["5"]),
+    ("pad", "np.pad(x, (k, 1))", "x:real k:index", ["5 -", "3,4 -"]),
+    ("triu", "np.triu(x)", "x:real", ["3,4", "4,3", "2,3,2", "i:3,3", "4"]),
+    ("triu", "np.triu(x, 1)", "x:real", ["3,4", "4,3"]),
+    ("tril", "np.tril(x)", "x:real", ["3,4", "4,3", "2,3,2", "i:3,3", "4"]),
+    ("tril", "np.tril(x, k=-1)", "x:real", ["3,4", "4,3"]),
+    # Rewritten as the primitives they are made of (s2s.lower.rewrites).
+    (
+        "diff",
+        "np.trapezoid(x, y)",
+        "x:real y:real",
+        ["5 5", "3,4 4", "3,4 3,4", "i:4 4"],
+    ),
+    (
+        "along_axis",
+        "np.trapezoid(x, y, axis=0)",
+        "x:real y:real",
+        ["3,4 3", "3,4 3,4", "4 4"],
+    ),
+    ("sum", "np.trapezoid(x, dx=y, axis=1)", "x:real y:real", ["3,4 f", "2,3,2 0"]),
+    ("sum", "np.trapezoid(x)", "x:real", ["5", "3,4"]),
+    ("mean", "np.average(x, axis=0)", "x:real", ["3,4"]),
+    ("div", "np.average(x, weights=y)", "x:real y:pos", ["5 5", "3,4 3,4"]),
+    (
+        "along_axis",
+        "np.average(x, axis=0, weights=y)",
+        "x:real y:pos",
+        ["3,4 3", "3,4 3,4"],
+    ),
+    (
+        "div",
+        "np.average(x, axis=-1, weights=y, keepdims=True)",
+        "x:real y:pos",
+        ["3,4 4"],
+    ),
     # Linear algebra.
     (
         "outer",
@@ -442,6 +612,71 @@ RULES = [
     ("einsum", "np.einsum('i,ij,j->', x, y, z)", "x:real y:real z:real", ["3 3,4 4"]),
     ("einsum", "np.einsum('ij,ij->', x, x)", "x:real", ["3,4"]),
     ("einsum", "np.einsum('ij, jk -> ik', x, y)", "x:real y:real", ["2,3 3,2"]),
+    ("einsum", "np.einsum('ii->', x)", "x:real", ["3,3", "i:2,2"]),
+    ("einsum", "np.einsum('ii->i', x)", "x:real", ["3,3"]),
+    ("einsum", "np.einsum('iij->j', x)", "x:real", ["2,2,3"]),
+    ("einsum", "np.einsum('ii,ij->j', x, y)", "x:real y:real", ["3,3 3,2"]),
+    ("einsum", "np.einsum('...ii->...i', x)", "x:real", ["2,2,2"]),
+    ("einsum", "np.einsum('iji->j', x)", "x:real", ["2,3,2"]),
+    ("einsum", "np.einsum('iii->i', x)", "x:real", ["2,2,2"]),
+    (
+        "kron",
+        "np.kron(x, y)",
+        "x:real y:real",
+        ["2 3", "2,2 2,1", "f 3", "0 2", "i:2 3", "3 2,2"],
+    ),
+    (
+        "tensordot",
+        "np.tensordot(x, y)",
+        "x:real y:real",
+        ["2,3,2 3,2", "3,2 3,2", "i:2,2 2,2"],
+    ),
+    ("tensordot", "np.tensordot(x, y, axes=1)", "x:real y:real", ["3,4 4", "2,3 3,2"]),
+    ("tensordot", "np.tensordot(x, y, 0)", "x:real y:real", ["f 3", "0 2", "2 3"]),
+    (
+        "tensordot",
+        "np.tensordot(x, y, axes=([1, 0], [0, 2]))",
+        "x:real y:real",
+        ["2,3 3,2,2"],
+    ),
+    ("tensordot", "np.tensordot(x, y, axes=(-1, 0))", "x:real y:real", ["2,3 3,2"]),
+    # np.linalg.
+    (
+        "solve",
+        "np.linalg.solve(x, y)",
+        "x:invertible y:real",
+        [
+            *("3,3 3", "3,3 3,2", "2,2,2 2,2,1", "2,2,2 2,1", "i:3,3 3", "2,2 i:2"),
+            *("2,2,2 2", "3,2,2 2", "2,2 2,3,2,1"),  # a vector b for every matrix
+        ],
+    ),
+    ("inv", "np.linalg.inv(x)", "x:invertible", ["3,3", "2,2,2", "i:3,3"]),
+    ("det", "np.linalg.det(x)", "x:invertible", ["3,3", "2,2,2", "i:2,2"]),
+    ("logabsdet", "np.linalg.slogdet(x)[1]", "x:invertible", ["3,3", "2,2,2", "i:3,3"]),
+    (
+        "logabsdet",
+        "logdet * sign",
+        "x:invertible",
+        ["3,3", "2,2,2"],
+        "sign, logdet = np.linalg.slogdet(-x)",
+    ),
+    ("cholesky", "np.linalg.cholesky(x)", "x:spd", ["3,3", "2,2,2", "i:3,3"]),
+    ("eigh_values", "np.linalg.eigh(x)[0]", "x:symmetric", ["3,3", "2,2,2", "i:3,3"]),
+    ("eigh_values", "np.linalg.eigh(x, UPLO='U')[0]", "x:symmetric", ["3,3"]),
+    (
+        "eigh_vectors",
+        "np.linalg.eigh(x)[1]",
+        "x:symmetric",
+        ["3,3", "2,2,2", "i:3,3"],
+    ),
+    ("eigh_vectors", "np.linalg.eigh(x, 'U')[1]", "x:symmetric", ["3,3"]),
+    (
+        "eigh_vectors",
+        "v * w",
+        "x:symmetric",
+        ["3,3"],
+        "w, v = np.linalg.eigh(x)",
+    ),
     # Shapes.
     ("transpose", "x.T", "x:real", ["0", "5", "3,4", "2,2,3", "i:3,4"]),
     ("transpose", "np.transpose(x)", "x:real", ["5", "3,4", "2,2,3"]),
@@ -725,6 +960,137 @@ HELPERS = [
         ["4,2 2,2 2,2", "2,4 4 4", "2,1 0 0", "i:4,2 2,2 2,2"],
     ),
 ]
+HELPERS += [
+    ("take_adjoint", "_take_adjoint(g, a, k)", "g:real a:like k:indices", ["4 5 -"]),
+    (
+        "take_adjoint",
+        "_take_adjoint(g, a, k, axis=1)",
+        "g:real a:like k:indices",
+        ["3,4 3,4 -", "i:3,4 3,4 -"],
+    ),
+    ("take_adjoint", "_take_adjoint(g, a, 1, axis=-1)", "g:real a:like", ["3 3,4"]),
+    ("take_adjoint", "_take_adjoint(g, a, 1)", "g:real a:like", ["f 5", "0 5"]),
+    (
+        "take_along_axis_adjoint",
+        "_take_along_axis_adjoint(g, a, k, axis=0)",
+        "g:real a:like",
+        ["2,4 3,4", "i:2,4 3,4"],
+        "k = np.array([[2, 0, 2, 1], [0, 0, 1, 2]])",
+    ),
+    (
+        "take_along_axis_adjoint",
+        "_take_along_axis_adjoint(g, a, k, axis=None)",
+        "g:real a:like",
+        ["3 3,4"],
+        "k = np.array([5, 0, 5])",
+    ),
+    (
+        "tile_adjoint",
+        "_tile_adjoint(g, a, (2, 1))",
+        "g:real a:like",
+        ["4,2 2,2", "2,3 3", "i:6,2 3,2"],
+    ),
+    ("tile_adjoint", "_tile_adjoint(g, a, 1)", "g:real a:like", ["1 f", "1 0"]),
+    (
+        "repeat_adjoint",
+        "_repeat_adjoint(g, a, 2, axis=1)",
+        "g:real a:like",
+        ["2,6 2,3", "i:2,6 2,3"],
+    ),
+    (
+        "repeat_adjoint",
+        "_repeat_adjoint(g, a, 2)",
+        "g:real a:like",
+        ["2 f", "2 0", "10 5"],
+    ),
+    ("unpad", "_unpad(g, 1)", "g:real", ["0", "5", "3,4", "i:3,3"]),
+    ("unpad", "_unpad(g, ((1, 0), (0, 2)))", "g:real", ["3,4"]),
+    (
+        "kron_adjoint_a",
+        "_kron_adjoint_a(g, a, b)",
+        "g:real a:like b:real",
+        ["6 2 3", "4,2 2,2 2,1", "3 f 3", "3 0 3", "i:6 2 3"],
+    ),
+    (
+        "kron_adjoint_b",
+        "_kron_adjoint_b(g, a, b)",
+        "g:real a:real b:like",
+        ["6 2 3", "4,2 2,2 2,1", "3 3 f", "3 3 0", "i:6 2 3"],
+    ),
+    (
+        "tensordot_adjoint_a",
+        "_tensordot_adjoint_a(g, a, b, axes=1)",
+        "g:real a:like b:real",
+        ["3,2 3,4 4,2", "3 3,4 4", "i:3,2 3,4 4,2"],
+    ),
+    (
+        "tensordot_adjoint_a",
+        "_tensordot_adjoint_a(g, a, b, axes=0)",
+        "g:real a:like b:real",
+        ["3 f 3", "2 0 2"],
+    ),
+    (
+        "tensordot_adjoint_a",
+        "_tensordot_adjoint_a(g, a, b, axes=((1, 0), (0, 2)))",
+        "g:real a:like b:real",
+        ["2 2,3 3,2,2"],
+    ),
+    (
+        "tensordot_adjoint_b",
+        "_tensordot_adjoint_b(g, a, b, axes=1)",
+        "g:real a:real b:like",
+        ["3,2 3,4 4,2", "3 3,4 4", "i:3,2 3,4 4,2"],
+    ),
+    (
+        "tensordot_adjoint_b",
+        "_tensordot_adjoint_b(g, a, b, axes=0)",
+        "g:real a:real b:like",
+        ["3 f 3", "2 0 2"],
+    ),
+    (
+        "tensordot_adjoint_b",
+        "_tensordot_adjoint_b(g, a, b, axes=((1, 0), (0, 2)))",
+        "g:real a:real b:like",
+        ["2 2,3 3,2,2"],
+    ),
+    ("inverse_gaps", "_inverse_gaps(x)", "x:distinct", ["3", "2,3", "i:4"]),
+    (
+        "along_axis",
+        "_along_axis(g, a, axis=0)",
+        "g:real a:like",
+        ["3 3,4", "4 4", "i:3 3,2", "0 3", "2,3 2,3"],
+    ),
+    (
+        "spectral_direction",
+        "_spectral_direction(x)",
+        "x:real",
+        ["3,4", "5", "i:3,3"],
+    ),
+    ("spectral_direction", "_spectral_direction(x, axis=(0, 2))", "x:real", CUBE),
+    (
+        "spectral_curvature",
+        "_spectral_curvature(t, x)",
+        "t:real x:like",
+        ["3,4 3,4", "5 5", "i:3,3 3,3", "i:4 4"],
+    ),
+    (
+        "spectral_curvature",
+        "_spectral_curvature(t, x, axis=(1, 2))",
+        "t:real x:like",
+        ["2,2,3 2,2,3"],
+    ),
+    *(
+        (name, f"_{name}(g, a, b)", "g:real a:like b:like", shapes)
+        for name, shapes in (
+            ("as_columns", ["3 2,2 2", "2,2 2,2,2 2", "0 2,2 0", "i:2 2,2 2"]),
+            ("from_columns", ["3 2,2 2", "2,2,1 2,2,2 2", "0 2,2 0", "i:2 2,2 2"]),
+        )
+    ),
+    ("digamma", "_digamma(x)", "x:pos", MATH1),
+    ("digamma", "_digamma(x)", "x:frac", ["f"]),  # the reflection formula
+    ("polygamma", "_polygamma(x, 1)", "x:pos", MATH1),
+    ("polygamma", "_polygamma(x, n=2)", "x:frac", ["f", "0"]),
+]
 RULES += HELPERS
 
 #: Shape classes each rule's rows must cover between them (see test_rules.py):
@@ -742,6 +1108,29 @@ SHAPE_EXEMPT = {
     "diag": {"0-d": "np.diag takes a vector or a matrix"},
     "concatenate": {"0-d": "numpy cannot concatenate 0-d arrays"},
     "diag_adjoint": {"0-d": "np.diag takes a vector or a matrix"},
+    **{
+        name: {"0-d": "numpy needs an axis to work along"}
+        for name in ("diff", "swapaxes", "moveaxis", "take_along_axis")
+    },
+    "triu": {"0-d": "np.triu takes a vector or matrices"},
+    **{
+        name: {"0-d": "a square matrix", "vector": "a square matrix"}
+        for name in ("inv", "det", "logabsdet", "cholesky", "eigh_values")
+    },
+    "eigh_vectors": {"0-d": "a square matrix", "vector": "a square matrix"},
+    "solve": {"0-d": "a square matrix"},
+    "inverse_gaps": {"0-d": "eigenvalues are a vector"},
+    "spectral_direction": {"0-d": "a vector or matrices"},
+    "spectral_curvature": {"0-d": "a vector or matrices"},
+    "tril": {"0-d": "np.tril takes a vector or matrices"},
+    "take_along_axis_adjoint": {"0-d": "np.take_along_axis needs an axis"},
+    **{
+        name: {
+            "vector": "math functions take numbers",
+            "matrix": "math functions take numbers",
+        }
+        for name in ("erf", "erfc", "gamma", "lgamma", "digamma", "polygamma")
+    },
 }
 
 #: Primitives that user code can name but that never appear as ops in the function's
@@ -776,6 +1165,7 @@ EDGES = [
     ("norm", "np.linalg.norm(x, axis=1)", "x:zero", ["3,4"]),
     ("std", "np.std(x)", "x:half", ["5", "3,4"]),  # all equal: the kink at 0
     ("std", "np.std(x, axis=0)", "x:half", ["3,4"]),
+    ("sinc", "np.sinc(x)", "x:zero", ["f", "5", "i"]),  # the limit at 0
     ("pow", "x ** 1", "x:neg", ["f", "5"]),  # folded away: no pow op
 ]
 
@@ -857,6 +1247,17 @@ NONDIFF = [
     ("all", "", "x * (x > -0.5).all(axis=1, keepdims=True)", "x:bands", ["3,4"], False),
     ("any", "", "x * np.any(x > 0.5)", "x:bands", ["5", "3,4"], False),
     ("any", "", "x * (x > 0.5).any(axis=1, keepdims=True)", "x:bands", ["3,4"], False),
+    ("argsort", "", "x[np.argsort(x)]", "x:distinct", ["5"], False),
+    (
+        "slogdet_sign",
+        "",
+        "x * np.linalg.slogdet(x)[0]",
+        "x:invertible",
+        ["3,3", "2,2,2"],
+        False,
+    ),
+    ("argsort", "", "x * np.argsort(x, axis=0)", "x:distinct", ["3,4"], False),
+    ("argsort", "", "x * np.argsort(x, kind='stable')", "x:distinct", ["3,4"], False),
     ("shape", "", "x * x.shape[0]", "x:real", ["5", "3,4"], False),
     ("shape", "", "x * np.shape(x)[-1]", "x:real", ["3,4"], False),
     ("ndim", "", "x * x.ndim", "x:real", ["5", "3,4"], False),
@@ -988,6 +1389,14 @@ NONDIFF_UNSPELLABLE: dict[str, tuple[str, str]] = {
         "a marker s2s puts where the reverse sweep starts; no code spells it",
         "section() * x",
     ),
+}
+
+#: Primitives whose gradient s2s does not differentiate again (it says so): their
+#: cases are checked to be refused in forward over reverse mode.
+NOT_TWICE = {
+    "prod": "the product's adjoint helper has no derivative in the product",
+    "spectral_direction": "its gradient is the spectral norm's Hessian, whose "
+    "derivative (a third derivative of the norm) is not supported",
 }
 
 #: Known s2s bugs: test id -> reason.  Each makes that one case a strict xfail.

@@ -18,6 +18,7 @@ import zlib
 import custom_functions as cf
 import numpy as np
 import pytest
+import rule_cases as rc
 import test_rules as tr
 
 import s2s
@@ -95,14 +96,25 @@ def test_tangent_at_special_points_agrees_with_the_gradient(case):
     assert tangent == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
-def _hvp_cases() -> list:
-    """One case per rule row (and shape), except np.prod, whose gradient s2s cannot
-    differentiate again (test_higher_order checks that it says so)."""
+def _hvp_cases(refused: bool = False) -> list:
+    """One case per rule row (and shape), except those of the primitives whose
+    gradient s2s cannot differentiate again (rc.NOT_TWICE: np.prod, and the spectral
+    norm's helper, whose gradient is a second derivative), which are the cases of
+    `refused`: there it must say so."""
     return [
         tr.param(c)
         for c in tr.RULE_CASES + tr.NONDIFF_CASES
-        if "prod" not in c.prims and "prod_adjoint" not in c.prims
+        if bool(set(c.prims) & set(rc.NOT_TWICE)) == refused
     ]
+
+
+@pytest.mark.parametrize("case", _hvp_cases(refused=True))
+def test_hessian_vector_product_is_refused_where_the_rules_have_none(case):
+    f, _ = tr.functions(case)
+    args = _real_args(case)
+    positions, tangents = _direction(case, args)
+    with pytest.raises(s2s.NotTwiceDifferentiableError):
+        s2s.hvp(f, args, tangents, wrt=case.wrt)
 
 
 @pytest.mark.parametrize("case", _hvp_cases())

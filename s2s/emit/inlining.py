@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from ..ir import If, Loop, Op, Role, Stmt, Var, has_effect, operands_of
+from ..primitives import PRIMITIVES
 
 
 def _vars(xs: Iterable[Any]) -> list[Var]:
@@ -57,8 +58,11 @@ class Uses:
 
 def inlinable(op: Op, uses: Uses) -> bool:
     readers = uses.readers.get(op.out, [])
-    # A tape's list is named: its pushes and pops read it.
+    # A tape's list is named: its pushes and pops read it.  An item of a call that
+    # returns a tuple is named, so that it can share the call with the others.
     if op.out.role != Role.TEMP or has_effect(op) or op.prim == "new_stack":
+        return False
+    if PRIMITIVES[op.prim].item is not None:
         return False
     if len(readers) != 1:
         return False

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import inspect
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -27,7 +26,7 @@ from .. import runtime
 from ..errors import Location
 from ..ir import Const, If, Loop, Op, Role, Stmt, Var, single_indices, walk
 from ..optimize import Optimized
-from ..primitives import PRIMITIVES
+from ..primitives import NUMPY_TUPLES, PRIMITIVES
 from ..shapes.inference import ShapeInference
 from .accumulate import accumulations
 from .inlining import Uses, inlinable, passed_on
@@ -163,8 +162,10 @@ class _FunctionEmitter:
 
     def block(self, stmts: list[Stmt], line: int | None = None) -> list[ast.stmt]:
         body: list[ast.stmt] = []
-        for s in stmts:
-            if isinstance(s, Op) and s.out in self.inlined:
+        shown = [s for s in stmts if not (isinstance(s, Op) and s.out in self.inlined)]
+        joined: set[int] = set()
+        for k, s in enumerate(shown):
+            if id(s) in joined:
                 continue
             if isinstance(s, Op) and s.prim == "section":
                 if self.section and len(body) == self.section_start:
@@ -177,7 +178,12 @@ class _FunctionEmitter:
                 line = None
                 continue
             starts_line = s.loc is not None and s.loc.lineno != line
-            code = self.statement(s, s.loc.lineno if starts_line else line)
+            after = shown[k + 1] if k + 1 < len(shown) else None
+            if self.items_of_one_call(s, after):
+                code = [self.unpacked(s, after)]
+                joined.add(id(after))
+            else:
+                code = self.statement(s, s.loc.lineno if starts_line else line)
             if code and starts_line:
                 body.append(self._comment(_describe(s.loc)))
                 line = s.loc.lineno
@@ -222,6 +228,33 @@ class _FunctionEmitter:
         index = self.spelling.index(s.params["spec"], [self.expr(p) for p in parts])
         target = ast.Subscript(_name(self.names[array]), index, ast.Store())
         return ast.Assign([target], self.expr(value))
+
+    def items_of_one_call(self, s: Stmt, after: Stmt | None) -> bool:
+        """Whether s and the statement after it are two items of one call of a numpy
+        function that returns a tuple (`w` and `V` of `np.linalg.eigh(a)`)."""
+        if not (isinstance(s, Op) and isinstance(after, Op)) or s.outs or after.outs:
+            return False
+        first, second = PRIMITIVES[s.prim], PRIMITIVES[after.prim]
+        return (
+            first.item is not None
+            and second.item is not None
+            and first.numpy == second.numpy
+            and first.item != second.item
+            and s.args == after.args
+            and s.params == after.params
+            and not {id(s), id(after)} & self.in_place
+        )
+
+    def unpacked(self, s: Op, after: Op) -> ast.stmt:
+        """`w, V = np.linalg.eigh(a)`: the call once, its items named (`_` for one
+        that is not used)."""
+        call = self.spelling.op(s).value  # the call, without its item
+        names = {PRIMITIVES[o.prim].item: self.names[o.out] for o in (s, after)}
+        count = len(NUMPY_TUPLES[PRIMITIVES[s.prim].numpy])
+        target = ast.Tuple(
+            [_name(names.get(k, "_"), True) for k in range(count)], ast.Store()
+        )
+        return ast.Assign([target], call)
 
     def accumulate_in_place(self, s: Op) -> ast.stmt:
         """`acc += c`; `acc[i] += g` when c scatters g into zeros at a basic index
@@ -359,17 +392,11 @@ def _describe(loc: Location) -> str:
     return f"{loc.short()}  {text}".rstrip()
 
 
-# --- helpers copied from runtime.py ---------------------------------------------------
-
-
-@functools.lru_cache(maxsize=None)
-def _runtime_helpers() -> dict[str, ast.FunctionDef]:
-    tree = ast.parse(inspect.getsource(runtime))
-    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+# --- helpers copied from s2s.runtime ---------------------------------------------------
 
 
 def _with_dependencies(names: set[str]) -> list[ast.FunctionDef]:
-    helpers = _runtime_helpers()
+    helpers = runtime.definitions()
     needed = set()
     stack = list(names)
     while stack:

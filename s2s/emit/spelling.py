@@ -140,7 +140,10 @@ class Spelling:
             func = name(prim.builtin)
         else:
             func = attr("np", *prim.numpy.split("."))
-        return ast.Call(func, args, keywords)
+        call = ast.Call(func, args, keywords)
+        if prim.item is not None:  # `np.linalg.eigh(a)[1]`
+            return ast.Subscript(call, ast.Constant(prim.item), ast.Load())
+        return call
 
     def index(self, spec: tuple, parts: list[ast.expr]) -> ast.expr:
         """The subscript of `x[...]` from a getitem spec and its run-time parts."""

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy
 
 from ..errors import Location, ShapeSpecError, UnsupportedSyntaxError
-from ..primitives import HELPERS, loaded_object, lookup_object
+from ..primitives import HELPERS, REWRITTEN, loaded_object, lookup_object
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class Binding:
     number, an array or a structure of them, read when the gradient runs: value is
     a :class:`Free`), "primitive" (a function s2s has a rule for: value is
     (primitive, library)), "builtin" (value is the built-in's name), "function" (a
-    user function, inlined).
+    user function, inlined), "rewritten" (a numpy function lowered as others, see
+    s2s.lower.rewrites: value is its name).
     """
 
     kind: str
@@ -258,6 +259,8 @@ def classify(value: Any) -> Binding | None:
     if known is not None:
         return Binding("primitive", known)
     name = getattr(value, "__name__", None)
+    if name in REWRITTEN and getattr(numpy, name, None) is value:
+        return Binding("rewritten", name)
     if name and getattr(builtins, name, None) is value:
         return Binding("builtin", name)
     generated = generated_function(value)
@@ -335,8 +338,7 @@ def generated_function(value: Any) -> types.FunctionType | None:
 def _runtime_definitions() -> dict[str, str]:
     from .. import runtime  # here: only code that calls a helper needs it
 
-    tree = ast.parse(inspect.getsource(runtime))
-    return {n.name: ast.dump(n) for n in tree.body if isinstance(n, ast.FunctionDef)}
+    return {name: ast.dump(node) for name, node in runtime.definitions().items()}
 
 
 def runtime_helper(definition: types.FunctionType | ast.FunctionDef) -> str | None:

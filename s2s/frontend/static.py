@@ -17,7 +17,13 @@ from typing import Any
 import numpy
 
 from ..errors import Location, SourceUnavailableError, UnsupportedSyntaxError
-from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object, lookup_path
+from ..primitives import (
+    MATH_CONSTANTS,
+    NUMPY_CONSTANTS,
+    REWRITTEN,
+    loaded_object,
+    lookup_path,
+)
 from .constants import constant_value
 from .parsed import (
     UNKNOWN,
@@ -339,6 +345,8 @@ class StaticScope:
             known = lookup_path(path) if node.module and not node.level else None
             if known is not None:
                 self.table[name] = Binding("primitive", known)
+            elif node.module == "numpy" and alias.name in REWRITTEN:
+                self.table[name] = Binding("rewritten", alias.name)
             elif isinstance(value, float) and alias.name in (
                 NUMPY_CONSTANTS if node.module == "numpy" else MATH_CONSTANTS
             ):

@@ -11,6 +11,7 @@ import numpy
 from ..errors import InternalError, RuleError
 from ..primitives import (
     METHODS,
+    NUMPY_TUPLES,
     PRIMITIVES,
     ArgumentError,
     bind,
@@ -240,8 +241,9 @@ def call_function(func: Any, args: Iterable[Any], kwargs: dict[str, Any]) -> Sym
 
 def call_primitive(
     prim: Any, spelled: str, args: Iterable[Any], kwargs: dict[str, Any], lib="np"
-) -> Sym:
-    """Bind the arguments of a call on Syms to `prim` and append its op."""
+) -> Sym | tuple[Sym, ...]:
+    """Bind the arguments of a call on Syms to `prim` and append its op (one op per
+    item of a function that returns a tuple)."""
 
     args = list(args)
     builder = next(_syms([args, list(kwargs.values())])).builder
@@ -273,6 +275,11 @@ def call_primitive(
         lib = "math"
     if lib != "np":
         static["lib"] = lib
+    if prim.item is not None:  # `w, V = np.linalg.eigh(x)` in a rule: each item
+        return tuple(
+            Sym(builder.emit(name, *map(as_operand, operands), **static), builder)
+            for name in NUMPY_TUPLES[prim.numpy]
+        )
     return Sym(builder.emit(prim.name, *map(as_operand, operands), **static), builder)
 
 

@@ -24,7 +24,9 @@ from ..ir import Const, Operand, Role, Var
 from ..primitives import (
     BUILTINS,
     METHODS,
+    NUMPY_TUPLES,
     PRIMITIVES,
+    REWRITTEN,
     ArgumentError,
     bind,
     loaded_object,
@@ -51,6 +53,8 @@ class Calls:
         func = node.func
         if isinstance(func, ast.Attribute):
             module = self._module_of(func.value)
+            if module == "numpy" and func.attr in REWRITTEN:
+                return self.rewritten(func.attr, node, hint)
             if module is not None:
                 known = lookup_path(f"{module}.{func.attr}")
                 if known is not None:
@@ -74,6 +78,8 @@ class Calls:
             if kind == "primitive":
                 prim, lib = binding.value
                 return self.call(prim, node, [], lib, hint)
+            if kind == "rewritten":  # from numpy import trapezoid
+                return self.rewritten(binding.value, node, hint)
             if kind == "builtin" and func.id == "range":
                 return self._range_call(node)
             if kind == "builtin" and func.id == "reversed":
@@ -348,6 +354,9 @@ class Calls:
         return tuple(values) or None
 
     def _static(self, node: ast.expr, what: str) -> Any:
+        literal = _literal(node)
+        if literal is not None:  # axes=([1, 2], [0, 1]): lists written as tuples
+            return literal
         value = self.expr(node)
         if isinstance(value, Const):
             return value.value
@@ -439,6 +448,11 @@ class Calls:
                 raise self.fn.error(node, *problem)
         if lib != "np" or prim.operator is not None:  # np.add(x, y) is not x + y
             static["lib"] = lib
+        if prim.item is not None:  # `w, V = np.linalg.eigh(a)`: one op per item
+            items = [
+                self.emit(p, *operands, **static) for p in NUMPY_TUPLES[prim.numpy]
+            ]
+            return self.emit("tuple", *items, hint=hint)
         out = self.emit(prim_name, *operands, hint=hint, **static)
         if prim.holder:  # generated code read back: `mlp = _module("examples.mlp")`
             self.objects[out] = loaded_object(static["name"])
@@ -481,3 +495,26 @@ class Calls:
             "See 'Custom derivative rules' in the README and the functions s2s knows "
             "in docs/rules.md; or write it with supported numpy operations.",
         )
+
+
+def _literal(node: ast.expr) -> tuple | None:
+    """A list or tuple display of numbers (nested too) as a tuple, else None."""
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return None
+    items = []
+    for item in node.elts:
+        if isinstance(item, ast.Constant) and type(item.value) in (int, float):
+            items.append(item.value)
+        elif isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub):
+            inner = item.operand
+            if not (
+                isinstance(inner, ast.Constant) and type(inner.value) in (int, float)
+            ):
+                return None
+            items.append(-inner.value)
+        else:
+            nested = _literal(item)
+            if nested is None:
+                return None
+            items.append(nested)
+    return tuple(items)

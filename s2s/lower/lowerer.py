@@ -4,7 +4,8 @@ regions (the graph :mod:`s2s.ad` differentiates).
 :class:`Lowerer` holds what lowering one function needs (the builder, the
 environment of names, the function's tapes, the aliasing analysis) and combines the
 visitors of :mod:`.statements`, :mod:`.loops`, :mod:`.expressions`, :mod:`.calls`,
-:mod:`.comprehensions` and :mod:`.readback`.  The visitor is an allowlist: a syntax node without a `stmt_*` or
+:mod:`.comprehensions`, :mod:`.rewrites` and :mod:`.readback`.  The visitor is an
+allowlist: a syntax node without a `stmt_*` or
 `expr_*` method is rejected with an :class:`~s2s.errors.UnsupportedSyntaxError`
 naming the construct and saying what to do.
 """
@@ -29,11 +30,14 @@ from .expressions import Expressions
 from .free import FreeReads, Route, passed_names
 from .loops import Loops
 from .readback import ReadBack, SavedLists
+from .rewrites import Rewrites
 from .statements import Statements
 from .syntax import ADVICE, describe, is_docstring
 
 
-class Lowerer(Statements, Loops, Expressions, Calls, Comprehensions, ReadBack):
+class Lowerer(
+    Statements, Loops, Expressions, Calls, Comprehensions, Rewrites, ReadBack
+):
     """Turns one :class:`ParsedFunction` into a :class:`Graph` (and inlines callees)."""
 
     def __init__(

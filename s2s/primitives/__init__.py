@@ -19,6 +19,8 @@ from .spelling import (
     METHODS,
     NUMPY_CONSTANTS,
     NUMPY_FUNCTIONS,
+    NUMPY_TUPLES,
+    REWRITTEN,
     import_roots,
     loaded_object,
     lookup_object,

@@ -8,7 +8,7 @@ from .factories import LIKE, REDUCE, SHAPE, helper
 
 #: The helpers, in the order docs/rules.md lists them.
 HELPERS = [
-    # Helpers written into every generated module that needs them (see runtime.py).
+    # Helpers written into every generated module that needs them (see s2s/runtime).
     # Operands read only for their shape (or dtype) are nondiff: a gradient that calls
     # these helpers can be differentiated again (see rules.py).
     helper("check_scalar", ("y",), effect="check", has_value=False, guarded=True),
@@ -125,5 +125,67 @@ HELPERS = [
             variadic=True,
         )
         for name in ("hstack", "vstack")
+    ),
+    # The derivatives of math.lgamma and math.gamma, on Python floats.
+    helper("digamma", ("x",), elementwise=True, dtype="float"),
+    helper("polygamma", ("x",), static=(("n", None),), elementwise=True, dtype="float"),
+    # The adjoints of the array functions that select or repeat elements.
+    *(
+        helper(
+            name,
+            ("g", "like", "indices"),
+            static=(("axis", axis),),
+            nondiff=frozenset({"like", "indices"}),
+            shaped_like=1,
+            shape_only=1,
+        )
+        for name, axis in (("take_adjoint", None), ("take_along_axis_adjoint", -1))
+    ),
+    helper(
+        "tile_adjoint",
+        ("g", "like"),
+        static=(("reps", None),),
+        nondiff=LIKE,
+        shaped_like=1,
+        shape_only=1,
+    ),
+    helper(
+        "repeat_adjoint",
+        ("g", "like"),
+        static=(("repeats", None), ("axis", None)),
+        nondiff=LIKE,
+        shaped_like=1,
+        shape_only=1,
+    ),
+    helper("unpad", ("g", "pad_width"), nondiff=frozenset({"pad_width"}), counts=1),
+    # The adjoints of np.kron and np.tensordot, bilinear in g and the other factor.
+    *(
+        helper(
+            f"{op}_adjoint_{side}",
+            ("g", "a", "b"),
+            static=(("axes", 2),) if op == "tensordot" else (),
+            nondiff=frozenset({side}),
+            shaped_like=1 if side == "a" else 2,
+        )
+        for op in ("kron", "tensordot")
+        for side in ("a", "b")
+    ),
+    # 1 / (w[j] - w[i]) off the diagonal: what eigenvectors' derivatives divide by
+    helper("inverse_gaps", ("w",), dtype="float"),
+    # np.average's weights and np.trapezoid's x, laid along an axis
+    helper(
+        "along_axis",
+        ("v", "like"),
+        static=(("axis", -1),),
+        nondiff=LIKE,
+        shape_only=1,
+    ),
+    # np.linalg.norm(x, 2) of a matrix: its gradient, and that's derivative
+    helper("spectral_direction", ("x",), static=(("axis", None),), shaped_like=0),
+    helper("spectral_curvature", ("t", "x"), static=(("axis", None),), shaped_like=1),
+    # np.linalg.solve(a, b) with a stack of matrices and a vector b, in columns
+    *(
+        helper(name, ("v", "a", "b"), nondiff=frozenset({"a", "b"}))
+        for name in ("as_columns", "from_columns")
     ),
 ]

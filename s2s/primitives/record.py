@@ -48,7 +48,10 @@ class Primitive:
     passed as one list (`np.concatenate([a, b])`).  `leading` names static parameters
     written positionally before the operands (einsum's subscripts); the last
     `optional` operands may be left out (`np.eye(n)`); at most `max_positional`
-    arguments bind by position; `internal` parameters are set by s2s only.
+    arguments bind by position; `internal` parameters are set by s2s only.  A numpy
+    function that returns a tuple (`np.linalg.eigh`) is one primitive per `item`,
+    each spelled as that item of the call (`np.linalg.eigh(a)[1]`): a call of the
+    function is the tuple of all of them.
     `check(static, count)` returns (message, advice) for parameter values the rule
     does not handle, so that they are refused instead of differentiated wrongly.
 
@@ -97,6 +100,7 @@ class Primitive:
     helper: str | None = None
     builtin: str | None = None
     python: str | None = None
+    item: int | None = None
     variadic: bool = False
     sequence: bool = False
     leading: tuple[str, ...] = ()

@@ -25,6 +25,25 @@ NUMPY_FUNCTIONS: dict[str, str] = {
     "bitwise_not": "invert",
 }
 
+#: numpy's name of each function that returns a tuple -> the primitive of each item,
+#: in order (the name itself leads to the first of them).
+NUMPY_TUPLES: dict[str, tuple[str, ...]] = {
+    name: tuple(
+        p.name
+        for p in sorted(CATALOGUE, key=lambda p: p.item or 0)
+        if p.numpy == name and p.item is not None
+    )
+    for name in {p.numpy for p in CATALOGUE if p.item is not None}
+}
+NUMPY_FUNCTIONS.update({name: items[0] for name, items in NUMPY_TUPLES.items()})
+
+#: numpy functions lowered as the primitives they are made of (see
+#: :mod:`s2s.lower.rewrites`), with their parameters in order.
+REWRITTEN: dict[str, tuple[str, ...]] = {
+    "trapezoid": ("y", "x", "dx", "axis"),
+    "average": ("a", "axis", "weights", "returned", "keepdims"),
+}
+
 MATH_FUNCTIONS: dict[str, str] = {p.math: p.name for p in CATALOGUE if p.math}
 MATH_FUNCTIONS["pow"] = "pow"
 
@@ -34,7 +53,7 @@ METHODS: dict[str, str] = {
     for name in (
         *("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "trace"),
         *("dot", "clip", "ravel", "squeeze", "argmax", "argmin", "round"),
-        *("all", "any"),
+        *("all", "any", "cumprod", "take", "repeat", "swapaxes"),
     )
 }
 METHODS["flatten"] = "ravel"  # a copy rather than a view: the same value

@@ -2,6 +2,9 @@
 
 - :mod:`.registry`: how rules are attached to the primitives' records;
 - :mod:`.adjoints`: the table of adjoint rules;
+- :mod:`.arrays`: the rules of the array functions (cumprod, diff, sort, take, pad...);
+- :mod:`.linalg`: the rules of kron, tensordot and np.linalg's solvers and
+  decompositions;
 - :mod:`.tangents`: explicit tangent rules (forward mode) where the kind gives none;
 - :mod:`.composites`: patterns differentiated as a whole.
 
@@ -39,4 +42,4 @@ from .registry import KIND_NAMES, EachOperand, np, register_rules, rt, zero
 def load() -> None:
     """Attach the built-in derivatives to the primitives' records (once): what
     differentiating needs, which `import s2s` alone does not."""
-    from . import adjoints, composites, tangents  # noqa: F401  (they fill them in)
+    from . import adjoints, arrays, composites, linalg, tangents  # noqa: F401

@@ -26,14 +26,16 @@ reverse pass sums each contribution back to its operand's shape, in one place.
 from __future__ import annotations
 
 import math
+import string
 
-from ..errors import NotTwiceDifferentiableError
 from ..primitives import parse_einsum
 from .registry import (
     EachOperand,
+    along,
     bilinear,
     elementwise,
     linear,
+    not_twice,
     np,
     other,
     register_rules,
@@ -90,27 +92,54 @@ def _einsum(k, g, y, *operands, subscripts):
 
     Labels only operand k has are summed over in the forward einsum: its adjoint is
     constant along them, so they come back as size-1 axes that `_unbroadcast`
-    stretches.  It also sums what the einsum broadcast: size-1 axes and `...`.
+    stretches.  It also sums what the einsum broadcast: size-1 axes and `...`.  A
+    label repeated in operand k (a diagonal, `ii->i`) is put back on the diagonal.
     """
     inputs, output = parse_einsum(subscripts, len(operands))
     mine = inputs[k]
     others = [s for j, s in enumerate(inputs) if j != k]
     known = set(output).union(*others)
-    target = [c for c in mine if c in known]
+    target = [c for c in dict.fromkeys(mine) if c in known]
     if "..." in known and "..." not in mine:
         target.insert(0, "...")  # numpy cannot sum `...` away: _unbroadcast does
     spec = ",".join("".join(s) for s in [output, *others]) + "->" + "".join(target)
     rest = [x for j, x in enumerate(operands) if j != k]
-    part = np.einsum(g, *rest, subscripts=spec)
-    missing = [i for i, c in enumerate(mine) if c not in known]
+    # (`j->j` gives g as it is: only a diagonal of the operand has the output's labels)
+    part = g if target == output and not rest else np.einsum(g, *rest, subscripts=spec)
+    # Count from the end where a `...` of unknown length comes before the label.
+    dots = mine.index("...") if "..." in mine else len(mine)
+    if "..." in target and "..." not in mine:
+        dots = -1
+    axes = [i if i < dots else i - len(mine) for i in range(len(mine))]
+    if len(set(mine)) < len(mine):
+        part = _on_diagonals(part, target, mine, known, operands[k], axes)
+    missing = [i for i, c in enumerate(mine) if c not in known and mine.count(c) == 1]
     if missing:
-        # Count from the end where a `...` of unknown length comes before the label.
-        dots = mine.index("...") if "..." in mine else len(mine)
-        if "..." in target and "..." not in mine:
-            dots = -1
-        axes = tuple(i if i < dots else i - len(mine) for i in missing)
-        part = np.expand_dims(part, axis=axes)
+        part = np.expand_dims(part, axis=tuple(axes[i] for i in missing))
     return rt.unbroadcast(part, operands[k])
+
+
+def _on_diagonals(part, labels, mine, known, x, axes):
+    """`part` (with the distinct labels of `mine` it has) laid out like `mine`: each
+    repeat of a label is another axis, part's values on the diagonal (an identity
+    matrix of the label's size per repeat).  Labels of `mine` that appear once and
+    are summed away stay out (expand_dims puts them back)."""
+    spare = iter(c for c in string.ascii_letters if c not in set(mine) | known)
+    layout, eyes, seen = [], [], {}
+    for i, c in enumerate(mine):
+        if c not in known and mine.count(c) == 1:
+            continue
+        if c in seen:  # a repeat: a new label, tied to the first by an identity
+            fresh = next(spare)
+            eyes.append((c + fresh, np.eye(np.shape(x)[seen[c]])))
+            layout.append(fresh)
+        else:
+            seen[c] = axes[i]
+            layout.append(c)
+    if "..." in labels and "..." not in mine:
+        layout.insert(0, "...")
+    spec = ",".join(["".join(labels), *(s for s, _ in eyes)]) + "->" + "".join(layout)
+    return np.einsum(part, *(eye for _, eye in eyes), subscripts=spec)
 
 
 register_rules("einsum", "bilinear", EachOperand(_einsum))
@@ -138,6 +167,34 @@ elementwise("sinh", lambda g, y, x: g * np.cosh(x))
 elementwise("cosh", lambda g, y, x: g * np.sinh(x))
 elementwise("tanh", lambda g, y, x: g * (1 - y**2))
 elementwise("abs", lambda g, y, x: g * np.sign(x))
+elementwise("arcsinh", lambda g, y, x: g / np.sqrt(x**2 + 1))
+elementwise("arccosh", lambda g, y, x: g / np.sqrt(x**2 - 1))
+elementwise("arctanh", lambda g, y, x: g / (1 - x**2))
+elementwise("reciprocal", lambda g, y, x: -g * y**2)
+elementwise("cbrt", lambda g, y, x: g / (3 * y**2))
+
+
+def _sinc(g, y, x):
+    """sinc'(x) = (cos(u) - sinc(x)) / x with u = pi x, which loses the digits it
+    has near 0: there (|u| < 0.1) its series, -pi u (1/3 - u**2/30 + ...), exact to
+    rounding and in its own derivative (a second derivative at 0 is -pi**2 / 3)."""
+    u = math.pi * x
+    near = np.abs(u) < 0.1
+    u2 = u * u
+    series = math.pi * u * (u2 * (u2 * (u2 / 45360 - 1 / 840) + 1 / 30) - 1 / 3)
+    slope = (np.cos(u) - y) / np.where(near, 1.0, x)
+    return g * np.where(near, series, slope)
+
+
+elementwise("sinc", _sinc)
+# math.erf and its relatives, of Python floats: exp is math.exp in these rules.
+TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+elementwise("erf", lambda g, y, x: g * TWO_OVER_SQRT_PI * np.exp(-(x**2)))
+elementwise("erfc", lambda g, y, x: -g * TWO_OVER_SQRT_PI * np.exp(-(x**2)))
+elementwise("gamma", lambda g, y, x: g * y * rt.digamma(x))
+elementwise("lgamma", lambda g, y, x: g * rt.digamma(x))
+elementwise("digamma", lambda g, y, x: g * rt.polygamma(x, n=1))
+elementwise("polygamma", lambda g, y, x, n: g * rt.polygamma(x, n=n + 1))
 
 # --- elementwise, several arguments -----------------------------------------------------
 
@@ -235,6 +292,9 @@ def _std(g, y, a, axis=None, ddof=0, keepdims=False):
 
 
 def _norm(g, y, x, ord=None, axis=None, keepdims=False):
+    if ord == 2 and not isinstance(axis, int):  # the spectral norm of a matrix
+        direction = rt.spectral_direction(x, axis=axis)
+        return rt.unreduce(g, x, axis=axis, keepdims=keepdims) * direction
     if ord == 1:
         return rt.unreduce(g, x, axis=axis, keepdims=keepdims) * np.sign(x)
     # At the origin the 2-norm has a kink; central differences see 0 there.
@@ -252,18 +312,8 @@ other("std", _std)
 other("norm", _norm)
 
 
-def _along(axis, item):
-    """An index that applies `item` on `axis` (static), e.g. (slice(None), k)."""
-    full = slice(None)
-    if axis >= 0:
-        index = (full,) * axis + (item,)
-    else:
-        index = (Ellipsis, item) + (full,) * (-axis - 1)
-    return index if len(index) > 1 else index[0]
-
-
 def _flip(x, axis):
-    return x[_along(axis, slice(None, None, -1))]
+    return x[along(axis, slice(None, None, -1))]
 
 
 def _cumsum(g, y, a, axis=None):
@@ -307,14 +357,12 @@ def _concatenate(k, g, y, *arrays, axis=0):
     size = (lambda a: np.size(a)) if axis is None else (lambda a: np.shape(a)[axis])
     start = sum((size(a) for a in arrays[:k]), 0)
     stop = None if k == len(arrays) - 1 else start + size(arrays[k])
-    part = g[
-        _along(0 if axis is None else axis, slice(None if k == 0 else start, stop))
-    ]
+    part = g[along(0 if axis is None else axis, slice(None if k == 0 else start, stop))]
     return np.reshape(part, np.shape(arrays[k])) if axis is None else part
 
 
 def _stack(k, g, y, *arrays, axis=0):
-    return g[_along(axis, k)]
+    return g[along(axis, k)]
 
 
 linear("concatenate", EachOperand(_concatenate))
@@ -329,7 +377,7 @@ other("full_like", None, lambda g, y, a, fill, dtype=None: rt.fill_adjoint(g, y,
 # --- the helpers that generated gradients call ------------------------------------------
 #
 # A gradient s2s generates is itself differentiated (s2s.grad of s2s.grad, Hessian-vector
-# products), so the adjoint helpers of runtime.py have rules too.  Each is linear in its
+# products), so the adjoint helpers of s2s.runtime have rules too.  Each is linear in its
 # first operand, the adjoint `g` it transforms; the other operands are read for their
 # shapes only (nondiff in primitives.py), except where said.  The adjoint of a helper
 # that sums back (transposes) a linear map is the map itself, and vice versa.
@@ -346,19 +394,6 @@ def _summed_back(helper):
     return rule
 
 
-def _not_twice(name):
-    def rule(G, y, g, *args, **params):
-        raise NotTwiceDifferentiableError(
-            f"s2s cannot differentiate the gradient of {name} again",
-            G.builder.loc,
-            "Second derivatives through it are not supported yet; write it with "
-            "other operations (for example a product as np.exp(np.sum(np.log(x))) "
-            "for positive x), or differentiate only once.",
-        )
-
-    return rule
-
-
 def _unreduce_back(G, y, g, like, axis=None, keepdims=False):
     return rt.unbroadcast(np.sum(G, axis=axis, keepdims=keepdims), g)
 
@@ -370,7 +405,7 @@ linear("unreduce_to", _unreduce_back, None)
 other(
     "prod_adjoint",
     _summed_back(lambda g, a, **p: rt.prod_adjoint(g, a, **p)),
-    _not_twice("np.prod"),
+    not_twice("np.prod"),
 )
 linear(
     "extremum_adjoint",

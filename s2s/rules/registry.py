@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Optional
 
-from ..errors import RuleError
+from ..errors import NotTwiceDifferentiableError, RuleError
 from ..ir import Sym, SymbolicNumpy
 from ..primitives import PRIMITIVES, Derivative
 
@@ -17,6 +17,16 @@ Rule = Callable[..., Optional[Sym]]
 
 #: The kinds a rule's primitive may be of (see the module docstring of s2s.rules).
 KIND_NAMES = ("linear", "bilinear", "elementwise", "other")
+
+
+def along(axis, item):
+    """An index that applies `item` on `axis` (static), e.g. (slice(None), k)."""
+    full = slice(None)
+    if axis >= 0:
+        index = (full,) * axis + (item,)
+    else:
+        index = (Ellipsis, item) + (full,) * (-axis - 1)
+    return index if len(index) > 1 else index[0]
 
 
 class EachOperand:
@@ -99,3 +109,20 @@ def tangent(prim: str, rule: Callable[..., Optional[Sym]]) -> None:
     ``rule(tangents, y, *operands, **params)``, where tangents maps an operand's
     position to its tangent (operands without one are left out)."""
     _record(prim).derivative.tangent = rule
+
+
+def not_twice(name, advice=None):
+    """The rule of an operand whose derivative s2s does not take: it refuses,
+    naming the user's line (a gradient that would need it is not generated)."""
+
+    def rule(G, y, g, *args, **params):
+        raise NotTwiceDifferentiableError(
+            f"s2s cannot differentiate the gradient of {name} again",
+            G.builder.loc,
+            advice
+            or "Second derivatives through it are not supported yet; write it with "
+            "other operations (for example a product as np.exp(np.sum(np.log(x))) "
+            "for positive x), or differentiate only once.",
+        )
+
+    return rule

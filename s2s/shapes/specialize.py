@@ -201,6 +201,10 @@ class _Rewriter:
             a, b = info.shape(op.args[1]), info.shape(op.args[2])
             if a and b and len(a) <= 2 and len(b) <= 2:
                 return self.matmul_adjoint(op)
+        if op.prim == "swapaxes":
+            return self.matrix_transpose(op)
+        if op.prim in ("as_columns", "from_columns"):
+            return self.columns(op)
         if op.prim == "zeros" and info.tuple_of(op.args[0]) == ():
             return self.becomes(op, Const(0.0))
         if op.prim == "expand_dims" and info.shape(op.args[0]) == ():
@@ -453,6 +457,34 @@ class _Rewriter:
                 self.emit(op, "matmul", self.swapped(op, a, len(ra)), g, last=True)
         else:
             return None  # batch dimensions broadcast: the helper sums them back
+        return self.pending
+
+    def columns(self, op: Op) -> list[Stmt] | None:
+        """`_as_columns(v, a, b)` is v itself unless b is a vector and a a stack of
+        matrices; then `np.expand_dims(v, -1)` (`v[..., 0]` back)."""
+        a, b = self.info.shape(op.args[1]), self.info.shape(op.args[2])
+        if a is None or b is None:
+            return None
+        if not (len(b) == 1 and len(a) > 2):
+            return self.becomes(op, op.args[0])
+        self.pending = []
+        if op.prim == "as_columns":
+            self.emit(op, "expand_dims", op.args[0], last=True, axis=-1)
+        else:
+            spec = (True, ("ellipsis",), ("value",))
+            self.emit(op, "getitem", op.args[0], Const(0), last=True, spec=spec)
+        return self.pending
+
+    def matrix_transpose(self, op: Op) -> list[Stmt] | None:
+        """`np.swapaxes(x, -1, -2)` of a matrix is `x.T`."""
+        shape = self.info.shape(op.args[0])
+        if shape is None or len(shape) != 2:
+            return None
+        axes = {op.params.get(k) for k in ("axis1", "axis2")}
+        if not all(isinstance(k, int) for k in axes) or {k % 2 for k in axes} != {0, 1}:
+            return None
+        self.pending = []
+        self.emit(op, "transpose", op.args[0], last=True, attr=True)
         return self.pending
 
     def swapped(self, op: Op, x: Operand, rank: int) -> Var:

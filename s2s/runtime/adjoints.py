@@ -1,143 +1,8 @@
-"""Small helpers that generated modules call, copied into each module that uses them.
-
-Each helper is an ordinary, tested function here; :mod:`s2s.emit` copies the source of
-the ones a module needs (and of the helpers they call) into that module, so a
-generated module needs nothing but numpy.  They use only numpy functions that other
-array libraries implement too: no in-place updates, no `np.add.at`, no `out=`.
-"""
+"""The adjoint helpers of the core primitives: undoing broadcasts and reductions,
+scattering a part back (`_unindex`, `_setitem`), products, extrema, traces,
+diagonals and joins."""
 
 import numpy as np
-
-
-def _check_scalar(y):
-    """Refuse a non-scalar result: its gradient would silently be that of its sum."""
-    if type(y) is not float and np.ndim(y) != 0:
-        error = ValueError(
-            "the gradient needs a scalar result, but the function returned an array "
-            "of shape %s: reduce it to a scalar (for example with .sum() or .mean()), "
-            "or take the gradient of each element separately" % (np.shape(y),)
-        )
-        error.s2s_shape = np.shape(y)
-        raise error
-
-
-def _check_unshared(value, update, where, holder):
-    """Refuse to update an array in place where another name (or the caller) sees
-    it: the gradient treats arrays as values.  A number is never shared."""
-    if not isinstance(value, (int, float, complex, np.generic)):
-        error = ValueError(
-            "%s: `%s ...` would update in place an array that %s: write the update "
-            "as a new value (`x = x + ...`), since s2s treats arrays as values and "
-            "never updates one in place where another name sees it"
-            % (where, update, holder)
-        )
-        error.s2s_in_place = where
-        raise error
-
-
-def _module(name):
-    """The module a gradient reads its data from, as it is when the gradient runs
-    (imported on first use: a generated module imports its source lazily)."""
-    import importlib
-    import sys
-
-    module = sys.modules.get(name)
-    return importlib.import_module(name) if module is None else module
-
-
-def _closure_variable(function, name):
-    """The value of a closure variable of a function, as it is now."""
-    return function.__closure__[function.__code__.co_freevars.index(name)].cell_contents
-
-
-def _global_variable(function, name):
-    """The value of a global of a function, as it is now."""
-    return function.__globals__[name]
-
-
-def _format(template, *values):
-    """An f-string of the user's code: its template filled with its values."""
-    return template.format(*values)
-
-
-def _check_unchanged(value, expected, name):
-    """Refuse to run code written for another value of a free name (an axis, say),
-    which the code needed when it was generated."""
-    if not _same_literal(value, expected):
-        error = ValueError(
-            "%s was %r when this gradient was generated, and is %s now: generate it "
-            "again (s2s.grad does on its own)"
-            % (name, expected, "an array" if np.ndim(value) else repr(value))
-        )
-        error.s2s_stale = name
-        raise error
-
-
-def _check_shape(value, expected, name):
-    """Refuse to run code specialized for another shape of an array it reads."""
-    if np.shape(value) != expected:
-        error = ValueError(
-            "%s had shape %s when this gradient was generated, and has shape %s now: "
-            "generate it again (s2s.grad does on its own)"
-            % (name, expected, np.shape(value))
-        )
-        error.s2s_stale = name
-        raise error
-
-
-def _same_literal(value, expected):
-    """Whether `value` is still the literal `expected` (a list the tuple it was
-    written as, a numpy scalar the number)."""
-    if isinstance(value, (tuple, list)):
-        return (
-            type(expected) is tuple
-            and len(value) == len(expected)
-            and all(map(_same_literal, value, expected))
-        )
-    if isinstance(value, np.generic):
-        value = value.item()
-    return type(value) is type(expected) and value == expected
-
-
-def _check_shapes(*arguments, function, names, expected, _accepted={}):
-    """Refuse arguments of other shapes than the code was written for: the ranks and
-    the 1s of `expected`, a size other than 1 for each name, the same size wherever a
-    name repeats.  The shapes last accepted for each pattern pass at once."""
-    shapes = tuple(
-        [
-            (
-                x.shape
-                if type(x) is np.ndarray
-                else () if type(x) is float else np.shape(x)
-            )
-            for x in arguments
-        ]
-    )
-    if _accepted.get(expected) == shapes:
-        return
-    sizes = {}
-    for name, shape, dims in zip(names, shapes, expected):
-        if len(shape) != len(dims):
-            _shape_mismatch(function, name, shape, dims, sizes)
-        for n, d in zip(shape, dims):
-            if n == 1 if d == 1 else n != 1 and sizes.setdefault(d, n) == n:
-                continue
-            _shape_mismatch(function, name, shape, dims, sizes)
-    _accepted[expected] = shapes
-
-
-def _shape_mismatch(function, name, shape, dims, sizes):
-    """Raise the error of `_check_shapes` (a ValueError the caller can tell apart)."""
-    wanted = "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"
-    known = ", ".join("%s = %d" % item for item in sizes.items())
-    error = ValueError(
-        "%s was generated for %s of shape %s%s, but %s has shape %s: pass arguments "
-        "of the annotated shapes (a name is a size other than 1), or drop the "
-        "annotations for code that takes any shapes"
-        % (function, name, wanted, " with " + known if known else "", name, shape)
-    )
-    error.s2s_shapes = (name, shape, dims)
-    raise error
 
 
 def _unbroadcast(g, like):
@@ -331,3 +196,30 @@ def _vstack_adjoint(g, *arrays, part=0):
     """Adjoint of np.vstack(arrays) for arrays[part]: a vector is one row."""
     rows = [np.atleast_2d(a) for a in arrays]
     return np.reshape(_joined_part(g, rows, part, 0), np.shape(arrays[part]))
+
+
+def _take_adjoint(g, like, indices, axis=None):
+    """Adjoint of np.take(like, indices, axis): g summed into zeros of like's shape
+    at the indices (a repeated index adds)."""
+    if axis is None:
+        flat = _unindex(g, np.ravel(like), indices)
+        return np.reshape(flat, np.shape(like))
+    return _unindex(g, like, (slice(None),) * (axis % np.ndim(like)) + (indices,))
+
+
+def _take_along_axis_adjoint(g, like, indices, axis=-1):
+    """Adjoint of np.take_along_axis(like, indices, axis): g summed into zeros of
+    like's shape at the indices along the axis (a repeated index adds)."""
+    if axis is None:
+        return _take_adjoint(g, like, indices)
+    shape = np.shape(like)
+    axis = axis % len(shape)
+    index = []
+    for k, n in enumerate(shape):
+        if k == axis:
+            index.append(indices)
+        else:  # the position along every other axis, broadcast
+            index.append(
+                np.reshape(np.arange(n), (1,) * k + (n,) + (1,) * (len(shape) - k - 1))
+            )
+    return _unindex(g, like, tuple(index))

@@ -1,0 +1,38 @@
+"""Small helpers that generated modules call, copied into each module that uses them.
+
+Each helper is an ordinary, tested function here; :mod:`s2s.emit` copies the source of
+the ones a module needs (and of the helpers they call) into that module, so a
+generated module needs nothing but numpy.  They use only numpy functions that other
+array libraries implement too: no in-place updates, no `np.add.at`, no `out=`.
+"""
+
+import ast
+import functools
+import inspect
+
+from . import adjoints, arrays, checks, linalg, special
+
+#: The modules the helpers are written in.
+MODULES = (checks, adjoints, arrays, linalg, special)
+
+# Every helper is reached here (`runtime._unindex`), whichever module holds it.
+globals().update(
+    {
+        name: getattr(module, name)
+        for module in MODULES
+        for name in vars(module)
+        if name.startswith("_")
+        and not name.startswith("__")
+        and callable(getattr(module, name))
+    }
+)
+
+
+@functools.lru_cache(maxsize=None)
+def definitions() -> dict[str, ast.FunctionDef]:
+    """Each helper's syntax tree, by name: what generated modules copy."""
+    found = {}
+    for module in MODULES:
+        tree = ast.parse(inspect.getsource(module))
+        found.update({n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)})
+    return found
