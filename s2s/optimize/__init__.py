@@ -24,6 +24,7 @@ from .cleanup import (
     fold_constants,
 )
 from .loops import drop_unchanged_carried, hoist_invariants, prune_tapes
+from .products import arrange_products
 
 #: A pass: (statements, roots, the function) -> (statements, roots, changed).
 Pass = Callable[[list[Stmt], list[Any], FunctionSpec], tuple[list[Stmt], list, bool]]
@@ -41,6 +42,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("constants", lambda s, r, f: fold_constants(s, r)),
     ("common subexpressions", lambda s, r, f: eliminate_common_subexpressions(s, r)),
     ("broadcasts", lambda s, r, f: simplify_shapes(s, r, f.params, f.alike)),
+    ("products", arrange_products),
     ("dead code", lambda s, r, f: eliminate_dead_code(s, r)),
     ("tapes", lambda s, r, f: prune_tapes(s, r)),
     ("loop invariants", lambda s, r, f: hoist_invariants(s, r)),
