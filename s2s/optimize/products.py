@@ -106,6 +106,7 @@ class _Products:
             self.reader[r] = None
         self.names = names
         self.replace: dict[Var, Operand] = {}
+        self.made: dict[Var, bool] = {}
         self.changed = False
 
     # what is known of a factor
@@ -126,21 +127,45 @@ class _Products:
         return not isinstance(a, Const) and self.classes.same(a, b)
 
     def numpy_made(self, x: Operand) -> bool:
-        """Whether x is certainly a numpy array or scalar (never a list, nor a Python
-        number that a list would multiply by repeating itself)."""
+        """Whether x is certainly a numpy array or scalar: times anything (a list
+        too), a numpy value."""
         if isinstance(x, _New):
             return x.made
         op = self.defs.get(x) if isinstance(x, Var) else None
         if op is None or op.params.get("lib") in ("math", "builtin"):
             return False
-        record = PRIMITIVES[op.prim]
-        if record.spread:
+        if x not in self.made:
+            self.made[x] = False  # a cycle is impossible in SSA; this ends any
+            record = PRIMITIVES[op.prim]
+            if record.operator is not None:
+                made = record.elementwise and any(map(self.numpy_made, op.args))
+            else:
+                made = (
+                    record.spread
+                    or record.numpy is not None
+                    and (
+                        record.elementwise
+                        or record.reduction
+                        or record.allocates
+                        or record.view
+                    )
+                )
+            self.made[x] = made
+        return self.made[x]
+
+    def no_sequence(self, x: Operand) -> bool:
+        """Whether x is certainly not a list or tuple (which a Python int times
+        repeats): a number, a numpy value, or the result of an operator that
+        sequences do not have (`x - 1.0`)."""
+        if isinstance(x, (Const, _New)) or self.scalar(x) or self.numpy_made(x):
             return True
-        if record.operator is not None:
-            return record.elementwise and any(self.numpy_made(a) for a in op.args)
-        return record.numpy is not None and (
-            record.elementwise or record.reduction or record.allocates or record.view
-        )
+        op = self.defs.get(x)
+        if op is None or op.params.get("lib") == "builtin":
+            return False
+        record = PRIMITIVES[op.prim]
+        if record.operator is None or not record.elementwise:
+            return False
+        return op.prim not in ("add", "mul") or all(map(self.no_sequence, op.args))
 
     def fresh(self, x: Operand, block: set[int], line: int | None) -> bool:
         """Whether x is a new array only this product reads, written into it: numpy
@@ -406,20 +431,15 @@ class _Products:
         return k, t
 
     def safe(self, factors: list) -> bool:
-        """Whether each multiplication of the chain involves a numpy value, or two
-        numbers: a Python int times a list would repeat it."""
-
-        def made(x: Any) -> bool:
-            return x.made if isinstance(x, _New) else self.numpy_made(x)
-
-        def scalar(x: Any) -> bool:
-            return not x.made if isinstance(x, _New) else self.scalar(x)
-
-        numpy, numbers = made(factors[0]), scalar(factors[0])
+        """Whether no multiplication of the chain may meet a list or tuple with a
+        Python number (a list times an int repeats it): each involves a numpy value,
+        or two values that are no sequences."""
+        numpy, plain = self.numpy_made(factors[0]), self.no_sequence(factors[0])
         for x in factors[1:]:
-            if not (numpy or made(x) or numbers and scalar(x)):
+            if not (numpy or self.numpy_made(x) or plain and self.no_sequence(x)):
                 return False
-            numpy, numbers = numpy or made(x), numbers and scalar(x)
+            numpy = numpy or self.numpy_made(x)
+            plain = plain and self.no_sequence(x)
         return True
 
 
