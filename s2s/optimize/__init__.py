@@ -4,8 +4,9 @@ Constant folding and the identities that hold whatever the shapes happen while o
 are built (:class:`s2s.ir.Builder`); here are the passes that need the whole
 function, run in order, to a fixed point (each reports whether it changed
 anything): specialization for the parameters' shape patterns, constants, common
-subexpressions, broadcasts, dead code, unread tapes, loop invariants and values a
-loop never changes.  With ``S2S_VERIFY_PASSES=1`` in the environment (the tests set
+subexpressions, broadcasts, products (written so that numpy reuses its temporaries:
+see :mod:`.products`), dead code, unread tapes, loop invariants and values a loop
+never changes.  With ``S2S_VERIFY_PASSES=1`` in the environment (the tests set
 it) the SSA invariants are checked after every pass.
 """
 

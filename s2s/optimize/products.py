@@ -28,6 +28,7 @@ times a list repeats it), or two numbers.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,9 +83,7 @@ class _Products:
     """One pass over a statement tree: each product of the reverse sweep rewritten."""
 
     def __init__(self, stmts: list[Stmt], roots: list[Any], spec: FunctionSpec):
-        self.info = ShapeInference(stmts, spec.shapes) if spec.shapes else None
-        self.classes = ShapeClasses(stmts, spec.alike)
-        self.integral = possibly_integral(stmts)
+        self.stmts, self.spec = stmts, spec
         self.defs: dict[Var, Op] = {}
         self.reads: dict[Var, int] = {}
         self.reader: dict[Var, Any] = {}
@@ -109,7 +108,20 @@ class _Products:
         self.made: dict[Var, bool] = {}
         self.changed = False
 
-    # what is known of a factor
+    # what is known of a factor (the analyses made when a product needs them)
+
+    @functools.cached_property
+    def info(self) -> ShapeInference | None:
+        shapes = self.spec.shapes
+        return ShapeInference(self.stmts, shapes) if shapes else None
+
+    @functools.cached_property
+    def classes(self) -> ShapeClasses:
+        return ShapeClasses(self.stmts, self.spec.alike)
+
+    @functools.cached_property
+    def integral(self) -> set[Var]:
+        return possibly_integral(self.stmts)
 
     def scalar(self, x: Operand) -> bool:
         if isinstance(x, Const):
@@ -152,6 +164,15 @@ class _Products:
                 )
             self.made[x] = made
         return self.made[x]
+
+    def own(self, x: Any) -> bool:
+        """Whether x is a value an op of this function makes (not an input, nor a
+        view or copy of another value): the result of a product may be x itself."""
+        op = self.defs.get(x) if isinstance(x, Var) else None
+        if op is None or op.prim == "copy":
+            return False
+        record = PRIMITIVES[op.prim]
+        return not (record.view or record.spread)
 
     def no_sequence(self, x: Operand) -> bool:
         """Whether x is certainly not a list or tuple (which a Python int times
@@ -355,6 +376,7 @@ class _Products:
                 entries[quotient] = (_New("div", (both, y), {}, "quotient"), True)
                 c = None
         others = [x for x, scalar in entries if scalar and isinstance(x, Var)] + rest
+        unit = c
         if c is not None and c.value == 1 and others:
             floats = any(
                 isinstance(x, _New) or isinstance(x, Var) and x not in self.integral
@@ -377,6 +399,8 @@ class _Products:
             head = [self.spread_times(op, scalars + head)]
         self.order(head, rest, block, line)
         factors = head + rest
+        if len(factors) == 1 and unit is not None and not self.own(factors[0]):
+            factors.insert(0, unit)  # `1.0 * v`: a new array, where v may be seen
         if len(rest) <= 1 and sorted(map(id, factors)) == sorted(map(id, leaves)):
             return leaves  # one array: where the scalars stand costs nothing
         return factors or None
