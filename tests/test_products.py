@@ -168,3 +168,24 @@ def test_float32_stays_float32_through_a_dropped_seed():
     for f in (sin_times_x, tanh_squared_mean):
         assert s2s.grad(f)(x).dtype == np.float32
         assert s2s.grad(f).generic(x).dtype in (np.float32, np.float64)
+
+
+def sin_times_smaller(x, a):
+    return np.sum(np.sin(x) * a * 2.0)
+
+
+def smaller_times_seed(x, a):
+    return np.sum(np.cos(a) * 3.0 + x) * 0.5
+
+
+@pytest.mark.parametrize("f", [sin_times_smaller, smaller_times_seed])
+@pytest.mark.parametrize("a", [0.3, np.array([0.3]), np.array([[0.3], [-0.2]])])
+def test_a_smaller_factor_is_still_spread_to_the_reduced_shape(f, a):
+    """`_unreduce(g, x) * a` goes only where another factor has x's shape: a factor
+    smaller than x must still be spread up to it (and summed back to a's shape)."""
+    x = np.random.default_rng(3).normal(size=(2, 4))
+    check_grad(f, x, a, wrt=(0, 1))
+    g = s2s.grad(f, wrt=(0, 1))
+    for special, generic in zip(g(x, a), g.generic(x, a)):
+        assert np.shape(special) == np.shape(generic)
+        np.testing.assert_allclose(special, generic, rtol=1e-13)
