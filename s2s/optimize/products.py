@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from dataclasses import replace as copy_stmt
 from typing import Any
 
 from ..ir import (
@@ -124,19 +125,24 @@ class _Products:
         return possibly_integral(self.stmts)
 
     def scalar(self, x: Operand) -> bool:
+        """Whether x is provably a number (or a 0-d array)."""
         if isinstance(x, Const):
             return _number(x)
-        if self.info is not None and self.info.shape(x) == ():
-            return True
+        shape = self.info.shape(x) if self.info is not None else None
+        if shape is not None:
+            return shape == ()
         return self.classes.is_scalar(x)
 
     def same_shape(self, a: Operand, b: Operand) -> bool:
         """Whether a and b provably have one shape."""
+        if isinstance(a, Const):
+            return False
         if self.info is not None:
             sa, sb = self.info.shape(a), self.info.shape(b)
-            if sa is not None and None not in sa and sa == sb:
-                return True
-        return not isinstance(a, Const) and self.classes.same(a, b)
+            known = sa is not None and sb is not None and None not in sa + sb
+            if known:
+                return sa == sb
+        return self.classes.same(a, b)
 
     def numpy_made(self, x: Operand) -> bool:
         """Whether x is certainly a numpy array or scalar: times anything (a list
@@ -250,17 +256,19 @@ class _Products:
         return (self.leaves(below, block) if below else [left]) + [right]
 
     def block(self, body: list[Stmt], derivative: bool) -> list[Stmt]:
+        """The block with its products rewritten: new lists and regions, the
+        statements it was handed unchanged."""
         out: list[Stmt] = []
         here = {id(s) for s in body}
         for s in body:
             if isinstance(s, Op) and s.prim == "section":
                 derivative = s.params.get("name") == "reverse"
             if isinstance(s, If):
-                s.then = self.block(s.then, derivative)
-                s.orelse = self.block(s.orelse, derivative)
+                then, orelse = (self.block(b, derivative) for b in (s.then, s.orelse))
+                s = copy_stmt(s, then=then, orelse=orelse, merges=list(s.merges))
             elif isinstance(s, Loop):
-                s.header = self.block(s.header, derivative)
-                s.body = self.block(s.body, derivative)
+                header, body_ = (self.block(b, derivative) for b in (s.header, s.body))
+                s = copy_stmt(s, header=header, body=body_, carries=list(s.carries))
             elif (
                 derivative
                 and s.prim == "mul"
@@ -469,11 +477,13 @@ class _Products:
 
 def arrange_products(stmts: list[Stmt], roots: list[Any], spec: FunctionSpec):
     """Rewrite the products of the reverse sweep (see the module's docstring)."""
-    stmts = copy_tree(stmts)
     products = _Products(stmts, roots, spec)
-    stmts = products.block(stmts, False)
+    rewritten = products.block(stmts, False)
+    if not products.changed:
+        return stmts, roots, False
     if products.replace:
+        rewritten = copy_tree(rewritten)  # substitution changes ops: our own copies
         mapping = resolve_chains(products.replace)
-        substitute(stmts, mapping)
+        substitute(rewritten, mapping)
         roots = substitute_tree(roots, mapping)
-    return stmts, roots, products.changed
+    return rewritten, roots, True
