@@ -10,20 +10,24 @@ commutative, `b * t` too; `2.0 * b` or `a * b` of named arrays needs a new array
 So the chain is rewritten:
 
 - a factor `_unreduce(g, x)` (g spread over x's shape: an array of g, one per
-  element) goes where another factor provably has x's shape: g joins the scalar
+  element), or such a spread times scalars, goes where another factor provably has
+  x's shape (the inferred shapes or the shape classes say so): its scalars join the
   coefficient; where none does, the coefficient is spread instead of g
   (`_unreduce(2.0, x) * y`, not `_unreduce(1.0, x) * 2 * y`);
-- the constants are folded into one (a unit dropped where another factor makes the
-  product a float), and the scalar factors are written first;
+- the constants are folded into one, into the numerator of a quotient `n / y` if
+  there is one (`2.0 / size`, not `1.0 / size * 2`), a unit dropped where another
+  factor makes the product a float; the scalar factors are written first;
 - an array factor that is a temporary comes first among the arrays, so that the
   first multiplication by an array makes the one new array the rest write into;
-- `k - t` of a number k and a temporary t, beside a constant coefficient c, becomes
-  `t - k` with coefficient -c (exactly the same numbers), since numpy cannot write
-  `k - t` into t's buffer.
+- `k - t` of a number k and a temporary t becomes `t - k` when a constant or a
+  quotient's numerator can take the sign (exactly the same numbers), since numpy
+  cannot write `k - t` into t's buffer.
 
-Nothing is rewritten where the reordered product could differ in more than rounding:
-the first multiplication of the chain must involve a numpy value (a Python int
-times a list repeats it), or two numbers.
+The values stay those of the product as written, up to the rounding of its new
+order: a product is left as it is where a multiplication of the new chain could
+meet a list or a tuple with a number (a list times an int repeats it; the first
+factors must be numpy values, or two values that cannot be sequences), and never
+becomes a value it does not own (`1.0 * v` stays where v is an input or a view).
 """
 
 from __future__ import annotations
