@@ -16,15 +16,18 @@ thread per native library):
    peak of the call divided by n (what the tape costs each iteration) and the wall
    time.
 2. **Array-sized temporaries.** x holds 1e8 random doubles (763 MiB; 1e7 with
-   --quick).  `big(x) = np.sum(np.sin(x) * x)` and `big2(x) = np.sum(np.tanh(x) ** 2)
-   / x.size`, by `s2s.grad` and `s2s.value_and_grad`, against hand-written
-   gradients and the forward.  The table gives the peak in MiB and in units of
-   x.nbytes: how many arrays of x's size were alive at once, the returned gradient
-   included.  The hand-written gradients are `np.cos(x) * x + np.sin(x)` and, with
-   t = tanh(x), `t * (t * t - 1.0) * (-2.0 / x.size)`: numpy writes the result of
-   an operation into an operand that is a temporary (a large array nothing else
-   refers to), but not into the right operand of a subtraction, nor into a named
-   array, so `2.0 / x.size * t * (1.0 - t * t)` would hold two more arrays.
+   --quick).  `big(x) = np.sum(np.sin(x) * x)`, `big2(x) = np.sum(np.tanh(x) ** 2)
+   / x.size` and `big3(x) = np.sum(np.tanh(x) * np.sin(x)) * 0.5`, by `s2s.grad`
+   and `s2s.value_and_grad`, against hand-written gradients and the forward.  The
+   table gives the peak in MiB and in units of x.nbytes: how many arrays of x's size
+   were alive at once, the returned gradient included.  The hand-written gradients
+   are `np.cos(x) * x + np.sin(x)`, with t = tanh(x), `t * (t * t - 1.0) * (-2.0 /
+   x.size)`, and `(t * np.cos(x) + (1.0 - t * t) * np.sin(x)) * 0.5`: numpy writes
+   the result of an operation into an operand that is a temporary (a large array
+   nothing else refers to), but not into the right operand of a subtraction, nor
+   into a named array, so `2.0 / x.size * t * (1.0 - t * t)` would hold two more
+   arrays.  (The hand-written value and gradient of big2 computes t * t twice, where
+   s2s keeps the forward's.)
 
 Peaks are tracemalloc's (numpy reports its data buffers to it): each process makes
 its inputs, builds the gradient and calls it once on a small input of the same
@@ -77,6 +80,10 @@ def big(x):
 
 def big2(x):
     return np.sum(np.tanh(x) ** 2) / x.size
+
+
+def big3(x):
+    return np.sum(np.tanh(x) * np.sin(x)) * 0.5
 
 
 # Hand-written gradients.  The loop's serve `loop` and `loop_sum` alike: the
@@ -132,11 +139,23 @@ def hand_big2_value_and_grad(x):
     return np.sum(t * t) / x.size, t * (t * t - 1.0) * (-2.0 / x.size)
 
 
+def hand_big3_grad(x):
+    t = np.tanh(x)
+    return (t * np.cos(x) + (1.0 - t * t) * np.sin(x)) * 0.5
+
+
+def hand_big3_value_and_grad(x):
+    t = np.tanh(x)
+    s = np.sin(x)
+    return np.sum(t * s) * 0.5, (t * np.cos(x) + (1.0 - t * t) * s) * 0.5
+
+
 LOOPS = {"float": loop, "8 elements": loop_sum}
 LOOP_CONTENDERS = ("forward", "hand, list", "hand, numpy array", "s2s.grad")
 BIG = {
     "big": (big, hand_big_grad, hand_big_value_and_grad),
     "big2": (big2, hand_big2_grad, hand_big2_value_and_grad),
+    "big3": (big3, hand_big3_grad, hand_big3_value_and_grad),
 }
 BIG_CONTENDERS = (
     "forward",

@@ -4,9 +4,10 @@ Constant folding and the identities that hold whatever the shapes happen while o
 are built (:class:`s2s.ir.Builder`); here are the passes that need the whole
 function, run in order, to a fixed point (each reports whether it changed
 anything): specialization for the parameters' shape patterns, constants, branches
-on constants, common subexpressions, broadcasts, dead code, unread tapes, loop invariants and values a
-loop never changes.  With ``S2S_VERIFY_PASSES=1`` in the environment (the tests set
-it) the SSA invariants are checked after every pass.
+on constants, common subexpressions, broadcasts, products (written so that numpy
+reuses its temporaries: see :mod:`.products`), dead code, unread tapes, loop
+invariants and values a loop never changes.  With ``S2S_VERIFY_PASSES=1`` in the
+environment (the tests set it) the SSA invariants are checked after every pass.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .cleanup import (
     fold_constants,
 )
 from .loops import drop_unchanged_carried, hoist_invariants, prune_tapes
+from .products import arrange_products
 
 #: A pass: (statements, roots, the function) -> (statements, roots, changed).
 Pass = Callable[[list[Stmt], list[Any], FunctionSpec], tuple[list[Stmt], list, bool]]
@@ -43,6 +45,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("branches", lambda s, r, f: fold_branches(s, r)),
     ("common subexpressions", lambda s, r, f: eliminate_common_subexpressions(s, r)),
     ("broadcasts", lambda s, r, f: simplify_shapes(s, r, f.params, f.alike)),
+    ("products", arrange_products),
     ("dead code", lambda s, r, f: eliminate_dead_code(s, r)),
     ("tapes", lambda s, r, f: prune_tapes(s, r)),
     ("loop invariants", lambda s, r, f: hoist_invariants(s, r)),
