@@ -418,11 +418,15 @@ def emit_module(functions: list[Optimized], header: str = "") -> GeneratedModule
     emitters = [_FunctionEmitter(spec, comments) for spec in functions]
     body: list[ast.stmt] = []
     imports = set().union(*(e.imports() for e in emitters))
-    if any(e.uses_math() for e in emitters) or "math" in imports:
+    helpers = _with_dependencies(set().union(*(e.helpers() for e in emitters)))
+    helpers_use_math = any(
+        isinstance(n, ast.Name) and n.id == "math" for h in helpers for n in ast.walk(h)
+    )
+    if any(e.uses_math() for e in emitters) or "math" in imports or helpers_use_math:
         body.append(ast.Import([ast.alias("math", None)]))
     body.append(ast.Import([ast.alias("numpy", "np")]))
     body.extend(ast.Import([ast.alias(m, None)]) for m in sorted(imports - {"math"}))
-    body.extend(_with_dependencies(set().union(*(e.helpers() for e in emitters))))
+    body.extend(helpers)
     body.extend(e.function() for e in emitters)
     tree = ast.Module(body, [])
     text = unparse(tree)
