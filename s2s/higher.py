@@ -50,7 +50,8 @@ def derivative(f: Callable, mode: str = "grad", wrt: Wrt = 0) -> GradFunction:
 
 
 def _bound(f: Callable, primals: Sequence[Any]) -> list[Any]:
-    """All of f's arguments: `primals`, then the defaults of the parameters left out."""
+    """All of f's arguments: `primals`, then the defaults of the parameters left out
+    (keyword-only ones included)."""
     try:
         signature = inspect.signature(f)
         bound = signature.bind(*primals)
@@ -61,7 +62,10 @@ def _bound(f: Callable, primals: Sequence[Any]) -> list[Any]:
             "left out at the end).",
         ) from None
     bound.apply_defaults()
-    return list(bound.args)
+    keywords = [
+        p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY
+    ]  # the generated code takes them after the others, by position
+    return list(bound.args) + [bound.arguments[name] for name in keywords]
 
 
 def _wrt_and_tangents(

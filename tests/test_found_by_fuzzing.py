@@ -2,6 +2,8 @@
 as a test that failed before its fix.  Values are checked against calling the
 function, derivatives against central differences in float64."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -310,3 +312,74 @@ def test_an_error_met_reading_back_a_gradient_names_the_users_line():
     assert first.startswith("test_found_by_fuzzing.py:")
     assert "return np.prod(np.ones(3) * x)" in str(raised.value)
     assert "in the code s2s generated for it" in str(raised.value)
+
+
+# Found by the campaign of the grammar that learned returns in loops, raise/assert,
+# keyword-only parameters and comprehensions (issue 17).
+
+
+def returns_a_name_from_its_loop(x):
+    v8 = x
+    for i9 in range(0, 1):
+        return v8
+    return x
+
+
+def assigns_a_name_in_a_loop_of_no_op(x):
+    s = 0.0
+    for i in range(2):
+        s = x
+    return s * 3.0
+
+
+def test_a_carried_value_whose_next_is_read_from_outside_a_loop_without_ops():
+    # The reverse loop carried only the adjoints of values its ops read, so `s = x`
+    # in a body with no op gave x no adjoint: silently 0.
+    assert s2s.value_and_grad(returns_a_name_from_its_loop)(-0.5) == (-0.5, 1.0)
+    assert s2s.grad(assigns_a_name_in_a_loop_of_no_op)(0.5) == 3.0
+
+
+def keyword_scaled(x, *, scale=1.0):
+    return np.sum(x * x) * scale
+
+
+def test_hvp_of_a_function_with_keyword_only_parameters():
+    x, t = np.array([0.5, -0.3]), np.array([1.0, 2.0])
+    np.testing.assert_allclose(s2s.hvp(keyword_scaled, (x,), (t,)), 2.0 * t)
+
+
+def returns_early_then_raises(x):
+    if x > 2.0:
+        return x
+    if x > 5.0:
+        raise ValueError("big")
+    return math.tanh(x)
+
+
+def test_a_second_derivative_after_an_early_return_and_a_raise():
+    # The statements after `if ...: raise` were moved into the other branch, and
+    # the gradient read back had a value defined on one path only.
+    expected = -2 * math.tanh(0.8) * (1 - math.tanh(0.8) ** 2)
+    assert s2s.grad(s2s.grad(returns_early_then_raises))(0.8) == pytest.approx(
+        expected, rel=1e-12
+    )
+
+
+def returns_none_on_a_path(y):
+    if y >= 4.0:
+        return 2.0
+    return None
+
+
+def test_none_returned_on_one_path_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="returns None on this path"):
+        s2s.value_and_grad(returns_none_on_a_path)
+
+
+def rebinds_its_own_name(x):
+    return sum(np.sin(x) * 2.0 for x in x) + np.sum(np.stack([x * 2.0 for x in x]))
+
+
+def test_a_comprehension_variable_named_like_what_it_runs_over():
+    x = np.array([0.3, -0.6, 0.9])
+    s2s.check_grad(rebinds_its_own_name, x)

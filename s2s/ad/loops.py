@@ -42,11 +42,12 @@ class LoopReversal:
         ) and not self.saves_derivatives([loop]):
             return
         inner = defined_in([loop])
+        read = [x for st in walk(loop.body) for x in operands(st)]
+        read += [loop.nexts[k] for k in carried]  # `s = x` in a body with no op
         outside = list(
             dict.fromkeys(
                 x
-                for st in walk(loop.body)
-                for x in (*operands(st), *(loop.nexts[k] for k in carried))
+                for x in read
                 if isinstance(x, Var) and x in self.active and x not in inner
             )
         )

@@ -33,7 +33,10 @@ from __future__ import annotations
 import ast
 import copy
 
-_EXITS = (ast.Return, ast.Break, ast.Continue, ast.Raise)
+_EXITS = (ast.Return, ast.Break, ast.Continue)
+#: What ends a path: an exit, or a raise (whose path never goes on, so the
+#: statements after its `if` need not move into the other branch).
+_ENDS = (*_EXITS, ast.Raise)
 
 
 def _has_exit(block: list[ast.stmt]) -> bool:
@@ -55,11 +58,11 @@ def _has_return(block: list[ast.stmt]) -> bool:
 
 
 def always_exits(block: list[ast.stmt]) -> bool:
-    """Whether every path through the block ends in an exit."""
+    """Whether every path through the block ends in an exit or a raise."""
     if not block:
         return False
     last = block[-1]
-    if isinstance(last, _EXITS):
+    if isinstance(last, _ENDS):
         return True
     return (
         isinstance(last, ast.If)
@@ -73,7 +76,7 @@ def normalize_block(block: list[ast.stmt]) -> list[ast.stmt]:
     out: list[ast.stmt] = []
     block = [_as_if(s) if isinstance(s, ast.Assert) else s for s in block]
     for k, stmt in enumerate(block):
-        if isinstance(stmt, _EXITS):
+        if isinstance(stmt, _ENDS):
             out.append(stmt)
             return out
         if isinstance(stmt, (ast.For, ast.While)):
@@ -94,6 +97,9 @@ def normalize_block(block: list[ast.stmt]) -> list[ast.stmt]:
             stmt = copy.copy(stmt)
             stmt.body = normalize_block(stmt.body)
             stmt.orelse = normalize_block(stmt.orelse)
+            if always_exits(stmt.body) and always_exits(stmt.orelse):
+                out.append(stmt)  # both branches raise: nothing after runs
+                return out
         out.append(stmt)
     return out
 

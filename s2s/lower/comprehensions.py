@@ -81,15 +81,18 @@ class Comprehensions:
                 total, ast.BinOp(_load(total), ast.Add(), _renamed(comp.elt, names))
             )
         ]
-        for generator in reversed(comp.generators):
+        for k in reversed(range(len(comp.generators))):
+            generator = comp.generators[k]
             for test in reversed(generator.ifs):
                 body = [ast.If(_renamed(test, names), body, [])]
             if generator.is_async:
                 self.unsupported(comp)
+            # what a generator runs over sees only the names bound before it
+            earlier = _bound_names(comp, comp.generators[:k])
             body = [
                 ast.For(
                     _renamed(generator.target, names),
-                    _renamed(generator.iter, names),
+                    _renamed(generator.iter, earlier),
                     body,
                     [],
                 )
@@ -371,10 +374,11 @@ def _call(numpy: ast.expr, function: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func, list(args), [])
 
 
-def _bound_names(comp: ast.expr) -> dict[str, str]:
-    """The names a comprehension's generators bind, each held under its own key."""
+def _bound_names(comp: ast.expr, generators: list | None = None) -> dict[str, str]:
+    """The names a comprehension's generators (or the ones given) bind, each held
+    under its own key."""
     names = {}
-    for generator in comp.generators:
+    for generator in comp.generators if generators is None else generators:
         for node in ast.walk(generator.target):
             if isinstance(node, ast.Name):
                 names[node.id] = f"<{node.id} {id(comp)}>"

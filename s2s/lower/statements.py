@@ -167,6 +167,20 @@ class Statements:
             self.env[RESULT] = tuple(self.expr(e) for e in node.value.elts)
         else:
             self.env[RESULT] = self.expr(node.value, hint=self.fn.name)
+        if any(
+            isinstance(v, Const) and v.value is None
+            for v in (
+                self.env[RESULT]
+                if isinstance(self.env[RESULT], tuple)
+                else (self.env[RESULT],)
+            )
+        ):
+            raise self.fn.error(
+                node,
+                f"{self.fn.name} returns None on this path, which has no derivative",
+                "Return a number on every path (or raise an error where there is "
+                "none).",
+            )
 
     def stmt_Raise(self, node: ast.Raise) -> None:
         """`raise SomeError(message)` stays in the forward sweep as it is (after
