@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 import time
+import warnings
 from dataclasses import replace
 from typing import Callable, Iterator, Optional
 
@@ -183,7 +184,11 @@ class Shrinker:
             return False
         self.seen.add(key)
         try:
-            compile(source, "<candidate>", "exec")
+            with warnings.catch_warnings():
+                # `1.0[0]` (a replaced expression) compiles with a SyntaxWarning,
+                # then fails when it runs: not a candidate
+                warnings.simplefilter("error", SyntaxWarning)
+                compile(source, "<candidate>", "exec")
         except SyntaxError:
             return False
         self.runs += 1
