@@ -297,7 +297,248 @@ def test_the_issue_programs_pass_the_oracle(name, tmp_path):
     )
 
 
+# --- the constructs s2s learned: the grammar writes them, the oracle checks them ------------
+
+#: Features the grammar counts for the constructs added with them, and what each
+#: looks like in the source.
+NEW_CONSTRUCTS = {
+    "return_in_loop": lambda t: _inside(
+        t, (ast.For, ast.While), lambda loop: _inside(loop, (ast.Return,), bool)
+    ),
+    "while_true_return": lambda t: _inside(
+        t,
+        (ast.While,),
+        lambda w: isinstance(w.test, ast.Constant) and _inside(w, (ast.Return,), bool),
+    ),
+    "return_in_tuple_loop": lambda t: _inside(
+        t,
+        (ast.For,),
+        lambda f: isinstance(f.iter, ast.Tuple) and _inside(f, (ast.Return,), bool),
+    ),
+    "raise": lambda t: _inside(t, (ast.Raise,), bool),
+    "raise_in_loop": lambda t: _inside(
+        t, (ast.For, ast.While), lambda loop: _inside(loop, (ast.Raise,), bool)
+    ),
+    "assert": lambda t: _inside(t, (ast.Assert,), bool),
+    "is_none": lambda t: _inside(
+        t,
+        (ast.Compare,),
+        lambda c: isinstance(c.ops[0], (ast.Is, ast.IsNot))
+        and getattr(c.comparators[0], "value", 0) is None,
+    ),
+    "optional_param_left_out": lambda t: "=None" in ast.unparse(_function(t).args),
+    "kwonly_param": lambda t: bool(_function(t).args.kwonlyargs),
+    "helper_kwonly": lambda t: _inside(
+        t, (ast.Call,), lambda c: bool(c.keywords) and "h" in ast.unparse(c.func)
+    ),
+    "comp_sum_range": lambda t: "for" in _generators_in(t, "sum"),
+    "comp_filtered": lambda t: " if " in _generators_in(t, "sum"),
+    "comp_sum_over_tuple": lambda t: _inside(
+        t,
+        (ast.GeneratorExp,),
+        lambda g: isinstance(g.generators[0].iter, ast.Tuple),
+    ),
+    "comp_stack_range": lambda t: _inside(
+        t,
+        (ast.Call,),
+        lambda c: ast.unparse(c.func).endswith(("stack", "array"))
+        and bool(c.args)
+        and isinstance(c.args[0], ast.ListComp),
+    ),
+    "comp_max_over": lambda t: "for"
+    in _generators_in(t, "max") + _generators_in(t, "min"),
+    "comp_nested_array": lambda t: _inside(
+        t, (ast.ListComp,), lambda c: isinstance(c.elt, ast.ListComp)
+    ),
+    "setitem": lambda t: _inside(
+        t,
+        (ast.Assign,),
+        lambda a: isinstance(a.targets[0], ast.Subscript),
+    ),
+    "fill_recurrence": lambda t: "- 1] + " in ast.unparse(t),
+    "loop_var_after_loop": lambda t: True,  # the feature is the evidence
+    "loop_var_after_break": lambda t: True,
+    "helper_tuple_item": lambda t: _inside(
+        t, (ast.Subscript,), lambda s: isinstance(s.value, ast.Call)
+    ),
+    "helper_tuple_bound": lambda t: "pair" in ast.unparse(t),
+    "cond_isnan": lambda t: "isnan(" in ast.unparse(t),
+    "cond_isinf": lambda t: "isinf(" in ast.unparse(t),
+    "cond_isfinite": lambda t: "isfinite(" in ast.unparse(t),
+    "tuple_loop_mixed_shapes": lambda t: _inside(
+        t, (ast.For,), lambda f: isinstance(f.iter, ast.Tuple)
+    ),
+}
+
+
+def _generators_in(tree, name: str) -> str:
+    """The text of the generators and comprehensions given to `name(...)`."""
+    return " ".join(
+        ast.unparse(c.args[0])
+        for c in ast.walk(tree)
+        if isinstance(c, ast.Call)
+        and getattr(c.func, "id", "") == name
+        and c.args
+        and isinstance(c.args[0], (ast.GeneratorExp, ast.ListComp))
+    )
+
+
+def test_grammar_writes_the_constructs_s2s_learned():
+    seen = {name: 0 for name in NEW_CONSTRUCTS}
+    for i in range(800):
+        program = generate(random.Random(f"new:{i}"), Options(scalar_only=i % 3 == 0))
+        tree = ast.parse(program.source)
+        for name in program.features & set(NEW_CONSTRUCTS):
+            assert NEW_CONSTRUCTS[name](tree), (name, program.source)
+            seen[name] += 1
+    assert all(seen.values()), f"never written: {[n for n, k in seen.items() if not k]}"
+
+
+def _case(source: str, args: list, wrt: tuple, **kw) -> Case:
+    return Case(source, args, wrt, label="hand", **kw)
+
+
+RAISES = """
+import numpy as np
+
+def f(x, y):
+    if x > 1.0:
+        raise ValueError(f"x is too large: {x:.3f}")
+    assert y > -5.0, "y is too small"
+    return x * np.sin(y)
+"""
+
+
+def test_the_oracle_checks_that_the_gradient_raises_where_f_raises(tmp_path):
+    r = check(_case(RAISES, [1.5, 0.5], (0, 1)), str(tmp_path), redraw=False)
+    assert (r.status, r.stage, r.checked) == ("ok", "raise", {"raise": 1}), r
+    r = check(_case(RAISES, [0.5, -6.0], (0, 1)), str(tmp_path), redraw=False)
+    assert (r.status, r.stage) == ("ok", "raise"), r
+    r = check(_case(RAISES, [0.5, 0.5], (0, 1)), str(tmp_path), redraw=False)
+    assert (r.status, r.stage) == ("ok", "gradient"), r
+    # an exception the source does not raise says nothing of the gradient
+    other = RAISES.replace("return x", "return [1.0][int(x + 5)] * x")
+    r = check(_case(other, [0.5, 0.5], (0, 1)), str(tmp_path), redraw=False)
+    assert r.status == "inconclusive", r
+
+
+def test_a_gradient_raising_differently_from_f_is_a_failure(tmp_path, monkeypatch):
+    import s2s
+
+    real = s2s.value_and_grad
+
+    def never_raises(f, wrt=0):  # a gradient that forgot f's raise
+        g = real(f, wrt=wrt)
+
+        def run(*args):
+            try:
+                return g(*args)
+            except ValueError:
+                return 0.0, (0.0, 0.0)
+
+        return run
+
+    def always_raises(f, wrt=0):  # a gradient that raises where f does not
+        def run(*args):
+            raise ValueError("x is too large: 0.500")
+
+        return run
+
+    monkeypatch.setattr(s2s, "value_and_grad", never_raises)
+    r = check(_case(RAISES, [1.5, 0.5], (0, 1)), str(tmp_path), redraw=False)
+    assert (r.status, r.stage) == ("wrong_raise", "raise"), r
+    assert r.signature() == (
+        "wrong_raise",
+        "raise",
+        "ValueError raised by f, none by the gradient",
+        "ValueError raised by f, none by the gradient",
+    )
+    monkeypatch.setattr(s2s, "value_and_grad", always_raises)
+    r = check(_case(RAISES, [0.5, 0.5], (0, 1)), str(tmp_path), redraw=False)
+    assert (r.status, r.stage) == ("wrong_raise", "gradient"), r
+    text = repro(_case(RAISES, [0.5, 0.5], (0, 1)), r, "test_repro")
+    namespace: dict = {}
+    exec(compile(REPRO_IMPORTS + text, "<repro>", "exec"), namespace)
+    with pytest.raises(AssertionError, match="the gradient raises"):
+        namespace["test_repro"](tmp_path)  # the repro fails while the defect is there
+
+
+KEYWORDS = """
+import numpy as np
+
+def f(x, b=None, *, scale=0.5, shift=0.25):
+    if b is None:
+        b = x * 2.0
+    return np.sum(np.sin(b * x) * scale) + shift
+"""
+
+
+def test_keyword_arguments_reach_f_and_s2s_by_name(tmp_path):
+    x = np.array([0.3, -0.8, 1.1])
+    # b left out, scale passed by keyword (and differentiated), shift left out
+    case = _case(KEYWORDS, [x, 0.7], (0, 1), argnames=["x", "scale"], nkw=1)
+    r = check(case, str(tmp_path), redraw=False)
+    assert (r.status, r.stage) == ("ok", "gradient"), r
+    text = repro(case, r, "test_repro")
+    assert "keywords = ('scale',)" in text and "wrt = (0, 'scale')" in text
+    namespace: dict = {}
+    exec(compile(REPRO_IMPORTS + text, "<repro>", "exec"), namespace)
+    namespace["test_repro"](tmp_path)
+    # b passed by position, both keyword-only ones by keyword
+    case = _case(
+        KEYWORDS,
+        [x, x * 0.5, 0.7, -1.0],
+        (0, 1, 2, 3),
+        argnames=["x", "b", "scale", "shift"],
+        nkw=2,
+    )
+    r = check(case, str(tmp_path), redraw=False)
+    assert (r.status, r.stage) == ("ok", "gradient"), r
+
+
 # --- mutants and the shrinker -------------------------------------------------------------
+
+
+#: Mutations standing for the refused neighbours of constructs s2s now reads.
+REFUSED_NEIGHBOURS = [
+    "raise_own_class",
+    "raise_from",
+    "raise_instance",
+    "while_else",
+    "for_else",
+    "is_identity",
+    "item_assign",
+    "slice_assign",
+    "mask_assign",
+    "view_item_assign",
+    "inplace_param_assign",
+    "kwargs_param",
+    "list_comprehension_data_length",
+    "list_comprehension_over_array",
+    "generator_expression",
+]
+
+
+def test_mutants_of_the_new_constructs_are_refused(tmp_path):
+    from fuzz.grammar import Param, Program
+
+    program = Program(
+        source="import math\nimport numpy as np\n\n\ndef f(x, y):\n"
+        "    v = np.sin(x) * y\n    return np.sum(v)\n",
+        name="f",
+        params=[
+            Param("x", (3,), -1.0, 1.0, "array"),
+            Param("y", (), 0.5, 2.5, "float"),
+        ],
+        args=[np.array([0.3, -0.5, 0.8]), 1.2],
+        wrt=(0, 1),
+    )
+    for name in REFUSED_NEIGHBOURS:
+        assert name in MUTATIONS
+        mutant = mutate(program, random.Random(name), kind=name)
+        case = Case(mutant.source, mutant.args, mutant.wrt, kind="mutant", label=name)
+        r = check(case, str(tmp_path), redraw=False)
+        assert r.status == "refused", (name, r.status, r.error, mutant.source)
 
 
 def test_every_mutation_applies_and_runs(tmp_path):
@@ -320,7 +561,8 @@ def test_every_mutation_applies_and_runs(tmp_path):
 
 
 def test_the_shrinker_prints_a_small_test(tmp_path):
-    # A refusal is a failure signature like any other: shrink one to its cause.
+    # A refusal is a failure signature like any other: shrink one to its cause
+    # (here an assignment through a mask, which s2s refuses by design).
     source = """
 import numpy as np
 
@@ -333,7 +575,7 @@ def f(x, y):
     for i in range(3):
         acc[i] += s * y
         if s > 100.0:
-            del t
+            acc[acc > 100.0] = 0.0
         s = helper(s, y) + 1.0
     t = np.sum(acc) + s
     return t * y

@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         case, program = build(Task(kind, int(index), args.seed))
         print(case.source)
         print("args:", case.args, "wrt:", case.wrt, "mutation:", case.mutation or "-")
+        if case.nkw:
+            print("passed by keyword:", case.argnames[-case.nkw :])
         with tempfile.TemporaryDirectory() as workdir:
             result = run_case(case, workdir, args.timeout)
             print(

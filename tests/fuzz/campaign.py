@@ -63,6 +63,8 @@ def build(task: Task) -> tuple[Case, Program]:
         second=task.kind == "second",
         label=task.label,
         seed=task.seed,
+        argnames=program.argnames,
+        nkw=program.nkw,
     )
     if task.kind == "mutant":
         m = mutate(program, rng)
@@ -72,6 +74,7 @@ def build(task: Task) -> tuple[Case, Program]:
             m.mutation,
             m.line,
         )
+        case.argnames, case.nkw, case.wrt = m.argnames, m.nkw, m.wrt
         case.params = None
     return case, program
 

@@ -10,15 +10,27 @@ The function is then smooth wherever its control flow is fixed, and central
 differences of it are meaningful.
 
 The grammar: assignments, tuple unpacking, `+= -= *= /=` on scalars and on arrays
-the function made, `acc[i] += v` on `np.zeros` accumulators; `+ - * / **` with
-broadcasting over the shapes in `SHAPES`; elementwise numpy and math functions,
-`maximum minimum clip where hypot arctan2 logaddexp`, the built-ins `min max abs
-float round`; reductions with `axis` and `keepdims`; indexing and slicing (integer,
-negative, steps, `[::-1]`, run-time bounds, 2-D); matrix products, stacking,
-reshaping; `if`/`elif`/`else` and conditional expressions on run-time values;
-`for` over ranges (constant, run-time, nested, `reversed`), `while` with a trip
-counter, `break`, `continue` and early `return` at any depth; helper functions,
-nested calls; module constants.  `generate(rng)` returns a :class:`Program`.
+the function made, `acc[i] += v` on `np.zeros` accumulators, `out[i] = v` into an
+array the function made (filled by a loop, `out[i] = g(x[i])`, or a recurrence
+`out[i] = a * out[i - 1] + ...`); `+ - * / **` with broadcasting over the shapes in
+`SHAPES`; elementwise numpy and math functions, `maximum minimum clip where hypot
+arctan2 logaddexp`, the built-ins `min max abs float round`; reductions with `axis`
+and `keepdims`; indexing and slicing (integer, negative, steps, `[::-1]`, run-time
+bounds, 2-D); matrix products, stacking, reshaping; comprehensions and generators
+(`sum(e for i in range(n) if c)`, over an array, over a tuple of arrays, `max(e for
+v in (a, b))`, `np.stack([e for k in range(3)])`, `np.array([[...] for i in ...])`,
+`sum` of a list, `enumerate` and `zip` of tuples); `if`/`elif`/`else` and
+conditional expressions on run-time values, conditions on `np.isnan/isinf/isfinite`;
+`for` over ranges (constant, run-time, nested, `reversed`) and over a tuple of values
+of one shape or several, `while` with a trip counter, `while True:` left by a return
+or a break, `break`, `continue` and early `return` at any depth; the loop variable
+read after its loop; `raise E(f"...")` and `assert c, "..."` (the program may raise
+at its arguments: the oracle checks that the gradient raises the same); an optional
+parameter `b=None` tested with `is None` / `is not None`, keyword-only parameters
+(`*, scale=0.5`), each passed or left out; helper functions (nested, with
+keyword-only parameters called by keyword, returning tuples read as `h(x)[0]`,
+`pair = h(x); pair[1]` or `a, b = h(x)`); module constants.  `generate(rng)` returns
+a :class:`Program`.
 """
 
 from __future__ import annotations
@@ -48,6 +60,16 @@ SHAPES: list[tuple] = [(), (2,), (3,), (1, 3), (3, 1), (2, 3), (3, 3), (2, 1)]
 PARAM_SHAPES: list[tuple] = [(), (3,), (2, 3), (3, 1), (1, 3), (2,)]
 PARAM_NAMES = ["x", "y", "z", "w", "u"]
 PARAM_RANGES = [(-2.0, 2.0), (0.5, 2.5), (-1.5, 0.5), (-1.0, 1.0), (0.2, 1.2)]
+
+
+#: What generated programs raise (`raise E(...)`; `assert` raises AssertionError).
+EXCEPTIONS = [
+    "ValueError",
+    "FloatingPointError",
+    "OverflowError",
+    "ArithmeticError",
+    "RuntimeError",
+]
 
 
 class Unsafe(Exception):
@@ -481,6 +503,10 @@ class Flow:
     ret: list = field(default_factory=list)
 
 
+class Multi(tuple):
+    """The shapes of the tuple a helper returns (its `ret_shape`)."""
+
+
 class Stmt:
     def lines(self, ind: str) -> list[str]:
         raise NotImplementedError
@@ -613,11 +639,26 @@ class If(Stmt):
 
 class Loop(Stmt):
     """`for var in <range>` (`header`) or `while counter < bound and cond` (the body
-    then starts with `counter += 1`): run abstractly for up to `trips` iterations."""
+    then starts with `counter += 1`): run abstractly for up to `trips` iterations.
+    `forever` writes `while True:`, left only by a break or a return of its body;
+    `keep` keeps the loop variable bound after the loop, as Python does (the loop is
+    known to run at least once)."""
 
-    def __init__(self, header, var, var_val, trips, body, cond=None, counter=None):
+    def __init__(
+        self,
+        header,
+        var,
+        var_val,
+        trips,
+        body,
+        cond=None,
+        counter=None,
+        forever=False,
+        keep=False,
+    ):
         self.header, self.var, self.var_val, self.trips = header, var, var_val, trips
         self.body, self.cond, self.counter = body, cond, counter
+        self.forever, self.keep = forever, keep
 
     def lines(self, ind: str) -> list[str]:
         if self.counter is None:
@@ -627,7 +668,7 @@ class Loop(Stmt):
         inner = [f"{ind}    {self.counter} += 1"] + (
             block_lines(self.body, ind + "    ") if self.body else []
         )
-        return [f"{ind}while {self.header}:"] + inner
+        return [f"{ind}while {'True' if self.forever else self.header}:"] + inner
 
     def run(self, env: Env) -> Flow:
         var_val = self.var_val(env) if callable(self.var_val) else self.var_val
@@ -648,13 +689,51 @@ class Loop(Stmt):
         if self.cond is not None:
             self.cond.ev(state)
         keys = set(env)
-        after = join(state, *exits)
+        after = join(*exits) if self.forever else join(state, *exits)
+        if after is None:
+            return Flow(None, [], [], rets)
         after = {k: v for k, v in after.items() if k in keys}
         if self.counter is not None:
             after[self.counter] = var_val
+        elif self.keep:
+            after[self.var] = var_val
         elif self.var in env:  # the loop variable shadows nothing we track
             del after[self.var]
         return Flow(after, [], [], rets)
+
+
+class TupleLoop(Stmt):
+    """`for var in (a, b, c):` over a tuple of values, of one shape or of several
+    (the tuple is evaluated once, before the first iteration)."""
+
+    def __init__(self, var: str, items: list, body: list):
+        self.var, self.items, self.body = var, items, body
+
+    def lines(self, ind: str) -> list[str]:
+        inner = ", ".join(e.src for e in self.items)
+        return [f"{ind}for {self.var} in ({inner}):"] + block_lines(
+            self.body, ind + "    "
+        )
+
+    def run(self, env: Env) -> Flow:
+        vals = [e.ev(env) for e in self.items]
+        state = dict(env)
+        exits, rets = [], []
+        for v in vals:
+            state[self.var] = Val(v.shape, v.lo, v.hi, v.isint, False, v.active)
+            r = run_block(self.body, state)
+            rets += r.ret
+            exits += r.brk
+            nxt = join(r.fall, *r.cont)
+            if nxt is None:
+                state = None
+                break
+            state = nxt
+        after = join(state, *exits)
+        if after is None:
+            return Flow(None, [], [], rets)
+        keys = set(env)
+        return Flow({k: v for k, v in after.items() if k in keys}, [], [], rets)
 
 
 class Jump(Stmt):
@@ -679,6 +758,141 @@ class Return(Stmt):
 
     def run(self, env: Env) -> Flow:
         return Flow(None, ret=[self.expr.ev(env)])
+
+
+class ReturnMany(Stmt):
+    """`return a, b` (of a helper returning a tuple): the ret is a tuple of bounds."""
+
+    def __init__(self, exprs: list):
+        self.exprs = exprs
+
+    def lines(self, ind: str) -> list[str]:
+        return [f"{ind}return {', '.join(e.src for e in self.exprs)}"]
+
+    def run(self, env: Env) -> Flow:
+        return Flow(None, ret=[tuple(e.ev(env) for e in self.exprs)])
+
+
+class Raise(Stmt):
+    """`raise SomeError(...)`: the path ends (the oracle checks that the gradient
+    raises where f raises).  `reads` are checked to be bound."""
+
+    def __init__(self, text: str, reads: list):
+        self.text, self.reads = text, reads
+
+    def lines(self, ind: str) -> list[str]:
+        return [f"{ind}{self.text}"]
+
+    def run(self, env: Env) -> Flow:
+        for n in self.reads:
+            lookup(env, n)
+        return Flow(None)
+
+
+class Assert(Stmt):
+    """`assert cond, "message"`: the path goes on where it holds."""
+
+    def __init__(self, cond: Cond, message: str):
+        self.cond, self.message = cond, message
+
+    def lines(self, ind: str) -> list[str]:
+        return [f"{ind}assert {self.cond.src}{self.message}"]
+
+    def run(self, env: Env) -> Flow:
+        self.cond.ev(env)
+        return Flow(env)
+
+
+class ItemSet(Stmt):
+    """`arr[index] = expr` on an array this function owns; `check(env)` validates
+    run-time indices.  The array's bound becomes the hull of both."""
+
+    def __init__(self, name, index, expr, check, region):
+        self.name, self.index, self.expr = name, index, expr
+        self.check, self.region = check, region
+
+    def lines(self, ind: str) -> list[str]:
+        return [f"{ind}{self.name}[{self.index}] = {self.expr.src}"]
+
+    def run(self, env: Env) -> Flow:
+        v = lookup(env, self.name)
+        need(v.fresh, "array not owned")
+        self.check(env)
+        e = self.expr.ev(env)
+        if bshape(self.region, e.shape) != self.region:
+            raise Unsafe("value does not fit the region")
+        for r in self.expr.roots:  # `out[0] = out` would be a view of itself
+            if r == self.name:
+                raise Unsafe("assigning an array into itself")
+        out = dict(env)
+        w = mkval(v.shape, min(e.lo, v.lo), max(e.hi, v.hi), False, True)
+        out[self.name] = Val(
+            w.shape, w.lo, w.hi, False, True, v.active or active_in(env, self.expr.src)
+        )
+        return Flow(out)
+
+
+class Bind(Stmt):
+    """`name = call(...)` where the call returns a tuple the generator does not track
+    as a value (it reads the items right after, as `name[0]`)."""
+
+    def __init__(self, name: str, expr: Expr):
+        self.name, self.expr = name, expr
+
+    def lines(self, ind: str) -> list[str]:
+        return [f"{ind}{self.name} = {self.expr.src}"]
+
+    def run(self, env: Env) -> Flow:
+        self.expr.ev(env)
+        return Flow(dict(env))
+
+
+class Unpack(Stmt):
+    """`a, b = call(...)` of a helper returning a tuple (its Expr's bound is a tuple
+    of bounds)."""
+
+    def __init__(self, targets: list, expr: Expr):
+        self.targets, self.expr = targets, expr
+
+    def lines(self, ind: str) -> list[str]:
+        return [f"{ind}{', '.join(self.targets)} = {self.expr.src}"]
+
+    def run(self, env: Env) -> Flow:
+        vals = self.expr.ev(env)
+        out = dict(env)
+        active = active_in(env, self.expr.src)
+        for t, v in zip(self.targets, vals):
+            out[t] = Val(v.shape, v.lo, v.hi, v.isint, False, active)
+        return Flow(out)
+
+
+class IfNone(Stmt):
+    """`if name is None: ... else: ...` (or `is not None`, branches swapped) on an
+    optional parameter: the branch where it is not None reads it, bounded by `val`;
+    a branch that binds it (`name = ...` where it is None) leaves it bound after."""
+
+    def __init__(self, name, val, none_first, when_none, when_given):
+        self.name, self.val, self.none_first = name, val, none_first
+        self.when_none, self.when_given = when_none, when_given
+
+    def lines(self, ind: str) -> list[str]:
+        first, second = (
+            (self.when_none, self.when_given)
+            if self.none_first
+            else (self.when_given, self.when_none)
+        )
+        word = "is" if self.none_first else "is not"
+        out = [f"{ind}if {self.name} {word} None:"] + block_lines(first, ind + "    ")
+        if second:
+            out += [f"{ind}else:"] + block_lines(second, ind + "    ")
+        return out
+
+    def run(self, env: Env) -> Flow:
+        given = dict(env)
+        given[self.name] = self.val
+        a = run_block(self.when_given, given)
+        b = run_block(self.when_none, dict(env))
+        return Flow(join(a.fall, b.fall), a.brk + b.brk, a.cont + b.cont, a.ret + b.ret)
 
 
 class Push(Stmt):
@@ -743,6 +957,18 @@ class Raw(Stmt):
         return Flow({k: v for k, v in env.items() if k not in self.drops})
 
 
+def _breaks(stmts: list) -> bool:
+    """Whether a loop body has a `break` of its own loop (not of a nested one)."""
+    for st in stmts:
+        if isinstance(st, Jump) and st.word == "break":
+            return True
+        if isinstance(st, If) and (_breaks(st.body) or _breaks(st.orelse)):
+            return True
+        if isinstance(st, IfNone) and (_breaks(st.when_none) or _breaks(st.when_given)):
+            return True
+    return False
+
+
 # --- the generator ---------------------------------------------------------------------
 
 
@@ -757,20 +983,30 @@ class Param:
     lo: float
     hi: float
     kind: str
+    default: Optional[str] = None  # the default's text in f's signature
+    kwonly: bool = False  # after `*`: passed by keyword
+    passed: bool = True  # False: left out of the call, so the default is used
 
 
 @dataclass
 class Helper:
+    """A helper function.  `ret` bounds its result, or is a tuple of bounds when it
+    returns a tuple (`ret_shape` is then a :class:`Multi`); `kwonly` are keyword-only
+    scalar parameters with a default: [(name, Val, default text)]."""
+
     name: str
     params: list  # [(name, Val)]
     ret_shape: tuple
-    ret: Val
+    ret: object
     body: list
     level: int
+    kwonly: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        sig = ", ".join(p for p, _ in self.params)
-        return [f"def {self.name}({sig}):"] + block_lines(self.body, "    ")
+        sig = [p for p, _ in self.params]
+        if self.kwonly:
+            sig += ["*"] + [f"{p}={d}" for p, _, d in self.kwonly]
+        return [f"def {self.name}({', '.join(sig)}):"] + block_lines(self.body, "    ")
 
 
 @dataclass
@@ -786,18 +1022,35 @@ class Program:
     special: str = ""
 
     @property
+    def arg_params(self) -> list:
+        """The parameters given an argument, in the order of `args`."""
+        return [p for p in self.params if p.passed]
+
+    @property
+    def argnames(self) -> list:
+        return [p.name for p in self.arg_params]
+
+    @property
+    def nkw(self) -> int:
+        """How many of the last `args` are passed by keyword."""
+        return sum(1 for p in self.arg_params if p.kwonly)
+
+    @property
     def scalar_only(self) -> bool:
-        return all(p.kind != "array" for p in self.params)
+        return all(p.kind != "array" for p in self.arg_params)
 
     def draw(self, rng: random.Random) -> list:
         return draw_args(self.params, rng)
 
 
 def draw_args(params: list, rng: random.Random) -> list:
-    """Arguments for `params`: uniform in each parameter's interval (a continuous
+    """Arguments for the parameters `params` passes (positional ones first, then
+    keyword-only ones): uniform in each parameter's interval (a continuous
     distribution, so that no branch boundary or kink is hit on purpose)."""
     out = []
     for p in params:
+        if not p.passed:
+            continue
         if p.kind == "int":
             out.append(int(p.lo))
         elif p.kind == "float":
@@ -828,14 +1081,23 @@ class Ctx:
     loops: int = 0  # enclosing loops of the function being written
     depth: int = 0  # enclosing compound statements
     level: int = 0  # 0 in f, 1 in a helper f calls, 2 in a helper it calls
+    kinds: tuple = ()  # the enclosing loops: "range", "while", "while_true", "tuple"
+    no_continue: bool = False  # a `continue` here would skip a loop's only exit
 
-    def child(self, env=None, loops=None) -> "Ctx":
+    def child(self, env=None, kind=None, no_continue=None) -> "Ctx":
+        """The context of a nested block (of a new loop of `kind`, if given)."""
         return Ctx(
             dict(self.env if env is None else env),
             self.ret_shape,
-            self.loops if loops is None else loops,
+            self.loops + (kind is not None),
             self.depth + 1,
             self.level,
+            self.kinds + ((kind,) if kind else ()),
+            (
+                (self.no_continue and kind is None)
+                if no_continue is None
+                else no_continue
+            ),
         )
 
 
@@ -852,6 +1114,8 @@ class Generator:
         self.budget = 0
         self.special = ""
         self.want_special = self.r.random() < self.o.special_rate
+        self.optionals: dict = {}  # parameters that may be None -> their bound
+        self.raises: set = set()  # the exceptions the program raises
 
     # ---- small utilities ----
 
@@ -893,6 +1157,7 @@ class Generator:
                 (1 if ctx.level < 2 else 0, self.b_call),
                 (1, self.b_step),
                 (1.5, self.b_misc),
+                (1.5, self.b_comp),
             ]
             if shape == ():
                 builders += [(3, self.b_builtin), (2, self.b_math)]
@@ -904,6 +1169,7 @@ class Generator:
                 break
             i = self.r.choices(range(len(builders)), weights=weights, k=1)[0]
             w, builder = builders[i]
+            saved = set(self.features)  # an expression dropped counts for none
             try:
                 e = builder(ctx, shape, depth)
                 v = e.ev(ctx.env)
@@ -912,6 +1178,7 @@ class Generator:
                     e.ev(ctx.env)
                 return e
             except Unsafe:
+                self.features = saved
                 builders[i] = (w * 0.3, builder)
         return self.safe_leaf(ctx, shape)
 
@@ -1384,6 +1651,7 @@ class Generator:
             raise Unsafe("no reduction to this shape")
         s, axis, keep = self.pick(options)
         fn_name = self.pick(REDUCTIONS, REDUCTION_WEIGHTS)
+        feats = set(self.features)  # restored if `a` is not used after all
         a = self.expr(ctx, s, depth - 1)
         args = []
         if axis is not None:
@@ -1433,6 +1701,7 @@ class Generator:
                 and p in self.param_names
             ]
             if params:
+                self.features = feats
                 p = self.pick(params)
                 which = self.pick(["np.linalg.norm", "np.std"])
                 self.feature("reduce_" + which.split(".")[-1])
@@ -1447,6 +1716,7 @@ class Generator:
             # the trace of a square matrix
             mats = self.names_of(ctx.env, (3, 3))
             if mats:
+                self.features = feats
                 m = self.pick(mats)
                 self.feature("trace")
                 return Expr(
@@ -1456,6 +1726,7 @@ class Generator:
                     ),
                 )
         if len(shape) == 1 and extra < 0.25 and shape[0] == 3:
+            self.features = feats
             b = self.expr(ctx, shape, depth - 1)
             axis_text = ""
             self.feature("cumsum")
@@ -1720,6 +1991,7 @@ class Generator:
         return Expr(src, fn)
 
     def b_stack(self, ctx: Ctx, shape: tuple, depth: int) -> Expr:
+        feats = set(self.features)  # restored if the parts are not used after all
         if shape in ((2,), (3,)):
             parts = [self.expr(ctx, (), depth - 1) for _ in range(shape[0])]
             src = f"np.stack([{', '.join(p.src for p in parts)}])"
@@ -1741,6 +2013,7 @@ class Generator:
         else:
             raise Unsafe("no stack gives this shape")
         if shape == (3,) and self.chance(0.3):
+            self.features = feats
             a = self.expr(ctx, (2,), depth - 1)
             b = self.expr(ctx, (), depth - 1)
             parts = [a, b]
@@ -1769,48 +2042,81 @@ class Generator:
         )
 
     def b_call(self, ctx: Ctx, shape: tuple, depth: int) -> Expr:
+        if self.chance(0.2):
+            # an item of a tuple a helper returns: `h(x)[0]`
+            k = self.r.randrange(2)
+            shapes = [self.target_shape(), self.target_shape()]
+            shapes[k] = shape
+            c = self.call(ctx, Multi(shapes), depth)
+            index = self.pick([k, k - 2])
+            self.feature("helper_tuple_item")
+            return Expr(f"{c.src}[{index}]", lambda env: c.ev(env)[k], "alias", c.roots)
+        return self.call(ctx, shape, depth)
+
+    def call(self, ctx: Ctx, shape: tuple, depth: int) -> Expr:
+        """A call of a helper returning `shape` (a Multi: a tuple of values; the
+        Expr's bound is then a tuple of bounds)."""
         nargs = self.pick([1, 2, 3], [3, 4, 1])
         arg_shapes = [
-            shape if self.chance(0.4) else self.pick(SHAPES, [4, 1, 3, 1, 1, 1, 1, 1])
+            (
+                shape
+                if self.chance(0.4) and not isinstance(shape, Multi)
+                else self.pick(SHAPES, [4, 1, 3, 1, 1, 1, 1, 1])
+            )
             for _ in range(nargs)
         ]
         args = [
             self.unaliased(ctx, self.expr(ctx, s, max(depth - 1, 0)))
             for s in arg_shapes
         ]
+        nkw = self.pick([0, 1, 2], [8, 2, 1]) if self.chance(0.25) else 0
+        kw_args = [self.expr(ctx, (), max(depth - 1, 0)) for _ in range(nkw)]
         vals = [a.ev(ctx.env) for a in args]
+        kw_vals = [a.ev(ctx.env) for a in kw_args]
+
+        def fits(pv, v):
+            return pv.shape == v.shape and pv.lo <= v.lo and v.hi <= pv.hi
+
         helper = None
         for h in self.helpers:
             if (
-                h.ret_shape == shape
+                type(h.ret_shape) is type(shape)
+                and h.ret_shape == shape
                 and len(h.params) == nargs
+                and len(h.kwonly) == nkw
                 and h.level > ctx.level
-                and all(
-                    pv.shape == v.shape and pv.lo <= v.lo and v.hi <= pv.hi
-                    for (_, pv), v in zip(h.params, vals)
-                )
+                and all(fits(pv, v) for (_, pv), v in zip(h.params, vals))
+                and all(fits(pv, v) for (_, pv, _), v in zip(h.kwonly, kw_vals))
             ):
                 helper = h
                 break
         if helper is None or self.chance(0.3):
-            helper = self.make_helper(ctx, shape, vals)
+            helper = self.make_helper(ctx, shape, vals, kw_vals)
         else:
             self.feature("helper_reused")
         self.feature("helper" if ctx.level == 0 else "nested_helper")
+        passed = [self.chance(0.7) for _ in kw_args]
+        if any(passed):
+            self.feature("helper_kwonly")  # called by keyword
+        if not all(passed):
+            self.feature("helper_kwonly_default")
+        texts = [a.src for a in args] + [
+            f"{p}={a.src}"
+            for (p, _, _), a, ok in zip(helper.kwonly, kw_args, passed)
+            if ok
+        ]
 
         def fn(env):
             got = [a.ev(env) for a in args]
             for (_, pv), v in zip(helper.params, got):
-                need(
-                    pv.shape == v.shape and pv.lo <= v.lo and v.hi <= pv.hi,
-                    "helper argument out of bounds",
-                )
+                need(fits(pv, v), "helper argument out of bounds")
+            for (_, pv, _), a, ok in zip(helper.kwonly, kw_args, passed):
+                if ok:
+                    need(fits(pv, a.ev(env)), "helper argument out of bounds")
             return helper.ret
 
         roots = frozenset().union(*[a.roots for a in args])
-        return Expr(
-            f"{helper.name}({', '.join(a.src for a in args)})", fn, "alias", roots
-        )
+        return Expr(f"{helper.name}({', '.join(texts)})", fn, "alias", roots)
 
     def unaliased(self, ctx: Ctx, e: Expr) -> Expr:
         """e, or a copy of it when it is (a view of) an array the function updates in place."""
@@ -1819,54 +2125,103 @@ class Generator:
             return Expr(f"np.copy({e.src})", e.fn, "fresh")
         return e
 
-    def make_helper(self, ctx: Ctx, shape: tuple, vals: list) -> Helper:
+    def make_helper(
+        self, ctx: Ctx, shape: tuple, vals: list, kw_vals: Optional[list] = None
+    ) -> Helper:
+        """A new helper taking arguments bounded by `vals` (and keyword-only scalars
+        bounded by `kw_vals`, with a default inside their bounds), returning `shape`
+        (a Multi: a tuple)."""
         name = self.fresh_name("h")
-        params = []
-        for v in vals:
+
+        def widened(v):
             widen = 0.1 * (v.hi - v.lo) + 0.05
             lo, hi = v.lo - widen, v.hi + widen
             if v.lo >= AWAY:  # keep arguments away from zero as they were
                 lo = max(lo, AWAY)
             if v.hi <= -AWAY:
                 hi = min(hi, -AWAY)
-            params.append((self.fresh_name("p"), Val(v.shape, lo, hi)))
+            return Val(v.shape, lo, hi)
+
+        params = [(self.fresh_name("p"), widened(v)) for v in vals]
+        kwonly = []
+        for v in kw_vals or []:
+            w = widened(v)
+            default = num(self.r.uniform(w.lo, w.hi))
+            d = float(default)
+            w = Val((), min(w.lo, d), max(w.hi, d))
+            kwonly.append((self.fresh_name("p"), w, default))
         env = {n: v for n, v in ctx.env.items() if n in self.global_names}
         env.update(dict(params))
-        hctx = Ctx(env, shape, 0, 0, ctx.level + 1)
+        env.update({p: v for p, v, _ in kwonly})
+        multi = isinstance(shape, Multi)
         saved_budget = self.budget
         self.budget = self.r.randint(1, 5)
+        feats = set(self.features)
         for _ in range(4):
+            self.features = set(feats)  # a body dropped counts for none
             try:
+                hctx = Ctx(dict(env), shape, 0, 0, ctx.level + 1)
                 body = self.block(hctx, self.r.randint(0, 3))
                 flow = run_block(body, dict(env))
                 if flow.fall is not None:
-                    ret = self.expr(
-                        Ctx(flow.fall, shape, 0, 0, ctx.level + 1),
-                        shape,
-                        self.r.randint(1, 2),
-                    )
-                    body.append(Return(ret))
+                    end_ctx = Ctx(flow.fall, shape, 0, 0, ctx.level + 1)
+                    if multi:
+                        body.append(
+                            ReturnMany(
+                                [
+                                    self.expr(end_ctx, s, self.r.randint(0, 2))
+                                    for s in shape
+                                ]
+                            )
+                        )
+                    else:
+                        body.append(
+                            Return(self.expr(end_ctx, shape, self.r.randint(1, 2)))
+                        )
                 flow = run_block(body, dict(env))
                 rv = flow.ret[0]
                 for r in flow.ret[1:]:
-                    rv = hull(rv, r)
-                need(rv.shape == shape)
+                    rv = (
+                        tuple(hull(a, b) for a, b in zip(rv, r))
+                        if multi
+                        else hull(rv, r)
+                    )
+                if multi:
+                    need(tuple(v.shape for v in rv) == tuple(shape))
+                else:
+                    need(rv.shape == shape)
                 break
             except Unsafe:
                 continue
         else:
-            body = [Return(self.safe_leaf(Ctx(env, shape), shape))]
-            rv = body[0].expr.ev(env)
+            self.features = set(feats)
+            leaf_ctx = Ctx(dict(env), shape)
+            if multi:
+                body = [ReturnMany([self.safe_leaf(leaf_ctx, s) for s in shape])]
+                rv = tuple(e.ev(env) for e in body[0].exprs)
+            else:
+                body = [Return(self.safe_leaf(leaf_ctx, shape))]
+                rv = body[0].expr.ev(env)
         self.budget = saved_budget
-        helper = Helper(
-            name, params, shape, Val(shape, rv.lo, rv.hi), body, ctx.level + 1
+        ret = (
+            tuple(Val(v.shape, v.lo, v.hi) for v in rv)
+            if multi
+            else Val(shape, rv.lo, rv.hi)
         )
+        helper = Helper(name, params, shape, ret, body, ctx.level + 1, kwonly)
+        if multi:
+            self.feature("helper_returns_tuple")
         self.helpers.append(helper)
         return helper
 
     # ---- conditions ----
 
     def cond(self, ctx: Ctx, depth: int) -> Cond:
+        if self.chance(0.04):
+            try:
+                return self.finite_cond(ctx, self.chance(0.5))
+            except Unsafe:
+                pass
         r = self.r.random()
         ints = [
             n for n, v in ctx.env.items() if v.isint and v.shape == () and v.hi > v.lo
@@ -1941,14 +2296,17 @@ class Generator:
             self.budget -= 1
             stmt = None
             for _ in range(5):
+                saved = set(self.features)  # a statement dropped counts for none
                 try:
                     stmt = self.stmt(ctx)
                     if stmt is None:
+                        self.features = saved
                         continue
                     stmts = stmt if isinstance(stmt, list) else [stmt]
                     flow = run_block(stmts, ctx.env)
                     break
                 except Unsafe:
+                    self.features = saved
                     stmt = None
             if stmt is None:
                 continue
@@ -1971,9 +2329,24 @@ class Generator:
             (4 if loops_ok else 0, self.s_for),
             (2 if loops_ok else 0, self.s_while),
             (3 if ctx.loops else 0, self.s_jump),
-            (0.3 if ctx.loops else 1.5, self.s_return),
+            (0.8 if ctx.loops else 1.5, self.s_return),
             (3 if self.want_special and not self.special else 0, self.s_overflow),
             (0.7 if ctx.depth == 0 and self.budget > 2 else 0, self.s_stack),
+            (0.6, self.s_raise),
+            (0.3, self.s_assert),
+            (
+                (
+                    5
+                    if ctx.level == 0 and any(n not in ctx.env for n in self.optionals)
+                    else 0
+                ),
+                self.s_optional,
+            ),
+            (1.2 if loops_ok else 0, self.s_tuple_loop),
+            (1.0 if loops_ok else 0, self.s_while_true),
+            (1.2, self.s_setitem),
+            (1.0 if loops_ok else 0, self.s_fill),
+            (0.6 if ctx.level < 2 else 0, self.s_pair),
         ]
         f = self.pick([c for _, c in choices], [w for w, _ in choices])
         return f(ctx)
@@ -2252,29 +2625,79 @@ class Generator:
         if ctx.depth and not ctx.loops:
             self.feature("loop_in_branch")
         var_val = Val((), float(lo), float(hi), True)
+        # the loop variable read after the loop (it runs at least once)
+        keep = form != "empty" and self.chance(0.3)
         saved = self.budget
+        feats = set(self.features)
         for attempt in range(4):
             self.budget = saved
-            body_ctx = ctx.child(loops=ctx.loops + 1)
+            self.features = set(feats)  # a body dropped counts for none
+            body_ctx = ctx.child(kind="range")
             body_ctx.env[var] = var_val
             body = self.block(body_ctx, self.r.randint(1, 4))
-            loop = Loop(header, var, var_val, trips, body)
+            loop = Loop(header, var, var_val, trips, body, keep=keep)
             try:
-                loop.run(ctx.env)
+                flow = loop.run(ctx.env)
                 self.feature("for")
+                if keep and flow.fall is not None:
+                    after = Ctx(
+                        flow.fall,
+                        ctx.ret_shape,
+                        ctx.loops,
+                        ctx.depth,
+                        ctx.level,
+                        ctx.kinds,
+                        ctx.no_continue,
+                    )
+                    return [loop, self.loop_var_read(after, var, body)]
                 return loop
             except Unsafe:
                 continue
         raise Unsafe("loop body unsafe")
+
+    def loop_var_read(self, ctx: Ctx, var: str, body: list) -> Stmt:
+        """`v = <expr reading the loop variable>`, right after its loop."""
+        iv = ctx.env[var]
+        arrays = [
+            n
+            for n, w in ctx.env.items()
+            if len(w.shape) == 1
+            and not w.isint
+            and -w.shape[0] <= iv.lo
+            and iv.hi <= w.shape[0] - 1
+        ]
+        if arrays and self.chance(0.6):
+            m = self.pick(arrays)
+
+            def item(env, m=m):
+                lookup(env, var)
+                w = lookup(env, m)
+                return Val((), w.lo, w.hi, False, False, w.active)
+
+            e = self.around(ctx, Expr(f"{m}[{var}]", item, "view", [m]), (), 1)
+        else:
+            s = self.expr(ctx, (), 1)
+
+            def fn(env, s=s):
+                iv, sv = lookup(env, var), s.ev(env)
+                return mkval((), *i_mul((iv.lo, iv.hi), (sv.lo, sv.hi)))
+
+            e = Expr(f"{s.src} * {var}", fn)
+        self.feature("loop_var_after_loop")
+        if _breaks(body):
+            self.feature("loop_var_after_break")
+        return Assign([self.fresh_name("v")], [e])
 
     def s_while(self, ctx: Ctx):
         counter = self.fresh_name("k")
         bound = self.r.randint(1, 5)
         var_val = Val((), 0.0, float(bound), True)
         saved = self.budget
+        feats = set(self.features)
         for attempt in range(4):
             self.budget = saved
-            body_ctx = ctx.child(loops=ctx.loops + 1)
+            self.features = set(feats)  # a body dropped counts for none
+            body_ctx = ctx.child(kind="while")
             body_ctx.env[counter] = var_val
             test = f"{counter} < {bound}"
             cond = None
@@ -2302,8 +2725,10 @@ class Generator:
         raise Unsafe("while body unsafe")
 
     def s_jump(self, ctx: Ctx):
-        word = self.pick(["break", "continue"], [3, 2])
+        word = "break" if ctx.no_continue else self.pick(["break", "continue"], [3, 2])
         self.feature(word)
+        if ctx.kinds and ctx.kinds[-1] in ("tuple", "while_true"):
+            self.feature(f"{word}_in_{ctx.kinds[-1]}")
         if self.chance(0.25):
             self.feature("bare_" + word)
             return Jump(word)
@@ -2325,7 +2750,14 @@ class Generator:
         i, j = self.fresh_name("i"), self.fresh_name("i")
         env1 = dict(ctx.env)
         env1[i] = Val((), 0.0, float(n - 1), True)
-        c1 = Ctx(env1, ctx.ret_shape, ctx.loops + 1, ctx.depth + 1, ctx.level)
+        c1 = Ctx(
+            env1,
+            ctx.ret_shape,
+            ctx.loops + 1,
+            ctx.depth + 1,
+            ctx.level,
+            ctx.kinds + ("range",),
+        )
         shapes = [self.pick([(), (), (3,), (2, 3)]) for _ in range(2 if pair else 1)]
         names = [self.fresh_name("v") for _ in shapes]
         assigns = [
@@ -2381,11 +2813,22 @@ class Generator:
     def s_return(self, ctx: Ctx):
         if ctx.depth == 0:
             return None  # the final return is written by the caller
-        e = self.expr(ctx, ctx.ret_shape, self.r.randint(0, 2))
         self.feature("early_return")
         if ctx.loops:
             self.feature("return_in_loop")
-        return Return(e)
+        if "tuple" in ctx.kinds:
+            self.feature("return_in_tuple_loop")
+        if "while_true" in ctx.kinds:
+            self.feature("return_in_while_true")
+        return self.return_stmt(ctx, self.r.randint(0, 2))
+
+    def return_stmt(self, ctx: Ctx, depth: int) -> Stmt:
+        """`return e` of the function's result shape (`return a, b` in a helper that
+        returns a tuple)."""
+        if isinstance(ctx.ret_shape, Multi):
+            self.feature("return_tuple_early")
+            return ReturnMany([self.expr(ctx, s, depth) for s in ctx.ret_shape])
+        return Return(self.expr(ctx, ctx.ret_shape, depth))
 
     def s_overflow(self, ctx: Ctx):
         """A value that overflows to inf, then is overwritten before it is read."""
@@ -2407,9 +2850,907 @@ class Generator:
         self.special = "overflow"
         self.feature("overflow_then_overwrite")
         e = self.unaliased(ctx, self.expr(ctx, shape, 2))
-        return [Raw(f"{name} = {text}", [name], self.name_expr(s)), Assign([name], [e])]
+        raw = Raw(f"{name} = {text}", [name], self.name_expr(s))
+        if self.chance(0.4):
+            # overwritten only where it is inf (which it always is)
+            test = f"np.isinf({name})" if shape == () else f"np.any(np.isinf({name}))"
+            other = self.unaliased(ctx, self.expr(ctx, shape, 1))
+            self.feature("isinf_guard")
+            return [
+                raw,
+                If(
+                    Cond(test, lambda env: None),
+                    [Assign([name], [e])],
+                    [Assign([name], [other])],
+                ),
+            ]
+        return [raw, Assign([name], [e])]
+
+    # ---- raise, assert, optional parameters ----
+
+    def rare_cond(self, ctx: Ctx) -> tuple:
+        """A condition that holds on a small part of a value's range, and its
+        negation (which holds on most of it)."""
+        a = self.expr(ctx, (), self.r.randint(0, 1))
+        v = a.ev(ctx.env)
+        if not v.hi - v.lo > 1e-6 or not active_in(ctx.env, a.src):
+            raise Unsafe("a constant")
+        if self.chance(0.5):
+            c = num(v.lo + (v.hi - v.lo) * self.r.uniform(0.75, 1.0))
+            rare, usual = f"{a.src} > {c}", f"{a.src} <= {c}"
+        else:
+            c = num(v.lo + (v.hi - v.lo) * self.r.uniform(0.0, 0.25))
+            rare, usual = f"{a.src} < {c}", f"{a.src} >= {c}"
+        check = lambda env: (a.ev(env), None)[1]  # noqa: E731
+        return Cond(rare, check), Cond(usual, check)
+
+    def finite_cond(self, ctx: Ctx, truth: bool) -> Cond:
+        """np.isnan / np.isinf / np.isfinite of a value (finite, so the condition is
+        always `truth`)."""
+        names = [
+            n for n, v in ctx.env.items() if not v.isint and n not in self.global_names
+        ]
+        if not names:
+            raise Unsafe("no value")
+        n = self.pick(names)
+        if ctx.env[n].shape == ():
+            forms = (
+                [f"np.isfinite({n})", f"not np.isnan({n})", f"not np.isinf({n})"]
+                if truth
+                else [f"np.isnan({n})", f"np.isinf({n})", f"not np.isfinite({n})"]
+            )
+        else:
+            forms = (
+                [
+                    f"np.all(np.isfinite({n}))",
+                    f"np.isfinite({n}).all()",
+                    f"not np.any(np.isnan({n}))",
+                ]
+                if truth
+                else [
+                    f"np.any(np.isnan({n}))",
+                    f"np.isnan({n}).any()",
+                    f"np.any(np.isinf({n}))",
+                    f"not np.all(np.isfinite({n}))",
+                ]
+            )
+        src = self.pick(forms)
+        self.feature("cond_" + re.search(r"is(nan|inf|finite)", src).group(0))
+        return Cond(src, lambda env: (lookup(env, n), None)[1])
+
+    def message(self, ctx: Ctx, what: str) -> tuple:
+        """The text of an exception's message (an f-string of a value, or plain), and
+        the names it reads."""
+        names = [
+            n for n, v in ctx.env.items() if not v.isint and n not in self.global_names
+        ]
+        form = self.pick(["fstring", "spec", "plain"], [3, 2, 2])
+        if form == "plain" or not names:
+            return f'"{what}"', []
+        n = self.pick(names)
+        self.feature("raise_fstring")
+        if form == "spec" and ctx.env[n].shape == ():
+            return f'f"{what}: {n} = {{{n}:.3f}}"', [n]
+        return f'f"{what}: {{{n}}}"', [n]
+
+    def raise_stmt(self, ctx: Ctx, what: str) -> Raise:
+        exc = self.pick(EXCEPTIONS)
+        self.raises.add(exc)
+        if self.chance(0.12):
+            self.feature("raise_bare_class")
+            return Raise(f"raise {exc}", [])
+        text, reads = self.message(ctx, what)
+        return Raise(f"raise {exc}({text})", reads)
+
+    def live_cond(self, ctx: Ctx) -> Cond:
+        """A condition that reads a value computed from the arguments (so that it
+        is not the same at every point)."""
+        for _ in range(3):
+            cond = self.cond(ctx, 1)
+            if active_in(ctx.env, cond.src):
+                return cond
+        raise Unsafe("no condition on the arguments")
+
+    def s_raise(self, ctx: Ctx):
+        """`if c: raise E(...)` (c usually false, sometimes always false: np.isnan of
+        a value), or `if c: ... else: raise E(...)`."""
+        form = self.pick(["guard", "rare", "finite", "else"], [2, 3, 1, 1])
+        if form == "finite":
+            cond = self.finite_cond(ctx, False)
+        elif form == "rare":
+            cond = self.rare_cond(ctx)[0]
+        else:
+            cond = self.live_cond(ctx)
+        self.feature("raise")
+        if ctx.loops:
+            self.feature("raise_in_loop")
+        if ctx.level:
+            self.feature("raise_in_helper")
+        if form == "else":
+            body = self.block(ctx.child(), self.r.randint(1, 2))
+            self.feature("raise_in_else")
+            return If(cond, body, [self.raise_stmt(ctx, "out of range")])
+        return If(cond, [self.raise_stmt(ctx, "out of range")], [])
+
+    def s_assert(self, ctx: Ctx):
+        if self.chance(0.25):
+            cond = self.finite_cond(ctx, True)
+        else:
+            cond = self.rare_cond(ctx)[1] if self.chance(0.7) else self.live_cond(ctx)
+        self.raises.add("AssertionError")
+        self.feature("assert")
+        r = self.r.random()
+        if r < 0.3:
+            message = ""
+        else:
+            text, reads = self.message(ctx, "assertion")
+            message = f", {text}"
+            check = cond.fn
+            cond = Cond(
+                cond.src,
+                lambda env: (check(env), [lookup(env, n) for n in reads], None)[2],
+            )
+        return Assert(cond, message)
+
+    def s_optional(self, ctx: Ctx):
+        """`if b is None: b = ...`, `if b is not None: <uses b>`, and both arms."""
+        pending = [n for n in self.optionals if n not in ctx.env]
+        if not pending:
+            return None
+        name = self.pick(pending)
+        val = self.optionals[name]
+        form = self.pick(["fill", "use", "both"], [3, 3, 2])
+        self.feature("is_none")
+        if form == "fill":
+            e = self.unaliased(ctx, self.expr(ctx, val.shape, self.r.randint(0, 2)))
+            before = self.block(ctx.child(), 1) if self.chance(0.2) else []
+            self.feature("optional_filled")
+            return IfNone(name, val, True, before + [Assign([name], [e])], [])
+        given = ctx.child()
+        given.env[name] = val
+        # first a statement that reads it: `z = z + b`, or a new value of it
+        same = [
+            n
+            for n, v in ctx.env.items()
+            if bshape_ok(val.shape, v.shape)
+            and not v.isint
+            and n not in self.global_names
+            and not v.fresh
+        ]
+        if same and self.chance(0.5):
+            n = self.pick(same)
+            op = self.pick(["+", "*", "-"])
+            read = Assign(
+                [n], [self.binop(op, self.name_expr(n), self.name_expr(name))]
+            )
+        else:
+            e = self.around(given, self.name_expr(name), val.shape, 1)
+            read = Assign([self.fresh_name("v")], [e])
+        given.env = read.run(given.env).fall
+        when_given = [read] + self.block(given, self.r.randint(0, 2))
+        when_none = (
+            self.block(ctx.child(), self.r.randint(1, 2)) if form == "both" else []
+        )
+        self.feature("optional_used")
+        return IfNone(
+            name, val, form == "both" and self.chance(0.5), when_none, when_given
+        )
+
+    # ---- new loops: over a tuple, `while True` ----
+
+    def item_reduction(self, var: str) -> Expr:
+        """A scalar of `var`, whatever its shape (an item of a tuple of values)."""
+        form = self.pick(["sumsq", "tanh", "sin", "absmax", "lin", "cos"])
+        c = self.pick([0.5, 0.3, -0.7, 1.5])
+        text = {
+            "sumsq": f"np.mean({var} ** 2)",
+            "tanh": f"np.sum(np.tanh({var}))",
+            "sin": f"np.mean(np.sin({var})) * {c}",
+            "absmax": f"np.max(np.abs({var}))",
+            "lin": f"np.sum({var} * {c})",
+            "cos": f"float(np.sum(np.cos({var})))",
+        }[form]
+
+        def fn(env):
+            v = lookup(env, var)
+            n = size(v.shape)
+            if form == "sumsq":
+                lo, hi = i_sq(v.lo, v.hi)
+            elif form == "tanh":
+                lo, hi = n * math.tanh(v.lo), n * math.tanh(v.hi)
+            elif form == "sin":
+                lo, hi = -abs(c), abs(c)
+            elif form == "absmax":
+                lo, hi = i_abs(v.lo, v.hi)
+            elif form == "lin":
+                lo, hi = i_mul((n * v.lo, n * v.hi), (c, c))
+            else:
+                lo, hi = -n, n
+            return mkval((), lo, hi)
+
+        return Expr(text, fn)
+
+    def tuple_items(self, ctx: Ctx) -> tuple:
+        """Two or three values for `for W in (a, b)`: of one shape, or of several;
+        and whether their shapes agree."""
+        names = [
+            n
+            for n, v in ctx.env.items()
+            if not v.isint and n not in self.global_names and v.mag <= 30.0
+        ]
+        if not names:
+            raise Unsafe("no values")
+        k = self.pick([2, 3], [3, 1])
+        if self.chance(0.45):
+            shape = ctx.env[self.pick_name(ctx.env, names)].shape
+            pool = [n for n in names if ctx.env[n].shape == shape]
+            items = [self.name_expr(self.pick(pool)) for _ in range(k)]
+            if self.chance(0.3):
+                items[-1] = self.expr(ctx, shape, 1)
+        else:
+            items = [self.name_expr(self.pick_name(ctx.env, names)) for _ in range(k)]
+        items = [self.unaliased(ctx, e) for e in items]
+        vals = [e.ev(ctx.env) for e in items]
+        same = len({v.shape for v in vals}) == 1
+        return items, vals, same
+
+    def s_tuple_loop(self, ctx: Ctx):
+        items, vals, same = self.tuple_items(ctx)
+        var = self.fresh_name("W")
+        saved = self.budget
+        feats = set(self.features)
+        for attempt in range(4):
+            self.budget = saved
+            self.features = set(feats)  # a body dropped counts for none
+            body_ctx = ctx.child(kind="tuple")
+            pre = []
+            if same:
+                w = vals[0]
+                for v in vals[1:]:
+                    w = hull(w, v)
+                body_ctx.env[var] = Val(w.shape, w.lo, w.hi, False, False, w.active)
+            if not same or self.chance(0.4):
+                t = self.fresh_name("v")
+                red = self.item_reduction(var)
+                bound = None
+                for v in vals:
+                    r = red.ev({var: v})
+                    bound = r if bound is None else hull(bound, r)
+                body_ctx.env[t] = Val((), bound.lo, bound.hi, active=True)
+                pre = [Assign([t], [red])]
+            body = pre + self.block(body_ctx, self.r.randint(1, 3))
+            loop = TupleLoop(var, items, body)
+            try:
+                loop.run(ctx.env)
+            except Unsafe:
+                continue
+            self.feature("tuple_loop")
+            if not same:
+                self.feature("tuple_loop_mixed_shapes")
+            if ctx.loops:
+                self.feature("nested_loop")
+            return loop
+        raise Unsafe("tuple loop body unsafe")
+
+    def s_while_true(self, ctx: Ctx):
+        """`while True:` left by a `return` (or a `break`) when a counter reaches its
+        bound or a condition holds: the exit first in the body, or last (then no
+        `continue` of the body may skip it)."""
+        counter = self.fresh_name("k")
+        bound = self.r.randint(1, 4)
+        top = self.chance(0.5)
+        var_val = Val((), 0.0, float(bound + top), True)
+        saved = self.budget
+        feats = set(self.features)
+        for attempt in range(4):
+            self.budget = saved
+            self.features = set(feats)  # a body dropped counts for none
+            body_ctx = ctx.child(kind="while_true", no_continue=not top)
+            body_ctx.env[counter] = var_val
+            test = f"{counter} > {bound}" if top else f"{counter} >= {bound}"
+            if self.chance(0.6):
+                c = self.cond(body_ctx, 0)
+                test = (
+                    f"{test} or {c.src}" if self.chance(0.5) else f"{c.src} or {test}"
+                )
+                check = c.fn
+            else:
+                check = lambda env: None  # noqa: E731
+            exit_cond = Cond(test, check)
+            use_return = self.chance(0.65)
+
+            def leave(env_ctx):
+                if use_return:
+                    return self.return_stmt(env_ctx, self.r.randint(0, 2))
+                return Jump("break")
+
+            exits = True
+            if top:
+                body = [If(exit_cond, [leave(body_ctx)], [])]
+                body += self.block(body_ctx, self.r.randint(1, 3))
+            else:
+                start = dict(body_ctx.env)
+                body = self.block(body_ctx, self.r.randint(1, 3))
+                env = run_block(body, start).fall
+                exits = env is not None  # else the body leaves on every path
+                if exits:
+                    end_ctx = body_ctx.child(env=env)
+                    body.append(If(exit_cond, [leave(end_ctx)], []))
+            init = Assign([counter], [Expr("0", lambda env: Val((), 0.0, 0.0, True))])
+            loop = Loop(
+                "True",
+                counter,
+                var_val,
+                bound + top,
+                body,
+                counter=counter,
+                forever=True,
+            )
+            try:
+                run_block([init, loop], ctx.env)
+            except Unsafe:
+                continue
+            self.feature("while_true")
+            if exits:
+                self.feature("while_true_" + ("return" if use_return else "break"))
+            if ctx.loops:
+                self.feature("nested_loop")
+            return [init, loop]
+        raise Unsafe("while True body unsafe")
+
+    # ---- filling arrays, tuples from helpers ----
+
+    def item_forms(self, ctx: Ctx, shape: tuple) -> tuple:
+        """An index into an array of `shape` (basic: ints, slices, loop indices) and
+        the shape of the part it selects."""
+        forms = []
+        var = self.index_var(ctx, shape[0])
+        if var:
+            forms += [(f"{var}", shape[1:])] * 3
+            if len(shape) == 2:
+                var2 = self.index_var(ctx, shape[1])
+                if var2:
+                    forms.append((f"{var}, {var2}", ()))
+        c = self.r.randint(-shape[0], shape[0] - 1)
+        forms.append((str(c), shape[1:]))
+        if len(shape) == 1:
+            forms += [
+                ("1:", (shape[0] - 1,)),
+                ("::2", ((shape[0] + 1) // 2,)),
+                (":2", (2,)),
+                ("1:3", (min(shape[0], 3) - 1,)),
+                (":", shape),
+            ]
+            var2 = self.index_var(ctx, shape[0], 2)
+            if var2:
+                forms += [(f"{var2}:{var2} + 2", (2,))] * 2
+        else:
+            j = self.r.randint(-shape[1], shape[1] - 1)
+            forms += [
+                (f":, {j}", (shape[0],)),
+                (f"{c}, {j}", ()),
+                ("1:", (shape[0] - 1, shape[1])),
+                (f"{c}, 1:", (shape[1] - 1,)),
+            ]
+        index, region = self.pick(forms)
+        if region not in SHAPES:
+            region = ()
+            index = str(c) if len(shape) == 1 else f"{c}, 0"
+        return index, region
+
+    def s_setitem(self, ctx: Ctx):
+        """`y[index] = value` on an array the function made (`y = x * 2.0`)."""
+        arrays = [
+            n for n, v in ctx.env.items() if v.fresh and v.shape != () and not v.isint
+        ]
+        if not arrays:
+            return None
+        n = self.pick(arrays)
+        shape = ctx.env[n].shape
+        index, region = self.item_forms(ctx, shape)
+        if region == () and self.chance(0.25):
+            e = self.const_expr(self.r.uniform(-3.0, 3.0))
+        else:
+            sub = self.pick(
+                [
+                    s
+                    for s in SHAPES
+                    if bshape_ok(s, region) and bshape(s, region) == region
+                ]
+            )
+            e = self.expr(ctx, sub, self.r.randint(0, 2))
+        self.feature("setitem")
+        if ":" in index:
+            self.feature("setitem_slice")
+        if any(ctx.env.get(m, Val((), 0, 0)).isint for m in _IDENT.findall(index)):
+            self.feature("setitem_loop_index")
+        if ctx.loops:
+            self.feature("setitem_in_loop")
+
+        def check(env, index=index):
+            for name in _IDENT.findall(index):
+                lookup(env, name)
+
+        return ItemSet(n, index, e, check, region)
+
+    def around(self, ctx: Ctx, base: Expr, shape: tuple, depth: int) -> Expr:
+        """An expression of `shape` that reads `base`: `u(base)` or `u(base) op e`."""
+        names = list(UNARY)
+        name = self.pick(names, [UNARY_WEIGHTS[n] for n in names])
+        npname, _, rule, _ = UNARY[name]
+        a = self.in_domain(ctx, name, base)
+        u = Expr(
+            f"{npname}({a.src})",
+            lambda env: (lambda v: mkval(v.shape, *rule(v.lo, v.hi)))(a.ev(env)),
+        )
+        if u.ev(ctx.env).shape == shape and self.chance(0.4):
+            return u
+        e = self.expr(ctx, shape, depth)
+        return self.binop(self.pick(["+", "*", "-"], [2, 2, 1]), u, e)
+
+    def s_fill(self, ctx: Ctx):
+        """`out = np.zeros(n)`, then a loop `out[i] = g(x[i])` (or a recurrence
+        `out[i] = a * out[i - 1] + ...`, or a double loop `out[i, j] = ...`)."""
+        two_d = self.chance(0.3)
+        shape = self.pick([(2, 3), (3, 3)]) if two_d else (self.pick([2, 3]),)
+        n = shape[0]
+        name = self.fresh_name("out")
+        vals = {m: v for m, v in ctx.env.items() if not v.isint}
+        firsts = [m for m, v in vals.items() if len(v.shape) >= 1 and v.shape[0] == n]
+        same = [m for m, v in vals.items() if v.shape == shape]
+        allocs = [(f"np.zeros({fmt_shape(shape)})", 0.0)] * 2
+        if firsts and not two_d:
+            m = self.pick(firsts)
+            allocs += [(f"np.zeros(len({m}))", 0.0), (f"np.zeros({m}.shape[0])", 0.0)]
+        if same:
+            allocs.append((f"np.zeros_like({self.pick(same)})", 0.0))
+        allocs.append((f"np.ones({fmt_shape(shape)})", 1.0))
+        text, c = self.pick(allocs)
+        reads = [m for m in _IDENT.findall(text) if m in ctx.env]
+
+        def alloc_fn(env, c=c):
+            for m in reads:
+                lookup(env, m)
+            return mkval(shape, c, c)
+
+        alloc = Assign([name], [Expr(text, alloc_fn)], acc=True)
+        stmts = [alloc]
+        env = alloc.run(ctx.env).fall
+        recur = not two_d and self.chance(0.4)
+        start = 0
+        if recur:
+            e0 = self.expr(
+                Ctx(env, ctx.ret_shape, ctx.loops, ctx.depth, ctx.level), (), 1
+            )
+            first = ItemSet(name, "0", e0, lambda env: None, ())
+            stmts.append(first)
+            env = first.run(env).fall
+            start = 1
+        i = self.fresh_name("i")
+        header = self.pick(
+            [f"range({start}, {n})" if start else f"range({n})"]
+            + [f"range({start}, len({name}))" if start else f"range(len({name}))"]
+            + ([f"range({self.pick(firsts)}.shape[0])"] if firsts and not start else [])
+        )
+        i_val = Val((), float(start), float(n - 1), True)
+        body_ctx = Ctx(
+            dict(env),
+            ctx.ret_shape,
+            ctx.loops + 1,
+            ctx.depth + 1,
+            ctx.level,
+            ctx.kinds + ("range",),
+        )
+        body_ctx.env[i] = i_val
+        inner = None
+        if two_d and self.chance(0.4):
+            j = self.fresh_name("i")
+            j_val = Val((), 0.0, float(shape[1] - 1), True)
+            inner_ctx = body_ctx.child(kind="range")
+            inner_ctx.env[j] = j_val
+            index, item_shape, at_ctx = f"{i}, {j}", (), inner_ctx
+            inner = (j, j_val)
+            self.feature("fill_double_loop")
+        else:
+            index, item_shape, at_ctx = i, shape[1:], body_ctx
+        if recur:
+            a = self.pick([0.5, 0.9, -0.5, 0.7])
+            b = self.pick([0.3, 0.5, 1.0])
+            e = self.expr(at_ctx, (), self.r.randint(1, 2))
+
+            def rec_fn(env, a=a, b=b, e=e):
+                prev = lookup(env, name)
+                e.ev(env)
+                lo, hi = i_mul((a, a), (prev.lo, prev.hi))
+                return mkval((), lo - b, hi + b)
+
+            value = Expr(f"{a} * {name}[{i} - 1] + {b} * np.tanh({e.src})", rec_fn)
+            self.feature("fill_recurrence")
+        else:
+
+            def fits(v):
+                if inner:
+                    return v.shape == shape
+                return v.shape[:1] == (n,) and v.shape[1:] == item_shape
+
+            srcs = [
+                m
+                for m, v in at_ctx.env.items()
+                if not v.isint and m != name and m not in self.global_names and fits(v)
+            ]
+            if srcs and self.chance(0.8):
+                m = self.pick(srcs)
+
+                def item_fn(env, m=m):
+                    w = lookup(env, m)
+                    return Val(item_shape, w.lo, w.hi, False, False, w.active)
+
+                base = Expr(f"{m}[{index}]", item_fn, "view", [m])
+                value = self.around(at_ctx, base, item_shape, 1)
+                self.feature("fill_from_items")
+            else:
+                value = self.expr(at_ctx, item_shape, self.r.randint(1, 2))
+
+        def check(env, index=index):
+            for m in _IDENT.findall(index):
+                lookup(env, m)
+
+        body = [ItemSet(name, index, value, check, item_shape)]
+        if self.chance(0.3):
+            after = at_ctx.child(env=body[0].run(at_ctx.env).fall)
+            body += self.block(after, 1)
+        if inner:
+            j, j_val = inner
+            body = [Loop(f"range({shape[1]})", j, j_val, shape[1], body)]
+        loop = Loop(header, i, i_val, n - start, body, keep=self.chance(0.2))
+        stmts.append(loop)
+        self.feature("fill_loop")
+        if two_d:
+            self.feature("fill_2d")
+        return stmts
+
+    def s_pair(self, ctx: Ctx):
+        """`pair = h(x)` then `pair[0]`, `pair[1]` read; or `a, b = h(x)`."""
+        if ctx.level >= 2:
+            return None
+        shapes = Multi([self.target_shape(), self.target_shape()])
+        c = self.call(ctx, shapes, self.r.randint(1, 2))
+        if self.chance(0.35) or ctx.depth:
+            # (s2s refuses a name holding a tuple in a branch or a loop)
+            self.feature("helper_tuple_unpack")
+            return Unpack([self.fresh_name("v"), self.fresh_name("v")], c)
+        rets = c.ev(ctx.env)
+        pair = self.fresh_name("pair")
+        out = [Bind(pair, c)]
+        ks = self.pick([[0], [1], [0, 1], [1, 0]])
+        for k in ks:
+            idx = self.pick([k, k - 2], [3, 1])
+
+            def fn(env, v=rets[k]):
+                return Val(v.shape, v.lo, v.hi, False, False, True)
+
+            item = Expr(f"{pair}[{idx}]", fn, "alias", c.roots)
+            value = self.around(ctx, item, rets[k].shape, 1)
+            out.append(Assign([self.fresh_name("v")], [value]))
+        self.feature("helper_tuple_bound")
+        return out
+
+    # ---- comprehensions and generators ----
+
+    def comp_var(self, ctx: Ctx, prefix: str) -> str:
+        """A name for a comprehension's variable; sometimes one the function already
+        uses (the comprehension has its own scope, so the outer value is kept)."""
+        taken = [
+            n
+            for n, v in ctx.env.items()
+            if n not in self.global_names and n not in self.param_names
+        ]
+        if taken and self.chance(0.08):
+            self.feature("comprehension_shadows_name")
+            return self.pick(taken)
+        return self.fresh_name(prefix)
+
+    def b_comp(self, ctx: Ctx, shape: tuple, depth: int) -> Expr:
+        forms = [(3, "sum_range")]
+        arrays = [
+            n
+            for n, v in ctx.env.items()
+            if len(v.shape) >= 1 and not v.isint and v.mag <= SOFT / 4
+        ]
+        if arrays:
+            forms.append((3, "sum_over_array"))
+        if shape == ():
+            forms += [
+                (2, "sum_over_tuple"),
+                (2, "max_over"),
+                (1, "sum_list"),
+                (1, "sum_enumerate"),
+            ]
+        if shape in ((2,), (3,)):
+            forms.append((2, "stack_range"))
+        if len(shape) == 2 and shape[0] in (2, 3):
+            forms.append((2, "nested_array"))
+            if (shape[1],) in SHAPES:
+                forms.append((1, "stack_rows"))
+        form = self.pick([f for _, f in forms], [w for w, _ in forms])
+        self.feature("comp_" + form)
+        sub = lambda env: Ctx(
+            env, ctx.ret_shape, ctx.loops, ctx.depth, ctx.level
+        )  # noqa: E731
+
+        def ranged():
+            n = self.r.randint(1, 4)
+            a = 0 if self.chance(0.7) else self.r.randint(0, 1)
+            b = a + n
+            return (f"range({n})" if a == 0 else f"range({a}, {b})"), a, b - 1, n
+
+        if form == "sum_range":
+            var = self.comp_var(ctx, "i")
+            header, lo, hi, n = ranged()
+            var_val = Val((), float(lo), float(hi), True)
+            inner_env = dict(ctx.env)
+            inner_env[var] = var_val
+            e = self.expr(sub(inner_env), shape, max(depth - 1, 0))
+            filt = ""
+            fcond = None
+            if shape == () and self.chance(0.4):
+                if self.chance(0.6):
+                    c = self.r.randint(lo, hi)
+                    filt = " if " + self.pick(
+                        [
+                            f"{var} != {c}",
+                            f"{var} % 2 == 0",
+                            f"{var} > {c}",
+                            f"{var} <= {c}",
+                        ]
+                    )
+                else:
+                    fcond = self.cond(sub(inner_env), 0)
+                    filt = f" if {fcond.src}"
+                self.feature("comp_filtered")
+
+            def fn(env):
+                inner = dict(env)
+                inner[var] = var_val
+                if fcond is not None:
+                    fcond.ev(inner)
+                v = e.ev(inner)
+                if filt:
+                    return mkval(v.shape, n * min(v.lo, 0.0), n * max(v.hi, 0.0))
+                return mkval(v.shape, n * v.lo, n * v.hi)
+
+            return Expr(f"sum({e.src} for {var} in {header}{filt})", fn)
+        if form == "sum_over_array":
+            m = self.pick(arrays)
+            s = ctx.env[m].shape
+            over = m
+            if len(s) == 2 and self.chance(0.25):
+                over, s = f"np.ravel({m})", (size(s),)
+                self.feature("comp_over_ravel")
+            var = self.comp_var(ctx, "v")
+            item = s[1:]
+            if bshape(item, shape) != shape:
+                raise Unsafe("items do not broadcast to the shape")
+            inner_env = dict(ctx.env)
+            w = ctx.env[m]
+            inner_env[var] = Val(item, w.lo, w.hi, False, False, w.active)
+            if self.chance(0.6):
+                e = self.around(
+                    sub(inner_env), self.name_expr(var), shape, max(depth - 1, 0)
+                )
+            else:
+                e = self.expr(sub(inner_env), shape, max(depth - 1, 0))
+            n = s[0]
+
+            def fn(env):
+                w = lookup(env, m)
+                inner = dict(env)
+                inner[var] = Val(item, w.lo, w.hi, False, False, w.active)
+                v = e.ev(inner)
+                return mkval(v.shape, n * v.lo, n * v.hi)
+
+            return Expr(f"sum({e.src} for {var} in {over})", fn)
+        if form == "sum_over_tuple":
+            items, vals, same = self.tuple_items(ctx)
+            var = self.comp_var(ctx, "W")
+            red = self.item_reduction(var)
+            tup = ", ".join(e.src for e in items)
+
+            def fn(env):
+                lo = hi = 0.0
+                for e in items:
+                    inner = dict(env)
+                    inner[var] = e.ev(env)
+                    r = red.ev(inner)
+                    lo, hi = lo + r.lo, hi + r.hi
+                return mkval((), lo, hi)
+
+            if not same:
+                self.feature("comp_over_mixed_shapes")
+            return Expr(f"sum({red.src} for {var} in ({tup}))", fn)
+        if form == "max_over":
+            which = self.pick(["max", "min"])
+            var = self.comp_var(ctx, "v")
+            if self.chance(0.5):
+                items = [self.expr(ctx, (), 0) for _ in range(self.r.randint(2, 3))]
+                header = f"({', '.join(e.src for e in items)})"
+                item_val = lambda env: [e.ev(env) for e in items]  # noqa: E731
+            else:
+                h, lo, hi, n = ranged()
+                header = h
+                item_val = lambda env, lo=lo, hi=hi: [
+                    Val((), float(lo), float(hi), True)
+                ]  # noqa: E731
+            vs = item_val(ctx.env)
+            w = vs[0]
+            for v in vs[1:]:
+                w = hull(w, v)
+            inner_env = dict(ctx.env)
+            inner_env[var] = Val((), w.lo, w.hi, w.isint, False, w.active)
+            e = self.expr(sub(inner_env), (), max(depth - 1, 0))
+
+            def fn(env):
+                vs = item_val(env)
+                w = vs[0]
+                for v in vs[1:]:
+                    w = hull(w, v)
+                inner = dict(env)
+                inner[var] = Val((), w.lo, w.hi, w.isint, False, w.active)
+                v = e.ev(inner)
+                return mkval((), v.lo, v.hi)
+
+            gen = f"{e.src} for {var} in {header}"
+            return Expr(
+                f"{which}([{gen}])" if self.chance(0.3) else f"{which}({gen})", fn
+            )
+        if form == "sum_list":
+            parts = [
+                self.expr(ctx, (), max(depth - 1, 0))
+                for _ in range(self.r.randint(2, 3))
+            ]
+
+            def fn(env):
+                vs = [p.ev(env) for p in parts]
+                return mkval((), sum(v.lo for v in vs), sum(v.hi for v in vs))
+
+            return Expr(f"sum([{', '.join(p.src for p in parts)}])", fn)
+        if form == "sum_enumerate":
+            consts = [
+                num(self.r.uniform(-1.5, 1.5)) for _ in range(self.r.randint(2, 3))
+            ]
+            cvals = [float(c) for c in consts]
+            k = self.comp_var(ctx, "i")
+            cv = self.fresh_name("c")
+            inner_env = dict(ctx.env)
+            inner_env[k] = Val((), 0.0, float(len(consts) - 1), True)
+            inner_env[cv] = Val((), min(cvals), max(cvals))
+            e = self.expr(sub(inner_env), (), max(depth - 1, 0))
+            n = len(consts)
+            if self.chance(0.5):
+                gen = f"{e.src} for {k}, {cv} in enumerate(({', '.join(consts)}))"
+            else:
+                gen = f"{e.src} for {cv}, {k} in zip(({', '.join(consts)}), range({n}))"
+
+            def fn(env):
+                inner = dict(env)
+                inner[k] = Val((), 0.0, float(n - 1), True)
+                inner[cv] = Val((), min(cvals), max(cvals))
+                v = e.ev(inner)
+                return mkval((), n * v.lo, n * v.hi)
+
+            return Expr(f"sum({gen})", fn)
+        if form == "stack_range":
+            m = shape[0]
+            var = self.comp_var(ctx, "i")
+            var_val = Val((), 0.0, float(m - 1), True)
+            inner_env = dict(ctx.env)
+            inner_env[var] = var_val
+            e = self.expr(sub(inner_env), (), max(depth - 1, 0))
+            spelling = self.pick(["np.stack", "np.array"])
+
+            def fn(env):
+                inner = dict(env)
+                inner[var] = var_val
+                v = e.ev(inner)
+                need(v.shape == ())
+                return mkval(shape, v.lo, v.hi)
+
+            return Expr(f"{spelling}([{e.src} for {var} in range({m})])", fn)
+        if form == "stack_rows":
+            r, c = shape
+            var = self.comp_var(ctx, "i")
+            var_val = Val((), 0.0, float(r - 1), True)
+            inner_env = dict(ctx.env)
+            inner_env[var] = var_val
+            e = self.expr(sub(inner_env), (c,), max(depth - 1, 0))
+            spelling = self.pick(["np.stack", "np.array"])
+
+            def fn(env):
+                inner = dict(env)
+                inner[var] = var_val
+                v = e.ev(inner)
+                need(v.shape == (c,))
+                return mkval(shape, v.lo, v.hi)
+
+            return Expr(f"{spelling}([{e.src} for {var} in range({r})])", fn)
+        # nested: np.array([[e for j in range(c)] for i in range(r)])
+        r, c = shape
+        i, j = self.comp_var(ctx, "i"), self.fresh_name("i")
+        i_val = Val((), 0.0, float(r - 1), True)
+        j_val = Val((), 0.0, float(c - 1), True)
+        inner_env = dict(ctx.env)
+        inner_env[i], inner_env[j] = i_val, j_val
+        e = self.expr(sub(inner_env), (), max(depth - 1, 0))
+
+        def fn(env):
+            inner = dict(env)
+            inner[i], inner[j] = i_val, j_val
+            v = e.ev(inner)
+            need(v.shape == ())
+            return mkval(shape, v.lo, v.hi)
+
+        return Expr(
+            f"np.array([[{e.src} for {j} in range({c})] for {i} in range({r})])", fn
+        )
 
     # ---- the program ----
+
+    def optional_params(self, r: random.Random) -> None:
+        """Sometimes an optional parameter `b=None` (positional or keyword-only) and
+        keyword-only floats with a default (`*, scale=0.5`), each passed or left out
+        of the call."""
+
+        def shape():
+            return () if self.o.scalar_only else r.choice(PARAM_SHAPES)
+
+        if r.random() < 0.15:
+            lo, hi = r.choice(PARAM_RANGES)
+            sh = shape()
+            p = Param(
+                "b",
+                sh,
+                lo,
+                hi,
+                "float" if sh == () else "array",
+                default="None",
+                kwonly=r.random() < 0.35,
+                passed=r.random() < 0.55,
+            )
+            self.feature("optional_param")
+            self.feature("optional_param_" + ("passed" if p.passed else "left_out"))
+            if p.kwonly:
+                self.feature("optional_param_kwonly")
+            self.params.append(p)
+        if r.random() < 0.12:
+            for name in ["scale", "shift"][: r.choice([1, 1, 2])]:
+                lo, hi = r.choice(PARAM_RANGES)
+                required = r.random() < 0.2
+                p = Param(
+                    name,
+                    (),
+                    lo,
+                    hi,
+                    "float",
+                    default=None if required else num(r.uniform(lo, hi)),
+                    kwonly=True,
+                    passed=required or r.random() < 0.6,
+                )
+                self.feature("kwonly_param")
+                if required:
+                    self.feature("kwonly_required")
+                elif not p.passed:
+                    self.feature("kwonly_default_used")
+                self.params.append(p)
+        # positional parameters with a default come last among the positional ones
+        pos = [p for p in self.params if not p.kwonly]
+        pos.sort(key=lambda p: p.default is not None)
+        self.params = pos + [p for p in self.params if p.kwonly]
+        # s2s refuses a keyword-only parameter without a default after one with a
+        # default (Python allows it): give it one (it is passed all the same)
+        for k, p in enumerate(self.params):
+            if p.kwonly and p.default is None:
+                if any(q.default is not None for q in self.params[:k]):
+                    p.default = num((p.lo + p.hi) / 2)
 
     def final_expr(self, ctx: Ctx) -> Expr:
         names = [
@@ -2420,6 +3761,7 @@ class Generator:
             key=lambda n: not ctx.env[n].active
         )  # values of the parameters first
         terms = []
+        feats = set(self.features)
         for n in names[: self.r.randint(1, 3)]:
             v = ctx.env[n]
             if v.shape == ():
@@ -2446,6 +3788,7 @@ class Generator:
             if v.mag > SOFT:
                 out = self.scaled(out, v)
         except Unsafe:
+            self.features = feats  # (terms[0] is a name, or an expression of names)
             out = Expr(f"np.tanh({terms[0].src})", lambda env: mkval((), -1, 1))
         return out
 
@@ -2466,6 +3809,11 @@ class Generator:
             n = r.randint(2, 4)
             self.params.append(Param("n", (), n, n, "int"))
             self.feature("int_param")
+        if self.params[-1].kind == "float" and r.random() < 0.1:
+            # a default (the argument is still passed)
+            self.params[-1].default = num(r.uniform(-1, 1))
+            self.feature("default_parameter")
+        self.optional_params(r)
         self.param_names = {p.name for p in self.params}
         self.consts = []
         self.consts_kind = []
@@ -2495,6 +3843,10 @@ class Generator:
         for p in self.params:
             if p.kind == "int":
                 env[p.name] = Val((), p.lo, p.hi, True)
+            elif p.default == "None":
+                self.optionals[p.name] = Val(
+                    p.shape, p.lo - MARGIN, p.hi + MARGIN, active=True
+                )
             else:
                 env[p.name] = Val(p.shape, p.lo - MARGIN, p.hi + MARGIN, active=True)
         for n, t in self.consts:
@@ -2513,13 +3865,17 @@ class Generator:
         lines += const_lines
         for h in self.helpers:
             lines += ["", ""] + h.lines()
-        names = [p.name for p in self.params]
-        if self.params[-1].kind == "float" and r.random() < 0.1:
-            names[
-                -1
-            ] += f"={num(r.uniform(-1, 1))}"  # a default (the argument is still passed)
-            self.feature("default_parameter")
-        sig = ", ".join(names)
+        names = [
+            p.name if p.default is None else f"{p.name}={p.default}"
+            for p in self.params
+            if not p.kwonly
+        ]
+        kwonly = [
+            p.name if p.default is None else f"{p.name}={p.default}"
+            for p in self.params
+            if p.kwonly
+        ]
+        sig = ", ".join(names + (["*"] + kwonly if kwonly else []))
         lines += ["", "", f"def f({sig}):"] + block_lines(body, "    ")
         text = "\n".join(lines) + "\n"
         source = ast.unparse(ast.parse(text)) + "\n"
@@ -2533,7 +3889,8 @@ class Generator:
                 "import math", "import math as mt"
             )
             self.feature("math_alias")
-        wrt = tuple(k for k, p in enumerate(self.params) if p.kind != "int")
+        passed = [p for p in self.params if p.passed]
+        wrt = tuple(k for k, p in enumerate(passed) if p.kind != "int")
         return Program(
             source=source,
             name="f",

@@ -1,8 +1,12 @@
 """Bad input: generated programs mutated with constructs outside the subset s2s
 differentiates (try/except, with, yield, global writes, strings, lambdas,
-comprehensions over data-dependent lengths, recursion, attribute writes, `del`,
-sets, dicts, f-strings, `.append` on a parameter, updates in place of a parameter's
-array, and more).
+comprehensions counted only at run time outside `sum`, recursion, attribute writes,
+`del`, sets, dicts, `.append` on a parameter, updates in place of a parameter's
+array, assignment through an index array or a mask or into an array another name
+holds, `raise` of an exception class of one's own or `from`, `is` other than `is
+None`, `while`/`for` with `else`, `**kwargs`, and more).  Constructs s2s learned to
+read (`return` and `assert` in loops, `out[i] = v`, `is None`, sums of generators)
+are in the grammar instead; the mutants keep the refused neighbours of each.
 
 A mutant must get either a right gradient (s2s accepted it and was right) or an
 `s2s.S2SError` whose message names file:line: never another exception, never a wrong
@@ -29,6 +33,8 @@ class Mutant:
     wrt: tuple
     mutation: str
     line: int  # the first line the mutation wrote (0 if unknown)
+    argnames: list = None  # as in Case: the parameter each argument is given to
+    nkw: int = 0  # the last nkw arguments are passed by keyword
 
 
 def _stmts(text: str) -> list:
@@ -57,7 +63,7 @@ class _Site:
     from a differentiated parameter) and an array parameter if there is one."""
 
     def __init__(self, program: Program, rng: random.Random):
-        wrt_params = [program.params[k] for k in program.wrt]
+        wrt_params = [program.arg_params[k] for k in program.wrt]
         p = rng.choice(wrt_params)
         self.param = p.name
         self.v = f"np.sum({p.name})" if p.kind == "array" else p.name
@@ -152,6 +158,8 @@ def _self_recursion(tree, fn, site, rng):
 
 
 def _append_param(tree, fn, site, rng):
+    if fn.args.defaults:  # a parameter without a default cannot follow them
+        return None
     fn.args.args.append(ast.arg("fz_buf"))
     _insert_top(fn, _stmts(f"fz_buf.append({site.v})"), rng)
     return tree
@@ -200,8 +208,21 @@ def _return_kind(template: str) -> Callable:
 
 def _string_default(tree, fn, site, rng):
     fn.args.args.append(ast.arg("fz_mode"))
-    fn.args.defaults = [ast.Constant("fast")]
+    fn.args.defaults.append(ast.Constant("fast"))
     _insert_top(fn, _stmts("if fz_mode == 'slow':\n    return 0.0"), rng)
+    return tree
+
+
+def _raise_own_class(tree, fn, site, rng):
+    tree.body.insert(2, _stmts("class FzError(Exception):\n    pass")[0])
+    _insert_top(
+        fn, _stmts(f"if {site.v} > 1000000000.0:\n    raise FzError('too big')"), rng
+    )
+    return tree
+
+
+def _kwargs_param(tree, fn, site, rng):
+    fn.args.kwarg = ast.arg("fz_options")
     return tree
 
 
@@ -227,14 +248,16 @@ MUTATIONS: dict[str, Callable] = {
     "fstring": _value_mutation("fz_note = f'{{{v}:.3f}}'\nfz_extra = 0.0"),
     "lambda": _value_mutation("fz_sq = lambda t: t * t\nfz_extra = fz_sq({v})"),
     "lambda_inline": _value_mutation("fz_extra = (lambda t: t * 0.5)({v})"),
+    # comprehensions whose length is known only at run time, outside sum(...)
     "list_comprehension_data_length": _value_mutation(
-        "fz_extra = sum([0.1 * {v} * j for j in range(int(abs(float({v}))) % 3 + 1)])"
+        "fz_extra = max([0.1 * {v} * j for j in range(int(abs(float({v}))) % 3 + 1)])"
     ),
+    # stacked item by item, but a filter makes its length known only at run time
     "list_comprehension_over_array": _value_mutation(
-        "fz_extra = sum([t * t for t in np.ravel({p})])"
+        "fz_extra = np.sum(np.stack([t * t for t in np.ravel({p}) if t == t]))"
     ),
     "generator_expression": _value_mutation(
-        "fz_extra = sum((t * 0.5 for t in np.ravel({p})))"
+        "fz_extra = max((t * 0.5 for t in np.ravel({p})))"
     ),
     "dict_comprehension": _value_mutation(
         "fz_d = {{j: {v} * j for j in range(3)}}\nfz_extra = fz_d[2]"
@@ -253,24 +276,41 @@ MUTATIONS: dict[str, Callable] = {
     "inplace_param_add": _inplace_param("{a} += 1.0"),
     "inplace_param_mul": _inplace_param("{a} *= 2.0"),
     "inplace_param_item": _inplace_param("{a}[0] += 0.5"),
+    # assignment into part of an array: through an index array or a mask, into an
+    # array another name holds or views, or into a parameter's
     "item_assign": _value_mutation(
-        "fz_acc = np.zeros(3)\nfz_acc[0] = {v}\nfz_extra = np.sum(fz_acc)"
+        "fz_acc = np.zeros(3)\nfz_acc[[0, 2]] = {v}\nfz_extra = np.sum(fz_acc)"
     ),
     "slice_assign": _value_mutation(
-        "fz_acc = np.zeros(3)\nfz_acc[:] = {v}\nfz_extra = np.sum(fz_acc)"
+        "fz_acc = np.zeros(3)\nfz_view = fz_acc\nfz_acc[:] = {v}\nfz_extra = np.sum(fz_view)"
     ),
+    "mask_assign": _value_mutation(
+        "fz_acc = np.ones(3) * {v}\nfz_acc[fz_acc > 1000000000.0] = 0.0\nfz_extra = np.sum(fz_acc)"
+    ),
+    "view_item_assign": _value_mutation(
+        "fz_acc = np.zeros(3)\nfz_part = fz_acc[1:]\nfz_acc[0] = {v}\nfz_extra = np.sum(fz_part)"
+    ),
+    "inplace_param_assign": _inplace_param("{a}[0] = 0.5"),
     "item_mul_update": _value_mutation(
         "fz_acc = np.ones(3)\nfz_acc[1] *= {v}\nfz_extra = np.sum(fz_acc)"
     ),
     "sort_in_place": _value_mutation(
         "fz_tmp = np.ravel({p}).copy()\nfz_tmp.sort()\nfz_extra = fz_tmp[0]"
     ),
-    "assert": _value_mutation("assert {v} < 1000000000.0\nfz_extra = 0.0"),
-    "raise_dead": _value_mutation(
-        "if {v} > 1000000000.0:\n    raise ValueError('too big')\nfz_extra = 0.0"
+    # raise: of an exception class of one's own, `from`, an instance in a name
+    "raise_own_class": _raise_own_class,
+    "raise_from": _value_mutation(
+        "if {v} > 1000000000.0:\n    raise ValueError('too big') from None\nfz_extra = 0.0"
     ),
-    "while_true": _value_mutation(
-        "fz_k = 0\nwhile True:\n    fz_k += 1\n    if fz_k > 2:\n        break\nfz_extra = fz_k * {v}"
+    "raise_instance": _value_mutation(
+        "fz_error = ValueError('too big')\nif {v} > 1000000000.0:\n    raise fz_error\nfz_extra = 0.0"
+    ),
+    # loops with an else clause
+    "while_else": _value_mutation(
+        "fz_k = 0\nwhile fz_k < 2:\n    fz_k += 1\nelse:\n    fz_k += 1\nfz_extra = fz_k * {v}"
+    ),
+    "for_else": _value_mutation(
+        "fz_extra = 0.0\nfor fz_i in range(2):\n    fz_extra = fz_extra + {v}\nelse:\n    fz_extra = fz_extra * 0.5"
     ),
     "star_args": _value_mutation("fz_extra = np.maximum(*[{v}, {v} * 0.5])"),
     "kwargs_unpack": _value_mutation("fz_extra = np.sum({p}, **{{'axis': None}})"),
@@ -279,7 +319,7 @@ MUTATIONS: dict[str, Callable] = {
     "np_array_literal": _value_mutation("fz_extra = np.sum(np.array([{v}, 1.0]))"),
     "nested_def": _nested_def,
     "isinstance": _value_mutation("fz_extra = 1.0 if isinstance({p}, float) else 2.0"),
-    "is_none": _value_mutation("if {p} is None:\n    return 0.0\nfz_extra = 0.0"),
+    "is_identity": _value_mutation("fz_extra = {v} if {p} is not {p} else 0.0"),
     "import_in_function": _value_mutation(
         "import math as fz_m\nfz_extra = fz_m.sin({v})"
     ),
@@ -290,6 +330,7 @@ MUTATIONS: dict[str, Callable] = {
     "return_none": _return_kind("return None"),
     "string_default": _string_default,
     "varargs": _varargs,
+    "kwargs_param": _kwargs_param,
     "print_call": _value_mutation("print(end='')\nfz_extra = 0.0"),
 }
 
@@ -321,11 +362,20 @@ def mutate(
         ast.fix_missing_locations(out)
         source = ast.unparse(out) + "\n"
         compile(source, "<mutant>", "exec")
-        args = list(program.args)
-        if name == "append_param":
-            args.append([])
+        args, names, wrt = list(program.args), list(program.argnames), program.wrt
+        if name == "append_param":  # a positional parameter, before keyword ones
+            at = len(args) - program.nkw
+            args.insert(at, [])
+            names.insert(at, "fz_buf")
+            wrt = tuple(k + (k >= at) for k in wrt)
         return Mutant(
-            source, args, program.wrt, name, _first_line(program.source, source)
+            source,
+            args,
+            wrt,
+            name,
+            _first_line(program.source, source),
+            names,
+            program.nkw,
         )
     return None
 

@@ -5,6 +5,11 @@ Then, at the program's arguments:
 
 - value: `s2s.value_and_grad(f, wrt=...)` returns f's own value (float64, tight
   tolerance), and leaves its arguments unchanged;
+- raises: where f raises one of the exceptions its source raises (`raise E(...)`,
+  `assert`), the gradient raises the same exception, with the same message (numbers
+  aside); a gradient that raises one of them where f returns, or returns where f
+  raises, is `wrong_raise`.  The arguments are then drawn again, to check the
+  gradient where f returns too;
 - gradient: each element agrees with a central difference of f in float64 for at
   least one of the steps in `STEPS` (scaled by max(1, |x|)); a disagreement counts
   only when two of those differences agree with each other (else f is not smooth
@@ -19,17 +24,23 @@ under an opcode tracer at the point and at points 1e-3 away along each coordinat
 short-circuit changes nearby, and the arguments are drawn again (or, when they are
 fixed, the case is inconclusive).
 
+Arguments are a list: the last `Case.nkw` of them are passed by keyword (their
+names are in `Case.argnames`; `wrt` still counts positions in the list, and s2s is
+given the names of keyword arguments).
+
 Outcomes (`Result.status`): ok, wrong_value, wrong_gradient, wrong_second,
-internal_error (an exception that is not an `s2s.S2SError`, or an
+wrong_raise, internal_error (an exception that is not an `s2s.S2SError`, or an
 `s2s.InternalError`), refused (an `S2SError`: its class and first line are kept),
 refused_unlocated (an `S2SError` whose message does not name the program's own
-file:line: none at all, or a line of code s2s generated),
+file:line: none at all, or a line of code s2s generated; and a refusal of the code s2s
+generated, when differentiating it again, other than a `NotTwiceDifferentiableError`),
 inconclusive (f itself not finite or not smooth, or a boundary too close), and
 timeout (set by the campaign).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
 import math
@@ -55,6 +66,7 @@ STATUSES = [
     "wrong_value",
     "wrong_gradient",
     "wrong_second",
+    "wrong_raise",
     "internal_error",
     "refused_unlocated",
     "timeout",
@@ -66,6 +78,7 @@ FAILURES = {
     "wrong_value",
     "wrong_gradient",
     "wrong_second",
+    "wrong_raise",
     "internal_error",
     "refused_unlocated",
     "timeout",
@@ -94,6 +107,8 @@ class Case:
     mutation: str = ""
     mutation_line: int = 0
     seed: int = 0
+    argnames: Optional[list] = None  # the parameter each argument is given to
+    nkw: int = 0  # the last nkw arguments are passed by keyword
 
 
 @dataclass
@@ -111,7 +126,12 @@ class Result:
 
     def signature(self) -> tuple:
         """What a shrunk program must keep to fail 'the same way'."""
-        if self.status in ("internal_error", "refused", "refused_unlocated"):
+        if self.status in (
+            "internal_error",
+            "refused",
+            "refused_unlocated",
+            "wrong_raise",
+        ):
             return (
                 self.status,
                 self.stage,
@@ -142,6 +162,68 @@ def normalize(message: str) -> str:
 
 
 # --- loading and calling -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Binder:
+    """How a list of arguments is passed: the last `nkw` by keyword, under the names
+    `names` has for them."""
+
+    names: tuple = ()
+    nkw: int = 0
+
+    def split(self, args: list) -> tuple[list, dict]:
+        if not self.nkw:
+            return list(args), {}
+        k = len(args) - self.nkw
+        return list(args[:k]), dict(zip(self.names[k:], args[k:]))
+
+    def param(self, k: int):
+        """What s2s's `wrt` calls argument k: its position, or its name if it is
+        passed by keyword."""
+        if self.nkw and k >= len(self.names) - self.nkw:
+            return self.names[k]
+        return k
+
+    def wrt(self, wrt: tuple) -> tuple:
+        return tuple(self.param(k) for k in wrt)
+
+
+def binder(case: "Case") -> Binder:
+    return Binder(tuple(case.argnames or ()), case.nkw)
+
+
+POSITIONAL = Binder()
+
+
+def program_raises(source: str) -> set[str]:
+    """The exception classes a program raises itself (`raise E(...)`, `raise E`,
+    AssertionError for `assert`)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            out.add("AssertionError")
+        elif isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(exc, ast.Name):
+                out.add(exc.id)
+    return out
+
+
+def same_message(a: BaseException, b: BaseException) -> bool:
+    """Whether two exceptions say the same, numbers and spacing aside (a value in
+    an f-string may differ in its last digits)."""
+
+    def text(e):
+        t = re.sub(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", "N", str(e))
+        return re.sub(r"\s+", " ", t).strip()
+
+    return text(a) == text(b)
+
 
 _COUNTER = itertools.count()
 
@@ -194,19 +276,20 @@ def copy_args(args: list) -> list:
     return out
 
 
-def quiet(fn: Callable, *args) -> Any:
+def quiet(fn: Callable, *args, **kwargs) -> Any:
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fn(*args)
+        return fn(*args, **kwargs)
 
 
-def call(f: Callable, args: list) -> Any:
+def call(f: Callable, args: list, b: Binder = POSITIONAL) -> Any:
     """f at a copy of args (so that a function updating its argument in place does
     not change the point), with floating-point warnings off."""
-    return quiet(f, *copy_args(args))
+    pos, kw = b.split(copy_args(args))
+    return quiet(f, *pos, **kw)
 
 
-def traced(f: Callable, args: list, filename: str) -> tuple:
+def traced(f: Callable, args: list, filename: str, b: Binder = POSITIONAL) -> tuple:
     """The opcodes f (and the helpers of its file) run at args, and the result."""
     events: list = []
 
@@ -226,7 +309,7 @@ def traced(f: Callable, args: list, filename: str) -> tuple:
     old = sys.gettrace()
     sys.settrace(glob)
     try:
-        value = call(f, args)
+        value = call(f, args, b)
     except Exception as e:  # a raising f is a trace too
         value = e
     finally:
@@ -279,19 +362,21 @@ def along(args: list, wrt: tuple, tangents: list, h: float) -> list:
     return out
 
 
-def near_boundary(f, args, wrt, filename, directions=None) -> Optional[str]:
+def near_boundary(
+    f, args, wrt, filename, directions=None, b: Binder = POSITIONAL
+) -> Optional[str]:
     """Where f's control flow changes within GUARD of args, or None."""
-    base, value = traced(f, args, filename)
+    base, value = traced(f, args, filename, b)
     for k, idx in coords(args, wrt):
         h = GUARD * max(1.0, abs(get(args, k, idx)))
         for sign in (1, -1):
-            if traced(f, moved(args, k, idx, sign * h), filename)[0] != base:
+            if traced(f, moved(args, k, idx, sign * h), filename, b)[0] != base:
                 return f"control flow changes within {h:.0e} of argument {k}{'' if idx is None else list(idx)}"
     for d in directions or []:
         scale = max([1.0] + [float(np.max(np.abs(args[k]))) for k in wrt])
         for sign in (1, -1):
             if (
-                traced(f, along(args, wrt, d, sign * GUARD * scale), filename)[0]
+                traced(f, along(args, wrt, d, sign * GUARD * scale), filename, b)[0]
                 != base
             ):
                 return "control flow changes within 1e-3 along the tangent"
@@ -364,6 +449,12 @@ def describe_exception(e: BaseException, path: str) -> tuple[str, str, str]:
     base = os.path.basename(path)
     if not re.search(re.escape(base) + r":\d+", str(e)):
         return "refused_unlocated", error, where
+    if "(in the code s2s generated for it" in str(e) and not isinstance(
+        e, s2s.NotTwiceDifferentiableError
+    ):
+        # s2s refusing the code it generated (when differentiating it again), not
+        # the program: a defect, even though the message maps it to a source line
+        return "refused_unlocated", error, where
     return "refused", error, where
 
 
@@ -407,6 +498,8 @@ def check(case: Case, workdir: str, redraw: bool = True) -> Result:
 
 def _check_loaded(case: Case, loaded: Loaded, redraw: bool) -> Result:
     f = loaded.function(case.name)
+    b = binder(case)
+    raising = program_raises(case.source)
     rng = random.Random(f"{case.label}:{case.seed}:draw")
     args = case.args
     # the hvp tangents are drawn first, so that the boundary check can follow them
@@ -422,11 +515,12 @@ def _check_loaded(case: Case, loaded: Loaded, redraw: bool) -> Result:
             for k in case.wrt
         ]
     note = ""
+    raised = None  # the check of a point where f raises, once one passed
     for attempt in range(REDRAWS if (redraw and case.params) else 1):
         if attempt:
             args = draw_args(case.params, rng)
         try:
-            ref = call(f, args)
+            ref = call(f, args, b)
         except Exception as e:
             if case.kind == "mutant":
                 return Result(
@@ -435,12 +529,21 @@ def _check_loaded(case: Case, loaded: Loaded, redraw: bool) -> Result:
                     f"the mutant raises: {type(e).__name__}: {e}",
                     args=args,
                 )
-            return Result(
-                "inconclusive",
-                "reference",
-                f"f raises: {type(e).__name__}: {e}",
-                args=args,
-            )
+            if type(e).__name__ not in raising:
+                return Result(
+                    "inconclusive",
+                    "reference",
+                    f"f raises: {type(e).__name__}: {e}",
+                    args=args,
+                )
+            # f raises as its source says it may: so must the gradient
+            note = near_boundary(f, args, case.wrt, loaded.path, None, b)
+            if note is None:
+                r = check_raise(case, f, loaded, args, e)
+                if r.status != "ok":
+                    return r
+                raised = r
+            continue
         refv = scalar_value(ref)
         if refv is None or not math.isfinite(refv):
             if case.kind != "mutant" or refv is not None:
@@ -451,18 +554,75 @@ def _check_loaded(case: Case, loaded: Loaded, redraw: bool) -> Result:
                     args=args,
                 )
         note = near_boundary(
-            f, args, case.wrt, loaded.path, [tangents] if tangents else None
+            f, args, case.wrt, loaded.path, [tangents] if tangents else None, b
         )
         if note is None:
             break
     else:
+        if raised is not None:
+            return raised
         return Result("inconclusive", "boundary", note, args=args)
     result = check_first(case, f, loaded, args, ref, refv)
+    if raised is not None:
+        result.checked["raise"] = 1
     if result.status != "ok" or not case.second:
         return result
     second = check_second(case, f, loaded, args, tangents, refv)
     second.checked.update(result.checked)
     return second
+
+
+def check_raise(case: Case, f, loaded: Loaded, args: list, e: Exception) -> Result:
+    """At a point where f raises `e`: the gradient raises the same (or s2s refuses
+    f, as it would anywhere)."""
+    b = binder(case)
+    pos, kw = b.split(copy_args(args))
+    try:
+        vg = s2s.value_and_grad(f, wrt=b.wrt(case.wrt))
+        out = quiet(vg, *pos, **kw)
+    except Timeout:
+        raise
+    except Exception as g:
+        if isinstance(g, s2s.S2SError):
+            status, error, where = describe_exception(g, loaded.path)
+            return Result(status, "gradient", str(g)[:2000], error, where, args=args)
+        if type(g) is type(e) and same_message(g, e):
+            return Result("ok", "raise", args=args, checked={"raise": 1})
+        return Result(
+            "wrong_raise",
+            "raise",
+            f"f raises {type(e).__name__}: {str(e)[:300]}; "
+            f"the gradient raises {type(g).__name__}: {str(g)[:300]}",
+            f"{type(e).__name__} raised by f, {type(g).__name__} by the gradient",
+            args=args,
+        )
+    return Result(
+        "wrong_raise",
+        "raise",
+        f"f raises {type(e).__name__}: {str(e)[:300]}; the gradient returns {show(out)[:200]}",
+        f"{type(e).__name__} raised by f, none by the gradient",
+        args=args,
+    )
+
+
+def gradient_error(
+    case: Case, e: Exception, loaded: Loaded, stage: str, args: list
+) -> Result:
+    """The result of an exception a derivative raised where f returns: one of the
+    exceptions f's source raises is `wrong_raise`; others as `describe_exception`
+    says."""
+    if not isinstance(e, s2s.S2SError) and type(e).__name__ in program_raises(
+        case.source
+    ):
+        return Result(
+            "wrong_raise",
+            stage,
+            f"f returns, the derivative raises {type(e).__name__}: {str(e)[:300]}",
+            f"none raised by f, {type(e).__name__} by the derivative",
+            args=args,
+        )
+    status, error, where = describe_exception(e, loaded.path)
+    return Result(status, stage, str(e)[:2000], error, where, args=args)
 
 
 def all_float(args: list, wrt: tuple) -> bool:
@@ -472,17 +632,18 @@ def all_float(args: list, wrt: tuple) -> bool:
 def check_first(
     case: Case, f, loaded: Loaded, args: list, ref: Any, refv: Optional[float]
 ) -> Result:
+    b = binder(case)
     given = copy_args(args)
+    pos, kw = b.split(given)
     try:
-        vg = s2s.value_and_grad(f, wrt=case.wrt)
-        value, grads = quiet(vg, *given)
+        vg = s2s.value_and_grad(f, wrt=b.wrt(case.wrt))
+        value, grads = quiet(vg, *pos, **kw)
     except Timeout:
         raise
     except Exception as e:
-        status, error, where = describe_exception(e, loaded.path)
-        return Result(status, "gradient", str(e)[:2000], error, where, args=args)
-    for a, b in zip(given, args):
-        if isinstance(b, np.ndarray) and not np.array_equal(a, b):
+        return gradient_error(case, e, loaded, "gradient", args)
+    for passed, arg in zip(given, args):
+        if isinstance(arg, np.ndarray) and not np.array_equal(passed, arg):
             return Result(
                 "wrong_value",
                 "inputs",
@@ -524,8 +685,8 @@ def check_first(
 
         def estimate(h, k=k, idx=idx):
             try:
-                hi = scalar_value(call(f, moved(args, k, idx, h)))
-                lo = scalar_value(call(f, moved(args, k, idx, -h)))
+                hi = scalar_value(call(f, moved(args, k, idx, h), b))
+                lo = scalar_value(call(f, moved(args, k, idx, -h), b))
             except Exception:
                 return float("nan")
             if hi is None or lo is None:
@@ -558,7 +719,8 @@ def check_second(
         if r.status != "ok":
             return r
         checked["grad_of_grad"] = 1
-        if random.Random(f"{case.label}:{case.seed}:hvp").random() < 0.3:
+        hvp_too = random.Random(f"{case.label}:{case.seed}:hvp").random() < 0.3
+        if hvp_too and not case.nkw:  # (s2s.hvp takes no keyword arguments)
             trng = np.random.default_rng(
                 zlib.crc32(f"{case.label}:{case.seed}:t".encode())
             )
@@ -582,24 +744,23 @@ def check_grad_of_grad(case: Case, f, loaded: Loaded, args: list) -> Result:
 
 
 def _grad_of_grad(case: Case, f, loaded: Loaded, args: list, first: int) -> Result:
+    b = binder(case)
     try:
-        g1 = s2s.grad(f, wrt=first)
-        g2 = s2s.grad(g1, wrt=tuple(case.wrt))
-        row = quiet(g2, *copy_args(args))
+        g1 = s2s.grad(f, wrt=b.param(first))
+        g2 = s2s.grad(g1, wrt=b.wrt(case.wrt))
+        row = call(g2, args, b)
     except Timeout:
         raise
     except Exception as e:
-        status, error, where = describe_exception(e, loaded.path)
-        return Result(status, "grad_of_grad", str(e)[:2000], error, where, args=args)
+        return gradient_error(case, e, loaded, "grad_of_grad", args)
     if not isinstance(row, tuple) or len(row) != len(case.wrt):
         return Result(
             "wrong_second", "grad_of_grad", f"returned {show(row)[:200]}", args=args
         )
     try:
-        base = scalar_value(quiet(g1, *copy_args(args)))
+        base = scalar_value(call(g1, args, b))
     except Exception as e:
-        status, error, where = describe_exception(e, loaded.path)
-        return Result(status, "grad_of_grad", str(e)[:2000], error, where, args=args)
+        return gradient_error(case, e, loaded, "grad_of_grad", args)
     scale = max(1.0, abs(base or 0.0))
     unstable = None
     for j, k in enumerate(case.wrt):
@@ -614,8 +775,8 @@ def _grad_of_grad(case: Case, f, loaded: Loaded, args: list, first: int) -> Resu
 
         def estimate(h, k=k):
             try:
-                hi = scalar_value(quiet(g1, *moved(args, k, None, h)))
-                lo = scalar_value(quiet(g1, *moved(args, k, None, -h)))
+                hi = scalar_value(call(g1, moved(args, k, None, h), b))
+                lo = scalar_value(call(g1, moved(args, k, None, -h), b))
             except Exception:
                 return float("nan")
             return float("nan") if hi is None or lo is None else (hi - lo) / (2 * h)
@@ -647,6 +808,14 @@ def check_hvp(case: Case, f, loaded: Loaded, args: list, tangents: list) -> Resu
 
 
 def _hvp(case: Case, f, loaded: Loaded, args: list, tangents: list) -> Result:
+    if case.nkw:
+        return Result(
+            "inconclusive",
+            "hvp",
+            "not checked: s2s.hvp takes its primals by position, and this case "
+            "passes keyword arguments",
+            args=args,
+        )
     try:
         hv = quiet(
             s2s.hvp,
@@ -659,8 +828,7 @@ def _hvp(case: Case, f, loaded: Loaded, args: list, tangents: list) -> Result:
     except Timeout:
         raise
     except Exception as e:
-        status, error, where = describe_exception(e, loaded.path)
-        return Result(status, "hvp", str(e)[:2000], error, where, args=args)
+        return gradient_error(case, e, loaded, "hvp", args)
     if not isinstance(hv, tuple) or len(hv) != len(case.wrt):
         return Result(
             "wrong_second", "hvp", f"s2s.hvp returned {show(hv)[:200]}", args=args
@@ -682,8 +850,7 @@ def _hvp(case: Case, f, loaded: Loaded, args: list, tangents: list) -> Result:
     try:
         g0 = grad_at(0.0)
     except Exception as e:
-        status, error, where = describe_exception(e, loaded.path)
-        return Result(status, "hvp", str(e)[:2000], error, where, args=args)
+        return gradient_error(case, e, loaded, "hvp", args)
     scale = max(1.0, float(np.max(np.abs(g0))) if g0.size else 1.0)
     xscale = max([1.0] + [float(np.max(np.abs(args[k]))) for k in case.wrt])
     cache: dict = {}

@@ -4,7 +4,7 @@ ready-to-paste pytest test.
 The shrinker works on the module's syntax tree and tries, greedily and in order of
 how much each removes: dropping helpers, constants and parameters nothing reads;
 deleting statements; replacing a branch by one of its arms and a loop by one trip
-of its body; shortening loops; inlining a helper that is a single `return`;
+of its body; shortening loops (and the tuples loops run over); inlining a helper that is a single `return`;
 replacing an expression by one of its sub-expressions, a parameter or `1.0`; and
 rounding constants and arguments.  A candidate is kept when the oracle, run at the
 same arguments (no redraw), gives the same `Result.signature()`.
@@ -15,12 +15,13 @@ from __future__ import annotations
 import ast
 import copy
 import time
+import warnings
 from dataclasses import replace
 from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from .oracle import Case, Result, run_case
+from .oracle import Case, Result, binder, run_case
 
 # --- tree surgery ----------------------------------------------------------------------
 
@@ -143,6 +144,8 @@ def _loop_start(node: ast.For) -> Optional[ast.expr]:
                 return ast.BinOp(args[0], ast.Sub(), ast.Constant(1))
             return None
         return args[0] if len(args) >= 2 else ast.Constant(0)
+    if isinstance(it, ast.Tuple) and it.elts and not rev:
+        return it.elts[0]
     return None
 
 
@@ -171,17 +174,27 @@ class Shrinker:
     def out_of_time(self) -> bool:
         return time.monotonic() > self.deadline or self.runs >= self.max_runs
 
-    def attempt(self, source: str, args: list, wrt: tuple) -> bool:
+    def attempt(
+        self, source: str, args: list, wrt: tuple, argnames=None, nkw=None
+    ) -> bool:
+        """Keep the candidate if it fails the same way (argnames and nkw: as in
+        Case, when the candidate changes them)."""
         key = (source, repr(args), wrt)
         if key in self.seen:
             return False
         self.seen.add(key)
         try:
-            compile(source, "<candidate>", "exec")
+            with warnings.catch_warnings():
+                # `1.0[0]` (a replaced expression) compiles with a SyntaxWarning,
+                # then fails when it runs: not a candidate
+                warnings.simplefilter("error", SyntaxWarning)
+                compile(source, "<candidate>", "exec")
         except SyntaxError:
             return False
         self.runs += 1
         candidate = replace(self.case, source=source, args=args, wrt=wrt)
+        if argnames is not None:
+            candidate = replace(candidate, argnames=argnames, nkw=nkw)
         r = run_case(candidate, self.workdir, self.per_run, redraw=False)
         if r.signature() == self.target:
             self.case, self.result = candidate, r
@@ -207,12 +220,12 @@ class Shrinker:
                 # position it had reached (what came before was tried already).
                 start = 0
                 while not self.out_of_time():
-                    for k, (source, args, wrt) in enumerate(p()):
+                    for k, cand in enumerate(p()):
                         if k < start:
                             continue
                         if self.out_of_time():
                             return self.case, self.result
-                        if self.attempt(source, args, wrt):
+                        if self.attempt(*cand):
                             progress = True
                             start = k
                             break
@@ -353,6 +366,25 @@ class Shrinker:
                         ]
                         target.args[a] = ast.Constant(arg.value - 1)
                         yield self.same(self.emit(tree))
+        tuples = [  # the tuples a loop or a comprehension runs over
+            n.iter
+            for n in ast.walk(base)
+            if isinstance(n, (ast.For, ast.comprehension))
+            and isinstance(n.iter, ast.Tuple)
+        ]
+        for t, tup in enumerate(tuples):
+            if len(tup.elts) < 2:
+                continue
+            for e in range(len(tup.elts)):
+                tree = self.tree()
+                target = [
+                    n.iter
+                    for n in ast.walk(tree)
+                    if isinstance(n, (ast.For, ast.comprehension))
+                    and isinstance(n.iter, ast.Tuple)
+                ][t]
+                del target.elts[e]
+                yield self.same(self.emit(tree))
         compares = [n for n in ast.walk(base) if isinstance(n, ast.Compare)]
         for c, cmp_ in enumerate(compares):  # `k < 4` in a while test
             for j, comp in enumerate(cmp_.comparators):
@@ -389,6 +421,7 @@ class Shrinker:
             if d.name != self.case.name
             and len(d.body) == 1
             and isinstance(d.body[0], ast.Return)
+            and not d.args.kwonlyargs
         }
         calls = [n for n in ast.walk(base) if isinstance(n, ast.Call)]
         for c, call in enumerate(calls):
@@ -437,22 +470,42 @@ class Shrinker:
                 yield self.same(self.emit(tree))
 
     def p_params(self) -> Iterator:
+        """Drop a parameter nothing reads (and its argument, if it is passed)."""
         base = self.tree()
         fn = next(d for d in _function_defs(base) if d.name == self.case.name)
         used = _names_read(fn)
-        for k, a in enumerate(fn.args.args):
-            if a.arg in used or k >= len(self.case.args):
+        args, wrt, nkw = self.case.args, self.case.wrt, self.case.nkw
+        names = list(self.case.argnames or [a.arg for a in fn.args.args][: len(args)])
+        npos = len(args) - nkw
+        params = [(a.arg, False, k) for k, a in enumerate(fn.args.args)]
+        params += [(a.arg, True, j) for j, a in enumerate(fn.args.kwonlyargs)]
+        for name, kwonly, j in params:
+            if name in used:
                 continue
-            if k in self.case.wrt and len(self.case.wrt) == 1:
-                continue
-            if fn.args.defaults:
+            passed = name in names and (names.index(name) >= npos) == kwonly
+            at = names.index(name) if passed else None
+            if at is not None and at in wrt and len(wrt) == 1:
                 continue
             tree = self.tree()
             f2 = next(d for d in _function_defs(tree) if d.name == self.case.name)
-            del f2.args.args[k]
-            args = self.case.args[:k] + self.case.args[k + 1 :]
-            wrt = tuple(j - (j > k) for j in self.case.wrt if j != k)
-            yield self.emit(tree), args, wrt
+            if kwonly:
+                del f2.args.kwonlyargs[j]
+                del f2.args.kw_defaults[j]
+            else:
+                first_default = len(f2.args.args) - len(f2.args.defaults)
+                if j >= first_default:
+                    del f2.args.defaults[j - first_default]
+                del f2.args.args[j]
+            if at is None:
+                yield self.emit(tree), args, wrt
+                continue
+            yield (
+                self.emit(tree),
+                args[:at] + args[at + 1 :],
+                tuple(k - (k > at) for k in wrt if k != at),
+                names[:at] + names[at + 1 :],
+                nkw - kwonly,
+            )
 
     def p_numbers(self) -> Iterator:
         # arguments: fewer digits
@@ -519,10 +572,12 @@ def _literal(a) -> str:
 
 def repro(case: Case, result: Result, test_name: str = "test_fuzz_repro") -> str:
     """A pytest test that fails while the defect is there: it writes the program to
-    a file, imports it, and checks s2s against f and central differences."""
+    a file, imports it, and checks s2s against f and central differences (and, where
+    f raises, that the gradient raises the same)."""
     args = ", ".join(_literal(a) for a in case.args) + (
         "," if len(case.args) == 1 else ""
     )
+    b = binder(case)
     first_line = (
         (result.error or result.detail).splitlines()[0]
         if (result.error or result.detail)
@@ -545,13 +600,33 @@ def repro(case: Case, result: Result, test_name: str = "test_fuzz_repro") -> str
         "    spec.loader.exec_module(module)",
         f"    f = module.{case.name}",
         f"    args = ({args})",
-        f"    wrt = {tuple(case.wrt)!r}",
+    ]
+    if case.nkw:
+        kw = tuple(b.names[len(b.names) - b.nkw :])
+        lines += [
+            f"    keywords = {kw!r}  # the last arguments, passed by keyword",
+            f"    wrt = {b.wrt(tuple(case.wrt))!r}",
+            f"    positions = {tuple(case.wrt)!r}  # of wrt in args",
+            "",
+            "    def call(fun, a):",
+            "        k = len(a) - len(keywords)",
+            "        return fun(*a[:k], **dict(zip(keywords, a[k:])))",
+        ]
+    else:
+        lines += [
+            f"    wrt = {tuple(case.wrt)!r}",
+            "    positions = wrt",
+            "",
+            "    def call(fun, a):",
+            "        return fun(*a)",
+        ]
+    lines += [
         "",
         "    def central(fun, k, h=1e-6):  # central difference along args[k]",
         "        def at(d):",
         "            moved = [a.copy() if isinstance(a, np.ndarray) else a for a in args]",
         "            moved[k] = moved[k] + d",
-        "            return fun(*moved)",
+        "            return call(fun, moved)",
         "",
         "        x = np.asarray(args[k], dtype=float)",
         "        out = np.zeros(x.shape)",
@@ -564,11 +639,11 @@ def repro(case: Case, result: Result, test_name: str = "test_fuzz_repro") -> str
         "",
     ]
     if result.stage in ("grad_of_grad",):
-        first = result.extra.get("gg_wrt", case.wrt[0])
+        first = b.param(result.extra.get("gg_wrt", case.wrt[0]))
         lines += [
             f"    g1 = s2s.grad(f, wrt={first!r})",
-            "    row = s2s.grad(g1, wrt=wrt)(*args)",
-            "    for j, k in enumerate(wrt):",
+            "    row = call(s2s.grad(g1, wrt=wrt), args)",
+            "    for j, k in enumerate(positions):",
             "        np.testing.assert_allclose(row[j], central(g1, k), rtol=1e-4, atol=1e-5)",
         ]
     elif result.stage == "hvp":
@@ -592,17 +667,26 @@ def repro(case: Case, result: Result, test_name: str = "test_fuzz_repro") -> str
     else:
         lines += [
             "    try:",
-            "        value, grads = s2s.value_and_grad(f, wrt=wrt)(*args)",
+            "        expected, raised = call(f, args), None",
+            "    except Exception as e:  # then the gradient must raise the same",
+            "        expected, raised = None, e",
+            "    try:",
+            "        value, grads = call(s2s.value_and_grad(f, wrt=wrt), args)",
             "    except s2s.S2SError as e:  # refusing is right if it names the line",
             "        assert not isinstance(e, s2s.InternalError), str(e)",
             '        assert re.search(r"fuzz_repro\\.py:\\d+", str(e)), str(e)',
             "        return",
-            "    expected = f(*args)",
+            "    except Exception as e:",
+            "        assert type(e) is type(raised), (",
+            '            "f %s, the gradient raises %r" % ("raises %r" % raised if raised else "returns", e)',
+            "        )",
+            "        return",
+            '    assert raised is None, "f raises %r, the gradient returns" % raised',
             "    assert np.ndim(expected) == 0 and np.asarray(expected).dtype.kind in 'fiu', (",
             '        "s2s accepted a function whose value is not a number: %r" % (expected,)',
             "    )",
             "    assert np.ndim(value) == 0 and value == pytest.approx(expected, rel=1e-9, abs=1e-8)",
-            "    for k, g in zip(wrt, grads):",
+            "    for k, g in zip(positions, grads):",
             "        np.testing.assert_allclose(g, central(f, k), rtol=1e-5, atol=1e-6)",
         ]
     return "\n".join(lines) + "\n"
