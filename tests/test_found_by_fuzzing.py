@@ -383,3 +383,26 @@ def rebinds_its_own_name(x):
 def test_a_comprehension_variable_named_like_what_it_runs_over():
     x = np.array([0.3, -0.6, 0.9])
     s2s.check_grad(rebinds_its_own_name, x)
+
+
+def counts_to_two(p):
+    k = 0
+    while True:
+        k += 1
+        if k >= 2:
+            return 1.0
+
+
+def overwritten_by_a_helper_returning_from_its_loop(x, z):
+    z = counts_to_two(x)
+    return np.sum(z) + 1.0
+
+
+def test_the_value_a_loop_returns_exists_before_the_loop():
+    # first:720 (seed 0): the returned value, bound only on the returning path,
+    # was copied unbound on the others (UnboundLocalError in the gradient).
+    x, z = np.ones((2, 3)), np.ones(3)
+    value, (dx, dz) = s2s.value_and_grad(
+        overwritten_by_a_helper_returning_from_its_loop, wrt=(0, 1)
+    )(x, z)
+    assert value == 2.0 and not dx.any() and not dz.any()

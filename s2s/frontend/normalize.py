@@ -172,7 +172,13 @@ class _Exits:
             exits = after  # the loop is left only by its returns
         else:
             exits = [ast.If(ast.Name(self.flag, ast.Load()), after, [])]
-        start = [] if in_loop else [_store(self.flag, ast.Constant(False))]
+        # the value too exists before the loop, so that no path copies an unbound name
+        start = (
+            []
+            if in_loop
+            else [_store(self.flag, ast.Constant(False))]
+            + [_store(name, ast.Constant(None)) for name in self.names]
+        )
         return [_at(first, s) for s in start] + [loop] + [_at(first, s) for s in exits]
 
 
