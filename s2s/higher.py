@@ -62,9 +62,13 @@ def _bound(f: Callable, primals: Sequence[Any]) -> list[Any]:
             "left out at the end).",
         ) from None
     bound.apply_defaults()
+    # The generated code takes f's keyword-only parameters after the others, by
+    # position (those of a partial are the data it binds, passed on its own).
     keywords = [
-        p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY
-    ]  # the generated code takes them after the others, by position
+        p.name
+        for p in signature.parameters.values()
+        if p.kind is p.KEYWORD_ONLY and not isinstance(f, functools.partial)
+    ]
     return list(bound.args) + [bound.arguments[name] for name in keywords]
 
 
