@@ -210,6 +210,41 @@ def test_equal_eigenvalues_are_refused_where_eigenvectors_are_differentiated():
     np.testing.assert_allclose(trace, np.eye(3), atol=1e-15)
 
 
+def eigen_energy_lower(S):
+    w, V = np.linalg.eigh(S, UPLO="L")
+    return np.sum(w**2) + np.sum(V[0] ** 2 * w)
+
+
+def eigen_energy_upper(S):
+    w, V = np.linalg.eigh(S, UPLO="U")
+    return np.sum(w**2) + np.sum(V[0] ** 2 * w)
+
+
+def eigen_energy(S):
+    w, V = np.linalg.eigh(S)
+    return np.sum(w**2) + np.sum(V[0] ** 2 * w)
+
+
+def _calls(source, text):
+    """The lines of code (not the comments quoting the user's lines) with `text`."""
+    return [line for line in source.splitlines() if text in line and "#" not in line]
+
+
+@pytest.mark.parametrize("f", [eigen_energy_lower, eigen_energy_upper, eigen_energy])
+def test_a_default_spelled_out_is_the_same_op_as_one_left_off(f):
+    """eigh(S, UPLO="L") in the user's code and eigh(S) in the rules that need the
+    eigenvectors: one call per function of the gradient's module, not two."""
+    S = RNG.standard_normal((3, 3))
+    S = S + S.T
+    g = s2s.grad(f)
+    calls = _calls(g.source, "np.linalg.eigh(")
+    assert len(calls) == 2, calls  # f_grad, f_value_and_grad
+    assert all(("UPLO" in call) == (f is eigen_energy_upper) for call in calls)
+    s2s.check_grad(f, S)
+    if f is eigen_energy_lower:
+        np.testing.assert_allclose(g(S), s2s.grad(eigen_energy)(S), rtol=1e-12)
+
+
 # --- special functions on Python floats ------------------------------------------------
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..primitives import PRIMITIVES
 from .algebra import Dim, Shape, broadcast, matmul, normalized_axes
 
 #: Primitive name -> its shape rule.
@@ -26,9 +25,7 @@ def _rule(*names: str):
 
 def _param(op, name: str) -> Any:
     """A static parameter of op: as given, else the primitive's default."""
-    if name in op.params:
-        return op.params[name]
-    return dict(PRIMITIVES[op.prim].static).get(name)
+    return op.param(name)
 
 
 def _plus(d: Dim, k: int) -> Dim:
