@@ -176,6 +176,13 @@ _EXTRA = {
     "shape": ["x.shape"],
     "ndim": ["x.ndim"],
     "size": ["x.size"],
+    "linspace": ["np.logspace(start, stop, num=50, endpoint=True, base=10.0)"],
+    "astype": [
+        "x.astype(np.float32)",
+        "np.asarray(x, dtype=float)",
+        "np.array(x, dtype=np.float64)",
+    ],
+    "astype_int": ["x.astype(int)", "x.astype(bool)", "np.asarray(x, dtype=int)"],
 }
 
 

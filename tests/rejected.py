@@ -155,3 +155,42 @@ def library_function(x):
 
 def bad_dtype(x):
     return np.sum(np.zeros(3, dtype=x) + x)  # <- here
+
+
+def linspace_retstep(x):
+    grid, step = np.linspace(x[0], x[1], 5, retstep=True)  # <- here
+    return np.sum(grid) * step
+
+
+def linspace_axis(x):
+    return np.sum(np.linspace(x, 2 * x, 4, axis=1))  # <- here
+
+
+def linspace_count(x):
+    return np.sum(np.linspace(0.0, 1.0, len(x) * x[0]))  # <- here
+
+
+def linspace_endpoint(x):
+    return np.sum(np.linspace(x[0], x[1], 5, endpoint=x[2] > 0))  # <- here
+
+
+def arange_differentiated_start(x):
+    return np.sum(np.arange(x[0], 2.0, 0.25))  # <- here
+
+
+def astype_complex(x):
+    return np.sum(np.abs(x.astype(np.complex128)))  # <- here
+
+
+def astype_order(x):
+    return np.sum(x.astype(np.float32, order="C"))  # <- here
+
+
+def triu_indices_offset(x):
+    i, j = np.triu_indices(3, k=0.5)  # <- here
+    return np.sum(x[i] * x[j])
+
+
+def triu_indices_columns(x):
+    i, j = np.triu_indices(3, 1, len(x))  # <- here
+    return np.sum(x[i] * x[j])

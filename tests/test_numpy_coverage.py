@@ -210,6 +210,41 @@ def test_equal_eigenvalues_are_refused_where_eigenvectors_are_differentiated():
     np.testing.assert_allclose(trace, np.eye(3), atol=1e-15)
 
 
+def eigen_energy_lower(S):
+    w, V = np.linalg.eigh(S, UPLO="L")
+    return np.sum(w**2) + np.sum(V[0] ** 2 * w)
+
+
+def eigen_energy_upper(S):
+    w, V = np.linalg.eigh(S, UPLO="U")
+    return np.sum(w**2) + np.sum(V[0] ** 2 * w)
+
+
+def eigen_energy(S):
+    w, V = np.linalg.eigh(S)
+    return np.sum(w**2) + np.sum(V[0] ** 2 * w)
+
+
+def _calls(source, text):
+    """The lines of code (not the comments quoting the user's lines) with `text`."""
+    return [line for line in source.splitlines() if text in line and "#" not in line]
+
+
+@pytest.mark.parametrize("f", [eigen_energy_lower, eigen_energy_upper, eigen_energy])
+def test_a_default_spelled_out_is_the_same_op_as_one_left_off(f):
+    """eigh(S, UPLO="L") in the user's code and eigh(S) in the rules that need the
+    eigenvectors: one call per function of the gradient's module, not two."""
+    S = RNG.standard_normal((3, 3))
+    S = S + S.T
+    g = s2s.grad(f)
+    calls = _calls(g.source, "np.linalg.eigh(")
+    assert len(calls) == 2, calls  # f_grad, f_value_and_grad
+    assert all(("UPLO" in call) == (f is eigen_energy_upper) for call in calls)
+    s2s.check_grad(f, S)
+    if f is eigen_energy_lower:
+        np.testing.assert_allclose(g(S), s2s.grad(eigen_energy)(S), rtol=1e-12)
+
+
 # --- special functions on Python floats ------------------------------------------------
 
 
@@ -380,3 +415,251 @@ def test_generated_gradients_read_like_numpy():
     lines = [line.strip() for line in source.splitlines()]
     assert lines.count("w, V = np.linalg.eigh(A)") == 2
     assert "np.linalg.eigh(A)[" not in source  # no second decomposition for an item
+
+
+# --- building arrays -----------------------------------------------------------------
+
+
+def fourier_loss(coef, y):
+    """A Fourier-feature regression on np.linspace grid points in [0, 1)."""
+    t = np.linspace(0.0, 1.0, len(y), endpoint=False)
+    k = np.arange(1.0, 4.0)
+    phase = 2 * np.pi * t[:, None] * k[None, :]
+    features = np.concatenate([np.sin(phase), np.cos(phase)], axis=1)
+    return np.mean((features @ coef - y) ** 2)
+
+
+def fitted_window(t0, t1, coef, y):
+    """The same features on a grid whose ends are fitted too (linear in them)."""
+    t = np.linspace(t0, t1, len(y))
+    phase = 2 * np.pi * np.outer(t, np.arange(1.0, 4.0))
+    return np.mean((np.sin(phase) @ coef - y) ** 2)
+
+
+def test_fourier_features_on_a_linspace_grid():
+    y, coef = RNG.standard_normal(12), RNG.standard_normal(6)
+    s2s.check_grad(fourier_loss, coef, y)
+    _second(fourier_loss, (coef, y))
+    # least squares: the gradient is 2/n F^T (F c - y), F the features
+    t = np.arange(12) / 12
+    phase = 2 * np.pi * t[:, None] * np.arange(1.0, 4.0)
+    F = np.concatenate([np.sin(phase), np.cos(phase)], axis=1)
+    np.testing.assert_allclose(
+        s2s.grad(fourier_loss)(coef, y), 2 / 12 * F.T @ (F @ coef - y), rtol=1e-12
+    )
+    args = (0.1, 0.8, RNG.standard_normal(3), y)
+    s2s.check_grad(fitted_window, *args, wrt=(0, 1, 2))
+    for wrt in (0, 1):
+        _second(fitted_window, args, wrt=wrt)
+
+
+def power_law(f0, f1, amplitude, slope):
+    """A power-law spectrum summed over geometrically spaced frequencies."""
+    f = np.geomspace(f0, f1, 8)
+    return np.sum(amplitude * f**-slope)
+
+
+def penalty_path(a, b, w):
+    """A weighted sum of penalties on a log-spaced path of strengths."""
+    strengths = np.logspace(a, b, 5)
+    return np.sum(np.log1p(strengths * np.sum(w**2)))
+
+
+def test_geometric_and_logarithmic_grids():
+    args = (0.5, 20.0, 1.3, 0.7)
+    f = np.geomspace(0.5, 20.0, 8)
+    assert power_law(*args) == pytest.approx(np.sum(1.3 * f**-0.7), rel=1e-14)
+    s2s.check_grad(power_law, *args, wrt=(0, 1, 2, 3))
+    for wrt in (0, 1):
+        _second(power_law, args, wrt=wrt)
+    w = RNG.standard_normal(3)
+    s2s.check_grad(penalty_path, -2.0, 0.5, w, wrt=(0, 1, 2))
+    _second(penalty_path, (-2.0, 0.5, w), wrt=2)
+
+
+def decorrelation(W):
+    """The squared correlations of W's columns: the upper triangle of W^T W."""
+    C = W.T @ W
+    i, j = np.triu_indices(C.shape[0], k=1)
+    return np.sum(C[i, j] ** 2)
+
+
+def decorrelation_from(W):
+    C = W.T @ W
+    return np.sum(C[np.triu_indices_from(C, 1)] ** 2)
+
+
+def lower_triangle_features(A, w):
+    """vech(A A^T) @ w: the lower triangle, row by row, as features."""
+    S = A @ A.T
+    rows, columns = np.tril_indices(len(S))
+    return S[rows, columns] @ w + np.sum(S[np.tril_indices_from(S, k=-1)])
+
+
+def test_a_penalty_on_the_upper_triangle():
+    W = RNG.standard_normal((5, 4))
+    C = W.T @ W
+    by_hand = 0.5 * (np.sum(C**2) - np.sum(np.diag(C) ** 2))
+    assert decorrelation(W) == pytest.approx(by_hand, rel=1e-12)
+    s2s.check_grad(decorrelation, W)
+    _second(decorrelation, (W,))
+    np.testing.assert_allclose(
+        s2s.grad(decorrelation_from)(W), s2s.grad(decorrelation)(W), rtol=1e-12
+    )
+    A, w = RNG.standard_normal((3, 2)), RNG.standard_normal(6)
+    s2s.check_grad(lower_triangle_features, A, w, wrt=(0, 1))
+    _second(lower_triangle_features, (A, w))
+    source = s2s.grad(decorrelation).source
+    assert "np.triu_indices(" in source and "C[i, j]" in source
+
+
+def float32_regression(w, X, y):
+    """A model computed in float32, its loss in float64."""
+    pred = np.tanh(X.astype(np.float32) @ w.astype(np.float32))
+    return np.mean((pred.astype(np.float64) - y) ** 2)
+
+
+def float64_regression(w, X, y):
+    return np.mean((np.tanh(X @ w) - y) ** 2)
+
+
+def test_a_float32_model_through_astype():
+    w, X, y = (
+        RNG.standard_normal(3),
+        RNG.standard_normal((20, 3)),
+        RNG.standard_normal(20),
+    )
+    exact = s2s.grad(float64_regression)(w, X, y)
+    g = s2s.grad(float32_regression)(w, X, y)
+    assert g.dtype == np.float64  # the gradient of w, in w's dtype
+    np.testing.assert_allclose(g, exact, rtol=1e-5, atol=1e-6)
+    narrow = s2s.grad(float32_regression)(w.astype(np.float32), X, y)
+    assert narrow.dtype == np.float32
+    np.testing.assert_allclose(narrow, exact, rtol=1e-4, atol=1e-5)
+    v = RNG.standard_normal(3)
+    np.testing.assert_allclose(
+        s2s.hvp(float32_regression, (w, X, y), (v,)),
+        s2s.hvp(float64_regression, (w, X, y), (v,)),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+def interpolated(table, x):
+    """Linear interpolation in a table on a uniform grid of [0, 1]: the cell from an
+    int cast (a step), the weights from the rest."""
+    position = x * (len(table) - 1)
+    k = np.minimum(position.astype(int), len(table) - 2)
+    frac = position - k
+    return np.sum(table[k] * (1.0 - frac) + table[k + 1] * frac)
+
+
+def test_interpolation_through_an_integer_cast():
+    table, x = RNG.standard_normal(6), np.array([0.13, 0.5 + 1e-3, 0.77, 0.91])
+    grid = np.linspace(0.0, 1.0, 6)
+    assert interpolated(table, x) == pytest.approx(np.sum(np.interp(x, grid, table)))
+    s2s.check_grad(interpolated, table, x, wrt=(0, 1))
+    _second(interpolated, (table, x), wrt=1)  # piecewise linear: zero
+
+
+def ridge_norm(lam, X, y):
+    """The squared norm of ridge regression's coefficients: X^T X + np.eye(d) * lam."""
+    w = np.linalg.solve(X.T @ X + np.eye(X.shape[1]) * lam, X.T @ y)
+    return np.sum(w**2)
+
+
+def leaky_state(h0, decay, xs):
+    """A leaky integrator whose state starts as np.full((2, 3), h0)."""
+    h = np.full((2, 3), h0)
+    for x in xs:
+        h = decay * h + x
+    return np.sum(h**2)
+
+
+def diagonal_gaussian(log_s, x):
+    """The negative log-density of a Gaussian with covariance np.diag(s ** 2)."""
+    S = np.diag(np.exp(2 * log_s))
+    return 0.5 * x @ np.linalg.solve(S, x) + np.sum(log_s)
+
+
+def zeroed_first(x):
+    """A copy of x changed in place, and np.copy."""
+    y = x.copy()
+    y[0] = 0.0
+    return np.sum(y**2) + np.sum(np.copy(x) * x)
+
+
+def riemann(width, shift):
+    """A Riemann sum on np.arange's float grid."""
+    t = np.arange(0.0, 1.0, 0.125)
+    return np.sum(np.exp(-width * (t - shift) ** 2)) * 0.125
+
+
+def test_constructors_scaled_filled_and_copied():
+    X, y = RNG.standard_normal((8, 3)), RNG.standard_normal(8)
+    s2s.check_grad(ridge_norm, 0.7, X, y)
+    _second(ridge_norm, (0.7, X, y))
+    xs = RNG.standard_normal((4, 3))
+    s2s.check_grad(leaky_state, 0.4, 0.9, xs, wrt=(0, 1))
+    _second(leaky_state, (0.4, 0.9, xs))
+    h0 = np.array([0.3, -0.2, 0.5])  # a row of the state, spread over its rows
+    s2s.check_grad(leaky_state, h0, 0.9, xs)
+    log_s, x = RNG.standard_normal(3) * 0.3, RNG.standard_normal(3)
+    s2s.check_grad(diagonal_gaussian, log_s, x, wrt=(0, 1))
+    _second(diagonal_gaussian, (log_s, x))
+    x = RNG.standard_normal(4)
+    s2s.check_grad(zeroed_first, x)
+    np.testing.assert_allclose(s2s.grad(zeroed_first)(x), [2 * x[0], *(4 * x[1:])])
+    s2s.check_grad(riemann, 3.0, 0.4, wrt=(0, 1))
+    _second(riemann, (3.0, 0.4), wrt=1)
+
+
+_window_grad = s2s.grad(fitted_window, wrt=0)
+_decorrelation_grad = s2s.grad(decorrelation)
+_float32_grad = s2s.grad(float32_regression)
+_table_grad = s2s.grad(interpolated)
+_leaky_grad = s2s.grad(leaky_state)
+
+
+def window_slope(t0, t1, coef, y):
+    return _window_grad(t0, t1, coef, y)
+
+
+def decorrelation_along(W, V):
+    return np.sum(_decorrelation_grad(W) * V)
+
+
+def float32_along(w, X, y, v):
+    return np.sum(_float32_grad(w, X, y) * v)
+
+
+def table_along(table, x, v):
+    return np.sum(_table_grad(table, x) * v)
+
+
+def leaky_slope(h0, decay, xs):
+    return _leaky_grad(h0, decay, xs)
+
+
+def test_gradients_through_grids_casts_and_indices_are_differentiated_again():
+    """s2s reads its own generated code back: np.linspace, np.triu_indices' items,
+    the casts and their _cast_like, np.full."""
+    y, coef = RNG.standard_normal(12), RNG.standard_normal(3)
+    s2s.check_grad(window_slope, 0.1, 0.8, coef, y, wrt=(0, 1, 2))
+    W, V = RNG.standard_normal((5, 4)), RNG.standard_normal((5, 4))
+    s2s.check_grad(decorrelation_along, W, V)
+    w, X, y = (
+        RNG.standard_normal(3),
+        RNG.standard_normal((20, 3)),
+        RNG.standard_normal(20),
+    )
+    v = RNG.standard_normal(3)
+    np.testing.assert_allclose(
+        s2s.grad(float32_along)(w, X, y, v),
+        s2s.hvp(float64_regression, (w, X, y), (v,)),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    table, x = RNG.standard_normal(6), np.array([0.13, 0.77])
+    s2s.check_grad(table_along, table, x, RNG.standard_normal(6), wrt=(0, 1))
+    s2s.check_grad(leaky_slope, 0.4, 0.9, RNG.standard_normal((4, 3)), wrt=(0, 1))

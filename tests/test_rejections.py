@@ -46,6 +46,15 @@ CASES = [
     ("sum_dtype_positional", s2s.UnsupportedSyntaxError, "at most 2"),
     ("library_function", s2s.UnknownFunctionError, "s2s.register(scipy.special.ndtr"),
     ("bad_dtype", s2s.UnsupportedSyntaxError, "dtype"),
+    ("linspace_retstep", s2s.UnsupportedSyntaxError, "keyword 'retstep'"),
+    ("linspace_axis", s2s.UnsupportedSyntaxError, "keyword 'axis'"),
+    ("linspace_count", s2s.UnsupportedSyntaxError, "as a count"),
+    ("linspace_endpoint", s2s.UnsupportedSyntaxError, "'endpoint' must be a constant"),
+    ("arange_differentiated_start", s2s.UnsupportedSyntaxError, "as a count"),
+    ("astype_complex", s2s.UnsupportedSyntaxError, "complex128"),
+    ("astype_order", s2s.UnsupportedSyntaxError, ".astype() takes the dtype"),
+    ("triu_indices_offset", s2s.UnsupportedSyntaxError, "k=0.5"),
+    ("triu_indices_columns", s2s.UnsupportedSyntaxError, "'m' must be a constant"),
 ]
 
 

@@ -412,6 +412,10 @@ def _with_dependencies(names: set[str]) -> list[ast.FunctionDef]:
     return [node for name, node in helpers.items() if name in needed]
 
 
+def _reads_math(helper: ast.FunctionDef) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == "math" for n in ast.walk(helper))
+
+
 def emit_module(functions: list[Optimized], header: str = "") -> GeneratedModule:
     """Write the optimized functions, and the helpers they call, as one module."""
     comments: list[str] = []
@@ -419,10 +423,11 @@ def emit_module(functions: list[Optimized], header: str = "") -> GeneratedModule
     body: list[ast.stmt] = []
     imports = set().union(*(e.imports() for e in emitters))
     helpers = _with_dependencies(set().union(*(e.helpers() for e in emitters)))
-    helpers_use_math = any(
-        isinstance(n, ast.Name) and n.id == "math" for h in helpers for n in ast.walk(h)
-    )
-    if any(e.uses_math() for e in emitters) or "math" in imports or helpers_use_math:
+    if (
+        any(e.uses_math() for e in emitters)
+        or "math" in imports
+        or any(_reads_math(h) for h in helpers)  # _digamma, called with numbers
+    ):
         body.append(ast.Import([ast.alias("math", None)]))
     body.append(ast.Import([ast.alias("numpy", "np")]))
     body.extend(ast.Import([ast.alias(m, None)]) for m in sorted(imports - {"math"}))

@@ -88,7 +88,7 @@ class Spelling:
         if (
             prim.effect == "raise"
         ):  # the exception; the emitter writes `raise` before it
-            return ast.Call(name(op.params["exception"]), args, [])
+            return ast.Call(name(op.param("exception")), args, [])
         if op.prim == "attribute":
             return ast.Attribute(args[0], op.params["name"], ast.Load())
         if op.prim == "getitem":

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, Iterable, Iterator, Union
 
 from ..errors import Location
+from ..primitives import PRIMITIVES
 
 
 class Role(str, Enum):
@@ -83,6 +84,10 @@ class Op:
     """`out = prim(*args, **params)`: one node of the computation graph.
 
     An op with several results (popping a tuple off a stack) lists them in `outs`.
+    A static parameter given at its default is left out of `params` (see
+    :meth:`~s2s.primitives.Primitive.without_defaults`): `np.linalg.eigh(a,
+    UPLO="L")` and `np.linalg.eigh(a)` are the same op, for every pass that compares
+    ops.
     """
 
     prim: str
@@ -91,6 +96,18 @@ class Op:
     params: dict[str, Any] = field(default_factory=dict)
     loc: Location | None = None
     outs: tuple[Var, ...] = ()
+
+    def __post_init__(self) -> None:
+        record = PRIMITIVES.get(self.prim)
+        if record is not None and self.params:
+            self.params = record.without_defaults(self.params)
+
+    def param(self, name: str) -> Any:
+        """A static parameter: as given, else its default (None: no such parameter)."""
+        if name in self.params:
+            return self.params[name]
+        record = PRIMITIVES.get(self.prim)
+        return dict(record.static).get(name) if record is not None else None
 
     @property
     def defines(self) -> tuple[Var, ...]:

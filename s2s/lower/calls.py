@@ -317,6 +317,8 @@ class Calls:
             return self._inlined(found, ast.copy_location(call, node), hint, True)
         if name in METHODS:
             return self.call(METHODS[name], node, [func.value], "np", hint)
+        if name == "astype":
+            return self.astype(node, func.value, hint)
         if name == "reshape":
             x = self.expr(func.value)
             shape = self._shape_argument(node)

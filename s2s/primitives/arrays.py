@@ -110,6 +110,46 @@ def _check_pad(static: dict[str, Any], count: int) -> Problem:
     return None
 
 
+def _check_triangle(static: dict[str, Any], count: int) -> Problem:
+    k, m = static.get("k"), static.get("m")
+    if not _is_int(k):
+        return (
+            f"the diagonal offset k={k!r} must be an integer",
+            "Pass k as a constant integer, e.g. k=1 for the part above the diagonal.",
+        )
+    if m is not None and not (_is_int(m) and m >= 0):
+        return (
+            f"the number of columns m={m!r} must be a non-negative integer",
+            "Pass m as a constant integer, or leave it off for a square matrix.",
+        )
+    return None
+
+
+def _triangle_indices(name: str, source: str) -> list[Primitive]:
+    """`rows, columns = np.triu_indices(n, k, m)` (or of an array's shape, `_from`):
+    one primitive per item, int arrays that index; no derivative flows in them."""
+    operands, static = (
+        (("n",), (("k", 0), ("m", None))) if source == "n" else (("arr",), (("k", 0),))
+    )
+    return [
+        Primitive(
+            f"{name}_{part}",
+            operands,
+            static,
+            nondiff=frozenset(operands),
+            numpy=name,
+            item=item,
+            counts=0 if source == "n" else None,
+            shape_only=0 if source == "arr" else None,
+            check=_check_triangle,
+            dtype="int",
+            allocates=True,
+            hint=part,
+        )
+        for item, part in enumerate(("rows", "columns"))
+    ]
+
+
 #: The array functions, in the order docs/rules.md lists them.
 ARRAYS = [
     Primitive("cumsum", ("a",), (("axis", None),), numpy="cumsum", max_positional=2),
@@ -236,4 +276,8 @@ ARRAYS = [
         Primitive(name, ("m",), (("k", 0),), numpy=name, max_positional=2)
         for name in ("triu", "tril")
     ),
+    *_triangle_indices("triu_indices", "n"),
+    *_triangle_indices("tril_indices", "n"),
+    *_triangle_indices("triu_indices_from", "arr"),
+    *_triangle_indices("tril_indices_from", "arr"),
 ]

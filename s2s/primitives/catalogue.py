@@ -8,6 +8,7 @@ derivatives are in :mod:`s2s.rules`."""
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 from .arrays import ARRAYS
 from .factories import (
@@ -28,6 +29,17 @@ from .factories import (
 from .helpers import HELPERS
 from .linalg import LINALG
 from .record import Primitive, define
+
+
+def _check_grid(static: dict[str, Any], count: int) -> tuple[str, str] | None:
+    endpoint = static.get("endpoint")
+    if not isinstance(endpoint, bool):
+        return (
+            f"endpoint={endpoint!r} must be True or False",
+            "Say whether the grid ends at stop: endpoint=True (the default) or False.",
+        )
+    return None
+
 
 #: The built-in primitives, in the order docs/rules.md lists them.
 CATALOGUE = [
@@ -194,15 +206,65 @@ CATALOGUE = [
         counts=0,
         hint="identity",
     ),
+    # np.arange(5) holds ints, np.arange(0.0, 1.0, 0.25) floats: its operands' dtype
     Primitive(
         "arange",
         ("start", "stop", "step"),
         DTYPE,
         numpy="arange",
         optional=2,
-        dtype="int",
         counts=0,
         hint="counts",
+    ),
+    Primitive(
+        "full",
+        ("shape", "fill_value"),
+        DTYPE,
+        nondiff=frozenset({"shape"}),
+        numpy="full",
+        shaped_by=0,
+        allocates=True,
+        hint="filled",
+    ),
+    # num points from start to stop (scalars, or arrays along a new first axis)
+    *(
+        Primitive(
+            name,
+            ("start", "stop", "num"),
+            (("endpoint", True),),
+            nondiff=frozenset({"num"}),
+            numpy=name,
+            optional=1,
+            counts=2,
+            check=_check_grid,
+            dtype="float",
+            allocates=True,
+            hint="grid",
+        )
+        for name in ("linspace", "geomspace")
+    ),
+    # x.astype(dtype), np.asarray(x, dtype=...): a cast to floats passes derivatives
+    # on, one to integers or bools is a step (numpy returns x itself for its dtype)
+    Primitive(
+        "astype",
+        ("x",),
+        DTYPE,
+        numpy="asarray",
+        shaped_like=0,
+        dtype="float",
+        view=True,
+        hint="cast",
+    ),
+    Primitive(
+        "astype_int",
+        ("x",),
+        DTYPE,
+        numpy="asarray",
+        shaped_like=0,
+        dtype="int",
+        rounds=True,
+        view=True,
+        hint="cast",
     ),
     # Steps: zero derivative wherever they have one.
     Primitive(

@@ -116,6 +116,8 @@ HELPERS = [
         nondiff=frozenset({"y", "fill"}),
         shaped_like=2,
     ),
+    # a cast's adjoint, in the dtype of what was cast (like is read for its dtype)
+    helper("cast_like", ("g", "like"), nondiff=LIKE, shaped_like=0, dtype="float"),
     *(
         helper(
             f"{name}_adjoint",

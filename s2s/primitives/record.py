@@ -138,6 +138,18 @@ class Primitive:
     def static_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.static)
 
+    def without_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` without the static parameters given at their default value, so
+        that a call that spells a default out (`UPLO="L"`) is the same op as one
+        that leaves it off.  A value of another type (`keepdims=0`) is kept."""
+        defaults = dict(self.static)
+        dropped = [
+            k for k, v in params.items() if k in defaults and _is(v, defaults[k])
+        ]
+        if not dropped:
+            return params
+        return {k: v for k, v in params.items() if k not in dropped}
+
     @property
     def takes_index(self) -> bool:
         """A helper whose last operand is an index, written `np.s_[...]`: its parts
@@ -159,6 +171,17 @@ class Primitive:
     def broadcasting(self) -> bool:
         """Whether its operands broadcast against each other."""
         return self.derivative is not None and self.derivative.broadcasting
+
+
+def _is(value: Any, default: Any) -> bool:
+    """Whether a parameter's value is its default (of the same type: numbers, strings,
+    None, and tuples of them)."""
+    if type(value) is not type(default):
+        return False
+    try:
+        return bool(value == default)
+    except Exception:  # an array compares elementwise: not a default
+        return False
 
 
 #: Every primitive s2s knows, by name: the built-in catalogue and registered ones.

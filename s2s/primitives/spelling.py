@@ -13,9 +13,20 @@ from typing import Any
 from .catalogue import CATALOGUE
 from .record import PRIMITIVES, registered
 
+#: numpy functions lowered as the primitives they are made of (see
+#: :mod:`s2s.lower.rewrites`), with their parameters in order.  np.asarray and
+#: np.array with a dtype are the cast it names (np.asarray spells the casts' records).
+REWRITTEN: dict[str, tuple[str, ...]] = {
+    "trapezoid": ("y", "x", "dx", "axis"),
+    "average": ("a", "axis", "weights", "returned", "keepdims"),
+    "logspace": ("start", "stop", "num", "endpoint", "base"),
+    "asarray": ("a", "dtype"),
+    "array": ("object", "dtype"),
+}
+
 #: numpy's name of each function -> its primitive.
 NUMPY_FUNCTIONS: dict[str, str] = {
-    **{p.numpy: p.name for p in CATALOGUE if p.numpy},
+    **{p.numpy: p.name for p in CATALOGUE if p.numpy and p.numpy not in REWRITTEN},
     **{p.ufunc: p.name for p in CATALOGUE if p.ufunc},
     "absolute": "abs",
     "amax": "max",
@@ -37,13 +48,6 @@ NUMPY_TUPLES: dict[str, tuple[str, ...]] = {
 }
 NUMPY_FUNCTIONS.update({name: items[0] for name, items in NUMPY_TUPLES.items()})
 
-#: numpy functions lowered as the primitives they are made of (see
-#: :mod:`s2s.lower.rewrites`), with their parameters in order.
-REWRITTEN: dict[str, tuple[str, ...]] = {
-    "trapezoid": ("y", "x", "dx", "axis"),
-    "average": ("a", "axis", "weights", "returned", "keepdims"),
-}
-
 MATH_FUNCTIONS: dict[str, str] = {p.math: p.name for p in CATALOGUE if p.math}
 MATH_FUNCTIONS["pow"] = "pow"
 
@@ -57,6 +61,7 @@ METHODS: dict[str, str] = {
     )
 }
 METHODS["flatten"] = "ravel"  # a copy rather than a view: the same value
+METHODS["copy"] = "array_copy"
 
 #: Python built-ins, written back as the built-in.
 BUILTINS: dict[str, str] = {

@@ -373,6 +373,7 @@ linear("vstack", EachOperand(lambda k, g, y, *a: rt.vstack_adjoint(g, *a, part=k
 # --- constructors -----------------------------------------------------------------------
 
 other("full_like", None, lambda g, y, a, fill, dtype=None: rt.fill_adjoint(g, y, fill))
+other("full", None, lambda g, y, shape, fill, dtype=None: rt.fill_adjoint(g, y, fill))
 
 # --- the helpers that generated gradients call ------------------------------------------
 #

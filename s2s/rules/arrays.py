@@ -1,10 +1,11 @@
 """The derivative rules of the array functions (cumprod, diff, sorting, selecting,
-rearranging, repeating, padding) and of the runtime helpers their adjoints call.
+rearranging, repeating, padding), of the functions that build arrays (grids, casts,
+triangle indices) and of the runtime helpers their adjoints call.
 
 Most are linear: their adjoint puts each element of g back where it came from (the
 helpers of :mod:`s2s.runtime` sum it where an element was used more than once), and
-the adjoint of such a helper is the function itself.  cumprod, diff, sort and pad
-are "other", with tangent rules of their own."""
+the adjoint of such a helper is the function itself.  cumprod, diff, sort, pad and
+geomspace are "other", with tangent rules of their own."""
 
 from __future__ import annotations
 
@@ -180,6 +181,70 @@ tangent(
 # Of a vector, np.triu makes a matrix of copies of it: they are summed back.
 linear("triu", lambda g, y, m, k=0: rt.unbroadcast(np.triu(g, k=k), m))
 linear("tril", lambda g, y, m, k=0: rt.unbroadcast(np.tril(g, k=k), m))
+
+# --- building arrays ---------------------------------------------------------------
+
+
+def _fractions(like, num, endpoint):
+    """Where each point of a grid lies from its start (0) to its stop (1), laid along
+    the grid's first axis (`like` is of the grid's shape)."""
+    t = like.apply("linspace", 0.0, 1.0, num, endpoint=endpoint)
+    return rt.along_axis(t, like, axis=0)
+
+
+def _end(part, x):
+    """The adjoint of an end of a grid from its part of each point: summed over the
+    points, then back to the end's shape (start and stop broadcast)."""
+    return rt.unbroadcast(np.sum(part, axis=0), x)
+
+
+# np.linspace is linear in start and stop together: start + (stop - start) * t.
+linear(
+    "linspace",
+    lambda g, y, start, stop, num=50, endpoint=True: _end(
+        g * (1.0 - _fractions(g, num, endpoint)), start
+    ),
+    lambda g, y, start, stop, num=50, endpoint=True: _end(
+        g * _fractions(g, num, endpoint), stop
+    ),
+    None,
+)
+
+
+# np.geomspace: y = start * (stop / start) ** t, so dy = y ((1 - t) dstart / start +
+# t dstop / stop); numpy refuses a zero start or stop.
+def _geomspace_start(g, y, start, stop, num=50, endpoint=True):
+    return _end(g * y * (1.0 - _fractions(g, num, endpoint)), start) / start
+
+
+def _geomspace_stop(g, y, start, stop, num=50, endpoint=True):
+    return _end(g * y * _fractions(g, num, endpoint), stop) / stop
+
+
+def _geomspace_tangent(tangents, y, start, stop, num=50, endpoint=True):
+    t = _fractions(y, num, endpoint)
+    parts = []
+    if 0 in tangents:
+        parts.append((1.0 - t) * (tangents[0] / start))
+    if 1 in tangents:
+        parts.append(t * (tangents[1] / stop))
+    return y * (parts[0] + parts[1] if len(parts) == 2 else parts[0])
+
+
+other("geomspace", _geomspace_start, _geomspace_stop, None)
+tangent("geomspace", _geomspace_tangent)
+# A cast to floats passes the derivative on; back in the dtype of what was cast.
+linear("astype", lambda g, y, x, dtype=None: rt.cast_like(g, x))
+linear("cast_like", lambda G, y, g, like: rt.cast_like(G, g), None)
+zero(
+    "astype_int",
+    *(
+        f"{name}{source}_{part}"
+        for name in ("triu_indices", "tril_indices")
+        for source in ("", "_from")
+        for part in ("rows", "columns")
+    ),
+)
 
 # --- the helpers: each is linear in g, and its adjoint is the function it undoes ---
 

@@ -45,10 +45,9 @@ def _read(t, upper=False):
 
 
 def _decomposed(part, a, UPLO):
-    """The eigenvalues or eigenvectors of a, as the user's own call makes them (the
-    same op, so that it is computed once)."""
-    reads = {} if UPLO == "L" else {"UPLO": UPLO}
-    return getattr(np, f"eigh_{part}")(a, **reads)
+    """The eigenvalues or eigenvectors of a: the same op as the user's own call
+    (whether it spells UPLO="L" out or not), so that it is computed once."""
+    return getattr(np, f"eigh_{part}")(a, UPLO=UPLO)
 
 
 def _onto_triangle(m, a, upper=False):

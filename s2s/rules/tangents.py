@@ -35,9 +35,9 @@ def _prod_adjoint(tangents, y, g, a, **params):
 
 for _prim in ("prod", "max", "min", "var", "std", "norm"):
     tangent(_prim, _reduction(_prim))
-# np.full_like(a, fill): the fill's tangent spread like the fill (zero when the
-# result is an integer array), which is what _fill_adjoint computes.
-tangent(
-    "full_like", lambda tangents, y, a, fill, **p: rt.fill_adjoint(tangents[1], y, y)
-)
+# np.full_like(a, fill) and np.full(shape, fill): the fill's tangent spread like the
+# fill (zero when the result is an integer array), which is what _fill_adjoint
+# computes.
+for _prim in ("full_like", "full"):
+    tangent(_prim, lambda tangents, y, a, fill, **p: rt.fill_adjoint(tangents[1], y, y))
 tangent("prod_adjoint", _prod_adjoint)

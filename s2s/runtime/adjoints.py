@@ -1,6 +1,6 @@
 """The adjoint helpers of the core primitives: undoing broadcasts and reductions,
 scattering a part back (`_unindex`, `_setitem`), products, extrema, traces,
-diagonals and joins."""
+diagonals, fills, joins and casts."""
 
 import numpy as np
 
@@ -173,6 +173,16 @@ def _fill_adjoint(g, y, fill):
     if not np.issubdtype(np.result_type(y), np.inexact):
         return np.zeros(np.shape(fill))
     return _unbroadcast(g, fill)
+
+
+def _cast_like(g, like):
+    """g in the float dtype of `like` (float64 for a Python number, integers or
+    bools): the adjoint of a cast (x.astype(np.float32)) goes back in the dtype of
+    what was cast."""
+    dtype = np.result_type(getattr(like, "dtype", float), 1.0)
+    if getattr(g, "dtype", np.dtype(float)) == dtype:
+        return g
+    return g.astype(dtype) if np.ndim(g) else dtype.type(g)
 
 
 def _joined_part(g, parts, k, axis):

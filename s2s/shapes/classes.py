@@ -126,7 +126,8 @@ class ShapeClasses:
         elif record.shaped_by is not None and op.args[record.shaped_by] in shape_of:
             changed |= self.union(op.out, shape_of[op.args[record.shaped_by]])
         elif op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
-            key = (self.find(op.args[0]), repr(op.params["spec"]))
+            spec = op.params["spec"]
+            key = (self.find(op.args[0]), repr(spec), _bounds(spec, op.args[1:]))
             changed |= self.union(op.out, self.rows.setdefault(key, op.out))
         elif record.scalar:
             changed |= self.union(op.out, self.SCALAR)
@@ -143,3 +144,16 @@ class ShapeClasses:
             for a in op.args:
                 changed |= self.union(a, self.SCALAR)
         return changed
+
+
+def _bounds(spec: tuple, parts: tuple) -> tuple:
+    """The slice bounds among an index's parts: x[i] and x[j] have one shape, but
+    x[:-1] and x[:-2] do not (the same bounds, as values or as one value, do)."""
+    bounds, parts = [], list(parts)
+    for item in spec[1:]:
+        if item[0] == "slice":
+            taken = [parts.pop(0) for present in item[1:] if present]
+            bounds += [repr(b) if isinstance(b, Const) else b for b in taken]
+        elif item[0] in ("value", "list"):
+            parts.pop(0)
+    return tuple(bounds)

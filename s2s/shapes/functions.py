@@ -6,6 +6,7 @@ symbol and a number) is None."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 from ..primitives import PRIMITIVES
@@ -26,9 +27,7 @@ def _rule(*names: str):
 
 def _param(op, name: str) -> Any:
     """A static parameter of op: as given, else the primitive's default."""
-    if name in op.params:
-        return op.params[name]
-    return dict(PRIMITIVES[op.prim].static).get(name)
+    return op.param(name)
 
 
 def _plus(d: Dim, k: int) -> Dim:
@@ -284,6 +283,58 @@ def _eye(info, op) -> Shape:
     n = info.dim_of(op.args[0])
     m = info.dim_of(op.args[1]) if len(op.args) > 1 else n
     return (n, m)
+
+
+@_rule("linspace", "geomspace")
+def _grid(info, op) -> Shape:
+    """num points, of the broadcast shape of start and stop each (numpy's axis 0)."""
+    num = info.dim_of(op.args[2]) if len(op.args) > 2 else 50
+    ends = broadcast(info.shape(op.args[0]), info.shape(op.args[1]))
+    return None if ends is None else (num,) + ends
+
+
+@_rule("arange")
+def _arange(info, op) -> Shape:
+    """As many numbers as numpy counts, ceil((stop - start) / step), where the
+    operands are constants; one dimension in any case."""
+    values = [getattr(a, "value", None) for a in op.args]  # start, stop, step
+    if all(type(v) in (int, float) for v in values):
+        start, stop, step = (([0] if len(values) == 1 else []) + values + [1])[:3]
+        if step != 0:
+            return (max(0, math.ceil((stop - start) / step)),)
+    if len(op.args) == 1:
+        return (info.dim_of(op.args[0]),)
+    return (None,)
+
+
+def _triangle_count(n: Dim, m: Dim, k: int, upper: bool) -> Dim:
+    """How many elements of an n x m matrix are on or above (below) diagonal k."""
+    if not isinstance(n, int) or not isinstance(m, int):
+        return None
+    if upper:
+        return sum(max(0, m - max(0, i + k)) for i in range(n))
+    return sum(max(0, min(m, i + k + 1)) for i in range(n))
+
+
+@_rule(
+    *(
+        f"{name}{source}_{part}"
+        for name in ("triu_indices", "tril_indices")
+        for source in ("", "_from")
+        for part in ("rows", "columns")
+    )
+)
+def _triangle_indices(info, op) -> Shape:
+    """One index per element of the triangle: of an n x m matrix, or of the matrix
+    given (`np.triu_indices_from(a)`)."""
+    name = PRIMITIVES[op.prim].numpy
+    if name.endswith("_from"):
+        shape = info.shape(op.args[0])
+        n, m = shape if shape is not None and len(shape) == 2 else (None, None)
+    else:
+        n = info.dim_of(op.args[0])
+        m = n if _param(op, "m") is None else _param(op, "m")
+    return (_triangle_count(n, m, _param(op, "k"), name.startswith("triu")),)
 
 
 @_rule("along_axis")

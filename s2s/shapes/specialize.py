@@ -213,6 +213,10 @@ class _Rewriter:
         if op.prim == "broadcast_to" and info.shape(op.args[0]) is not None:
             if self.absorbs(op.out, info.shape(op.args[0])):
                 return self.becomes(op, op.args[0])  # the ops that use it broadcast
+        if op.prim == "along_axis":  # a vector along the axis of a vector: itself
+            v, like = info.shape(op.args[0]), info.shape(op.args[1])
+            if (v is not None and len(v) != 1) or (like is not None and len(like) == 1):
+                return self.becomes(op, op.args[0])
         if op.prim == "array_copy" and info.shape(op.args[0]) == ():
             return self.becomes(op, op.args[0])  # a number is no view
         if (
