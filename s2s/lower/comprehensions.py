@@ -98,14 +98,19 @@ class Comprehensions:
                 )
             ]
         first = _assign(total, start[0] if start else ast.Constant(0))
-        saved_loc = self.builder.loc
-        for stmt in [first, *body]:
-            for part in ast.walk(stmt):
-                if "lineno" in part._attributes and not hasattr(part, "lineno"):
-                    ast.copy_location(part, comp)
-        self.block([first, *body])
-        self.builder.loc = saved_loc
+        self._lower_made([first, *body], comp)
         return self.env.pop(total)
+
+    def _lower_made(self, stmts: list[ast.stmt], comp: ast.expr) -> None:
+        """Lower statements made for a comprehension, located at it, in the middle
+        of the expression that holds it."""
+        saved_loc = self.builder.loc
+        for stmt in stmts:
+            for node in ast.walk(stmt):
+                if "lineno" in node._attributes and not hasattr(node, "lineno"):
+                    ast.copy_location(node, comp)
+        self.block(stmts)
+        self.builder.loc = saved_loc
 
     def _added(
         self, node: ast.Call, items: list[ast.expr], start: list[ast.expr]
@@ -207,13 +212,7 @@ class Comprehensions:
                 [],
             ),
         ]
-        saved_loc = self.builder.loc
-        for stmt in stmts:
-            for node in ast.walk(stmt):
-                if "lineno" in node._attributes and not hasattr(node, "lineno"):
-                    ast.copy_location(node, comp)
-        self.block(stmts)
-        self.builder.loc = saved_loc
+        self._lower_made(stmts, comp)
         result = self.env.pop(out)
         for name in (seq, n, k, first, *names.values()):
             self.env.pop(name, None)

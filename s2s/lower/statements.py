@@ -152,13 +152,7 @@ class Statements:
         return name, array, spec, parts
 
     def stmt_Return(self, node: ast.Return) -> None:
-        if self.loop_depth:
-            raise self.fn.error(
-                node,
-                "`return` inside a loop is not supported",
-                "Leave the loop with `break` and return after it.",
-            )
-        if node.value is None:
+        if node.value is None:  # (a return inside a loop is one no longer)
             raise self.fn.error(
                 node, "`return` without a value", "Return the value to differentiate."
             )
