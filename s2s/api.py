@@ -20,9 +20,8 @@ import linecache
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-import numpy as np
-
 from . import cache
+from .dispatch import StructuredCalls, in_dtype_of, pattern_of, shape_key
 from .errors import (
     InternalError,
     Location,
@@ -31,11 +30,13 @@ from .errors import (
     S2SError,
     ShapeMismatchError,
     UnsupportedSyntaxError,
+    WrtError,
 )
 from .fingerprint import Fingerprint, fingerprint, formatted_key
 from .frontend import ParsedFunction, parse_function
 from .frontend.bound import bound_values, unbind, with_bound, wrt_of_function
 from .frontend.live import free_sources, functions_read
+from .frontend.parsed import reads_structures
 from .pipeline import (
     MODES,
     Stages,
@@ -43,9 +44,11 @@ from .pipeline import (
     generate,
     pseudo_filename,
     resolve_parsed_wrt,
+    resolve_wrt,
 )
 from .recursion import allows_deep_recursion
-from .shim import NARROW_FLOATS, call_shim
+from .shim import call_shim
+from .structures import is_structure
 
 if TYPE_CHECKING:
     pass
@@ -140,20 +143,6 @@ def _run(text: str, filename: str, name: str) -> dict[str, Any]:
     return namespace
 
 
-def _in_dtype_of(g: Any, x: Any) -> Any:
-    """The gradient `g` of `x` in x's float dtype (float64 for Python numbers and
-    other dtypes), where narrow float data made numpy compute it in another."""
-    dtype = getattr(x, "dtype", None)
-    if dtype not in NARROW_FLOATS:
-        dtype = _FLOAT64
-    if getattr(g, "dtype", dtype) == dtype:
-        return g  # a Python float is a float64
-    return dtype.type(g) if np.ndim(g) == 0 and np.ndim(x) == 0 else g.astype(dtype)
-
-
-_FLOAT64 = np.dtype(np.float64)
-
-
 #: Helpers of generic code that shape specialization replaces (see s2s.shapes).
 _SHAPE_GENERIC = (
     "_check_scalar",
@@ -168,34 +157,7 @@ _SHAPE_GENERIC = (
 )
 
 
-def shape_key(x: Any) -> tuple | None:
-    """What specialization needs to know of an argument: an array's shape, `()` for a
-    number, None for anything else (a list: generic code)."""
-    if type(x) is np.ndarray:
-        return x.shape
-    if isinstance(x, (float, int, np.generic)):
-        return ()
-    return None
-
-
-def pattern_of(shapes: Sequence[tuple | None]) -> tuple:
-    """The shape patterns of arguments of these shapes: each size other than 1 becomes
-    a name, equal sizes the same name (named in order of appearance), so arguments of
-    other sizes but the same pattern reuse the same specialized code."""
-    names: dict[int, str] = {}
-    return tuple(
-        (
-            None
-            if shape is None
-            else tuple(
-                1 if n == 1 else names.setdefault(n, f"n{len(names)}") for n in shape
-            )
-        )
-        for shape in shapes
-    )
-
-
-class GradFunction:
+class GradFunction(StructuredCalls):
     """A compiled gradient: call it like the original function.
 
     `.source` is the generated module's text (formatted on first use), as `s2s
@@ -205,6 +167,12 @@ class GradFunction:
     generated once per shape pattern and cached; `.source_for(*args)` shows it.
     `.fun` is the original function; `.provenance` says where the compiled code came
     from: "generated" now, the import-time "cache", or a "committed" generated/ module.
+
+    Called with structures (a dict of arrays, a list of `(W, b)` layers), it runs
+    code written for their layouts (see :mod:`s2s.structures`), generated on the
+    first call with each layout.  A function that reads its parameters only as
+    structures has no code for arrays: its errors for arrays are raised when it is
+    called with arrays, and `.source` waits for `.source_for(*args)`.
     """
 
     def __init__(
@@ -228,9 +196,20 @@ class GradFunction:
         # in the values the first code folded in, which every piece checks on entry
         # (a changed one makes the gradient generate its code again).
         parsed.resolve = functools.lru_cache(maxsize=None)(parsed.resolve)
-        positions, self.many = resolve_parsed_wrt(parsed, wrt)
-        self._parsed, self._positions = parsed, positions
-        self._loaded = load_gradient(parsed, positions, self.many, self.options)
+        self._parsed = parsed
+        self._by_layouts = {}
+        try:
+            positions, self.many = resolve_parsed_wrt(parsed, wrt)
+            self._positions = positions
+            self._loaded = self._load(self.options)
+        except S2SError as e:
+            if not reads_structures(parsed):
+                raise
+            # Code for structures only: generated for each layout called with.
+            self._without_structures = e
+            positions, self.many = resolve_wrt(parsed.name, parsed.params, wrt)
+            self._positions = positions
+            self._loaded = LoadedModule({}, "", "generated", None, None)
         self.provenance = self._loaded.provenance
         mode = self.options.get("mode", "grad")
         if mode != "grad":
@@ -238,12 +217,12 @@ class GradFunction:
         else:
             suffix = "_value_and_grad" if with_value else "_grad"
         self._name = parsed.name + suffix
-        self._compiled = self._loaded.namespace[self._name]
+        self._compiled = self._loaded.namespace.get(self._name)
         #: The compiled code for arguments of any shape (what `.source` shows).
         self.generic = self._compiled
         # Generic code that calls shape-generic helpers or checks its result's rank
         # at run time (work the check alone needs) gains from specializing.
-        self._specialize = (
+        self._specialize = self._compiled is None or (
             mode == "grad"
             and "shapes" not in self.options
             and any(name in self._loaded.namespace for name in _SHAPE_GENERIC)
@@ -275,6 +254,7 @@ class GradFunction:
             ]
             defaults = {}
         self._passed = free_sources(self._target)
+        structured = mode == "grad"
         shim = call_shim(
             self,
             params,
@@ -284,10 +264,11 @@ class GradFunction:
             None if self._specialize else self._compiled,
             self._floats,
             parsed.params if mode == "grad" else [],
-            self._keywords(self._compiled),
+            self._keywords(self._compiled) if self._compiled else [],
             parsed.functions if mode == "grad" else {},
             functions_read(self._target),
             keyword_only=parsed.keyword_only if mode == "grad" else 0,
+            structured=structured,
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.
@@ -301,7 +282,18 @@ class GradFunction:
 
     @functools.cached_property
     def source(self) -> str:
+        if self._compiled is None:
+            raise S2SError(
+                f"{self._target.__name__} reads its parameters as structures, so its "
+                "code is written for the layout of the structures it is called with",
+                hint=f"Show the code for given arguments: "
+                f"{self.__name__}.source_for(*args).",
+            )
         return formatted_source(self._loaded)
+
+    def _load(self, options: Mapping[str, Any]) -> LoadedModule:
+        """The module of this gradient generated with these options."""
+        return load_gradient(self._parsed, self._positions, self.many, options)
 
     @functools.cached_property
     def stages(self) -> Stages:
@@ -314,6 +306,8 @@ class GradFunction:
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         """The module that runs for these arguments: specialized for their shapes."""
         args = self._positional(args, kwargs)
+        if any(map(is_structure, args)):
+            return formatted_source(self._structured_code(args).loaded)
         if not self._specialize:
             return self.source
         self._specialized(args)
@@ -345,13 +339,19 @@ class GradFunction:
     def _in_argument_dtypes(self, result: Any, args: tuple) -> Any:
         """The gradients in `result` in the float dtypes of their arguments (float32
         in, float32 out; float64 for Python numbers), whatever numpy computed."""
-        value, grads = result if self.with_value else (None, result)
+        aux = not self.with_value and self.options.get("has_aux", False)
+        if self.with_value or aux:  # (value, grads), or (grads, aux)
+            value, grads = result[::-1] if aux else result
+        else:
+            value, grads = None, result
         wrt = [args[i] for i in self._positions]
         if self.many:
-            grads = tuple(map(_in_dtype_of, grads, wrt))
+            grads = tuple(map(in_dtype_of, grads, wrt))
         else:
-            grads = _in_dtype_of(grads, wrt[0])
-        return (value, grads) if self.with_value else grads
+            grads = in_dtype_of(grads, wrt[0])
+        if self.with_value or aux:
+            return (grads, value) if aux else (value, grads)
+        return grads
 
     def _regenerated(self, changed: str, args: tuple) -> Any:
         """The gradient at `args` by code generated again: a free value the code
@@ -483,29 +483,60 @@ class GradFunction:
         return f"<s2s gradient {self.__name__} of {self._target.__qualname__}>"
 
 
-def _transform(with_value: bool) -> Callable:
-    def transform(f: Callable | None = None, wrt: Wrt = 0) -> Any:
-        if f is None:
-            return lambda g: GradFunction(g, wrt, with_value)
-        if not callable(f):
-            raise S2SError(
-                f"expected a function to differentiate, got {type(f).__name__}",
-                hint="Use `@s2s.grad`, `@s2s.grad(wrt=...)` or `s2s.grad(f, wrt=...)`.",
-            )
-        return GradFunction(f, wrt, with_value)
+def grad(
+    f: Callable | None = None,
+    wrt: Wrt | None = None,
+    *,
+    argnums: Wrt | None = None,
+    has_aux: bool = False,
+) -> Any:
+    """The gradient of `f` with respect to parameter(s) `wrt`.
 
-    return transform
+    `wrt` is an index, a name, or a tuple of them (then a tuple of gradients is
+    returned, in that order); `argnums` is JAX's name for it.  A parameter may hold
+    a structure (dicts, lists, tuples, namedtuples of arrays): its gradient is a
+    structure of the same layout.  With `has_aux`, `f` returns `(value, aux)` and
+    the gradient `(gradient, aux)`, aux passed on as it is.  Usable as
+    `s2s.grad(f)`, `@s2s.grad` or `@s2s.grad(wrt=("w", "b"))`.  The result has the
+    same signature as `f`, and `.source` holds the generated code.
+    """
+    return _transform(f, wrt, argnums, has_aux, with_value=False)
 
 
-grad = _transform(with_value=False)
-grad.__name__ = "grad"
-grad.__doc__ = """The gradient of `f` with respect to parameter(s) `wrt`.
+def value_and_grad(
+    f: Callable | None = None,
+    wrt: Wrt | None = None,
+    *,
+    argnums: Wrt | None = None,
+    has_aux: bool = False,
+) -> Any:
+    """Like :func:`grad`, but returns `(f(*args), gradient)` (with `has_aux`,
+    `((value, aux), gradient)`)."""
+    return _transform(f, wrt, argnums, has_aux, with_value=True)
 
-`wrt` is an index, a name, or a tuple of them (then a tuple of gradients is returned,
-in that order).  Usable as `s2s.grad(f)`, `@s2s.grad` or `@s2s.grad(wrt=("w", "b"))`.
-The result has the same signature as `f`, and `.source` holds the generated code.
-"""
 
-value_and_grad = _transform(with_value=True)
-value_and_grad.__name__ = "value_and_grad"
-value_and_grad.__doc__ = """Like :func:`grad`, but returns `(f(*args), gradient)`."""
+def _transform(
+    f: Callable | None,
+    wrt: Wrt | None,
+    argnums: Wrt | None,
+    has_aux: bool,
+    with_value: bool,
+) -> Any:
+    name = "value_and_grad" if with_value else "grad"
+    if wrt is not None and argnums is not None:
+        raise WrtError(
+            f"{name} was given both wrt={wrt!r} and argnums={argnums!r}",
+            hint="argnums is another name for wrt: give one of them.",
+        )
+    wrt = argnums if wrt is None else wrt
+    wrt = 0 if wrt is None else wrt
+    options = {"has_aux": True} if has_aux else {}
+    if f is None:
+        return lambda g: _transform(g, wrt, None, has_aux, with_value)
+    if not callable(f):
+        raise S2SError(
+            f"expected a function to differentiate, got {type(f).__name__}",
+            hint=f"Use `@s2s.{name}`, `@s2s.{name}(wrt=...)` or "
+            f"`s2s.{name}(f, wrt=...)`.",
+        )
+    return GradFunction(f, wrt, with_value, options)

@@ -121,6 +121,8 @@ def canonical(value: Any) -> str:
         return "{" + ",".join(items) + "}"
     if isinstance(value, (set, frozenset)):
         return "set(" + ",".join(sorted(canonical(v) for v in value)) + ")"
+    if hasattr(value, "__s2s_canonical__"):  # a structure's layout
+        return f"{type(value).__name__}{canonical(value.__s2s_canonical__())}"
     raise TypeError(f"no canonical form for {type(value).__name__}")
 
 

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from .ad.reverse import Adjoint
     from .emit import GeneratedModule
     from .frontend.static import StaticGradient
-    from .ir import FunctionSpec, Graph, Namespace, Var
+    from .ir import FunctionSpec, Graph, Namespace, Structured, Var
     from .optimize import Optimized
+    from .structures import Layout
 
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
@@ -111,6 +112,8 @@ def generate(
     header: str = "",
     mode: str = "grad",
     shapes: Mapping[str, Sequence[Any]] | None = None,
+    layouts: Mapping[str, Layout] | None = None,
+    has_aux: bool = False,
 ) -> Stages:
     """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
 
@@ -118,7 +121,10 @@ def generate(
     :mod:`s2s.higher` (forward mode, vector-Jacobian and Hessian-vector products).
     `shapes` maps parameters to shape patterns (see :mod:`s2s.shapes`): the code is
     then specialized for arguments of those shapes (by default, for the shapes the
-    parameters are annotated with)."""
+    parameters are annotated with).  `layouts` are those of the parameters that
+    hold structures (see :mod:`s2s.structures`; `shapes` may then name their leaves
+    by path, `params['W1']`); with `has_aux` the function returns `(value, aux)`
+    and the derivatives pass `aux` on."""
     check_mode(mode)
     from .ad.reverse import reverse
     from .emit import emit_module
@@ -128,10 +134,16 @@ def generate(
 
     parsed = f if isinstance(f, ParsedFunction) else parse_function(f)
     try:
-        graph = lower(parsed, gradient_code, shaped=bool(shapes))
+        graph = lower(
+            parsed, gradient_code, shaped=bool(shapes), layouts=layouts, has_aux=has_aux
+        )
         verify(graph)
-        positions, many = resolve_wrt(graph.name, [p.hint for p in graph.params], wrt)
-        params = [graph.params[i] for i in positions]
+        from .ir.structured import differentiated, input_name, regrouped
+
+        inputs = graph.signature
+        positions, many = resolve_wrt(graph.name, [input_name(i) for i in inputs], wrt)
+        chosen = [inputs[i] for i in positions]
+        params = [v for i in chosen for v in differentiated(i)]
         names = Namespace(v.name for v in all_values(graph))
         annotated = shapes is None
         patterns = shape_patterns(
@@ -149,13 +161,16 @@ def generate(
             from .ad.modes import derivative_specs
 
             adjoint, specs = derivative_specs(
-                mode, graph, params, many, names, patterns, guard
+                mode, graph, chosen, many, names, patterns, guard
             )
         else:
             adjoint = reverse(graph, params, names)
             verify(graph)
             verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
-            specs = _gradient_specs(graph, adjoint, params, many, patterns, guard)
+            grads = regrouped(chosen, adjoint.grads)
+            specs = _gradient_specs(
+                graph, adjoint, chosen, grads, many, patterns, guard
+            )
         optimized = [optimize(spec) for spec in specs]
         module = emit_module(optimized, header)
     except S2SError:
@@ -171,16 +186,21 @@ def generate(
 def _gradient_specs(
     graph: Graph,
     adjoint: Adjoint,
-    params: list[Var],
+    chosen: list[Var | Structured],
+    grads: list[Any],
     many: bool,
     patterns: dict[Var, tuple] | None,
     guard: Callable[..., list],
 ) -> list[FunctionSpec]:
-    """The functions of a gradient module: FUNC_grad and FUNC_value_and_grad."""
+    """The functions of a gradient module: FUNC_grad and FUNC_value_and_grad (with
+    has_aux, `(grads, aux)` and `((value, aux), grads)`)."""
     from .ir import FunctionSpec
 
-    grads = tuple(adjoint.grads) if many else adjoint.grads[0]
-    what = ", ".join(p.hint for p in params)
+    grads = tuple(grads) if many else grads[0]
+    from .ir.structured import input_name
+
+    what = ", ".join(map(input_name, chosen))
+    value = graph.result if graph.aux is None else (graph.result, graph.aux)
 
     def spec(suffix: str, doc: str, returns: Any) -> FunctionSpec:
         forward = guard(graph.name + suffix) + adjoint.forward + adjoint.checks
@@ -193,14 +213,20 @@ def _gradient_specs(
             sections,
             returns,
             patterns,
+            inputs=graph.inputs,
         )
 
+    also = " (and aux)" if graph.aux is not None else ""
     return [
-        spec("_grad", f"Gradient of {graph.name} with respect to {what}.", grads),
+        spec(
+            "_grad",
+            f"Gradient of {graph.name} with respect to {what}{also}.",
+            grads if graph.aux is None else (grads, graph.aux),
+        ),
         spec(
             "_value_and_grad",
-            f"Value of {graph.name}, and its gradient with respect to {what}.",
-            (graph.result, grads),
+            f"Value of {graph.name}{also}, and its gradient with respect to {what}.",
+            (value, grads),
         ),
     ]
 
@@ -212,7 +238,12 @@ def shape_patterns(
     number 1 or a name (a size other than 1; equal names, equal sizes)."""
     if not shapes:
         return None
-    by_name = {p.hint: p for p in graph.params}
+    from .ir import Var
+
+    by_name = {p.hint: p for p in graph.params if p in graph.signature}
+    for structured in graph.signature:  # leaves by path: params['W1']
+        if not isinstance(structured, Var):
+            by_name.update(zip(structured.paths(), structured.leaves))
     patterns = {}
     for name, pattern in shapes.items():
         if name not in by_name:

@@ -43,6 +43,7 @@ def call_shim(
     functions: Mapping[str, Any] = {},
     inlined: Sequence[tuple[str, Any, Any]] = (),
     keyword_only: int = 0,
+    structured: bool = False,
 ):
     """`GradFunction.__call__` for one gradient, written with its own parameters and
     named after it (`f_grad`), so that Python binds the arguments (defaults,
@@ -53,7 +54,8 @@ def call_shim(
     Python floats, the common case of scalar code, take the code in `floats[0]` at
     once.  When an argument of the `narrowable` parameters holds floats narrower
     than float64, the gradients are returned in the float dtypes of their
-    arguments."""
+    arguments.  When `structured`, a call with a structure (a dict, list or tuple)
+    for any parameter runs the gradient's code for structures."""
     name = gradient.__name__
     signature = []
     for k, param in enumerate(params):
@@ -85,6 +87,17 @@ def call_shim(
         f"        return _s2s_self._regenerated({_named(value)!r}, ({call},))"
         for k, (access, _, value) in enumerate(inlined)
     ]
+    if structured:
+        held = [p for p in params if p not in functions]
+        test = " or ".join(f"isinstance({p}, _s2s_structures)" for p in held)
+        lines += (
+            [
+                f"    if {test}:",
+                f"        return _s2s_self._structured_call(({call},))",
+            ]
+            if held
+            else []
+        )
     if compiled is None:
         all_floats = " and ".join(f"type({p}) is float" for p in params) or "False"
         lines += [
@@ -118,6 +131,7 @@ def call_shim(
         "_s2s_floats": floats,
         "_s2s_narrow": NARROW_FLOATS,
         "_s2s_functions": functions,
+        "_s2s_structures": (dict, list, tuple),
     }
     namespace.update((f"_s2s_passed_{k}", h) for k, (_, _, h) in enumerate(keywords))
     for k, (_, holder, value) in enumerate(inlined):

@@ -18,16 +18,29 @@ import ast
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import astor
 
 from .. import runtime
 from ..errors import Location
-from ..ir import Const, If, Loop, Op, Role, Stmt, Var, single_indices, walk
+from ..ir import (
+    Const,
+    If,
+    Loop,
+    Op,
+    Packed,
+    Role,
+    Stmt,
+    Structured,
+    Var,
+    single_indices,
+    walk,
+)
 from ..optimize import Optimized
 from ..primitives import NUMPY_TUPLES, PRIMITIVES
 from ..shapes.inference import ShapeInference
+from ..structures import Layout, step
 from .accumulate import accumulations
 from .inlining import Uses, inlinable, passed_on
 from .naming import Naming
@@ -95,6 +108,11 @@ def unparse(tree: ast.AST) -> str:
     return astor.to_source(tree)
 
 
+def _read(path: str) -> ast.expr:
+    """The expression `params['W1'].b` reading part of a structured parameter."""
+    return ast.parse(path, mode="eval").body
+
+
 def _vars(xs: Iterable[Any]) -> list[Var]:
     return [x for x in xs if isinstance(x, Var)]
 
@@ -152,11 +170,50 @@ class _FunctionEmitter:
     def expr(self, x: Any) -> ast.expr:
         if isinstance(x, tuple):
             return ast.Tuple([self.expr(e) for e in x], ast.Load())
+        if isinstance(x, list):
+            return ast.List([self.expr(e) for e in x], ast.Load())
+        if isinstance(x, dict):
+            return ast.Dict(
+                [const_ast(k) for k in x], [self.expr(v) for v in x.values()]
+            )
+        if isinstance(x, Packed):
+            return self.packed(x.like.layout, iter(x.leaves), x.like.name)
         if isinstance(x, Const):
             return const_ast(x.value)
         if x in self.inlined:
             return self.spelling.op(self.defs[x])
         return _name(self.names[x])
+
+    def packed(self, layout: Layout, leaves: Iterator[Any], like: str) -> ast.expr:
+        """A structure of `layout` holding the next `leaves` (a structured
+        parameter's gradient); a namedtuple is made by the type of `like`, the
+        structure it mirrors (`type(params)(W=dW, b=db)`)."""
+        if not layout.is_structure:
+            return self.expr(next(leaves))
+        items = [
+            self.packed(item, leaves, like + step(layout, key))
+            for key, item in zip(layout.keys, layout.items)
+        ]
+        if layout.kind == "dict":
+            return ast.Dict([const_ast(k) for k in layout.keys], items)
+        if layout.kind == "namedtuple":
+            made = ast.Call(ast.Name("type", ast.Load()), [_read(like)], [])
+            fields = [ast.keyword(k, v) for k, v in zip(layout.keys, items)]
+            return ast.Call(made, [], fields)
+        if layout.kind == "list":
+            return ast.List(items, ast.Load())
+        return ast.Tuple(items, ast.Load())
+
+    def unpacked_inputs(self) -> list[ast.stmt]:
+        """`W1 = params["W1"]`: each leaf of a structured parameter read on entry."""
+        lines = []
+        for value in self.spec.inputs or ():
+            if isinstance(value, Structured):
+                for leaf, path in zip(value.leaves, value.paths()):
+                    if isinstance(leaf, Var):
+                        target = ast.Name(self.names[leaf], ast.Store())
+                        lines.append(ast.Assign([target], _read(path)))
+        return lines
 
     # statements
 
@@ -340,13 +397,15 @@ class _FunctionEmitter:
 
     def function(self) -> ast.FunctionDef:
         body: list[ast.stmt] = [ast.Expr(ast.Constant(self.spec.doc))]
+        body += self.unpacked_inputs()
         body += self.block(self.stmts)
         body.append(ast.Return(self.expr(self.returns)))
         params = self.spec.params
         keywords = [p for p in params if p.role == Role.KEYWORD]
+        taken = self.spec.inputs or [p for p in params if p.role != Role.KEYWORD]
         args = ast.arguments(
             posonlyargs=[],
-            args=[ast.arg(p.name) for p in params if p.role != Role.KEYWORD],
+            args=[ast.arg(p.name) for p in taken],
             vararg=None,
             kwonlyargs=[ast.arg(p.name) for p in keywords],
             kw_defaults=[None] * len(keywords),

@@ -381,3 +381,37 @@ def module_attribute(module: str, name: str) -> Binding | None:
         return None
     read = Free("global", module, name, value)
     return Binding("data", read) if kind == "data" else Binding("function", value, read)
+
+
+_ARRAY_ATTRIBUTES = frozenset(dir(numpy.ndarray))
+
+
+def reads_structures(parsed: ParsedFunction) -> bool:
+    """Whether the function reads a parameter as only a structure can be read (see
+    s2s.structures): by a string key (`params["W1"]`, `params[f"W{i}"]`), by a
+    field no array has (`p.W`), by a dict's items, or unpacking each item as it
+    loops over it (`for W, b in layers`)."""
+    params = set(parsed.params) - set(parsed.objects) - set(parsed.functions)
+
+    def root(node: ast.expr) -> str | None:
+        while isinstance(node, (ast.Subscript, ast.Attribute)):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    for node in ast.walk(parsed.node):
+        if isinstance(node, ast.Subscript) and root(node.value) in params:
+            key = node.slice
+            if isinstance(key, ast.JoinedStr) or (
+                isinstance(key, ast.Constant) and isinstance(key.value, str)
+            ):
+                return True
+        if isinstance(node, ast.Attribute) and root(node.value) in params:
+            if node.attr not in _ARRAY_ATTRIBUTES:  # p.W, params.items()
+                return True
+        if (
+            isinstance(node, (ast.For, ast.comprehension))
+            and isinstance(node.target, ast.Tuple)
+            and root(node.iter) in params
+        ):
+            return True
+    return False

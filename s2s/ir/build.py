@@ -19,6 +19,8 @@ _FOLD: dict[str, Callable[..., Any]] = {
     "mul": operator.mul,
     "div": operator.truediv,
     "pow": operator.pow,
+    "floordiv": operator.floordiv,
+    "mod": operator.mod,
     "neg": operator.neg,
 }
 

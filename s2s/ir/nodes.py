@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable, Iterator, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Union
 
 from ..errors import Location
 from ..primitives import PRIMITIVES
+
+if TYPE_CHECKING:
+    from .structured import Structured
 
 
 class Role(str, Enum):
@@ -280,7 +283,10 @@ def operands(s: Stmt) -> list[Operand | None]:
 
 @dataclass(eq=False)
 class Graph:
-    """A function in SSA form."""
+    """A function in SSA form.  `params` are its values passed in, each leaf of a
+    structured parameter one of them; `inputs` the parameters as the function
+    takes them (a Var, or a :class:`Structured`); `aux` what it returns besides the
+    result it is differentiated for (`has_aux`), a structure of operands."""
 
     name: str
     params: list[Var]
@@ -291,6 +297,13 @@ class Graph:
     #: The shape patterns of the arrays it reads from outside, where the code is
     #: specialized for them (checked on entry).
     data_shapes: dict[Var, tuple] = field(default_factory=dict)
+    inputs: list[Var | Structured] | None = None
+    aux: Any = None
+
+    @property
+    def signature(self) -> list[Var | Structured]:
+        """The parameters as the function takes them."""
+        return self.inputs if self.inputs is not None else list(self.params)
 
     def __str__(self) -> str:
         lines = [f"def {self.name}({', '.join(p.name for p in self.params)}):"]
@@ -335,6 +348,8 @@ class FunctionSpec:
     returns: Any  # an operand, or a nested tuple of operands
     shapes: dict[Var, Any] | None = None  # parameter -> shape pattern
     alike: list[tuple[Var, Var]] = field(default_factory=list)  # same shapes (tangents)
+    #: The parameters as the function takes them, where some are structures.
+    inputs: list[Var | Structured] | None = None
 
     def body(self) -> list[Stmt]:
         """The statements of every section, each section begun by its marker."""

@@ -8,6 +8,7 @@ from dataclasses import replace as copy_stmt
 from typing import Any, Iterable
 
 from .nodes import Carried, If, Loop, Merge, Op, Operand, Stmt, Var, walk
+from .structured import Packed
 
 
 def copy_regions(stmts: list[Stmt]) -> list[Stmt]:
@@ -47,8 +48,13 @@ def substitute(stmts: Iterable[Stmt], mapping: dict[Var, Operand]) -> None:
 
 
 def operands_of(tree: Any) -> Iterable[Var]:
-    """The variables in a (possibly nested) tuple of operands."""
-    if isinstance(tree, tuple):
+    """The variables in a (possibly nested) structure of operands: tuples, lists,
+    dicts and :class:`Packed` structures."""
+    if isinstance(tree, Packed):
+        tree = tree.leaves
+    if isinstance(tree, dict):
+        tree = tuple(tree.values())
+    if isinstance(tree, (tuple, list)):
         for t in tree:
             yield from operands_of(t)
     elif isinstance(tree, Var):
@@ -56,9 +62,14 @@ def operands_of(tree: Any) -> Iterable[Var]:
 
 
 def substitute_tree(tree: Any, replace: dict[Var, Operand]) -> Any:
-    """Replace operands in a (possibly nested) tuple or list of roots."""
+    """Replace operands in a (possibly nested) structure of roots."""
+    if isinstance(tree, Packed):
+        return Packed(tree.like, substitute_tree(tree.leaves, replace))
+    if isinstance(tree, dict):
+        return {k: substitute_tree(v, replace) for k, v in tree.items()}
     if isinstance(tree, (tuple, list)):
-        return type(tree)(substitute_tree(t, replace) for t in tree)
+        items = [substitute_tree(t, replace) for t in tree]
+        return tree._make(items) if hasattr(tree, "_make") else type(tree)(items)
     return replace.get(tree, tree) if isinstance(tree, Var) else tree
 
 

@@ -75,6 +75,10 @@ class Calls:
         if isinstance(func, ast.Name) and (local is None or isinstance(local, Binding)):
             binding = local or self.fn.resolve(func.id)
             kind = binding.kind if binding else None
+            if func.id == "len" and kind in ("primitive", "builtin") and node.args:
+                held = self._structure_of(node.args[0])
+                if held is not None:  # a structure's length is known
+                    return Const(len(held))
             if kind == "primitive":
                 prim, lib = binding.value
                 return self.call(prim, node, [], lib, hint)
@@ -189,7 +193,7 @@ class Calls:
             self.lookup(node.id), (LocalFunction, Binding)
         ):
             return self.lookup(node.id)
-        return self.expr(node)
+        return self.value(node)  # a structure (`params`) is passed as it is
 
     def inline(
         self, target: Any, node: ast.Call, hint: str | None, source: Free | None = None
@@ -297,8 +301,27 @@ class Calls:
                 ) from None
         raise self._unknown_function(node, dotted(node.func))
 
+    def _structure_of(self, node: ast.expr) -> tuple | dict | None:
+        """The structure an expression holds (a structured parameter, part of one,
+        a tuple), or None when it is a single value."""
+        if not isinstance(node, (ast.Name, ast.Subscript, ast.Attribute)):
+            return None
+        held = self.value(node)
+        return held if isinstance(held, (tuple, dict)) else None
+
     def method(self, node: ast.Call, func: ast.Attribute, hint: str | None) -> Value:
         name = func.attr
+        if name in ("items", "keys", "values") and not node.args:
+            held = self._structure_of(func.value)
+            if isinstance(held, dict):  # a dict's items, as a tuple held apart
+                return tuple(
+                    {
+                        "items": lambda k, v: (Const(k), v),
+                        "keys": lambda k, v: Const(k),
+                        "values": lambda k, v: v,
+                    }[name](k, v)
+                    for k, v in held.items()
+                )
         owner = self._object_of(func.value)
         if owner is not None:  # self.helper(x): the function of its class
             var, obj = owner

@@ -15,23 +15,34 @@ from ..frontend.parsed import is_data, module_attribute
 from ..ir import Const, If, Merge, Operand, Role, Var
 from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object
 from .environment import LocalFunction, Value
-from .syntax import BINOPS, COMPARE, dotted
+from .syntax import BINOPS, COMPARE, describe, dotted
 
 
 class Expressions:
     """The expression visitors of :class:`~s2s.lower.lowerer.Lowerer` (a mixin)."""
 
     def value(self, node: ast.expr, hint: str | None = None) -> Value:
-        """An expression that may also be a call returning a tuple."""
+        """An expression that may also be a structure: a call returning a tuple, a
+        name or part of a structured parameter (`params["layer1"]`)."""
         if isinstance(node, ast.Call):
             return self.expr_Call(node, hint, allow_tuple=True)
-        return self.expr(node, hint)
-
-    def expr(self, node: ast.expr, hint: str | None = None) -> Operand:
         visit = getattr(self, "expr_" + type(node).__name__, None)
         if visit is None:
             self.unsupported(node)
         return visit(node, hint)
+
+    def expr(self, node: ast.expr, hint: str | None = None) -> Operand:
+        """An expression that is one value (an array, a number)."""
+        found = self.value(node, hint)
+        if isinstance(found, (tuple, dict)):
+            what = "a dict" if isinstance(found, dict) else "a tuple"
+            raise self.fn.error(
+                node,
+                f"{describe(node)} holds {what} of values here, used as one value",
+                "Take its items apart (`a, b = t`, `params['W']`, "
+                "`for W, b in layers`), or stack them into an array (np.stack).",
+            )
+        return found
 
     def expr_Constant(self, node: ast.Constant, hint: str | None) -> Operand:
         if isinstance(node.value, (bool, int, float, str)) or node.value is None:
@@ -61,12 +72,6 @@ class Expressions:
                     "s2s supports lists only as tapes: `saved = []`, "
                     "saved.append(v), v = saved.pop().",
                 )
-            if isinstance(value, tuple):
-                raise self.fn.error(
-                    node,
-                    f"'{node.id}' holds a tuple of values here",
-                    "Unpack it: `a, b = ...`.",
-                )
             return value
         binding = self.fn.resolve(node.id)
         if binding is not None and binding.kind == "const":
@@ -94,7 +99,8 @@ class Expressions:
         )
 
     def expr_JoinedStr(self, node: ast.JoinedStr, hint: str | None) -> Operand:
-        """An f-string (for print): its template, and its values as operands."""
+        """An f-string (for print): its template, and its values as operands; a
+        constant where they are all known."""
         template, values = [], []
         for part in node.values:
             if isinstance(part, ast.Constant):
@@ -111,7 +117,24 @@ class Expressions:
             said = "".join(p.value for p in spec.values) if spec else ""
             template.append("{" + conversion + (":" + said if said else "") + "}")
             values.append(self.expr(part.value))
+        if all(isinstance(v, Const) for v in values):  # a key: `params[f"W{i}"]`
+            return Const("".join(template).format(*(v.value for v in values)))
         return self.emit("format", *values, hint=hint, template="".join(template))
+
+    def expr_Dict(self, node: ast.Dict, hint: str | None) -> dict[str, Value]:
+        """`{"loss": loss, "acc": acc}`: a dict s2s holds item by item (what a
+        function differentiated with has_aux may return besides its value)."""
+        items = {}
+        for key, item in zip(node.keys, node.values):
+            name = self.expr(key) if key is not None else None
+            if not (isinstance(name, Const) and isinstance(name.value, str)):
+                raise self.fn.error(
+                    key or item,
+                    "s2s reads dicts with constant string keys",
+                    "Write the keys as strings: {'acc': acc}.",
+                )
+            items[name.value] = self.value(item)
+        return items
 
     def expr_Tuple(self, node: ast.Tuple, hint: str | None) -> Operand:
         items = [self.expr(e) for e in node.elts]
@@ -204,7 +227,16 @@ class Expressions:
                 f"{dotted(node)} is not a constant s2s knows",
                 "Use a numpy/math function call, or pass the value as a parameter.",
             )
-        value = self.expr(node.value)
+        value = self.value(node.value)
+        if isinstance(value, tuple) and node.attr in getattr(value, "_fields", ()):
+            return getattr(value, node.attr)  # a namedtuple's field
+        if isinstance(value, (tuple, dict)):
+            raise self.fn.error(
+                node,
+                f"{dotted(node.value)} has no attribute .{node.attr} s2s can read",
+                "Read a dict's items as params['key'], a namedtuple's by its "
+                "fields.",
+            )
         if isinstance(value, Var) and value in self.objects:
             return self._object_attribute(node, value, hint)
         if node.attr == "T":  # written back as .T: the value is an array
@@ -238,27 +270,52 @@ class Expressions:
             self.objects[out] = value
         return out
 
-    def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Operand:
-        held = node.value
-        if isinstance(held, ast.Name) and isinstance(self.lookup(held.id), tuple):
-            return self._tuple_item(node, self.lookup(held.id))  # `pair[0]`
-        x = self.value(held)  # `helper(x)[0]` of a helper returning a tuple
+    def expr_Subscript(self, node: ast.Subscript, hint: str | None) -> Value:
+        x = self.value(node.value)  # `pair[0]`, `helper(x)[0]`, `params["W1"]`
+        if isinstance(x, dict):
+            return self._dict_item(node, x)
         if isinstance(x, tuple):
-            return self._tuple_item(node, x)
+            return self._tuple_item(node, x, held=True)
         items = self._tuple_items(x)
         if items is not None:
             return self._tuple_item(node, items)
         spec, parts = self._index(node.slice)
         return self.emit("getitem", x, *parts, hint=hint, spec=spec)
 
+    def _dict_item(self, node: ast.Subscript, items: dict[str, Value]) -> Value:
+        """`params["W1"]` of a structured parameter: the item, picked while
+        linearizing."""
+        key = self.expr(node.slice)
+        if not isinstance(key, Const) or not isinstance(key.value, str):
+            raise self.fn.error(
+                node,
+                "a dict is read with a key known only at run time",
+                "Read dicts with constant keys (`params['W1']`, or "
+                "`params[f'W{i}']` in `for i in range(n)` with n a constant or "
+                "`len(params) // 2`), or loop over them (`for name, W in "
+                "params.items()`).",
+            )
+        if key.value not in items:
+            known = ", ".join(map(repr, items)) or "none"
+            raise self.fn.error(
+                node,
+                f"the dict {describe(node.value)} has no key {key.value!r} (its keys: "
+                f"{known})",
+            )
+        return items[key.value]
+
     def _tuple_items(self, x: Operand) -> tuple[Operand, ...] | None:
         """The items of a tuple display (`t = (x, 2 * x)`), known while linearizing."""
         op = self.builder.defs.get(x) if isinstance(x, Var) else None
         return op.args if op is not None and op.prim == "tuple" else None
 
-    def _tuple_item(self, node: ast.Subscript, items: tuple[Operand, ...]) -> Operand:
-        """`t[1]`, `t[-1]`, `t[1:]` of a tuple display: its items, picked while
-        linearizing (the graph has no tuple values to differentiate through)."""
+    def _tuple_item(
+        self, node: ast.Subscript, items: tuple[Value, ...], held: bool = False
+    ) -> Value:
+        """`t[1]`, `t[-1]`, `t[1:]` of a tuple display, or of a tuple s2s holds item
+        by item (`held`: a structure, values a helper returned): its items,
+        picked while linearizing (the graph has no tuple values to differentiate
+        through)."""
         index = self.expr(node.slice) if not isinstance(node.slice, ast.Slice) else None
         try:
             if isinstance(node.slice, ast.Slice):
@@ -266,7 +323,8 @@ class Expressions:
                     None if b is None else self._static(b, "a tuple's slice bound")
                     for b in (node.slice.lower, node.slice.upper, node.slice.step)
                 ]
-                return self.emit("tuple", *items[slice(*bounds)])
+                part = items[slice(*bounds)]
+                return tuple(part) if held else self.emit("tuple", *part)
             if isinstance(index, Const) and isinstance(index.value, int):
                 return items[index.value]
         except IndexError:

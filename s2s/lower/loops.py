@@ -35,6 +35,10 @@ class Loops:
                 "the loop variable must be a single name",
                 "Write `for i in range(n):` and index inside the body.",
             )
+        steps = self._range_written_out(node)
+        if steps is not None:
+            self._unrolled(node, tuple(Const(k) for k in steps))
+            return
         iterable = self._range(node.iter)
         loop = Loop([], [], iterable=iterable, loc=self.fn.location(node))
         loop.index = self.builder.var(node.target.id, Role.USER)
@@ -108,6 +112,40 @@ class Loops:
         self.builder.loc = loop.loc
         self.builder.ops.append(loop)
 
+    def _range_written_out(self, node: ast.For) -> range | None:
+        """The steps of `for i in range(len(layers))` whose body indexes a
+        structure with i (`layers[i]`, `params[f"W{i}"]`): a loop over a
+        structure's items, written out as for `for W, b in layers`.  None for a
+        loop that stays a loop."""
+        name = node.target.id
+        indexes = any(
+            isinstance(sub, ast.Subscript)
+            and any(
+                isinstance(n, ast.Name) and n.id == name for n in ast.walk(sub.slice)
+            )
+            and isinstance(self._structure_root(sub.value), (tuple, dict))
+            for stmt in node.body
+            for sub in ast.walk(stmt)
+        )
+        iterator, backwards = node.iter, False
+        if self._calls_builtin(iterator, "reversed") and len(iterator.args) == 1:
+            iterator, backwards = iterator.args[0], True
+        if not indexes or not self._calls_builtin(iterator, "range"):
+            return None
+        bounds = [self.expr(a) for a in iterator.args]
+        if iterator.keywords or not all(
+            isinstance(b, Const) and type(b.value) is int for b in bounds
+        ):
+            return None
+        steps = range(*(b.value for b in bounds))
+        return steps[::-1] if backwards else steps
+
+    def _structure_root(self, node: ast.expr) -> Any:
+        """What the name at the root of `layers[i][0]` or `p.layers[i]` holds."""
+        while isinstance(node, (ast.Subscript, ast.Attribute)):
+            node = node.value
+        return self.lookup(node.id) if isinstance(node, ast.Name) else None
+
     def _range(self, node: ast.expr) -> Operand:
         """The iterable of a for loop: `range(...)`, or (as generated gradients write
         them) a name holding a range, `reversed(...)` of one, or a slice of one."""
@@ -161,7 +199,7 @@ class Loops:
         if kind == "enumerate" or kind == "zip":
             if not (
                 isinstance(target, ast.Tuple)
-                and all(isinstance(t, ast.Name) for t in target.elts)
+                and all(isinstance(t, (ast.Name, ast.Tuple)) for t in target.elts)
                 and len(target.elts) == (2 if kind == "enumerate" else len(sequences))
             ):
                 raise self.fn.error(
@@ -173,8 +211,15 @@ class Loops:
             self._unrolled(node, tuple(self.expr(e) for e in iterator.elts))
             return
         values = [self.value(s) for s in sequences]
-        if kind is None and self._held_apart(values[0]) is not None:
-            self._unrolled(node, self._held_apart(values[0]))
+        held = [self._held_apart(v) for v in values]
+        if all(h is not None for h in held):  # written out, item by item
+            if kind == "zip":
+                items = tuple(zip(*held))
+            elif kind == "enumerate":
+                items = tuple((Const(k), v) for k, v in enumerate(held[0]))
+            else:
+                items = held[0][::-1] if kind == "reversed" else held[0]
+            self._unrolled(node, items)
             return
         names = []
         for value in values:
@@ -217,6 +262,8 @@ class Loops:
         helper returned), else None."""
         if isinstance(value, tuple):
             return value
+        if isinstance(value, dict):  # `for key in params:` as Python iterates dicts
+            return tuple(Const(key) for key in value)
         items = self._tuple_items(value) if isinstance(value, Var) else None
         return tuple(items) if items is not None else None
 

@@ -21,7 +21,18 @@ from ..errors import UnsupportedSyntaxError
 from ..frontend import ParsedFunction, StaticGradient, classify
 from ..frontend.normalize import normalize_block, returns_out_of_loops
 from ..frontend.parsed import defaults_problem, is_data
-from ..ir import Builder, Const, Graph, Namespace, Operand, Role, Stmt, Var
+from ..ir import (
+    Builder,
+    Const,
+    Graph,
+    Namespace,
+    Operand,
+    Role,
+    Stmt,
+    Structured,
+    Var,
+)
+from ..structures import Layout, leaf_hint
 from .aliasing import Aliasing
 from .calls import Calls
 from .comprehensions import Comprehensions
@@ -65,13 +76,24 @@ class Lowerer(
         self.route: Route = ()  # how this function is reached from the top
         self.enclosing: Lowerer | None = None  # the definer of a local function
         self.objects: dict[Var, Any] = {}  # values that are objects (`self`)
+        self.layouts: dict[str, Layout] = {}  # the structured parameters' layouts
+        self.has_aux = False  # the function returns (value, aux)
 
     def run(self) -> Graph:
         node = self.fn.node
         self._check_signature(node.args)
-        params = []
+        params: list[Var] = []
+        inputs: list[Var | Structured] = []
         for name in self.fn.params:
+            layout = self.layouts.get(name)
+            if layout is not None and layout.is_structure:
+                structured = self._structured(name, layout)
+                self.env[name] = structured.held()
+                inputs.append(structured)
+                params += [v for v in structured.leaves if isinstance(v, Var)]
+                continue
             var = Var(self.names.fresh(name), name, Role.PARAM)
+            inputs.append(var)
             self.env[name] = var
             if name in self.fn.objects:
                 self.objects[var] = self.fn.objects[name]
@@ -89,8 +111,10 @@ class Lowerer(
         self.body(node)
         params += self.free.keywords
         self.aliasing.check_part_updates()
-        result = self.env[RESULT]
-        if isinstance(result, tuple):
+        result, aux = self.env[RESULT], None
+        if self.has_aux:
+            result, aux = self._with_aux(result, node)
+        if isinstance(result, (tuple, dict)):
             raise self.fn.error(
                 node,
                 f"{node.name} returns a tuple; a gradient needs a scalar result",
@@ -111,7 +135,33 @@ class Lowerer(
             defaults,
             self.return_loc,
             self.free.patterns,
+            inputs if any(isinstance(i, Structured) for i in inputs) else None,
+            aux,
         )
+
+    def _structured(self, name: str, layout: Layout) -> Structured:
+        """A structured parameter: a parameter per leaf (named after its key or
+        field), a constant per constant leaf."""
+        self.names.reserve(name)  # `W = params["W"]` must not hide params
+        leaves: list[Operand] = []
+        for path, leaf in layout.leaves(name):
+            if leaf.kind == "const":
+                leaves.append(Const(leaf.value))
+                continue
+            hint = leaf_hint(path)
+            leaves.append(Var(self.names.fresh(hint), hint, Role.PARAM))
+        return Structured(name, layout, leaves)
+
+    def _with_aux(self, result: Value, node: ast.FunctionDef) -> tuple[Value, Value]:
+        """`return loss, aux` of a function differentiated with has_aux."""
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise self.fn.error(
+                node,
+                f"{node.name} is differentiated with has_aux=True, so it must return "
+                "a pair (value, aux)",
+                "Return `loss, aux`, aux being any structure of values to pass on.",
+            )
+        return result
 
     def body(self, node: ast.FunctionDef) -> None:
         """Lower a function body; its result is left in env[RESULT]."""
@@ -210,11 +260,16 @@ def lower(
     fn: ParsedFunction,
     gradient_code: Callable[[StaticGradient], ParsedFunction] | None = None,
     shaped: bool = False,
+    layouts: dict[str, Layout] | None = None,
+    has_aux: bool = False,
 ) -> Graph:
     """Build the SSA graph of a parsed function; `gradient_code` gives the code of a
     gradient bound in a file read statically (see s2s.pipeline), where one is called
     (a live function has none).  When `shaped`, the code is specialized for the
-    shapes of the arrays it reads from outside (see :mod:`.free`)."""
+    shapes of the arrays it reads from outside (see :mod:`.free`).  `layouts` are
+    those of the parameters that hold structures (see s2s.structures); with
+    `has_aux` the function returns `(value, aux)`."""
     lowerer = Lowerer(fn, gradient_code=gradient_code)
     lowerer.free.shaped = shaped
+    lowerer.layouts, lowerer.has_aux = dict(layouts or {}), has_aux
     return lowerer.run()

@@ -158,16 +158,14 @@ class Statements:
             )
         self.return_loc = self.fn.location(node)
         if isinstance(node.value, ast.Tuple):
-            self.env[RESULT] = tuple(self.expr(e) for e in node.value.elts)
+            self.env[RESULT] = tuple(self.value(e) for e in node.value.elts)
         else:
-            self.env[RESULT] = self.expr(node.value, hint=self.fn.name)
+            self.env[RESULT] = self.value(node.value, hint=self.fn.name)
+        result = self.env[RESULT]
+        differentiated = result[:1] if self.has_aux else result  # aux may be None
         if any(
             isinstance(v, Const) and v.value is None
-            for v in (
-                self.env[RESULT]
-                if isinstance(self.env[RESULT], tuple)
-                else (self.env[RESULT],)
-            )
+            for v in (differentiated if isinstance(result, tuple) else (result,))
         ):
             raise self.fn.error(
                 node,
@@ -260,12 +258,11 @@ class Statements:
         items = self._held_apart(value)
         if (
             isinstance(target, ast.Tuple)
-            and all(isinstance(t, ast.Name) for t in target.elts)
             and items is not None
             and len(items) == len(target.elts)
         ):
-            for t, v in zip(target.elts, items):
-                self.env[t.id] = v
+            for t, v in zip(target.elts, items):  # `for i, (W, b) in ...` nests
+                self.assign_value(t, v)
             return
         raise self.fn.error(target, "unpack each item into as many names as it holds")
 
