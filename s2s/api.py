@@ -27,6 +27,7 @@ from .errors import (
     Location,
     NoDerivativeError,
     NonScalarOutputError,
+    ReadAsStructureError,
     S2SError,
     ShapeMismatchError,
     UnsupportedSyntaxError,
@@ -203,7 +204,7 @@ class GradFunction(StructuredCalls):
             self._positions = positions
             self._loaded = self._load(self.options)
         except S2SError as e:
-            if not reads_structures(parsed):
+            if not (isinstance(e, ReadAsStructureError) or reads_structures(parsed)):
                 raise
             # Code for structures only: generated for each layout called with.
             self._without_structures = e
@@ -245,16 +246,23 @@ class GradFunction(StructuredCalls):
                 zip(params[len(params) - len(parsed.defaults) :], parsed.defaults)
             )
         else:
-            code = self._compiled.__code__
-            params = list(code.co_varnames[: code.co_argcount])
             tangents = len(positions) if mode in ("jvp", "hvp") else 1
+            if self._compiled is not None:
+                code = self._compiled.__code__
+                params = list(code.co_varnames[: code.co_argcount])
+            else:  # code for structures only: named as it would name them
+                params = list(parsed.params) + (
+                    [parsed.params[k] + "_dot" for k in positions]
+                    if mode in ("jvp", "hvp")
+                    else ["d" + parsed.name]
+                )
             reals = [
                 *positions,
                 *range(len(parsed.params), len(parsed.params) + tangents),
             ]
             defaults = {}
         self._passed = free_sources(self._target)
-        structured = mode == "grad"
+        self._reals = set(reals)
         shim = call_shim(
             self,
             params,
@@ -268,7 +276,7 @@ class GradFunction(StructuredCalls):
             parsed.functions if mode == "grad" else {},
             functions_read(self._target),
             keyword_only=parsed.keyword_only if mode == "grad" else 0,
-            structured=structured,
+            structured=True,
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.
@@ -485,7 +493,7 @@ class GradFunction(StructuredCalls):
 
 def grad(
     f: Callable | None = None,
-    wrt: Wrt | None = None,
+    wrt: Wrt = 0,
     *,
     argnums: Wrt | None = None,
     has_aux: bool = False,
@@ -505,7 +513,7 @@ def grad(
 
 def value_and_grad(
     f: Callable | None = None,
-    wrt: Wrt | None = None,
+    wrt: Wrt = 0,
     *,
     argnums: Wrt | None = None,
     has_aux: bool = False,
@@ -523,13 +531,13 @@ def _transform(
     with_value: bool,
 ) -> Any:
     name = "value_and_grad" if with_value else "grad"
-    if wrt is not None and argnums is not None:
-        raise WrtError(
-            f"{name} was given both wrt={wrt!r} and argnums={argnums!r}",
-            hint="argnums is another name for wrt: give one of them.",
-        )
-    wrt = argnums if wrt is None else wrt
-    wrt = 0 if wrt is None else wrt
+    if argnums is not None:
+        if not (type(wrt) is int and wrt == 0):
+            raise WrtError(
+                f"{name} was given both wrt={wrt!r} and argnums={argnums!r}",
+                hint="argnums is another name for wrt: give one of them.",
+            )
+        wrt = argnums
     options = {"has_aux": True} if has_aux else {}
     if f is None:
         return lambda g: _transform(g, wrt, None, has_aux, with_value)

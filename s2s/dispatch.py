@@ -14,8 +14,16 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .errors import S2SError
 from .shim import NARROW_FLOATS, as_real
-from .structures import Layout, is_structure, layout_of, leaves_of, mapped
+from .structures import (
+    Layout,
+    StructureError,
+    is_structure,
+    layout_of,
+    leaves_of,
+    mapped,
+)
 
 _FLOAT64 = np.dtype(np.float64)
 
@@ -73,7 +81,8 @@ def has_narrow_floats(x: Any) -> bool:
 class StructuredCalls:
     """How a gradient runs on arguments some of which are structures: code
     generated (once) for their layouts and leaf shape patterns, called with the
-    structures themselves.  Needs of its host: `_parsed`, `_positions`, `many`,
+    structures themselves.  Needs of its host: `_parsed`, `_positions`, `_reals`,
+    `many`,
     `options`, `_raise_failure`, `_regenerated`, `_keywords`, `_passed`, and
     `_load(options)` (the module generated with these options)."""
 
@@ -85,13 +94,17 @@ class StructuredCalls:
         args = tuple(
             (
                 (mapped(as_real, lay, a) if lay else as_real(a))
-                if k in self._positions
+                if k in self._reals
                 else a
             )
             for k, (a, lay) in enumerate(zip(args, code.layouts))
         )
+        compiled, keywords = code.compiled, code.keywords
+        if compiled is None:  # lists of numbers read as arrays
+            compiled = self._specialized(args) if self._specialize else self._compiled
+            keywords = self._readers(compiled)
         try:
-            result = code.compiled(*args, **{k: read() for k, read in code.keywords})
+            result = compiled(*args, **{k: read() for k, read in keywords})
         except Exception as e:
             if hasattr(e, "s2s_stale"):
                 return self._regenerated(e.s2s_stale, args)
@@ -104,32 +117,69 @@ class StructuredCalls:
     def _structured_code(self, args: tuple) -> StructuredCode:
         """The code for arguments of these layouts and leaf shapes (specialized for
         their shape patterns), generated on first need."""
-        names = self._parsed.params
+        names = self._parsed.params  # then tangents, or a cotangent
         layouts = tuple(
-            layout_of(a, n) if is_structure(a) else None for n, a in zip(names, args)
+            (
+                layout_of(a, names[k] if k < len(names) else f"argument {k + 1}")
+                if is_structure(a)
+                else None
+            )
+            for k, a in enumerate(args)
         )
-        leaves = [leaf for a, lay in zip(args, layouts) for leaf in _read(a, lay)]
-        key = (layouts, tuple(map(shape_key, leaves)))
+        leaves = [_read(a, lay) for a, lay in zip(args, layouts)]
+        key = (layouts, tuple(shape_key(leaf) for part in leaves for leaf in part))
         code = self._by_layouts.get(key)
         if code is not None:
             return code
+        self._check_tangents(layouts)
+        for k in self._positions:
+            if layouts[k] is not None:
+                _refuse_strings(layouts[k], names[k])
         paths = [
             path
             for name, lay in zip(names, layouts)
             for path in (_paths(name, lay) if lay else [name])
         ]
-        patterns = pattern_of([shape_key(leaf) for leaf in leaves])
+        primals = [leaf for part in leaves[: len(names)] for leaf in part]
+        patterns = pattern_of([shape_key(leaf) for leaf in primals])
         known = {p: s for p, s in zip(paths, patterns) if s is not None}
         structured = {n: lay for n, lay in zip(names, layouts) if lay is not None}
-        loaded = self._load(dict(self.options, layouts=structured, shapes=known))
+        try:
+            loaded = self._load(dict(self.options, layouts=structured, shapes=known))
+        except S2SError:
+            if not all(map(_array_like, (a for a, lay in zip(args, layouts) if lay))):
+                raise
+            # Lists of numbers the function reads as arrays (np.sin(x) of a
+            # list): the code for arrays, as numpy reads them.
+            code = StructuredCode(None, [], None, (None,) * len(args))
+            self._by_layouts[key] = code
+            return code
         compiled = loaded.namespace[self._name]
-        keywords = [
+        code = StructuredCode(compiled, self._readers(compiled), loaded, layouts)
+        self._by_layouts[key] = code
+        return code
+
+    def _readers(self, compiled: Callable) -> list[tuple[str, Callable[[], Any]]]:
+        """How to read what compiled code takes by keyword when it is called."""
+        return [
             (name, _reader(*self._passed[name]))
             for name, _, _ in self._keywords(compiled)
         ]
-        code = StructuredCode(compiled, keywords, loaded, layouts)
-        self._by_layouts[key] = code
-        return code
+
+    def _check_tangents(self, layouts: tuple[Layout | None, ...]) -> None:
+        """Refuse tangents whose layouts are not those of their parameters."""
+        if self.options.get("mode") not in ("jvp", "hvp"):
+            return
+        names = self._parsed.params
+        for position, layout in zip(self._positions, layouts[len(names) :]):
+            meant = layouts[position]
+            if layout != meant:
+                raise StructureError(
+                    f"the tangent of {names[position]} is "
+                    f"{layout.describe() if layout else 'not a structure'}, but "
+                    f"{names[position]} is {meant.describe() if meant else 'not one'}",
+                    hint="Give each tangent the layout of its parameter.",
+                )
 
 
 @dataclass
@@ -142,6 +192,27 @@ class StructuredCode:
     keywords: list[tuple[str, Callable[[], Any]]]
     loaded: Any
     layouts: tuple[Layout | None, ...]
+
+
+def _refuse_strings(layout: Layout, name: str) -> None:
+    """Refuse a differentiated structure holding a string: it has no derivative."""
+    for path, leaf in layout.leaves(name):
+        if leaf.kind == "const" and isinstance(leaf.value, str):
+            raise StructureError(
+                f"{path} is the string {leaf.value!r}, in the differentiated "
+                f"parameter {name}",
+                hint="Keep settings apart from the parameters: pass them in "
+                "another argument, or differentiate with respect to the others "
+                "(wrt=...).",
+            )
+
+
+def _array_like(value: Any) -> bool:
+    """Whether a list or tuple holds numbers numpy reads as one array."""
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except ValueError:  # ragged
+        return False
 
 
 def _paths(name: str, layout: Layout) -> list[str]:

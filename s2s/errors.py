@@ -108,6 +108,12 @@ class UnsupportedSyntaxError(S2SError):
     """The function uses a construct outside the subset s2s differentiates."""
 
 
+class ReadAsStructureError(UnsupportedSyntaxError):
+    """A value s2s holds as an array is read as only a structure can be (by a
+    string key, a field, unpacking): code for structures is written for the
+    structures a gradient is called with."""
+
+
 class UnknownFunctionError(UnsupportedSyntaxError):
     """A call to a function that has no derivative rule and is not a user function."""
 

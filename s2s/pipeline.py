@@ -133,12 +133,16 @@ def generate(
     from .optimize import optimize
 
     parsed = f if isinstance(f, ParsedFunction) else parse_function(f)
+    if layouts is None:  # declared in the signature (for the command line)
+        from .frontend.declared import declared_layouts
+
+        layouts = declared_layouts(parsed)
     try:
         graph = lower(
             parsed, gradient_code, shaped=bool(shapes), layouts=layouts, has_aux=has_aux
         )
         verify(graph)
-        from .ir.structured import differentiated, input_name, regrouped
+        from .ir.structured import Structured, differentiated, input_name, regrouped
 
         inputs = graph.signature
         positions, many = resolve_wrt(graph.name, [input_name(i) for i in inputs], wrt)
@@ -147,15 +151,21 @@ def generate(
         names = Namespace(v.name for v in all_values(graph))
         annotated = shapes is None
         patterns = shape_patterns(
-            graph, parsed.shape_annotations() if annotated else shapes
+            graph, _annotated_shapes(parsed, layouts) if annotated else shapes
         )
         if patterns is not None:
             patterns.update(graph.data_shapes)
+        labels = {  # how messages name a structure's leaves: params['W1']
+            leaf: path
+            for value in inputs
+            if isinstance(value, Structured)
+            for leaf, path in zip(value.leaves, value.paths())
+        }
 
         def guard(function: str, params=graph.params, patterns=patterns) -> list:
             if not annotated:
                 return []
-            return _shape_guard(params, function, patterns, parsed, names)
+            return _shape_guard(params, function, patterns, parsed, names, labels)
 
         if mode != "grad":
             from .ad.modes import derivative_specs
@@ -231,6 +241,21 @@ def _gradient_specs(
     ]
 
 
+def _annotated_shapes(
+    parsed: ParsedFunction, layouts: Mapping[str, Layout]
+) -> dict[str, tuple]:
+    """The shape patterns the signature declares: of parameters, and of the
+    leaves of declared structures by path (`params['W1']`)."""
+    patterns = parsed.shape_annotations()
+    for name, layout in layouts.items():
+        patterns.update(
+            (path, leaf.shape)
+            for path, leaf in layout.leaves(name)
+            if leaf.shape is not None
+        )
+    return patterns
+
+
 def shape_patterns(
     graph: Graph, shapes: Mapping[str, Sequence[Any]] | None
 ) -> dict[Var, tuple] | None:
@@ -268,6 +293,7 @@ def _shape_guard(
     patterns: dict | None,
     parsed: ParsedFunction,
     names: Namespace,
+    labels: Mapping[Var, str],
 ) -> list:
     """The check, on entry, that the arguments have the annotated shapes."""
     from .ir import Op, Var
@@ -277,7 +303,7 @@ def _shape_guard(
     checked = [p for p in params if p in patterns]
     params = {
         "function": function,
-        "names": tuple(p.hint for p in checked),
+        "names": tuple(labels.get(p, p.hint) for p in checked),
         "expected": tuple(patterns[p] for p in checked),
     }
     where = parsed.location(parsed.node)

@@ -146,7 +146,7 @@ def test_a_module_name_bound_more_than_once_is_read_when_the_gradient_runs(
     (tmp_path / "m.py").write_text(top + f"\n\ndef f(x):\n    return x * {name}\n")
     shown = s2s("show", "m.py:f", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert f'm = _module("m")' in shown.stdout and f"{name} = m.{name}" in shown.stdout
+    assert 'm = _module("m")' in shown.stdout and f"{name} = m.{name}" in shown.stdout
     expected = _value_after_running(top, tmp_path / "m.py")
     assert _gradient_run(tmp_path) == expected
     # `check` runs the function without running the file, so it cannot know P.

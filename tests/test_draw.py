@@ -5,7 +5,6 @@ for branches and loops, the CLI, and rendering with Graphviz."""
 import html
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..ir import FunctionSpec, Graph, Namespace, Role, Var, verify
+from ..ir import FunctionSpec, Graph, Namespace, Role, Structured, Var, verify
+from ..ir.structured import differentiated, input_name, regrouped
 from .forward import forward
 from .reverse import Adjoint, reverse
 
@@ -25,11 +26,16 @@ def derivative_specs(
     for the parameters' shape `patterns` if given (a tangent has its parameter's
     shape), beginning with the check `guard(function, params, patterns)` returns
     (of the parameters' shapes, tangents included)."""
-    what = ", ".join(p.hint for p in wrt)
+    chosen, wrt = wrt, [v for value in wrt for v in differentiated(value)]
+    what = ", ".join(map(input_name, chosen))
     name = graph.name
 
     def pack(values: list) -> Any:
+        values = regrouped(chosen, values)  # a structured parameter's, structured
         return tuple(values) if many else values[0]
+
+    def inputs(*extra: Var | Structured) -> list[Var | Structured] | None:
+        return None if graph.inputs is None else [*graph.inputs, *extra]
 
     def checked(params: list[Var], sections: list) -> None:
         body = [s for _, section in sections for s in section]
@@ -52,6 +58,7 @@ def derivative_specs(
             [("forward", guard(f"{name}_vjp") + sections[0][1]), *sections[1:]],
             (graph.result, pack(adjoint.grads)),
             patterns,
+            inputs=inputs(seed),
         )
         return adjoint, [spec]
     if mode == "jvp":
@@ -93,5 +100,19 @@ def derivative_specs(
         returns,
         patterns,
         alike=tangents.alike,
+        inputs=inputs(*tangent_inputs(chosen, tangents.params)),
     )
     return adjoint, [spec]
+
+
+def tangent_inputs(chosen: list, tangents: list[Var]) -> list[Var | Structured]:
+    """The tangents as the function takes them: a structured parameter's as a
+    structure of the same layout (`params_dot`), its constant leaves kept."""
+    flat, taken = iter(tangents), []
+    for value in chosen:
+        if not isinstance(value, Structured):
+            taken.append(next(flat))
+            continue
+        leaves = [next(flat) if isinstance(v, Var) else v for v in value.leaves]
+        taken.append(Structured(value.name + "_dot", value.layout, leaves))
+    return taken

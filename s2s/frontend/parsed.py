@@ -115,21 +115,24 @@ class ParsedFunction:
             found = shape_of_annotation(arg.annotation)
             if found is None:
                 continue
-            if isinstance(found, tuple):
-                patterns[arg.arg] = found
-                continue
-            dims = found.value.replace(",", " ").split()
-            bad = [d for d in dims if d != "1" and not d.isidentifier()]
-            if bad:
-                raise ShapeSpecError(
-                    f"cannot read the shape {found.value!r} of {arg.arg!r}: "
-                    f"{bad[0]!r} is neither 1 nor a name",
-                    self.location(found),
-                    'Write the dimensions as names or 1, e.g. x: "batch 1 n" (or '
-                    'Annotated[np.ndarray, "batch 1 n"]).',
-                )
-            patterns[arg.arg] = tuple(1 if d == "1" else d for d in dims)
+            patterns[arg.arg] = self.pattern_of(found, arg.arg)
         return patterns
+
+    def pattern_of(self, found: ast.Constant | tuple, name: str) -> tuple:
+        """The shape pattern an annotation writes (see :func:`shape_of_annotation`)."""
+        if isinstance(found, tuple):
+            return found
+        dims = found.value.replace(",", " ").split()
+        bad = [d for d in dims if d != "1" and not d.isidentifier()]
+        if bad:
+            raise ShapeSpecError(
+                f"cannot read the shape {found.value!r} of {name}: "
+                f"{bad[0]!r} is neither 1 nor a name",
+                self.location(found),
+                'Write the dimensions as names or 1, e.g. x: "batch 1 n" (or '
+                'Annotated[np.ndarray, "batch 1 n"]).',
+            )
+        return tuple(1 if d == "1" else d for d in dims)
 
     @property
     def generated(self) -> bool:
@@ -159,9 +162,13 @@ class ParsedFunction:
         return None
 
     def error(
-        self, node: ast.AST, message: str, hint: str = ""
+        self,
+        node: ast.AST,
+        message: str,
+        hint: str = "",
+        kind: type[UnsupportedSyntaxError] = UnsupportedSyntaxError,
     ) -> UnsupportedSyntaxError:
-        return UnsupportedSyntaxError(message, self.location(node), hint)
+        return kind(message, self.location(node), hint)
 
 
 #: jaxtyping's array annotations (`Float[np.ndarray, "n h"]`), recognised by name:
@@ -188,7 +195,7 @@ def shape_of_annotation(note: ast.expr | None) -> ast.Constant | tuple | None:
         return note if inner is None else shape_of_annotation(inner)
     if not isinstance(note, ast.Subscript) or not isinstance(note.slice, ast.Tuple):
         return None
-    kind = _last_name(note.value)
+    kind = last_name(note.value)
     items = note.slice.elts
     if kind == "Annotated" and items:  # Annotated[type, "n h", ...]
         strings = [
@@ -204,7 +211,7 @@ def shape_of_annotation(note: ast.expr | None) -> ast.Constant | tuple | None:
     return None
 
 
-def _last_name(node: ast.expr) -> str | None:
+def last_name(node: ast.expr) -> str | None:
     """`Annotated` for `Annotated`, `typing.Annotated` or `t.Annotated`."""
     if isinstance(node, ast.Name):
         return node.id
@@ -389,8 +396,8 @@ _ARRAY_ATTRIBUTES = frozenset(dir(numpy.ndarray))
 def reads_structures(parsed: ParsedFunction) -> bool:
     """Whether the function reads a parameter as only a structure can be read (see
     s2s.structures): by a string key (`params["W1"]`, `params[f"W{i}"]`), by a
-    field no array has (`p.W`), by a dict's items, or unpacking each item as it
-    loops over it (`for W, b in layers`)."""
+    field no array has (`p.W`), by a dict's items, or unpacking it (`W, b =
+    params`) or each item as it loops over it (`for W, b in layers`)."""
     params = set(parsed.params) - set(parsed.objects) - set(parsed.functions)
 
     def root(node: ast.expr) -> str | None:
@@ -408,10 +415,18 @@ def reads_structures(parsed: ParsedFunction) -> bool:
         if isinstance(node, ast.Attribute) and root(node.value) in params:
             if node.attr not in _ARRAY_ATTRIBUTES:  # p.W, params.items()
                 return True
-        if (
+        if (  # for W, b in layers; for k, (W, b) in enumerate(zip(Ws, bs))
             isinstance(node, (ast.For, ast.comprehension))
             and isinstance(node.target, ast.Tuple)
-            and root(node.iter) in params
+            and any(
+                isinstance(n, ast.Name) and n.id in params for n in ast.walk(node.iter)
+            )
+        ):
+            return True
+        if (  # W, b = params
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Tuple)
+            and root(node.value) in params
         ):
             return True
     return False

@@ -10,12 +10,21 @@ import types
 
 import numpy
 
+from ..errors import ReadAsStructureError, UnsupportedSyntaxError
 from ..frontend import Binding
 from ..frontend.parsed import is_data, module_attribute
 from ..ir import Const, If, Merge, Operand, Role, Var
 from ..primitives import MATH_CONSTANTS, NUMPY_CONSTANTS, loaded_object
 from .environment import LocalFunction, Value
-from .syntax import BINOPS, COMPARE, describe, dotted
+from .syntax import BINOPS, COMPARE, dotted
+
+#: What to do where a parameter is read as a structure but s2s has none.
+STRUCTURE_ADVICE = (
+    "A parameter that holds a structure (a dict, list, tuple or namedtuple of "
+    "arrays) gets code written for the structure s2s.grad is called with; for "
+    "`s2s generate`, declare its layout in the signature, e.g. "
+    "`params: {'W': 'n m', 'b': 'm'}` (see the README)."
+)
 
 
 class Expressions:
@@ -38,7 +47,7 @@ class Expressions:
             what = "a dict" if isinstance(found, dict) else "a tuple"
             raise self.fn.error(
                 node,
-                f"{describe(node)} holds {what} of values here, used as one value",
+                f"{ast.unparse(node)} holds {what} of values here, used as one value",
                 "Take its items apart (`a, b = t`, `params['W']`, "
                 "`for W, b in layers`), or stack them into an array (np.stack).",
             )
@@ -243,12 +252,15 @@ class Expressions:
             return self.emit("transpose", value, hint=hint, attr=True)
         if node.attr in ("shape", "ndim", "size"):
             return self.emit(node.attr, value, hint=hint)
+        passed_in = value in self.aliasing.borrowed  # a parameter: a namedtuple?
         raise self.fn.error(
             node,
             f"unsupported attribute .{node.attr} of a value s2s differentiates "
             "through",
             "Arrays have .T, .shape, .ndim and .size here; use numpy functions for "
-            "the rest (np.real(x) for x.real).",
+            "the rest (np.real(x) for x.real)."
+            + (" " + STRUCTURE_ADVICE if passed_in else ""),
+            ReadAsStructureError if passed_in else UnsupportedSyntaxError,
         )
 
     def _object_attribute(self, node: ast.Attribute, owner: Var, hint: str | None):
@@ -279,6 +291,17 @@ class Expressions:
         items = self._tuple_items(x)
         if items is not None:
             return self._tuple_item(node, items)
+        key = node.slice
+        if isinstance(key, ast.JoinedStr) or (
+            isinstance(key, ast.Constant) and isinstance(key.value, str)
+        ):
+            raise self.fn.error(
+                node,
+                f"{ast.unparse(node)} reads a key of {ast.unparse(node.value)}, "
+                "which s2s holds as an array here",
+                STRUCTURE_ADVICE,
+                ReadAsStructureError,
+            )
         spec, parts = self._index(node.slice)
         return self.emit("getitem", x, *parts, hint=hint, spec=spec)
 
@@ -299,7 +322,7 @@ class Expressions:
             known = ", ".join(map(repr, items)) or "none"
             raise self.fn.error(
                 node,
-                f"the dict {describe(node.value)} has no key {key.value!r} (its keys: "
+                f"the dict {ast.unparse(node.value)} has no key {key.value!r} (its keys: "
                 f"{known})",
             )
         return items[key.value]

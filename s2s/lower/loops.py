@@ -15,6 +15,9 @@ from ..ir import Carried, Const, Loop, Operand, Role, Var
 from .environment import STOP, LocalFunction, Value
 from .syntax import assigned_names
 
+#: The builtins a for loop may iterate through (over a sequence or several).
+ITERATORS = ("enumerate", "zip", "reversed")
+
 
 class Loops:
     """The loop visitors of :class:`~s2s.lower.lowerer.Lowerer` (a mixin)."""
@@ -181,14 +184,7 @@ class Loops:
         `zip(a, b)` and `reversed(seq)` so too; a tuple of values s2s holds apart
         (arrays of different shapes) is unrolled."""
         iterator, target = node.iter, node.target
-        kind = next(
-            (
-                k
-                for k in ("enumerate", "zip", "reversed")
-                if self._calls_builtin(iterator, k)
-            ),
-            None,
-        )
+        kind = next((k for k in ITERATORS if self._calls_builtin(iterator, k)), None)
         sequences = iterator.args if kind else [iterator]
         if kind and (
             iterator.keywords
@@ -210,17 +206,16 @@ class Loops:
         if kind is None and isinstance(iterator, (ast.List, ast.Tuple)):
             self._unrolled(node, tuple(self.expr(e) for e in iterator.elts))
             return
-        values = [self.value(s) for s in sequences]
-        held = [self._held_apart(v) for v in values]
-        if all(h is not None for h in held):  # written out, item by item
-            if kind == "zip":
-                items = tuple(zip(*held))
-            elif kind == "enumerate":
-                items = tuple((Const(k), v) for k, v in enumerate(held[0]))
-            else:
-                items = held[0][::-1] if kind == "reversed" else held[0]
+        nested = kind is not None and any(
+            self._calls_builtin(s, k) for s in sequences for k in ITERATORS
+        )
+        values = None if nested else [self.value(s) for s in sequences]
+        items = self._held_sequence(iterator, values)
+        if items is not None:  # written out, item by item
             self._unrolled(node, items)
             return
+        if nested:
+            raise self._not_a_range(iterator)
         names = []
         for value in values:
             name = f"<sequence {len(self.env)} {id(node)}>"  # not a Python name
@@ -256,6 +251,31 @@ class Loops:
         self.stmt_For(loop)
         for name in names:
             self.env.pop(name, None)
+
+    def _held_sequence(
+        self, node: ast.expr, values: list | None = None
+    ) -> tuple | None:
+        """The items of a sequence of values s2s holds apart (a structure, a
+        tuple), or of `zip`, `enumerate` and `reversed` of such sequences, nested
+        as Python nests them; None for a sequence that is an array.  `values` are
+        those of the sequences `node` combines, if lowered already."""
+        kind = next((k for k in ITERATORS if self._calls_builtin(node, k)), None)
+        if kind is None:
+            return self._held_apart(self.value(node) if values is None else values[0])
+        if node.keywords or not node.args:
+            return None
+        held = (
+            [self._held_apart(v) for v in values]
+            if values is not None
+            else [self._held_sequence(arg) for arg in node.args]
+        )
+        if any(h is None for h in held) or (kind != "zip" and len(held) != 1):
+            return None
+        if kind == "zip":
+            return tuple(zip(*held))
+        if kind == "enumerate":
+            return tuple((Const(k), v) for k, v in enumerate(held[0]))
+        return held[0][::-1]
 
     def _held_apart(self, value: Any) -> tuple | None:
         """The items of a tuple s2s holds item by item (a tuple display, values a

@@ -77,6 +77,7 @@ class Lowerer(
         self.enclosing: Lowerer | None = None  # the definer of a local function
         self.objects: dict[Var, Any] = {}  # values that are objects (`self`)
         self.layouts: dict[str, Layout] = {}  # the structured parameters' layouts
+        self.unnamed_leaves: set[Var] = set()  # leaves named by their paths
         self.has_aux = False  # the function returns (value, aux)
 
     def run(self) -> Graph:
@@ -150,7 +151,18 @@ class Lowerer(
                 continue
             hint = leaf_hint(path)
             leaves.append(Var(self.names.fresh(hint), hint, Role.PARAM))
+            if not hint.startswith(name + "_"):  # named after its key: `W1`
+                self.unnamed_leaves.discard(leaves[-1])
+            else:
+                self.unnamed_leaves.add(leaves[-1])
         return Structured(name, layout, leaves)
+
+    def name_leaf(self, value: Value, name: str) -> None:
+        """A leaf of a structure without a key to be named after (`layers[0][1]`)
+        takes the first name the function gives it (`for W, b in layers`)."""
+        if isinstance(value, Var) and value in self.unnamed_leaves:
+            self.unnamed_leaves.discard(value)
+            value.name, value.hint = self.names.fresh(name), name
 
     def _with_aux(self, result: Value, node: ast.FunctionDef) -> tuple[Value, Value]:
         """`return loss, aux` of a function differentiated with has_aux."""

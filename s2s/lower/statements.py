@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 
+from ..errors import ReadAsStructureError, UnsupportedSyntaxError
 from ..frontend import Binding
 from ..ir import Const, If, Merge, Operand, Role, Var, single_indices
 from .aliasing import OWN_ARRAY
@@ -162,7 +163,8 @@ class Statements:
         else:
             self.env[RESULT] = self.value(node.value, hint=self.fn.name)
         result = self.env[RESULT]
-        differentiated = result[:1] if self.has_aux else result  # aux may be None
+        aux = self.has_aux and isinstance(result, tuple)
+        differentiated = result[:1] if aux else result  # aux may be None
         if any(
             isinstance(v, Const) and v.value is None
             for v in (differentiated if isinstance(result, tuple) else (result,))
@@ -254,6 +256,7 @@ class Statements:
         """Bind a loop's target to an item already lowered."""
         if isinstance(target, ast.Name):
             self.env[target.id] = value
+            self.name_leaf(value, target.id)
             return
         items = self._held_apart(value)
         if (
@@ -282,6 +285,7 @@ class Statements:
                 # v must not alias y when `v += ...` follows.
                 result = self.emit("copy", result, hint=target.id, fresh=True)
             self.env[target.id] = result
+            self.name_leaf(result, target.id)
             return
         if isinstance(target, ast.Tuple) and all(
             isinstance(t, ast.Name) for t in target.elts
@@ -299,10 +303,16 @@ class Statements:
                     "tuple unpacking needs a tuple of the same length on the right",
                     "Write `a, b = x, y` (or unpack what a helper returns), "
                     "or assign each name separately.",
+                    (
+                        ReadAsStructureError
+                        if isinstance(values, Var)
+                        else UnsupportedSyntaxError
+                    ),
                 )
             for t, v in zip(target.elts, values):
                 if isinstance(v, Var) and v.role == Role.TEMP:
                     v.hint, v.role = t.id, Role.USER
+                self.name_leaf(v, t.id)
                 self.env[t.id] = v
             return
         if isinstance(target, ast.Attribute):
