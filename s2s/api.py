@@ -277,6 +277,7 @@ class GradFunction(StructuredCalls):
             functions_read(self._target),
             keyword_only=parsed.keyword_only if mode == "grad" else 0,
             structured=True,
+            vararg=parsed.vararg if mode == "grad" else None,
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.
@@ -399,7 +400,7 @@ class GradFunction(StructuredCalls):
         if isinstance(e, ValueError):
             self._raise_translated(e)
         try:
-            self._target(*args[: self._nparams])
+            self._target(*self._spread(args)[: self._nparams])
         except Exception:
             return  # f fails too: the error is the user's, raised from its own line
         raise InternalError(
@@ -451,13 +452,23 @@ class GradFunction(StructuredCalls):
         return self._parsed.location(last)
 
     def _positional(self, args: tuple, kwargs: dict) -> tuple:
-        """Keyword arguments bound to their parameters' positions, as f would."""
-        if not kwargs:
-            return args
-        import inspect
+        """Keyword arguments bound to their parameters' positions, as f would
+        (`*xs` gathered into the tuple it is)."""
+        if kwargs:
+            import inspect
 
-        bound = inspect.signature(self._target).bind(*args, **kwargs)
-        return tuple(bound.args)
+            args = tuple(inspect.signature(self._target).bind(*args, **kwargs).args)
+        if self._parsed.vararg is not None:
+            k = self._parsed.params.index(self._parsed.vararg)
+            args = (*args[:k], tuple(args[k:]))
+        return args
+
+    def _spread(self, args: tuple) -> tuple:
+        """Arguments as f takes them: `*xs` given as its items."""
+        if self._parsed.vararg is None:
+            return args
+        k = self._parsed.params.index(self._parsed.vararg)
+        return (*args[:k], *args[k], *args[k + 1 :])
 
     def _pattern(self, args: tuple) -> tuple:
         keys = [shape_key(a) for a in args]

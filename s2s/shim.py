@@ -44,6 +44,7 @@ def call_shim(
     inlined: Sequence[tuple[str, Any, Any]] = (),
     keyword_only: int = 0,
     structured: bool = False,
+    vararg: str | None = None,
 ):
     """`GradFunction.__call__` for one gradient, written with its own parameters and
     named after it (`f_grad`), so that Python binds the arguments (defaults,
@@ -55,11 +56,15 @@ def call_shim(
     once.  When an argument of the `narrowable` parameters holds floats narrower
     than float64, the gradients are returned in the float dtypes of their
     arguments.  When `structured`, a call with a structure (a dict, list or tuple)
-    for any parameter runs the gradient's code for structures."""
+    for any parameter runs the gradient's code for structures; `vararg` names
+    the parameter written `*xs` (a tuple: always a structure)."""
     name = gradient.__name__
     signature = []
     for k, param in enumerate(params):
-        if keyword_only and k == len(params) - keyword_only:
+        if param == vararg:  # *xs, passed on as the tuple it is
+            signature.append("*" + param)
+            continue
+        if keyword_only and k == len(params) - keyword_only and vararg is None:
             signature.append("*")
         signature.append(
             f"{param}=_s2s_defaults[{param!r}]" if param in defaults else param

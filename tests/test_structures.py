@@ -461,3 +461,50 @@ def test_math_on_leaves():
         return math.exp(p["a"]) * math.sin(p["b"])
 
     assert_gradient(f, [{"a": 0.3, "b": 1.2}])
+
+
+def test_the_dict_mlp_example_trains_with_sgd_and_adam():
+    from examples import mlp_dict
+
+    X, Y = mlp_dict.two_moons()
+    for train in (mlp_dict.sgd, mlp_dict.adam):
+        params, history = train(mlp_dict.initial(), X, Y, steps=300)
+        assert set(params) == {"W1", "b1", "W2", "b2"}
+        (first, _), (last, accuracy) = history[0], history[-1]
+        assert last < 0.2 * first and accuracy > 0.95
+        assert mlp_dict.loss(params, X, Y)[0] == pytest.approx(last, rel=0.05)
+
+
+def total_energy(*xs):
+    return sum(np.sum(x**2) for x in xs)
+
+
+def scaled_sines(a, *xs, scale=2.0):
+    s = 0.0
+    for x in xs:
+        s = s + np.sum(np.sin(a * x))
+    return s * scale
+
+
+def test_star_args_is_a_tuple_whose_length_the_code_is_written_for():
+    xs = (normal(2), normal(3), 0.5)
+    g = s2s.grad(total_energy)(*xs)
+    assert isinstance(g, tuple) and len(g) == 3
+    for ours, x in zip(g, xs):
+        np.testing.assert_allclose(ours, 2 * np.asarray(x))
+    args = [0.7, normal(2), normal(3, 2)]
+    g_xs = s2s.grad(scaled_sines, wrt="xs")(*args, scale=3.0)
+    f = lambda a, xs: scaled_sines(a, *xs, scale=3.0)
+    assert_gradient(f, [args[0], tuple(args[1:])], 1, got=g_xs)
+    g_a = s2s.grad(scaled_sines)(*args)
+    expected = central_leaves(lambda a: scaled_sines(a, *args[1:]), [args[0]], 0)[0]
+    assert g_a == pytest.approx(float(expected), rel=1e-6)
+    assert "x_1 = xs[1]" in s2s.grad(scaled_sines).source_for(*args)
+
+
+def test_star_args_after_a_defaulted_parameter_is_refused():
+    def f(a, b=1.0, *xs):
+        return a * b * sum(xs)
+
+    with pytest.raises(S2SError, match=r"before \*xs has a default"):
+        s2s.grad(f)(1.0, 2.0, 3.0)

@@ -95,7 +95,14 @@ class ParsedFunction:
         those are what its caller passes, not parameters)."""
         args = self.node.args
         keywords = [] if self.generated else args.kwonlyargs
-        return [a.arg for a in args.posonlyargs + args.args + keywords]
+        rest = [args.vararg] if args.vararg is not None else []  # one tuple: *xs
+        return [a.arg for a in args.posonlyargs + args.args + rest + keywords]
+
+    @property
+    def vararg(self) -> str | None:
+        """The name of `*args`, a parameter that holds a tuple of the arguments."""
+        vararg = self.node.args.vararg
+        return vararg.arg if vararg is not None else None
 
     @property
     def keyword_only(self) -> int:

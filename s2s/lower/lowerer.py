@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy
 
-from ..errors import UnsupportedSyntaxError
+from ..errors import ReadAsStructureError, UnsupportedSyntaxError
 from ..frontend import ParsedFunction, StaticGradient, classify
 from ..frontend.normalize import normalize_block, returns_out_of_loops
 from ..frontend.parsed import defaults_problem, is_data
@@ -160,7 +160,11 @@ class Lowerer(
     def name_leaf(self, value: Value, name: str) -> None:
         """A leaf of a structure without a key to be named after (`layers[0][1]`)
         takes the first name the function gives it (`for W, b in layers`)."""
-        if isinstance(value, Var) and value in self.unnamed_leaves:
+        if (
+            isinstance(value, Var)
+            and value in self.unnamed_leaves
+            and name.isidentifier()  # not a name s2s made (`<x 123>`)
+        ):
             self.unnamed_leaves.discard(value)
             value.name, value.hint = self.names.fresh(name), name
 
@@ -188,16 +192,31 @@ class Lowerer(
             )
 
     def _check_signature(self, args: ast.arguments) -> None:
-        for bad, what in (
-            (args.vararg, "*args"),
-            (args.kwarg, "**kwargs"),
-        ):
-            if bad is not None:
-                raise self.fn.error(
-                    bad,
-                    f"{what} are not supported",
-                    "Use ordinary positional parameters.",
-                )
+        if args.kwarg is not None:
+            raise self.fn.error(
+                args.kwarg,
+                "**kwargs are not supported",
+                "Use ordinary parameters, or pass a dict of values as one "
+                "parameter (its keys are read like a structure's).",
+            )
+        vararg = self.fn.vararg
+        if vararg is not None and args.defaults:
+            raise self.fn.error(
+                args.defaults[0],
+                f"a parameter before *{vararg} has a default",
+                f"Give the parameters before *{vararg} no defaults, or make "
+                f"them keyword-only (after *{vararg}).",
+            )
+        if vararg is not None and vararg not in self.layouts:
+            raise self.fn.error(
+                args.vararg,
+                f"*{vararg} holds a tuple whose length is known only when the "
+                "function is called",
+                "s2s.grad writes code for the number of arguments it is called "
+                f"with; for the command line, take the tuple as one parameter "
+                f"declared in the signature: {vararg}: Annotated[tuple, ('n', 'n')].",
+                ReadAsStructureError,
+            )
         late = defaults_problem(args)
         if late is not None:
             raise self.fn.error(
