@@ -292,8 +292,13 @@ class Expressions:
         if items is not None:
             return self._tuple_item(node, items)
         key = node.slice
-        if isinstance(key, ast.JoinedStr) or (
-            isinstance(key, ast.Constant) and isinstance(key.value, str)
+        if (
+            isinstance(x, Var)
+            and x.role == Role.PARAM  # data from outside may be a dict
+            and (
+                isinstance(key, ast.JoinedStr)
+                or (isinstance(key, ast.Constant) and isinstance(key.value, str))
+            )
         ):
             raise self.fn.error(
                 node,
