@@ -37,6 +37,7 @@ from .fingerprint import Fingerprint, fingerprint, formatted_key
 from .frontend import ParsedFunction, parse_function
 from .frontend.bound import bound_values, unbind, with_bound, wrt_of_function
 from .frontend.live import free_sources, functions_read
+from .frontend.declared import declared_layouts
 from .frontend.parsed import reads_structures
 from .pipeline import (
     MODES,
@@ -278,6 +279,7 @@ class GradFunction(StructuredCalls):
             keyword_only=parsed.keyword_only if mode == "grad" else 0,
             structured=True,
             vararg=parsed.vararg if mode == "grad" else None,
+            declared=list(declared_layouts(parsed)),
         )
         # A static method: the shim is this gradient's own function (bound to self
         # already), so a wrong call is reported as Python reports one to f.

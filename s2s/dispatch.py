@@ -15,10 +15,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .errors import S2SError
+from .frontend.declared import declared_layouts
 from .shim import NARROW_FLOATS, as_real
 from .structures import (
     Layout,
     StructureError,
+    checked_layout,
     is_structure,
     layout_of,
     leaves_of,
@@ -135,17 +137,18 @@ class StructuredCalls:
         for k in self._positions:
             if layouts[k] is not None:
                 _refuse_strings(layouts[k], names[k])
-        paths = [
-            path
-            for name, lay in zip(names, layouts)
-            for path in (_paths(name, lay) if lay else [name])
-        ]
-        primals = [leaf for part in leaves[: len(names)] for leaf in part]
-        patterns = pattern_of([shape_key(leaf) for leaf in primals])
-        known = {p: s for p, s in zip(paths, patterns) if s is not None}
-        structured = {n: lay for n, lay in zip(names, layouts) if lay is not None}
+        declared = declared_layouts(self._parsed)
+        for name, lay in zip(names, layouts):
+            if name in declared:
+                checked_layout(lay, declared[name], name)
         try:
-            loaded = self._load(dict(self.options, layouts=structured, shapes=known))
+            loaded = self._load(
+                # the code of the signature's declarations, as `s2s generate`
+                # writes it, checking the leaves' shapes on entry
+                self.options
+                if declared
+                else self._specialized_options(names, layouts, leaves)
+            )
         except S2SError:
             if not all(map(_array_like, (a for a, lay in zip(args, layouts) if lay))):
                 raise
@@ -158,6 +161,22 @@ class StructuredCalls:
         code = StructuredCode(compiled, self._readers(compiled), loaded, layouts)
         self._by_layouts[key] = code
         return code
+
+    def _specialized_options(
+        self, names: list[str], layouts: tuple[Layout | None, ...], leaves: list
+    ) -> dict[str, Any]:
+        """Options for code written for these layouts and the shape patterns of
+        the parameters' leaves."""
+        paths = [
+            path
+            for name, lay in zip(names, layouts)
+            for path in (_paths(name, lay) if lay else [name])
+        ]
+        primals = [leaf for part in leaves[: len(names)] for leaf in part]
+        patterns = pattern_of([shape_key(leaf) for leaf in primals])
+        known = {p: s for p, s in zip(paths, patterns) if s is not None}
+        structured = {n: lay for n, lay in zip(names, layouts) if lay is not None}
+        return dict(self.options, layouts=structured, shapes=known)
 
     def _readers(self, compiled: Callable) -> list[tuple[str, Callable[[], Any]]]:
         """How to read what compiled code takes by keyword when it is called."""

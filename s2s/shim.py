@@ -45,6 +45,7 @@ def call_shim(
     keyword_only: int = 0,
     structured: bool = False,
     vararg: str | None = None,
+    declared: Sequence[str] = (),
 ):
     """`GradFunction.__call__` for one gradient, written with its own parameters and
     named after it (`f_grad`), so that Python binds the arguments (defaults,
@@ -57,7 +58,8 @@ def call_shim(
     than float64, the gradients are returned in the float dtypes of their
     arguments.  When `structured`, a call with a structure (a dict, list or tuple)
     for any parameter runs the gradient's code for structures; `vararg` names
-    the parameter written `*xs` (a tuple: always a structure)."""
+    the parameter written `*xs` (a tuple: always a structure), and `declared`
+    those the signature declares structures (whatever they are given)."""
     name = gradient.__name__
     signature = []
     for k, param in enumerate(params):
@@ -94,7 +96,14 @@ def call_shim(
     ]
     if structured:
         held = [p for p in params if p not in functions]
-        test = " or ".join(f"isinstance({p}, _s2s_structures)" for p in held)
+        test = " or ".join(
+            (
+                "True"
+                if p == vararg or p in declared
+                else f"isinstance({p}, _s2s_structures)"
+            )
+            for p in held
+        )
         lines += (
             [
                 f"    if {test}:",

@@ -155,10 +155,15 @@ def mapped(function: Callable[[Any, Any], Any], layout: Layout, *values: Any) ->
     return rebuilt(layout, iter([function(*column) for column in columns]))
 
 
-def checked_layout(value: Any, expected: Layout, path: str) -> None:
-    """Refuse an argument whose layout is not the declared one, naming the first
-    place they differ."""
-    found = layout_of(value, path)
+def checked_layout(found: Layout | None, expected: Layout, path: str) -> None:
+    """Refuse an argument of layout `found` (None: not a structure) that is not
+    the declared one, naming the first place they differ."""
+    if found is None:
+        raise StructureError(
+            f"{path} is not a structure, but is declared as {expected.describe()}",
+            hint="Pass a structure of the layout the parameter is annotated with, "
+            "or change the annotation.",
+        )
     where = _first_difference(found, expected, path)
     if where is not None:
         raise StructureError(

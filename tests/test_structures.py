@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import s2s
-from s2s.errors import S2SError, ShapeSpecError, WrtError
+from s2s.errors import S2SError, ShapeMismatchError, ShapeSpecError, WrtError
 from s2s.structures import StructureError, layout_of, leaves_of, rebuilt
 
 H = 1e-6
@@ -508,3 +508,20 @@ def test_star_args_after_a_defaulted_parameter_is_refused():
 
     with pytest.raises(S2SError, match=r"before \*xs has a default"):
         s2s.grad(f)(1.0, 2.0, 3.0)
+
+
+def test_a_structure_unlike_its_declaration_is_refused_naming_the_path():
+    g = s2s.grad(declared)
+    params = {"W1": normal(4, 3), "b1": normal(4), "W2": normal(2, 4), "b2": normal(2)}
+    X = normal(5, 3)
+    assert_gradient(declared, [params, X], got=g(params, X))
+    del params["b2"]
+    with pytest.raises(StructureError, match=r"params is \{'W1': array"):
+        g(params, normal(5, 3))
+    with pytest.raises(StructureError, match="params is not a structure"):
+        g(normal(3), normal(5, 3))
+    with pytest.raises(ShapeMismatchError, match=r"params\['b1'\]"):  # shapes too
+        g(
+            {"W1": normal(4, 3), "b1": normal(3), "W2": normal(2, 4), "b2": normal(2)},
+            normal(5, 3),
+        )
