@@ -406,3 +406,31 @@ def test_the_value_a_loop_returns_exists_before_the_loop():
         overwritten_by_a_helper_returning_from_its_loop, wrt=(0, 1)
     )(x, z)
     assert value == 2.0 and not dx.any() and not dz.any()
+
+
+def dict_after_an_early_return(x):
+    if 1.0:
+        return 3
+    unused = {"a": x}
+    extra = x
+    return extra
+
+
+def dict_on_each_path(x, flag):
+    if flag > 0:
+        d = {"a": x * 2.0, "b": x}
+    else:
+        d = {"a": np.sin(x), "b": x * x}
+    return d["a"] + d["b"]
+
+
+def test_a_dict_defined_on_one_path_only_is_no_internal_error():
+    """mutant:77 of the seed-7 campaign: a dict display bound in code after a
+    return met the merge of the branches (a phi of a dict crashed)."""
+    value, g = s2s.value_and_grad(dict_on_each_path)(0.3, 1.0)
+    assert value == pytest.approx(dict_on_each_path(0.3, 1.0))
+    assert g == pytest.approx(central(lambda x: dict_on_each_path(x, 1.0), 0.3))
+    g = s2s.grad(dict_on_each_path)(0.3, -1.0)
+    assert g == pytest.approx(central(lambda x: dict_on_each_path(x, -1.0), 0.3))
+    value, g = s2s.value_and_grad(dict_after_an_early_return)(np.ones((2, 3)))
+    assert value == 3 and np.array_equal(g, np.zeros((2, 3)))

@@ -380,7 +380,14 @@ class Statements:
                     f"Define {name} once, before the if, and choose the values "
                     "it computes with the condition.",
                 )
-            if isinstance(a, tuple) or isinstance(b, tuple):
+            if isinstance(a, dict) or isinstance(b, dict):
+                if not (
+                    isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
+                ):
+                    self.env.pop(name, None)  # a dict on one path only: unreadable
+                    continue
+                self.env[name] = {k: self._phi(region, name, a[k], b[k]) for k in a}
+            elif isinstance(a, tuple) or isinstance(b, tuple):
                 if not (
                     isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
                 ):
