@@ -36,8 +36,8 @@ from .errors import (
 from .fingerprint import Fingerprint, fingerprint, formatted_key
 from .frontend import ParsedFunction, parse_function
 from .frontend.bound import bound_values, unbind, with_bound, wrt_of_function
-from .frontend.live import free_sources, functions_read
 from .frontend.declared import declared_layouts
+from .frontend.live import free_sources, functions_read
 from .frontend.parsed import reads_structures
 from .pipeline import (
     MODES,
@@ -199,7 +199,7 @@ class GradFunction(StructuredCalls):
         # (a changed one makes the gradient generate its code again).
         parsed.resolve = functools.lru_cache(maxsize=None)(parsed.resolve)
         self._parsed = parsed
-        self._by_layouts = {}
+        self._by_layouts, self._by_call = {}, {}
         try:
             positions, self.many = resolve_parsed_wrt(parsed, wrt)
             self._positions = positions

@@ -9,7 +9,7 @@ structures (:class:`StructuredCalls`, a part of :class:`s2s.api.GradFunction`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -88,19 +88,30 @@ class StructuredCalls:
     `options`, `_raise_failure`, `_regenerated`, `_keywords`, `_passed`, and
     `_load(options)` (the module generated with these options)."""
 
-    _by_layouts: dict[tuple, StructuredCode]
+    _by_layouts: dict[tuple, StructuredCode]  # by layouts and leaf shapes
+    _by_call: dict[tuple, StructuredCode]  # by call key (see call_key)
 
     def _structured_call(self, args: tuple) -> Any:
         """The gradient at `args`, where some are structures."""
-        code = self._structured_code(args)
-        args = tuple(
-            (
-                (mapped(as_real, lay, a) if lay else as_real(a))
-                if k in self._reals
-                else a
+        key = tuple(map(call_key, args))  # cheap: what the code depends on
+        code = self._by_call.get(key)
+        if code is None:
+            code = self._by_call[key] = replace(
+                self._structured_code(args),
+                reals=any(
+                    _has_integers(args[k], layout_of_arg(args[k])) for k in self._reals
+                ),
+                narrow=any(has_narrow_floats(args[k]) for k in self._positions),
             )
-            for k, (a, lay) in enumerate(zip(args, code.layouts))
-        )
+        if code.reals:
+            args = tuple(
+                (
+                    (mapped(as_real, lay, a) if lay else as_real(a))
+                    if k in self._reals
+                    else a
+                )
+                for k, (a, lay) in enumerate(zip(args, code.layouts))
+            )
         compiled, keywords = code.compiled, code.keywords
         if compiled is None:  # lists of numbers read as arrays
             compiled = self._specialized(args) if self._specialize else self._compiled
@@ -112,7 +123,7 @@ class StructuredCalls:
                 return self._regenerated(e.s2s_stale, args)
             self._raise_failure(e, args)
             raise
-        if any(has_narrow_floats(args[k]) for k in self._positions):
+        if code.narrow:
             return self._in_argument_dtypes(result, args)
         return result
 
@@ -205,12 +216,34 @@ class StructuredCalls:
 class StructuredCode:
     """Code written for arguments of some layouts: the compiled function, how to
     read what it takes by keyword (data the function reads from outside), the
-    module, and the layouts (None for an argument that is not a structure)."""
+    module, and the layouts (None for an argument that is not a structure); for
+    the arguments of a call key (see :func:`call_key`), whether integers are made
+    reals first and whether the gradients are returned in narrower floats."""
 
     compiled: Callable
     keywords: list[tuple[str, Callable[[], Any]]]
     loaded: Any
     layouts: tuple[Layout | None, ...]
+    reals: bool = True
+    narrow: bool = True
+
+
+def call_key(x: Any) -> Any:
+    """What the code run for an argument depends on, computed quickly on every
+    call: a structure's kinds and keys, its constants, and each leaf's shape and
+    dtype (equal keys: the same code, the same conversions)."""
+    kind = type(x)
+    if kind is np.ndarray:
+        return (x.shape, x.dtype.char)
+    if kind is float or kind is int:
+        return kind
+    if kind is dict:
+        return (dict, tuple(x), tuple(map(call_key, x.values())))
+    if kind is list or isinstance(x, tuple):
+        return (kind, tuple(map(call_key, x)))
+    if x is None or kind is str or kind is bool:
+        return (kind, x)
+    return (kind, id(x))  # anything else: its own key (refused, or data)
 
 
 def _refuse_strings(layout: Layout, name: str) -> None:
@@ -224,6 +257,17 @@ def _refuse_strings(layout: Layout, name: str) -> None:
                 "another argument, or differentiate with respect to the others "
                 "(wrt=...).",
             )
+
+
+def layout_of_arg(value: Any) -> Layout | None:
+    """An argument's layout, None for one that is not a structure."""
+    return layout_of(value, "argument") if is_structure(value) else None
+
+
+def _has_integers(value: Any, layout: Layout | None) -> bool:
+    """Whether an argument holds integers (numbers or arrays) to make reals."""
+    leaves = leaves_of(value, layout) if layout is not None else [value]
+    return any(as_real(leaf) is not leaf for leaf in leaves)
 
 
 def _array_like(value: Any) -> bool:
