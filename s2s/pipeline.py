@@ -341,7 +341,9 @@ def gradient_code(gradient: StaticGradient) -> ParsedFunction:
     when the file runs.  Held in memory (and by linecache) for this process."""
     from .frontend.static import static_resolver
 
-    text = generate(gradient.function, gradient.wrt).module.raw
+    text = generate(
+        gradient.function, gradient.wrt, has_aux=gradient.has_aux
+    ).module.raw
     filename = pseudo_filename(gradient.function.name, text)
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     module = ast.parse(text)

@@ -786,3 +786,162 @@ def test_mode_needs_a_named_function(project):
     assert_clean_failure(
         s2s("generate", "plain.py:f", "--mode", "fast", cwd=project), 2
     )
+
+
+# --- has_aux: functions returning (value, aux) -----------------------------------------
+
+AUX = """\
+import numpy as np
+
+import s2s
+from s2s import value_and_grad as VG
+
+
+@s2s.grad(has_aux=True)
+def fit(params: {"w": "n", "b": ""}, x):
+    z = np.tanh(x @ params["w"] + params["b"])
+    return np.sum(z**2), {"z": z, "mean": np.mean(z)}
+
+
+@VG(argnums=(0,), has_aux=True)
+def wave(w, x):
+    z = np.sin(w * x)
+    return np.sum(z * z), z
+
+
+def plain(w, x):
+    z = np.sin(w * x) * np.exp(x)
+    return np.sum(z), z
+"""
+
+_AUX_KEYS_AGREE = """
+import numpy as np, s2s, aux
+print(aux.fit.provenance, aux.wave.provenance,
+      s2s.grad(aux.plain, has_aux=True).provenance)
+"""
+
+
+def test_has_aux_modules_return_grads_and_aux(tmp_path):
+    """Decorated with has_aux=True (argnums spelling wrt), or named with --has-aux:
+    FUNC_grad returns (grads, aux) and FUNC_value_and_grad ((value, aux), grads),
+    the gradients those of the value, the content keys those of s2s.grad."""
+    path = tmp_path / "aux.py"
+    path.write_text(AUX)
+    for args in (["aux.py"], ["aux.py:plain", "--has-aux"]):
+        result = s2s("generate", *args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    out = tmp_path / "generated"
+    assert sorted(os.listdir(out)) == ["aux_fit.py", "aux_plain.py", "aux_wave.py"]
+    for name, command in [
+        ("fit", "aux.py:fit --has-aux"),
+        ("wave", "aux.py:wave --wrt 0, --has-aux"),
+        ("plain", "aux.py:plain --has-aux"),
+    ]:
+        text = (out / f"aux_{name}.py").read_text()
+        assert f"regenerate with `s2s generate {command}`" in text
+        again = s2s("generate", *shlex.split(command), "--check", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 3))
+    params = {"w": rng.normal(size=3), "b": 0.3}
+    fit = _imported(out / "aux_fit.py")
+    f = function_from_file(str(path), "fit")
+    (g, aux), z = fit.fit_grad(params, x), np.tanh(x @ params["w"] + params["b"])
+    np.testing.assert_allclose(aux["z"], z)
+    assert aux["mean"] == pytest.approx(np.mean(z))
+    numeric = {
+        "w": numeric_gradient(lambda w: f({**params, "w": w}, x)[0], [params["w"]], 0),
+        "b": numeric_gradient(lambda b: f({**params, "b": b}, x)[0], [params["b"]], 0),
+    }
+    assert sorted(g) == ["b", "w"]
+    for key in g:
+        np.testing.assert_allclose(g[key], numeric[key], rtol=RTOL, atol=ATOL)
+    (value, aux2), g2 = fit.fit_value_and_grad(params, x)
+    assert value == pytest.approx(np.sum(z**2))
+    np.testing.assert_allclose(aux2["z"], z)
+    np.testing.assert_allclose(g2["w"], g["w"])
+
+    w, x = rng.normal(size=5), rng.normal(size=5)
+    for name, wrapped in [("wave", True), ("plain", False)]:
+        module = _imported(out / f"aux_{name}.py")
+        f = function_from_file(str(path), name)
+        numeric = numeric_gradient(lambda w: f(w, x)[0], [w], 0)
+        grads, aux = getattr(module, f"{name}_grad")(w, x)
+        (value, aux2), grads2 = getattr(module, f"{name}_value_and_grad")(w, x)
+        dw = grads[0] if wrapped else grads  # argnums=(0,): a tuple of one
+        assert isinstance(grads, tuple) == wrapped
+        np.testing.assert_allclose(dw, numeric, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(aux, f(w, x)[1])
+        np.testing.assert_allclose(aux2, f(w, x)[1])
+        assert value == pytest.approx(f(w, x)[0])
+
+    # s2s.grad finds each committed module by its content key.
+    env = environment(cache_dir=tmp_path / "cache")
+    result = python(_AUX_KEYS_AGREE, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["committed"] * 3
+
+
+_AUX_ERRORS = """\
+import numpy as np
+import s2s
+
+WHICH = "w"
+AUX = True
+
+
+@s2s.grad(wrt=WHICH, has_aux=True)
+def named(w, x):
+    return np.sum(w * x), x
+
+
+@s2s.grad(has_aux=AUX)
+def unknown(w):
+    return np.sum(w), w
+
+
+@s2s.grad(wrt=0, argnums=0)
+def both(w):
+    return np.sum(w)
+
+
+def single(w):
+    return np.sum(w * w)
+"""
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["generate", "aux.py:single", "--has-aux", "--mode", "jvp"], "--has-aux "),
+        (["show", "aux.py:single", "--has-aux", "--mode", "hvp"], "--has-aux "),
+        (["generate", "aux.py:named", "--wrt", "w", "--mode", "vjp"], "has_aux=True"),
+        (["generate", "aux.py", "--has-aux"], "--has-aux applies to PATH.py:FUNC"),
+        (["generate", "aux.py:single", "--has-aux"], "must return a pair"),
+        (["generate", "aux.py:named"], "wrt must be written as a constant"),
+        (["generate", "aux.py:unknown"], "has_aux must be written as True or"),
+        (["generate", "aux.py:both"], "given both wrt and argnums"),
+        (["check", "aux.py:named", "--wrt", "w"], "check compares the gradient"),
+    ],
+)
+def test_has_aux_conflicts_are_refused_with_a_hint(tmp_path, args, words):
+    (tmp_path / "aux.py").write_text(_AUX_ERRORS)
+    result = s2s(*args, cwd=tmp_path)
+    assert_clean_failure(result, 2)
+    assert words in result.stderr
+    assert len(result.stderr.strip().splitlines()) >= 2  # the message, then a hint
+    assert not (tmp_path / "generated").exists()
+
+
+def test_has_aux_option_given_for_what_the_decorator_cannot_say(tmp_path):
+    """Given on the command line, an option is not read from the decorator."""
+    (tmp_path / "aux.py").write_text(_AUX_ERRORS)
+    named = s2s("show", "aux.py:named", "--wrt", "w", cwd=tmp_path)
+    assert named.returncode == 0, named.stderr
+    assert "return (total, x), dw\n" in named.stdout
+    unknown = s2s("show", "aux.py:unknown", "--has-aux", cwd=tmp_path)
+    assert unknown.returncode == 0, unknown.stderr
+    assert "return (total, w), dw\n" in unknown.stdout
+    plain = s2s("show", "aux.py:single", cwd=tmp_path)
+    assert plain.returncode == 0 and "has-aux" not in plain.stdout

@@ -31,7 +31,7 @@ from .modules import (
     output_path,
     render,
 )
-from .targets import Target, parse_wrt, split_target, targets
+from .targets import Target, parse_wrt, refuse_aux_in_mode, split_target, targets
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -50,11 +50,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
             hint="Pass the file's path with --stdin-filename PATH.py "
             "(e.g. s2s generate - --stdin-filename model.py --check < model.py).",
         )
+    refuse_aux_in_mode(args.mode, args.has_aux)
     load_rules(args.rules)
     chosen, failed = [], 0
     for spec in args.targets:
         try:
-            chosen.extend(targets([spec], args.wrt, args.mode, args.skip_undecorated))
+            chosen.extend(
+                targets(
+                    [spec], args.wrt, args.mode, args.skip_undecorated, args.has_aux
+                )
+            )
         except InternalError:
             raise
         except S2SError as e:
@@ -162,7 +167,7 @@ DUMPS = {
 
 def cmd_show(args: argparse.Namespace) -> int:
     load_rules(args.rules)
-    for target in targets(args.targets, args.wrt, args.mode):
+    for target in targets(args.targets, args.wrt, args.mode, has_aux=args.has_aux):
         if args.dump == "module":
             sys.stdout.write(render(target, rules=args.rules))
             continue
@@ -192,6 +197,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     load_rules(args.rules)
     status = EXIT_OK
     for target in targets([args.target], args.wrt):
+        if target.has_aux:
+            raise S2SError(
+                f"{shown_path(target.path)}:{target.name} is decorated with "
+                "has_aux=True, and check compares the gradient of a function "
+                "returning one value",
+                hint="Check a function that returns the value alone (the same "
+                "computation without its aux).",
+            )
         # An unsupported construct is reported (exit 2) before anything runs.
         graph = generate(parse_file(target.path, target.name), target.wrt).graph
         f = function_from_file(target.path, target.name)

@@ -95,16 +95,28 @@ def _add_mode(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_has_aux(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--has-aux",
+        action="store_true",
+        help="the function returns (value, aux): FUNC_grad returns (grads, aux) and "
+        "FUNC_value_and_grad ((value, aux), grads), aux passed on as it is (default: "
+        "the decorator's has_aux for a function decorated with @s2s.grad)",
+    )
+
+
 def _add_generate(sub: Any) -> None:
     p = sub.add_parser(
         "generate",
         help="write gradient modules to a directory",
         description="Write one gradient module per function.  PATH.py:FUNC names a "
         "function; PATH.py alone means every function in it decorated with "
-        "@s2s.grad (with the decorator's wrt).  Files are read, never run.",
+        "@s2s.grad (with the decorator's wrt and has_aux).  Files are read, never "
+        "run.",
     )
     _add_targets(p, "targets")
     _add_mode(p)
+    _add_has_aux(p)
     p.add_argument(
         "-o", "--output", default=DEFAULT_OUTPUT, help="directory (default: generated)"
     )
@@ -139,6 +151,7 @@ def _add_show(sub: Any) -> None:
     )
     _add_targets(p, "targets")
     _add_mode(p)
+    _add_has_aux(p)
     p.add_argument(
         "--dump",
         choices=list(DUMPS),

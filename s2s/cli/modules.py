@@ -40,9 +40,11 @@ RULES_HELP = (
 )
 
 
-def build(path: str, name: str, wrt: str | None, mode: str = "grad") -> Stages:
+def build(
+    path: str, name: str, wrt: str | None, mode: str = "grad", has_aux: bool = False
+) -> Stages:
     """Run the pipeline on `name` in the file `path` (wrt as given to --wrt)."""
-    target = Target(path, name, parse_wrt(wrt), mode)
+    target = Target(path, name, parse_wrt(wrt), mode, has_aux)
     return generate(parse_file(path, name), target.wrt, **target.options)
 
 
@@ -90,6 +92,8 @@ def regenerate_command(
         words += ["--wrt", wrt]
     if target.mode != "grad":
         words += ["--mode", target.mode]
+    if target.has_aux:
+        words += ["--has-aux"]
     if os.path.normpath(output) != DEFAULT_OUTPUT:
         words += ["-o", output.replace(os.sep, "/")]
     for spec in rules:

@@ -89,17 +89,24 @@ class StaticGradient:
     function: ParsedFunction
     wrt: Any
     with_value: bool
+    has_aux: bool = False  # the function returns (value, aux)
 
 
-def _transform_wrt(call: ast.Call | None) -> Any:
-    """The wrt of `s2s.grad(f, wrt=...)` or `@s2s.grad(wrt=...)`, if a constant."""
+def _transform_options(call: ast.Call | None) -> tuple[Any, bool] | None:
+    """The wrt (or argnums) and has_aux of `s2s.grad(f, wrt=...)` or
+    `@s2s.grad(wrt=..., has_aux=...)`; None unless both are constants."""
     if call is None:
-        return 0
+        return 0, False
     keywords = {k.arg: k.value for k in call.keywords}
+    if "wrt" in keywords and "argnums" in keywords:
+        return None
     try:
-        return ast.literal_eval(keywords["wrt"]) if "wrt" in keywords else 0
+        wrt = keywords.get("wrt", keywords.get("argnums"))
+        wrt = 0 if wrt is None else ast.literal_eval(wrt)
+        has_aux = ast.literal_eval(keywords.get("has_aux", ast.Constant(False)))
     except ValueError:
         return None
+    return (wrt, has_aux) if isinstance(has_aux, bool) else None
 
 
 @dataclass(frozen=True)
@@ -416,18 +423,20 @@ class StaticScope:
     def _gradient(
         self, node: ast.FunctionDef, transform: str, call: ast.Call | None
     ) -> Binding:
-        wrt = _transform_wrt(call)
+        options = _transform_options(call)
         try:
             defaults = tuple(
                 constant_value(d, self._constant) for d in default_nodes(node.args)
             )
         except (ValueError, TypeError, ArithmeticError):
-            wrt = None
-        if wrt is None:  # s2s would need to run the file to know it
+            options = None
+        if options is None:  # s2s would need to run the file to know it
             return Binding("unsupported", None)
         parsed = ParsedFunction(node, self.filename, self.lines, self)
         parsed.defaults = defaults
-        return Binding("function", StaticGradient(parsed, wrt, TRANSFORMS[transform]))
+        wrt, has_aux = options
+        made = StaticGradient(parsed, wrt, TRANSFORMS[transform], has_aux)
+        return Binding("function", made)
 
 
 def static_resolver(

@@ -119,7 +119,13 @@ class Lowerer(
             raise self.fn.error(
                 node,
                 f"{node.name} returns a tuple; a gradient needs a scalar result",
-                "Return a single scalar (for example the sum of the parts).",
+                "Return a single scalar (for example the sum of the parts)"
+                + (
+                    "; a gradient of a function returning (value, aux) is taken "
+                    "with has_aux=True (s2s generate --has-aux)."
+                    if isinstance(result, tuple) and len(result) == 2
+                    else "."
+                ),
             )
         if isinstance(result, Const) and not isinstance(result.value, (int, float)):
             raise UnsupportedSyntaxError(
