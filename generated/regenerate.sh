@@ -5,12 +5,14 @@
 #   bash generated/regenerate.sh --check    (exit 1 if any module is stale; used by the tests)
 set -euo pipefail
 status=0
-# Each line: PATH.py:FUNCTION WRT [MODE] (MODE: grad, the default, jvp, vjp or hvp).
+# Each line: PATH.py:FUNCTION WRT [MODE [OPTION...]] (MODE: grad, the default, jvp,
+# vjp or hvp; OPTION: more options of s2s generate, such as --has-aux).
 # A line may read a module written by an earlier line (a gradient of a gradient).
-while read -r target wrt mode; do
+while read -r target wrt mode options; do
   [[ -z "$target" || "$target" == \#* ]] && continue
+  # shellcheck disable=SC2086  # the options are words
   "${PYTHON:-python3}" -m s2s generate "$target" --wrt "$wrt" --mode "${mode:-grad}" \
-    -o generated "$@" || status=1
+    ${options:-} -o generated "$@" || status=1
 done <<'TARGETS'
 examples/graph.py:J a,b,c
 examples/chain_rule.py:f x,y,z
@@ -26,5 +28,6 @@ examples/newton_scalar.py:energy x hvp
 generated/newton_scalar_energy.py:energy_grad x
 examples/newton_logistic.py:loss w
 examples/newton_logistic.py:loss w hvp
+examples/mlp_dict.py:loss params grad --has-aux
 TARGETS
 exit $status

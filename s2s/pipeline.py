@@ -126,6 +126,12 @@ def generate(
     by path, `params['W1']`); with `has_aux` the function returns `(value, aux)`
     and the derivatives pass `aux` on."""
     check_mode(mode)
+    if has_aux and mode != "grad":
+        raise S2SError(
+            f"has_aux applies to gradients, and mode {mode!r} differentiates a "
+            "function returning one value",
+            hint="Differentiate a function that returns the value alone.",
+        )
     from .ad.reverse import reverse
     from .emit import emit_module
     from .ir import Namespace, all_values, verify

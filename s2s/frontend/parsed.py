@@ -305,7 +305,8 @@ def is_data(value: Any) -> bool:
 
 
 def free_names(node: ast.FunctionDef) -> list[str]:
-    """The names a function reads that are not its parameters, sorted.
+    """The names a function reads that are not its parameters, sorted: in its
+    defaults and its body (annotations are declarations, never read).
 
     Locals are kept: s2s resolves a name it has not seen assigned yet from the
     module, so a local that shadows a module constant may still read it.
@@ -313,9 +314,11 @@ def free_names(node: ast.FunctionDef) -> list[str]:
     args = node.args
     params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    parts = [*args.defaults, *(d for d in args.kw_defaults if d), *node.body]
     loaded = {
         n.id
-        for n in ast.walk(node)
+        for part in parts
+        for n in ast.walk(part)
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
     }
     return sorted(loaded - params)

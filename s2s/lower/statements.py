@@ -288,7 +288,7 @@ class Statements:
             self.name_leaf(result, target.id)
             return
         if isinstance(target, ast.Tuple) and all(
-            isinstance(t, ast.Name) for t in target.elts
+            isinstance(t, (ast.Name, ast.Tuple)) for t in target.elts
         ):
             if isinstance(value, ast.Tuple):
                 values = tuple(
@@ -310,6 +310,9 @@ class Statements:
                     ),
                 )
             for t, v in zip(target.elts, values):
+                if isinstance(t, ast.Tuple):  # (value, aux), grads = ...
+                    self.assign_value(t, v)
+                    continue
                 if isinstance(v, Var) and v.role == Role.TEMP:
                     v.hint, v.role = t.id, Role.USER
                 self.name_leaf(v, t.id)
