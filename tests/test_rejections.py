@@ -27,7 +27,7 @@ CASES = [
     ("update_under_a_view", s2s.UnsupportedSyntaxError, "'z' holds a view of"),
     ("is_comparison", s2s.UnsupportedSyntaxError, "only to None"),
     ("bitwise", s2s.UnsupportedSyntaxError, "operator"),
-    ("star_args", s2s.UnsupportedSyntaxError, "*args"),
+    ("star_kwargs", s2s.UnsupportedSyntaxError, "**kwargs"),
     ("missing_return", s2s.UnsupportedSyntaxError, "return"),
     ("einsum_implicit", s2s.UnsupportedSyntaxError, "explicit"),
     ("einsum_repeated_output", s2s.UnsupportedSyntaxError, "repeats a label"),
