@@ -30,6 +30,7 @@ class Naming:
         self.prefer: list[tuple[Var, Var]] = []
         self.parent: dict[Var, Var] = {}
         self.order: dict[Var, int] = {}
+        self.known: dict[tuple[int, frozenset], set[Var]] = {}  # loops' live-ins
 
     # liveness and interference
 
@@ -87,6 +88,17 @@ class Naming:
         return ins[0] | ins[1] | self.reads([s.cond])
 
     def _loop(self, s: Loop, live: set[Var], record: bool) -> set[Var]:
+        if record:
+            return self._loop_liveness(s, live, True)
+        # A loop nested in loops is asked again at each step of their fixed
+        # points, mostly with what it was asked before: answer those from memory
+        # (else the work doubles with each level of nesting).
+        key = (id(s), frozenset(live))
+        if key not in self.known:
+            self.known[key] = self._loop_liveness(s, live, False)
+        return set(self.known[key])
+
+    def _loop_liveness(self, s: Loop, live: set[Var], record: bool) -> set[Var]:
         as_carried = dict(zip(s.outs, s.carried))
         after = {as_carried.get(v, v) for v in live}
         index = {s.index} if s.index else set()

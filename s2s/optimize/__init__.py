@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..ir import FunctionSpec, Stmt, verify_body
+from ..shapes.classes import shared_classes
 from ..shapes.specialize import specialize
 from .broadcasts import simplify_shapes
 from .cleanup import (
@@ -44,7 +45,10 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("constants", lambda s, r, f: fold_constants(s, r)),
     ("branches", lambda s, r, f: fold_branches(s, r)),
     ("common subexpressions", lambda s, r, f: eliminate_common_subexpressions(s, r)),
-    ("broadcasts", lambda s, r, f: simplify_shapes(s, r, f.params, f.alike)),
+    (
+        "broadcasts",
+        lambda s, r, f: simplify_shapes(s, r, f.params, shared_classes(s, f)),
+    ),
     ("products", arrange_products),
     ("dead code", lambda s, r, f: eliminate_dead_code(s, r)),
     ("tapes", lambda s, r, f: prune_tapes(s, r)),
@@ -74,12 +78,15 @@ def optimize(spec: FunctionSpec) -> Optimized:
     """Run the passes over one function to a fixed point."""
     check = os.environ.get("S2S_VERIFY_PASSES") == "1"
     body, roots = spec.body(), [spec.returns]
+    spec.analyses.clear()
     changed = True
     while changed:
         changed = False
         for name, run in PASSES:
             body, roots, did = run(body, roots, spec)
             changed |= did
+            if did:  # the analyses were of the statements before the pass
+                spec.analyses.clear()
             if check:
                 done = Optimized(spec, body, roots[0])
                 verify_body(spec.params, body, roots, lambda: f"after {name}:\n{done}")

@@ -30,13 +30,13 @@ def simplify_shapes(
     stmts: list[Stmt],
     roots: list[Any],
     params: Iterable[Var],
-    alike: Iterable[tuple[Var, Var]] = (),
+    classes: ShapeClasses | None = None,
 ):
     """Drop `_unbroadcast(g, x)` where g and x provably have the same shape; make
     zeros of a provably scalar shape `0.0`; read shapes off the best-named value of
     the same shape that is visible there (a parameter rather than a temporary), so
     that the temporary need not be kept."""
-    classes = ShapeClasses(stmts, alike)
+    classes = classes or ShapeClasses(stmts)
     undefined = maybe_undefined(stmts)  # no stand-ins: they may not exist when read
 
     def prefer(best: dict[Var, Var], v: Var) -> None:

@@ -59,7 +59,7 @@ from ..ir import (
     walk,
 )
 from ..primitives import PRIMITIVES
-from ..shapes.classes import ShapeClasses
+from ..shapes.classes import ShapeClasses, shared_classes
 from ..shapes.inference import ShapeInference
 
 
@@ -122,7 +122,7 @@ class _Products:
 
     @functools.cached_property
     def classes(self) -> ShapeClasses:
-        return ShapeClasses(self.stmts, self.spec.alike)
+        return shared_classes(self.stmts, self.spec)
 
     @functools.cached_property
     def integral(self) -> set[Var]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from ..ir import Const, If, Loop, Op, Operand, Stmt, Var, walk
+from ..ir import Const, FunctionSpec, If, Loop, Op, Operand, Stmt, Var, walk
 from ..primitives import PRIMITIVES
 
 
@@ -75,10 +75,13 @@ class ShapeClasses:
                 if isinstance(made, Op) and made.prim in ("range", "reversed"):
                     self.union(s.index, self.SCALAR)
         self.rows: dict[tuple, Var] = {}  # x[i] and x[j] have one shape
-        changed = True
+        order, changed = list(walk(stmts)), True
         while changed:
-            changed = False
-            for s in walk(stmts):
+            # Shapes flow from arguments to results and, through elementwise
+            # ops with scalar results, back: walk each way in turn, so a chain
+            # of ops takes a few rounds rather than one per op.
+            changed, order = False, order[::-1]
+            for s in order:
                 if isinstance(s, Op):
                     changed |= self._visit(s)
                 elif isinstance(s, If):
@@ -92,8 +95,11 @@ class ShapeClasses:
             return self.SCALAR
         if x is None:
             return Var("<undefined>", "<undefined>")
-        while self.parent.get(x, x) is not x:
-            x = self.parent[x]
+        parent = self.parent
+        while parent.get(x, x) is not x:
+            up = parent[x]
+            parent[x] = parent.get(up, up)  # path halving: later finds are short
+            x = up
         return x
 
     def union(self, a: Operand, b: Operand) -> bool:
@@ -157,3 +163,11 @@ def _bounds(spec: tuple, parts: tuple) -> tuple:
         elif item[0] in ("value", "list"):
             parts.pop(0)
     return tuple(bounds)
+
+
+def shared_classes(stmts: list[Stmt], spec: FunctionSpec) -> ShapeClasses:
+    """The shape classes of a function's statements as they are now, made once and
+    shared by the optimizer's passes until one of them changes the statements."""
+    if "classes" not in spec.analyses:
+        spec.analyses["classes"] = ShapeClasses(stmts, spec.alike)
+    return spec.analyses["classes"]

@@ -22,6 +22,8 @@ from ..ir import (
     Operand,
     Stmt,
     Var,
+    operands,
+    walk,
 )
 from ..primitives import PRIMITIVES, parse_einsum
 from .algebra import (  # noqa: F401  (Shape and Dim are read from here too)
@@ -57,6 +59,8 @@ class ShapeInference:
         #: Values whose shape is () because a check says so, not because it follows.
         self.assumed: set[Var] = set()
         self.pushed: dict[Var, list] = {}
+        self.analysed: dict[int, tuple] = {}  # loop -> what it read when analysed
+        self.outside: dict[int, tuple] = {}  # loop -> what it reads from outside
         self.block(stmts)
 
     # reading operands
@@ -141,6 +145,43 @@ class ShapeInference:
                 self.loop(s)
 
     def loop(self, s: Loop) -> None:
+        # A loop nested in loops is analysed at each step of their fixed points:
+        # where nothing it reads from outside has changed, its shapes are those
+        # found last time (else the work doubles with each level of nesting).
+        reads, tapes = self._outside(s)
+        key = (
+            [self.abstract(v) for v in reads],
+            [self.pushed.get(t) for t in tapes],
+        )
+        if self.analysed.get(id(s)) == key:
+            return
+        self._analyse_loop(s)
+        self.analysed[id(s)] = key
+
+    def _outside(self, s: Loop) -> tuple[list[Var], list[Var]]:
+        """What a loop reads from outside it, and the tapes it pushes or pops."""
+        if id(s) not in self.outside:
+            inner = list(walk([s]))
+            defined = {v for t in inner for v in t.defines}
+            for t in inner:  # a loop's own carried values and index
+                if isinstance(t, Loop):
+                    defined.update(t.carried, [t.index] if t.index else [])
+            reads = {
+                v
+                for t in inner
+                for v in operands(t)
+                if isinstance(v, Var) and v not in defined
+            }
+            tapes = {
+                t.args[0]
+                for t in inner
+                if isinstance(t, Op) and t.prim in ("push", "pop")
+            }
+            order = lambda v: v.name
+            self.outside[id(s)] = (sorted(reads, key=order), sorted(tapes, key=order))
+        return self.outside[id(s)]
+
+    def _analyse_loop(self, s: Loop) -> None:
         for c, init in zip(s.carried, s.inits):
             self.assign(c, self.abstract(init))
         if s.index is not None:
