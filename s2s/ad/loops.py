@@ -210,9 +210,15 @@ class LoopReversal:
             region.carries = [
                 replace(c, next=popped.get(c.next, c.next)) for c in region.carries
             ]
+        readers: dict[Var, list[Stmt]] = {}  # each value's readers in reverse_body
+        for st in walk(reverse_body):
+            for x in operands(st):
+                found = readers.setdefault(x, []) if isinstance(x, Var) else None
+                if found is not None and (not found or found[-1] is not st):
+                    found.append(st)
         for block in self._blocks(loop):
             needed = [v for st in block for v in st.defines if v in read]
-            needed = [self.shape_instead(v, block, reverse_body) for v in needed]
+            needed = [self.shape_instead(v, block, readers.get(v, [])) for v in needed]
             if needed:
                 self.tape(needed, block, len(block), self.mirror[id(block)])
 
@@ -238,14 +244,10 @@ class LoopReversal:
             chained.add(c)
         return chained
 
-    def shape_instead(self, v: Var, block: list[Stmt], reverse_body: list[Stmt]) -> Var:
+    def shape_instead(self, v: Var, block: list[Stmt], readers: list[Stmt]) -> Var:
         """When the reverse loop reads `v` only for its shape (to sum a broadcast
-        adjoint back to it), save `np.shape(v)` instead of v's array."""
-        readers = [
-            st
-            for st in walk(reverse_body)
-            if any(x is v for x in operands(st) if isinstance(x, Var))
-        ]
+        adjoint back to it: all its `readers` there do), save `np.shape(v)`
+        instead of v's array."""
         if not readers or not all(_reads_only_shape(st, v) for st in readers):
             return v
         shape = self.builder.var(v.hint + "_shape", Role.TEMP)

@@ -27,7 +27,8 @@ class ShapeClasses:
 
     def __init__(self, stmts: list[Stmt], alike: Iterable[tuple[Var, Var]] = ()):
         self.alike = list(alike)  # pairs known to have one shape (a value, its tangent)
-        loops = [s for s in walk(stmts) if isinstance(s, Loop)]
+        self.walked = list(walk(stmts))  # every statement, nested ones too, once
+        loops = [s for s in self.walked if isinstance(s, Loop)]
         assumed = {
             (loop, k)
             for loop in loops
@@ -36,7 +37,7 @@ class ShapeClasses:
         }
         while True:
             self.parent: dict[Var, Var] = {}
-            self._solve(stmts, assumed)
+            self._solve(assumed)
             broken = {
                 (loop, k)
                 for loop, k in assumed
@@ -46,9 +47,10 @@ class ShapeClasses:
                 break
             assumed -= broken
 
-    def _solve(self, stmts: list[Stmt], assumed: set) -> None:
-        defs = {s.out: s for s in walk(stmts) if isinstance(s, Op)}
-        pushes = [s for s in walk(stmts) if isinstance(s, Op) and s.prim == "push"]
+    def _solve(self, assumed: set) -> None:
+        walked = self.walked
+        defs = {s.out: s for s in walked if isinstance(s, Op)}
+        pushes = [s for s in walked if isinstance(s, Op) and s.prim == "push"]
         sites = Counter(s.args[0] for s in pushes)
         # What is popped is what was pushed, when a tape is pushed in one place.
         pushed = {s.args[0]: s.args[1:] for s in pushes if sites[s.args[0]] == 1}
@@ -56,11 +58,9 @@ class ShapeClasses:
             self.union(a, b)
         # shape_of[s] is an array whose shape the tuple s is (made by `shape`).
         self.shape_of: dict[Var, Operand] = {
-            s.out: s.args[0]
-            for s in walk(stmts)
-            if isinstance(s, Op) and s.prim == "shape"
+            s.out: s.args[0] for s in walked if isinstance(s, Op) and s.prim == "shape"
         }
-        for s in walk(stmts):  # a value popped off a tape is the value pushed
+        for s in walked:  # a value popped off a tape is the value pushed
             if isinstance(s, Op) and s.prim == "pop":
                 for a, b in zip(s.outs, pushed.get(s.args[0], ())):
                     self.union(a, b)
@@ -69,13 +69,13 @@ class ShapeClasses:
         for loop, k in assumed:
             self.union(loop.carried[k], loop.inits[k])
             self.union(loop.outs[k], loop.carried[k])
-        for s in walk(stmts):  # the index of a loop over a range is an int
+        for s in walked:  # the index of a loop over a range is an int
             if isinstance(s, Loop) and s.index is not None:
                 made = defs.get(s.iterable)
                 if isinstance(made, Op) and made.prim in ("range", "reversed"):
                     self.union(s.index, self.SCALAR)
         self.rows: dict[tuple, Var] = {}  # x[i] and x[j] have one shape
-        order, changed = list(walk(stmts)), True
+        order, changed = walked, True
         while changed:
             # Shapes flow from arguments to results and, through elementwise
             # ops with scalar results, back: walk each way in turn, so a chain
