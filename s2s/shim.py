@@ -4,13 +4,10 @@ arguments and reports a wrong call as for `f`, and a call costs little.  It make
 differentiated arguments reals, picks the compiled code for their shapes, passes what
 the code reads from the function's closure, checks that the functions the code
 inlined are still the ones their names hold, and hands failures to the gradient to
-explain.  Called with Python floats, once it knows the code for floats, it runs
-that code's lines in its own frame."""
+explain."""
 
 from __future__ import annotations
 
-import ast
-import linecache
 import numbers
 from typing import Any, Callable, Mapping, Sequence
 
@@ -59,8 +56,7 @@ def call_shim(
 
     Python floats, the common case of scalar code, are tested first: none is a
     structure, an integer or a narrow float, so once `floats`, the code for
-    floats, is known, a call with floats only tests their types and runs it, its
-    body written into the shim's own (see :func:`_inlined_body`) where it can be.
+    floats, is known, a call with floats only tests their types and runs it.
     Until then, the first call with floats hands the code it ran to the
     gradient's `_floats_known`, which writes the shim again with it.
 
@@ -99,9 +95,9 @@ def call_shim(
     all_floats = " and ".join(f"type({p}) is float" for p in held)
     if vararg in params or set(declared) & set(params):
         all_floats = ""  # always structures
-    if all_floats and floats is not None:  # _RUN: the code for floats, run
+    if all_floats and floats is not None:
         lines.append(f"    if {all_floats}:")
-        lines += _attempt([_RUN], call, "        ")
+        lines += _attempt([f"return _s2s_floats({call}{passed})"], call, "        ")
     if structured and held:
         test = " or ".join(
             (
@@ -137,22 +133,7 @@ def call_shim(
         "    return _s2s_result",
     ]
     text = "\n".join(lines)
-    code, namespace, own = None, {}, False
-    body = (
-        _inlined_body(floats, params, [k for k, _, _ in keywords])
-        if _RUN in text
-        else None
-    )
-    if body is not None:  # its own lines run here (after its keyword arguments)
-        run = [f"{k} = {read}" for k, read, _ in keywords] + ["_s2s_body"]
-        tree = _spliced(_with_run(text, run), *body, floats.__globals__)
-        if tree is not None:  # in the file of the code for floats, at its lines
-            code = compile(tree, floats.__code__.co_filename, "exec")
-            namespace, own = dict(floats.__globals__), True
-    if code is None:
-        if _RUN in text:
-            text = _with_run(text, [f"return _s2s_floats({call}{passed})"])
-        code = compile(text, f"<s2s call of {name}>", "exec")
+    namespace: dict[str, Any] = {}
     namespace.update(
         _s2s_self=gradient,
         _s2s_defaults=defaults,
@@ -166,23 +147,10 @@ def call_shim(
     namespace.update((f"_s2s_passed_{k}", h) for k, (_, _, h) in enumerate(keywords))
     for k, (_, holder, value) in enumerate(inlined):
         namespace[f"_s2s_held_{k}"], namespace[f"_s2s_inlined_{k}"] = holder, value
-    exec(code, namespace)
+    exec(compile(text, f"<s2s call of {name}>", "exec"), namespace)
     shim = namespace[name]
-    if own and name in floats.__globals__:  # the module's function keeps its name
-        namespace[name] = floats.__globals__[name]
     shim.__qualname__ = name
     return shim
-
-
-#: Where the shim runs the code for floats: its body, or a call of it.
-_RUN = "_s2s_run_floats"
-
-
-def _with_run(text: str, statements: list[str]) -> str:
-    """The shim's text running `statements` in the place of _RUN."""
-    line = next(line for line in text.splitlines() if line.strip() == _RUN)
-    indent = line[: len(line) - len(line.lstrip())]
-    return text.replace(line, "\n".join(indent + s for s in statements))
 
 
 def _attempt(statements: list[str], call: str, indent: str) -> list[str]:
@@ -198,126 +166,6 @@ def _attempt(statements: list[str], call: str, indent: str) -> list[str]:
         f"{indent}    _s2s_self._raise_failure(_s2s_error, ({call},))",
         f"{indent}    raise",
     ]
-
-
-#: What a body written into the shim may not hold: it would bind names outside
-#: the shim's frame, or make the shim a generator or a coroutine.
-_NOT_INLINED = (ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await)
-
-
-def _inlined_body(
-    code: Callable, params: Sequence[str], keywords: Sequence[str]
-) -> tuple[int, list[ast.stmt]] | None:
-    """The line of the compiled function `code` (a module's function taking
-    `params`, then `keywords` by keyword) and the statements of its body, at their
-    places in its module, to run in the shim instead of calling it: a call of a
-    Python function costs as much as a scalar gradient's few lines.  None where
-    they cannot run there unchanged: the source is not at hand, the body binds a
-    parameter (the shim still needs the arguments when the code fails), names
-    one of the shim's names (`_s2s_...`), or does not end with its return."""
-    source = getattr(code, "__code__", None)
-    if source is None or getattr(code, "__closure__", None) is not None:
-        return None
-    if any(name.startswith("_s2s_") for name in code.__globals__):
-        return None
-    lines = linecache.getlines(source.co_filename)
-    if not lines:
-        return None
-    try:
-        tree = ast.parse("".join(lines))
-    except SyntaxError:
-        return None
-    found = [
-        node
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef)
-        and node.name == source.co_name
-        and node.lineno == source.co_firstlineno
-    ]
-    if len(found) != 1 or found[0].decorator_list:
-        return None
-    node = found[0]
-    arguments = node.args
-    if (
-        [a.arg for a in arguments.posonlyargs + arguments.args] != list(params)
-        or [a.arg for a in arguments.kwonlyargs] != list(keywords)
-        or arguments.vararg
-        or arguments.kwarg
-    ):  # (its defaults stand unused: the shim passes every argument)
-        return None
-    body = node.body
-    if (
-        body
-        and isinstance(body[0], ast.Expr)
-        and isinstance(body[0].value, ast.Constant)
-    ):
-        body = body[1:]  # the docstring
-    if not body or not isinstance(body[-1], ast.Return):
-        return None
-    if _bound(body) & set(params):
-        return None
-    for inner in ast.walk(ast.Module(body=body, type_ignores=[])):
-        if isinstance(inner, _NOT_INLINED):
-            return None
-        named = getattr(inner, "id", None) or getattr(inner, "arg", None)
-        if isinstance(named, str) and named.startswith("_s2s_"):
-            return None
-    return node.lineno, body
-
-
-def _spliced(
-    text: str, line: int, body: list[ast.stmt], module: Mapping[str, Any]
-) -> ast.Module | None:
-    """The shim's text with `body` in place of its statement `_s2s_body`: the
-    shim's own lines placed at `line` (the compiled function's `def`), the body's
-    at their own (a traceback through them shows the module's lines).  None if a
-    name the shim reads from outside (`type`, `float`, `_s2s_self`...) is one the
-    body binds, or one the module (`module`, its globals) holds."""
-    tree = ast.parse(text)
-    stored = {
-        n.id
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
-    }
-    outside = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - stored
-    if outside & (_bound(body) | set(module)):
-        return None
-    for node in ast.walk(tree):
-        if hasattr(node, "lineno"):
-            node.lineno = node.end_lineno = line
-            node.col_offset = node.end_col_offset = 0
-    for node in ast.walk(tree):
-        for _, value in ast.iter_fields(node):
-            if isinstance(value, list) and any(_is_placeholder(v) for v in value):
-                at = next(k for k, v in enumerate(value) if _is_placeholder(v))
-                value[at : at + 1] = body
-                return tree
-    raise AssertionError("the shim has no place for the body")
-
-
-def _bound(body: list[ast.stmt]) -> set[str]:
-    """The names statements bind (in their scope or any inner one)."""
-    found = set()
-    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            found.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-        elif isinstance(node, ast.alias):
-            found.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
-            found.add(node.name or "")
-        elif isinstance(node, ast.MatchMapping):
-            found.add(node.rest or "")
-    return found
-
-
-def _is_placeholder(node: Any) -> bool:
-    return (
-        isinstance(node, ast.Expr)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "_s2s_body"
-    )
 
 
 def _named(function: Any) -> str:
