@@ -229,7 +229,6 @@ class GradFunction(StructuredCalls):
             and "shapes" not in self.options
             and any(name in self._loaded.namespace for name in _SHAPE_GENERIC)
         )
-        self._floats: list[Callable | None] = [None]  # the code for float arguments
         self._by_shapes: dict[tuple, Callable] = {}
         self._by_pattern: dict[tuple, LoadedModule] = {}
         self._defaults = tuple(shape_key(d) for d in parsed.defaults)
@@ -264,29 +263,36 @@ class GradFunction(StructuredCalls):
             defaults = {}
         self._passed = free_sources(self._target)
         self._reals = set(reals)
-        shim = call_shim(
+        # The call shim, given the code for floats once a call with floats ran it.
+        self._shim = functools.partial(
+            call_shim,
             self,
             params,
             defaults,
             len(parsed.node.args.posonlyargs),
             reals,
             None if self._specialize else self._compiled,
-            self._floats,
-            parsed.params if mode == "grad" else [],
-            self._keywords(self._compiled) if self._compiled else [],
-            parsed.functions if mode == "grad" else {},
-            functions_read(self._target),
+            narrowable=parsed.params if mode == "grad" else [],
+            keywords=self._keywords(self._compiled) if self._compiled else [],
+            functions=parsed.functions if mode == "grad" else {},
+            inlined=functions_read(self._target),
             keyword_only=parsed.keyword_only if mode == "grad" else 0,
             structured=True,
             vararg=parsed.vararg if mode == "grad" else None,
             declared=list(declared_layouts(parsed)),
         )
-        # A static method: the shim is this gradient's own function (bound to self
-        # already), so a wrong call is reported as Python reports one to f.
-        if bound is not None:
-            shim = with_bound(shim, bound, params)
+        self._params = params
         #: What a gradient of this gradient binds too (see frontend.bound).
         self.__s2s_bound__ = bound
+        self._floats_known(None)
+
+    def _floats_known(self, floats: Callable | None) -> None:
+        """Call the shim written with `floats`, the code for float arguments."""
+        shim = self._shim(floats=floats)
+        # A static method: the shim is this gradient's own function (bound to self
+        # already), so a wrong call is reported as Python reports one to f.
+        if self.__s2s_bound__ is not None:
+            shim = with_bound(shim, self.__s2s_bound__, self._params)
         call = {"__call__": staticmethod(shim), "_shim": True}
         base = type(self).__bases__[0] if "_shim" in vars(type(self)) else type(self)
         self.__class__ = type(base.__name__, (base,), call)
@@ -496,8 +502,6 @@ class GradFunction(StructuredCalls):
             loaded = load_gradient(self._parsed, self._positions, self.many, options)
             self._by_pattern[pattern] = loaded
         compiled = self._by_shapes[shapes] = loaded.namespace[self._name]
-        if all(type(a) is float for a in args) and len(args) == self._nparams:
-            self._floats[0] = compiled
         return compiled
 
     def __repr__(self) -> str:

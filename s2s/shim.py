@@ -37,7 +37,7 @@ def call_shim(
     positional_only: int,
     reals: Sequence[int],
     compiled: Callable | None,
-    floats: list,
+    floats: Callable | None = None,
     narrowable: Sequence[str] = (),
     keywords: Sequence[tuple[str, str, Any]] = (),
     functions: Mapping[str, Any] = {},
@@ -53,13 +53,19 @@ def call_shim(
     required positional argument: 'X'`), and the call costs little: the arguments at
     `reals` become reals if they are integers, then the compiled code runs (the code
     for the arguments' shapes, unless `compiled` is the code for any shapes).
-    Python floats, the common case of scalar code, take the code in `floats[0]` at
-    once.  When an argument of the `narrowable` parameters holds floats narrower
-    than float64, the gradients are returned in the float dtypes of their
-    arguments.  When `structured`, a call with a structure (a dict, list or tuple)
-    for any parameter runs the gradient's code for structures; `vararg` names
-    the parameter written `*xs` (a tuple: always a structure), and `declared`
-    those the signature declares structures (whatever they are given)."""
+
+    Python floats, the common case of scalar code, are tested first: none is a
+    structure, an integer or a narrow float, so once `floats`, the code for
+    floats, is known, a call with floats only tests their types and runs it.
+    Until then, the first call with floats hands the code it ran to the
+    gradient's `_floats_known`, which writes the shim again with it.
+
+    When an argument of the `narrowable` parameters holds floats narrower than
+    float64, the gradients are returned in the float dtypes of their arguments.
+    When `structured`, a call with a structure (a dict, list or tuple) for any
+    parameter runs the gradient's code for structures; `vararg` names the
+    parameter written `*xs` (a tuple: always a structure), and `declared` those
+    the signature declares structures (whatever they are given)."""
     name = gradient.__name__
     signature = []
     for k, param in enumerate(params):
@@ -76,15 +82,6 @@ def call_shim(
     call = ", ".join(params)
     passed = "".join(f", {k}={read}" for k, read, _ in keywords)
     lines = [f"def {name}({', '.join(signature)}):"]
-    convert = [
-        f"if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
-        for i in reals
-    ]
-    narrow = " or ".join(
-        f"type({p}) is not float and getattr({p}, 'dtype', None) in _s2s_narrow"
-        for p in narrowable
-    )
-    convert.append(f"_s2s_narrow_args = {narrow or 'False'}")
     lines += [
         f"    if {p} is not _s2s_functions[{p!r}]: _s2s_self._other_function({p!r}, {p})"
         for p in functions
@@ -94,8 +91,14 @@ def call_shim(
         f"        return _s2s_self._regenerated({_named(value)!r}, ({call},))"
         for k, (access, _, value) in enumerate(inlined)
     ]
-    if structured:
-        held = [p for p in params if p not in functions]
+    held = [p for p in params if p not in functions]
+    all_floats = " and ".join(f"type({p}) is float" for p in held)
+    if vararg in params or set(declared) & set(params):
+        all_floats = ""  # always structures
+    if all_floats and floats is not None:
+        lines.append(f"    if {all_floats}:")
+        lines += _attempt([f"return _s2s_floats({call}{passed})"], call, "        ")
+    if structured and held:
         test = " or ".join(
             (
                 "True"
@@ -104,57 +107,65 @@ def call_shim(
             )
             for p in held
         )
-        lines += (
-            [
-                f"    if {test}:",
-                f"        return _s2s_self._structured_call(({call},))",
-            ]
-            if held
-            else []
-        )
-    if compiled is None:
-        all_floats = " and ".join(f"type({p}) is float" for p in params) or "False"
         lines += [
-            f"    if {all_floats} and _s2s_floats[0] is not None:",
-            "        _s2s_code = _s2s_floats[0]",
-            "        _s2s_narrow_args = False",
-            "    else:",
-            *("        " + line for line in convert),
-            f"        _s2s_code = _s2s_self._specialized(({call},))",
+            f"    if {test}:",
+            f"        return _s2s_self._structured_call(({call},))",
         ]
-    else:
-        lines += ["    " + line for line in convert]
-        lines.append("    _s2s_code = _s2s_compiled")
     lines += [
-        "    try:",
-        f"        _s2s_result = _s2s_code({call}{passed})",
-        "    except Exception as e:",
-        "        if hasattr(e, 's2s_stale'):",
-        f"            return _s2s_self._regenerated(e.s2s_stale, ({call},))",
-        f"        _s2s_self._raise_failure(e, ({call},))",
-        "        raise",
+        f"    if type({params[i]}) is not float: {params[i]} = _s2s_as_real({params[i]})"
+        for i in reals
+    ]
+    narrow = " or ".join(
+        f"type({p}) is not float and getattr({p}, 'dtype', None) in _s2s_narrow"
+        for p in narrowable
+    )
+    lines.append(f"    _s2s_narrow_args = {narrow or 'False'}")
+    if compiled is None:
+        lines.append(f"    _s2s_code = _s2s_self._specialized(({call},))")
+    else:
+        lines.append("    _s2s_code = _s2s_compiled")
+    if all_floats and floats is None:  # the first call with floats
+        lines.append(f"    if {all_floats}: _s2s_self._floats_known(_s2s_code)")
+    lines += _attempt([f"_s2s_result = _s2s_code({call}{passed})"], call, "    ")
+    lines += [
         "    if _s2s_narrow_args:",
         f"        return _s2s_self._in_argument_dtypes(_s2s_result, ({call},))",
         "    return _s2s_result",
     ]
-    namespace = {
-        "_s2s_self": gradient,
-        "_s2s_defaults": defaults,
-        "_s2s_as_real": as_real,
-        "_s2s_compiled": compiled,
-        "_s2s_floats": floats,
-        "_s2s_narrow": NARROW_FLOATS,
-        "_s2s_functions": functions,
-        "_s2s_structures": (dict, list, tuple),
-    }
+    text = "\n".join(lines)
+    namespace: dict[str, Any] = {}
+    namespace.update(
+        _s2s_self=gradient,
+        _s2s_defaults=defaults,
+        _s2s_as_real=as_real,
+        _s2s_compiled=compiled,
+        _s2s_floats=floats,
+        _s2s_narrow=NARROW_FLOATS,
+        _s2s_functions=functions,
+        _s2s_structures=(dict, list, tuple),
+    )
     namespace.update((f"_s2s_passed_{k}", h) for k, (_, _, h) in enumerate(keywords))
     for k, (_, holder, value) in enumerate(inlined):
         namespace[f"_s2s_held_{k}"], namespace[f"_s2s_inlined_{k}"] = holder, value
-    text = "\n".join(lines)
     exec(compile(text, f"<s2s call of {name}>", "exec"), namespace)
     shim = namespace[name]
     shim.__qualname__ = name
     return shim
+
+
+def _attempt(statements: list[str], call: str, indent: str) -> list[str]:
+    """Lines running `statements` (a call of the compiled code, or its body), which
+    hand a failure to the gradient: code generated again for a changed free value,
+    or the failure explained (then raised again, as it was raised)."""
+    return [
+        f"{indent}try:",
+        *(f"{indent}    {statement}" for statement in statements),
+        f"{indent}except Exception as _s2s_error:",
+        f"{indent}    if hasattr(_s2s_error, 's2s_stale'):",
+        f"{indent}        return _s2s_self._regenerated(_s2s_error.s2s_stale, ({call},))",
+        f"{indent}    _s2s_self._raise_failure(_s2s_error, ({call},))",
+        f"{indent}    raise",
+    ]
 
 
 def _named(function: Any) -> str:

@@ -1,6 +1,9 @@
 """The public API contract of DESIGN.md: grad, value_and_grad, wrt, decorators, .source,
 check_grad, shapes and dtypes of gradients."""
 
+import math
+import traceback
+
 import numpy as np
 import pytest
 
@@ -190,3 +193,49 @@ def test_check_grad_uses_a_random_direction_for_large_inputs():
 def test_grad_of_non_function_is_an_error():
     with pytest.raises(s2s.S2SError):
         s2s.grad(3)
+
+
+# --- the call with Python floats ---------------------------------------------------
+
+
+def neuron(w, x, b):
+    return 1.0 / (1.0 + math.exp(-(w * x + b)))
+
+
+def test_floats_take_the_code_for_floats_first():
+    """After the first call with floats, a call with floats runs the code for
+    floats at once, and every other kind of argument still takes its own way:
+    integers made reals, arrays, float32 arrays (float32 gradients),
+    structures."""
+    g = s2s.grad(neuron, wrt=("w", "x", "b"))
+    expected = g(0.5, -1.5, 0.25)  # the first call with floats
+    assert g(0.5, -1.5, 0.25) == expected
+    assert g(w=0.5, b=0.25, x=-1.5) == expected
+    assert g(1, 2, 0) == g(1.0, 2.0, 0.0)
+    assert all(type(d) is float for d in g(1, 2, 0))
+
+    def vectorized(w, x, b):
+        return np.sum(1.0 / (1.0 + np.exp(-(w * x + b))))
+
+    g = s2s.grad(vectorized, wrt=("w", "x", "b"))
+    expected = g(0.5, -1.5, 0.25)
+    dw, dx, db = g(np.full(3, 0.5), -1.5, 0.25)
+    np.testing.assert_allclose(dw, expected[0])
+    assert np.shape(dx) == () and np.shape(db) == ()
+    assert g(np.full(3, 0.5, np.float32), -1.5, 0.25)[0].dtype == np.float32
+    dp, dx = s2s.grad(lambda p, x: vectorized(p["w"], x, p["b"]), wrt=(0, 1))(
+        {"w": 0.5, "b": 0.25}, -1.5
+    )
+    assert (dp["w"], dx, dp["b"]) == pytest.approx(expected)
+    with pytest.raises(TypeError, match=r"^vectorized_grad\(\) missing 1 required"):
+        g(0.5, 1.5)
+
+
+def test_an_error_inside_the_code_for_floats_is_raised_from_its_line():
+    g = s2s.grad(neuron)
+    g(1.0, 2.0, 0.0)
+    with pytest.raises(OverflowError) as info:
+        g(1000.0, -2.0, 0.0)
+    where = traceback.extract_tb(info.value.__traceback__)[-1]
+    assert where.filename.startswith("<s2s-generated neuron")
+    assert "math.exp" in where.line
