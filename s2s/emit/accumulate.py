@@ -54,12 +54,18 @@ def _readers(stmts: list[Stmt]) -> dict[Var, int]:
     return readers
 
 
-def accumulations(stmts: list[Stmt], roots: list[Any], shapes: Any = None) -> set[int]:
+def accumulations(
+    stmts: list[Stmt],
+    roots: list[Any],
+    shapes: Any = None,
+    classes: ShapeClasses | None = None,
+) -> set[int]:
     """The `acc + c` ops (by id) that may add c into acc's array in place (`acc += c`,
     as hand-written code accumulates): acc holds a new array that nothing else reads
     or holds (made by arithmetic, directly or through a loop's carried value), and
     the sum has acc's shape.  Elsewhere `+` makes a new array, since acc might be a
-    view of an argument, a value saved on a tape, or smaller than the sum."""
+    view of an argument, a value saved on a tape, or smaller than the sum.
+    `classes` are the statements' shape classes, where the optimizer left them."""
     readers = _readers(stmts)
     for r in operands_of(tuple(roots)):
         readers[r] = readers.get(r, 0) + 1
@@ -72,7 +78,7 @@ def accumulations(stmts: list[Stmt], roots: list[Any], shapes: Any = None) -> se
             for k, c in enumerate(s.carried):
                 carried[c] = (s, k)
     info = ShapeInference(stmts, shapes) if shapes else None
-    classes = ShapeClasses(stmts)
+    classes = classes or ShapeClasses(stmts)
 
     def same_shape(a: Var, b: Var) -> bool:
         if info is not None and info.shape(a) is not None:

@@ -142,7 +142,9 @@ class _FunctionEmitter:
         self.inlined |= passed_on(self.stmts, uses, self.inlined)
         naming = Naming(self.inlined, self.reads)
         self.names = naming.run(self.stmts, self.returns, spec.params)
-        accumulating = accumulations(self.stmts, [self.returns], spec.shapes)
+        accumulating = accumulations(
+            self.stmts, [self.returns], spec.shapes, spec.analyses.get("classes")
+        )
         self.ints = ShapeInference(self.stmts, {})  # which indices are Python ints
         self.in_place = {  # `acc = acc + c` written `acc += c`, `out[i] = v` so too
             id(s)
