@@ -73,10 +73,8 @@ def in_dtype_of(g: Any, x: Any) -> Any:
     return dtype.type(g) if np.ndim(g) == 0 and np.ndim(x) == 0 else g.astype(dtype)
 
 
-def has_narrow_floats(x: Any) -> bool:
-    """Whether an argument (a structure's leaves) holds floats narrower than float64."""
-    if is_structure(x):
-        return any(has_narrow_floats(leaf) for leaf in leaves_of(x, layout_of(x, "x")))
+def _is_narrow(x: Any) -> bool:
+    """Whether a value holds floats narrower than float64."""
     return type(x) is not float and getattr(x, "dtype", None) in NARROW_FLOATS
 
 
@@ -96,12 +94,19 @@ class StructuredCalls:
         key = tuple(map(call_key, args))  # cheap: what the code depends on
         code = self._by_call.get(key)
         if code is None:
+            found = self._structured_code(args)
+            if found.compiled is None:  # lists of numbers read as arrays
+                compiled = (
+                    self._specialized(args) if self._specialize else self._compiled
+                )
+                found = replace(
+                    found, compiled=compiled, keywords=self._readers(compiled)
+                )
+            leaves = [_read(a, lay) for a, lay in zip(args, found.layouts)]
             code = self._by_call[key] = replace(
-                self._structured_code(args),
-                reals=any(
-                    _has_integers(args[k], layout_of_arg(args[k])) for k in self._reals
-                ),
-                narrow=any(has_narrow_floats(args[k]) for k in self._positions),
+                found,
+                reals=any(as_real(x) is not x for k in self._reals for x in leaves[k]),
+                narrow=any(_is_narrow(x) for k in self._positions for x in leaves[k]),
             )
         if code.reals:
             args = tuple(
@@ -112,12 +117,8 @@ class StructuredCalls:
                 )
                 for k, (a, lay) in enumerate(zip(args, code.layouts))
             )
-        compiled, keywords = code.compiled, code.keywords
-        if compiled is None:  # lists of numbers read as arrays
-            compiled = self._specialized(args) if self._specialize else self._compiled
-            keywords = self._readers(compiled)
         try:
-            result = compiled(*args, **{k: read() for k, read in keywords})
+            result = code.compiled(*args, **{k: read() for k, read in code.keywords})
         except Exception as e:
             if hasattr(e, "s2s_stale"):
                 return self._regenerated(e.s2s_stale, args)
@@ -257,17 +258,6 @@ def _refuse_strings(layout: Layout, name: str) -> None:
                 "another argument, or differentiate with respect to the others "
                 "(wrt=...).",
             )
-
-
-def layout_of_arg(value: Any) -> Layout | None:
-    """An argument's layout, None for one that is not a structure."""
-    return layout_of(value, "argument") if is_structure(value) else None
-
-
-def _has_integers(value: Any, layout: Layout | None) -> bool:
-    """Whether an argument holds integers (numbers or arrays) to make reals."""
-    leaves = leaves_of(value, layout) if layout is not None else [value]
-    return any(as_real(leaf) is not leaf for leaf in leaves)
 
 
 def _array_like(value: Any) -> bool:

@@ -137,16 +137,17 @@ def leaves_of(value: Any, layout: Layout) -> list[Any]:
     return found
 
 
-def rebuilt(layout: Layout, leaves: Iterator[Any]) -> Any:
-    """A structure of this layout holding `leaves` (consumed in order)."""
+def rebuilt(layout: Layout, leaves: Iterator[Any], lists: type = list) -> Any:
+    """A structure of this layout holding `leaves` (consumed in order), its lists
+    made by `lists` (`tuple`: as the lowering holds them, item by item)."""
     if not layout.is_structure:
         return next(leaves)
-    items = [rebuilt(inner, leaves) for inner in layout.items]
+    items = [rebuilt(inner, leaves, lists) for inner in layout.items]
     if layout.kind == "dict":
         return dict(zip(layout.keys, items))
     if layout.kind == "namedtuple":
         return layout.cls(*items)
-    return items if layout.kind == "list" else tuple(items)
+    return lists(items) if layout.kind == "list" else tuple(items)
 
 
 def mapped(function: Callable[[Any, Any], Any], layout: Layout, *values: Any) -> Any:

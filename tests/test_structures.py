@@ -149,6 +149,27 @@ def ridge(theta, X, y):
     return np.mean((pred - y) ** 2) + 0.1 * penalty
 
 
+def flax_style(params, x):
+    """Parameters nested as Flax keeps them, layers named in a tuple."""
+    for name in ("dense1", "dense2"):
+        layer = params[name]
+        x = np.tanh(x @ layer["kernel"] + layer["bias"])
+    return np.mean(x**2)
+
+
+def linear_regression(theta, X, y):
+    w, b = theta
+    return 0.5 * np.mean((X @ w + b - y) ** 2)
+
+
+def relu_layers_with_l2(layers, x, l2=1e-3):
+    reg = 0.0
+    for layer in layers:
+        x = np.maximum(0.0, x @ layer["W"] + layer["b"])
+        reg = reg + np.sum(layer["W"] ** 2)
+    return np.sum(x) + l2 * reg
+
+
 CASES = [
     (
         mlp_dict,
@@ -194,6 +215,24 @@ CASES = [
     (namedtuple_fields, lambda: [Linear(normal(3, 2), normal(2)), normal(4, 3)]),
     (reversed_layers, lambda: [[normal(3, 2), normal(2, 3)], normal(3)]),
     (ridge, lambda: [{"w": normal(3), "c": 0.5}, normal(6, 3), normal(6)]),
+    (
+        flax_style,
+        lambda: [
+            {
+                "dense1": {"kernel": normal(3, 5), "bias": normal(5)},
+                "dense2": {"kernel": normal(5, 2), "bias": normal(2)},
+            },
+            normal(4, 3),
+        ],
+    ),
+    (linear_regression, lambda: [(normal(3), 0.1), normal(5, 3), normal(5)]),
+    (
+        relu_layers_with_l2,
+        lambda: [
+            [{"W": normal(3, 4), "b": normal(4)}, {"W": normal(4, 2), "b": normal(2)}],
+            normal(5, 3),
+        ],
+    ),
 ]
 
 

@@ -45,6 +45,6 @@ from .rewrite import (
     substitute,
     substitute_tree,
 )
-from .structured import Packed, Structured, structure_steps
+from .structured import Packed, Structured
 from .symbolic import Sym, SymbolicNumpy, as_operand, call_function, call_primitive
 from .verify import verify, verify_body

@@ -5,9 +5,9 @@ values a generated function returns for it (its gradient, its tangent)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-from ..structures import Layout, step
+from ..structures import Layout, rebuilt
 from .nodes import Const, Operand, Var
 
 
@@ -28,18 +28,7 @@ class Structured:
     def held(self) -> Any:
         """The structure as the lowering holds it: the leaves in dicts, tuples
         (for lists too) and namedtuples."""
-        return _held(self.layout, iter(self.leaves))
-
-
-def _held(layout: Layout, leaves: Iterator[Operand]) -> Any:
-    if layout.kind == "list":
-        return tuple(_held(item, leaves) for item in layout.items)
-    if layout.kind in ("dict", "tuple", "namedtuple"):
-        items = [_held(item, leaves) for item in layout.items]
-        if layout.kind == "dict":
-            return dict(zip(layout.keys, items))
-        return layout.cls._make(items) if layout.cls else tuple(items)
-    return next(leaves)
+        return rebuilt(self.layout, iter(self.leaves), lists=tuple)
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,17 +38,6 @@ class Packed:
 
     like: Structured
     leaves: tuple
-
-
-def structure_steps(layout: Layout) -> list[tuple[str, ...]]:
-    """For each leaf of a layout, the steps (`['W1']`, `.W`) that read it."""
-    if not layout.is_structure:
-        return [()]
-    return [
-        (step(layout, key), *rest)
-        for key, item in zip(layout.keys, layout.items)
-        for rest in structure_steps(item)
-    ]
 
 
 def input_name(value: Var | Structured) -> str:
