@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from . import cache
+from .backends import check_backend, guarded, module_file
 from .dispatch import StructuredCalls, in_dtype_of, pattern_of, shape_key
 from .errors import (
     InternalError,
@@ -82,6 +83,7 @@ def load_gradient(
     `positions`: a committed module with the same content key, else the cache's entry,
     else generated now (and stored in the cache)."""
     options = dict(options or {})
+    backend = options.get("backend", "numpy")
     names = tuple(parsed.params[i] for i in positions)
     store = cache.default_cache()
     key = fingerprint(parsed, names, many, options) if store is not None else None
@@ -90,17 +92,17 @@ def load_gradient(
         committed = cache.find_committed(parsed.filename, module, key.content)
         if committed is not None:
             path, text = committed
-            namespace = _execute(text, path, parsed.name)
+            namespace = _execute(text, path, parsed.name, backend)
             return LoadedModule(namespace, text, "committed", path, key)
         text = store.lookup(key.cache)
         if text is not None:
-            namespace = _execute(text, pseudo_filename(parsed.name, text), parsed.name)
+            namespace = _execute(text, None, parsed.name, backend)
             return LoadedModule(namespace, text, "cache", store.path(key.cache), key)
     stages = generate(parsed, names if many else names[0], **options)
     text = stages.module.raw
     if key is not None:
         store.store(key.cache, text)
-    namespace = _execute(text, pseudo_filename(parsed.name, text), parsed.name)
+    namespace = _execute(text, None, parsed.name, backend)
     path = store.path(key.cache) if key is not None else None
     return LoadedModule(namespace, text, "generated", path, key, stages)
 
@@ -128,11 +130,22 @@ def formatted_source(loaded: LoadedModule) -> str:
     return text
 
 
-def _execute(text: str, filename: str, name: str) -> dict[str, Any]:
+def _execute(
+    text: str, filename: str | None, name: str, backend: str = "numpy"
+) -> dict[str, Any]:
     """Run module text (once per text and filename in this process), registering it
-    with linecache so tracebacks and inspect show its lines."""
+    with linecache so tracebacks and inspect show its lines.  Without a file, it is
+    named by its content; numba's modules are given a file (numba caches its
+    machine code beside it)."""
+    if backend == "numba":
+        filename = module_file(text, name)
+    elif filename is None:
+        filename = pseudo_filename(name, text)
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    return _run(text, filename, name)
+    namespace = _run(text, filename, name)
+    if backend == "numba":
+        guarded(namespace)
+    return namespace
 
 
 @functools.lru_cache(maxsize=256)
@@ -514,6 +527,7 @@ def grad(
     *,
     argnums: Wrt | None = None,
     has_aux: bool = False,
+    backend: str = "numpy",
 ) -> Any:
     """The gradient of `f` with respect to parameter(s) `wrt`.
 
@@ -523,9 +537,10 @@ def grad(
     structure of the same layout.  With `has_aux`, `f` returns `(value, aux)` and
     the gradient `(gradient, aux)`, aux passed on as it is.  Usable as
     `s2s.grad(f)`, `@s2s.grad` or `@s2s.grad(wrt=("w", "b"))`.  The result has the
-    same signature as `f`, and `.source` holds the generated code.
+    same signature as `f`, and `.source` holds the generated code.  `backend`
+    "numba" compiles that code with numba (see :mod:`s2s.backends`).
     """
-    return _transform(f, wrt, argnums, has_aux, with_value=False)
+    return _transform(f, wrt, argnums, has_aux, backend, with_value=False)
 
 
 def value_and_grad(
@@ -534,10 +549,11 @@ def value_and_grad(
     *,
     argnums: Wrt | None = None,
     has_aux: bool = False,
+    backend: str = "numpy",
 ) -> Any:
     """Like :func:`grad`, but returns `(f(*args), gradient)` (with `has_aux`,
     `((value, aux), gradient)`)."""
-    return _transform(f, wrt, argnums, has_aux, with_value=True)
+    return _transform(f, wrt, argnums, has_aux, backend, with_value=True)
 
 
 def _transform(
@@ -545,6 +561,7 @@ def _transform(
     wrt: Wrt | None,
     argnums: Wrt | None,
     has_aux: bool,
+    backend: str,
     with_value: bool,
 ) -> Any:
     name = "value_and_grad" if with_value else "grad"
@@ -555,9 +572,12 @@ def _transform(
                 hint="argnums is another name for wrt: give one of them.",
             )
         wrt = argnums
-    options = {"has_aux": True} if has_aux else {}
+    check_backend(backend)
+    options: dict[str, Any] = {"has_aux": True} if has_aux else {}
+    if backend != "numpy":  # the default is left out of cache keys
+        options["backend"] = backend
     if f is None:
-        return lambda g: _transform(g, wrt, None, has_aux, with_value)
+        return lambda g: _transform(g, wrt, None, has_aux, backend, with_value)
     if not callable(f):
         raise S2SError(
             f"expected a function to differentiate, got {type(f).__name__}",

@@ -18,6 +18,7 @@ import linecache
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 
+from .backends import check_backend
 from .errors import InternalError, S2SError, ShapeSpecError, WrtError
 from .frontend import ParsedFunction, parse_function
 from .recursion import allows_deep_recursion
@@ -114,6 +115,7 @@ def generate(
     shapes: Mapping[str, Sequence[Any]] | None = None,
     layouts: Mapping[str, Layout] | None = None,
     has_aux: bool = False,
+    backend: str = "numpy",
 ) -> Stages:
     """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
 
@@ -124,8 +126,10 @@ def generate(
     parameters are annotated with).  `layouts` are those of the parameters that
     hold structures (see :mod:`s2s.structures`; `shapes` may then name their leaves
     by path, `params['W1']`); with `has_aux` the function returns `(value, aux)`
-    and the derivatives pass `aux` on."""
+    and the derivatives pass `aux` on.  `backend` names what the code runs on
+    (see :mod:`s2s.backends`)."""
     check_mode(mode)
+    check_backend(backend)
     if has_aux and mode != "grad":
         raise S2SError(
             f"has_aux applies to gradients, and mode {mode!r} differentiates a "
@@ -180,7 +184,8 @@ def generate(
                 mode, graph, chosen, many, names, patterns, guard
             )
         else:
-            adjoint = reverse(graph, params, names)
+            numbers = [p for p in graph.params if patterns and patterns.get(p) == ()]
+            adjoint = reverse(graph, params, names, scalars=numbers)
             verify(graph)
             verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
             grads = regrouped(chosen, adjoint.grads)
@@ -188,7 +193,7 @@ def generate(
                 graph, adjoint, chosen, grads, many, patterns, guard
             )
         optimized = [optimize(spec) for spec in specs]
-        module = emit_module(optimized, header)
+        module = emit_module(optimized, header, backend)
     except S2SError:
         raise
     except Exception as e:  # anything else is our bug, said as such

@@ -194,7 +194,8 @@ class LoopReversal:
                     self.scalar(p) or isinstance(p, Const) for p in made.args[1:]
                 )
         if self.scalar_classes is None:
-            self.scalar_classes = ShapeClasses(self.forward)
+            numbers = [(v, ShapeClasses.SCALAR) for v in self.scalars]
+            self.scalar_classes = ShapeClasses(self.forward, alike=numbers)
         return self.scalar_classes.is_scalar(x)
 
     def attach_tapes(self, loop: Loop, region: Loop) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from ..errors import InternalError
 from ..ir import (
@@ -99,9 +100,15 @@ def _use_counts(stmts: list[Stmt], result: Operand) -> Counter:
 
 class _Reverse(LoopReversal):
     def __init__(
-        self, graph: Graph, wrt: list[Var], names: Namespace, composites: bool = True
+        self,
+        graph: Graph,
+        wrt: list[Var],
+        names: Namespace,
+        composites: bool = True,
+        scalars: Iterable[Var] = (),
     ):
         self.graph = graph
+        self.scalars = list(scalars)  # parameters the code is written for numbers
         self.composites = COMPOSITES if composites else {}
         self.scalar_classes = None
         self.forward = copy_regions(graph.ops)
@@ -382,9 +389,12 @@ def reverse(
     names: Namespace,
     seed: Var | None = None,
     composites: bool = True,
+    scalars: Iterable[Var] = (),
 ) -> Adjoint:
     """Build the adjoint of `graph` with respect to the parameters `wrt`.  The result's
     adjoint is 1 (a scalar result, which the gradient checks), or the parameter `seed`
     of the generated function (any result: a vector-Jacobian product).  Without
-    `composites`, every op takes its own rule (each node gets its adjoint)."""
-    return _Reverse(graph, wrt, names, composites).run(wrt, seed)
+    `composites`, every op takes its own rule (each node gets its adjoint).
+    `scalars` are parameters the code is written for numbers (shape `()`): what
+    is made from them and the loop index is recomputed, not taped."""
+    return _Reverse(graph, wrt, names, composites, scalars).run(wrt, seed)

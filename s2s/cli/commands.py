@@ -9,6 +9,7 @@ import argparse
 import difflib
 import os
 import sys
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -55,11 +56,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     chosen, failed = [], 0
     for spec in args.targets:
         try:
-            chosen.extend(
-                targets(
-                    [spec], args.wrt, args.mode, args.skip_undecorated, args.has_aux
-                )
+            found = targets(
+                [spec], args.wrt, args.mode, args.skip_undecorated, args.has_aux
             )
+            chosen += [replace(t, backend=args.backend) for t in found]
         except InternalError:
             raise
         except S2SError as e:
@@ -168,6 +168,7 @@ DUMPS = {
 def cmd_show(args: argparse.Namespace) -> int:
     load_rules(args.rules)
     for target in targets(args.targets, args.wrt, args.mode, has_aux=args.has_aux):
+        target = replace(target, backend=args.backend)
         if args.dump == "module":
             sys.stdout.write(render(target, rules=args.rules))
             continue

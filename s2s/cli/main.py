@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import cache
+from ..backends import BACKENDS
 from ..errors import InternalError, S2SError
 from ..frontend import (
     STDIN,
@@ -105,6 +106,16 @@ def _add_has_aux(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_backend(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        default="numpy",
+        help="what the generated code runs on: "
+        + "; ".join(f"{b.name}: {b.summary}" for b in BACKENDS.values()),
+    )
+
+
 def _add_generate(sub: Any) -> None:
     p = sub.add_parser(
         "generate",
@@ -117,6 +128,7 @@ def _add_generate(sub: Any) -> None:
     _add_targets(p, "targets")
     _add_mode(p)
     _add_has_aux(p)
+    _add_backend(p)
     p.add_argument(
         "-o", "--output", default=DEFAULT_OUTPUT, help="directory (default: generated)"
     )
@@ -152,6 +164,7 @@ def _add_show(sub: Any) -> None:
     _add_targets(p, "targets")
     _add_mode(p)
     _add_has_aux(p)
+    _add_backend(p)
     p.add_argument(
         "--dump",
         choices=list(DUMPS),

@@ -94,6 +94,8 @@ def regenerate_command(
         words += ["--mode", target.mode]
     if target.has_aux:
         words += ["--has-aux"]
+    if target.backend != "numpy":
+        words += ["--backend", target.backend]
     if os.path.normpath(output) != DEFAULT_OUTPUT:
         words += ["-o", output.replace(os.sep, "/")]
     for spec in rules:

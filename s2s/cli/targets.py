@@ -31,6 +31,7 @@ class Target:
     wrt: Wrt = 0
     mode: str = "grad"  # what to generate: see MODES
     has_aux: bool = False  # the function returns (value, aux)
+    backend: str = "numpy"  # what the code runs on: see s2s.backends
 
     @property
     def options(self) -> dict[str, Any]:
@@ -39,6 +40,8 @@ class Target:
         options: dict[str, Any] = {} if self.mode == "grad" else {"mode": self.mode}
         if self.has_aux:
             options["has_aux"] = True
+        if self.backend != "numpy":
+            options["backend"] = self.backend
         return options
 
 

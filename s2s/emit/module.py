@@ -42,6 +42,7 @@ from ..primitives import NUMPY_TUPLES, PRIMITIVES
 from ..shapes.inference import ShapeInference
 from ..structures import Layout, step
 from .accumulate import accumulations
+from .compiled import for_numba
 from .inlining import Uses, inlinable, passed_on
 from .naming import Naming
 from .spelling import Spelling, const_ast
@@ -477,8 +478,11 @@ def _reads_math(helper: ast.FunctionDef) -> bool:
     return any(isinstance(n, ast.Name) and n.id == "math" for n in ast.walk(helper))
 
 
-def emit_module(functions: list[Optimized], header: str = "") -> GeneratedModule:
-    """Write the optimized functions, and the helpers they call, as one module."""
+def emit_module(
+    functions: list[Optimized], header: str = "", backend: str = "numpy"
+) -> GeneratedModule:
+    """Write the optimized functions, and the helpers they call, as one module
+    (for `backend`: see :mod:`s2s.backends`)."""
     comments: list[str] = []
     emitters = [_FunctionEmitter(spec, comments) for spec in functions]
     body: list[ast.stmt] = []
@@ -494,6 +498,10 @@ def emit_module(functions: list[Optimized], header: str = "") -> GeneratedModule
     body.extend(ast.Import([ast.alias(m, None)]) for m in sorted(imports - {"math"}))
     body.extend(helpers)
     body.extend(e.function() for e in emitters)
+    names = [f.spec.name for f in functions]
+    rewrite = _REWRITES.get(backend)
+    if rewrite is not None:
+        body = rewrite(body, names, _is_comment)
     tree = ast.Module(body, [])
     text = unparse(tree)
 
@@ -509,4 +517,17 @@ def emit_module(functions: list[Optimized], header: str = "") -> GeneratedModule
             )
             + text
         )
-    return GeneratedModule(text, tree, [f.spec.name for f in functions])
+    return GeneratedModule(text, tree, names)
+
+
+#: How each backend other than numpy rewrites a module (see :mod:`s2s.backends`).
+_REWRITES = {"numba": for_numba}
+
+
+def _is_comment(statement: ast.stmt) -> bool:
+    """Whether a statement stands for a comment (see `_comment`)."""
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Name)
+        and statement.value.id.startswith(_MARKER)
+    )

@@ -10,10 +10,10 @@ import ast
 import functools
 import inspect
 
-from . import adjoints, arrays, checks, linalg, special
+from . import adjoints, arrays, checks, linalg, ranges, special
 
 #: The modules the helpers are written in.
-MODULES = (checks, adjoints, arrays, linalg, special)
+MODULES = (checks, adjoints, arrays, linalg, special, ranges)
 
 # Every helper is reached here (`runtime._unindex`), whichever module holds it.
 globals().update(
