@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from . import cache
-from .backends import check_backend, guarded, module_file
+from .backends import check_backend, load_compiled
 from .dispatch import StructuredCalls, in_dtype_of, pattern_of, shape_key
 from .errors import (
     InternalError,
@@ -135,17 +135,14 @@ def _execute(
 ) -> dict[str, Any]:
     """Run module text (once per text and filename in this process), registering it
     with linecache so tracebacks and inspect show its lines.  Without a file, it is
-    named by its content; numba's modules are given a file (numba caches its
-    machine code beside it)."""
+    named by its content.  Numba's modules are loaded as modules of their own
+    (see :mod:`s2s.backends`)."""
     if backend == "numba":
-        filename = module_file(text, name)
-    elif filename is None:
+        return load_compiled(text, name)
+    if filename is None:
         filename = pseudo_filename(name, text)
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace = _run(text, filename, name)
-    if backend == "numba":
-        guarded(namespace)
-    return namespace
+    return _run(text, filename, name)
 
 
 @functools.lru_cache(maxsize=256)

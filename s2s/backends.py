@@ -17,6 +17,7 @@ import importlib.util
 import linecache
 import os
 import re
+import sys
 import tempfile
 import types
 import warnings
@@ -73,6 +74,22 @@ def check_backend(name: str) -> Backend:
             "backend= for the numpy backend.",
         )
     return backend
+
+
+@functools.lru_cache(maxsize=256)
+def load_compiled(text: str, name: str) -> dict[str, Any]:
+    """Run the text of a numba module as a module of its own file (see
+    :func:`module_file`) and of `sys.modules` (where numba's cache finds the
+    globals of the machine code it loads), guarded by :func:`guarded`."""
+    path = module_file(text, name)
+    module_name = "s2s_numba_" + os.path.splitext(os.path.basename(path))[0]
+    linecache.cache[path] = (len(text), None, text.splitlines(True), path)
+    module = types.ModuleType(module_name)
+    module.__file__ = path
+    sys.modules[module_name] = module
+    exec(compile(text, path, "exec"), module.__dict__)
+    guarded(module.__dict__)
+    return module.__dict__
 
 
 def module_file(text: str, name: str) -> str:

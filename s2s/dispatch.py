@@ -68,7 +68,7 @@ def in_dtype_of(g: Any, x: Any) -> Any:
     dtype = getattr(x, "dtype", None)
     if dtype not in NARROW_FLOATS:
         dtype = _FLOAT64
-    if getattr(g, "dtype", dtype) == dtype:
+    if getattr(g, "dtype", _FLOAT64) == dtype:
         return g  # a Python float is a float64
     return dtype.type(g) if np.ndim(g) == 0 and np.ndim(x) == 0 else g.astype(dtype)
 
