@@ -95,6 +95,13 @@ def s2s_wrapper(w: Workload, inputs: tuple) -> Prepared:
     return Prepared(g, inputs, _numpy_tuple, note=note)
 
 
+def s2s_numba(w: Workload, inputs: tuple) -> Prepared:
+    """`s2s.grad(f, wrt=..., backend="numba")`: loops compiled by numba."""
+    import s2s
+
+    return Prepared(s2s.grad(w.fun, wrt=w.wrt, backend="numba"), inputs, _numpy_tuple)
+
+
 def s2s_shapes(w: Workload, inputs: tuple) -> Prepared:
     """The module `s2s.grad` specializes for the inputs' shapes (`.source_for`),
     executed and called directly: specialization without the wrapper."""
@@ -185,6 +192,7 @@ FRAMEWORKS: dict[str, Callable[[Workload, tuple], Prepared]] = {
     "s2s": s2s_generated,
     "s2s.grad": s2s_wrapper,
     "s2s-shapes": s2s_shapes,
+    "s2s-numba": s2s_numba,
     "autograd": autograd,
     "jax.jit": jax_jit,
     "torch": torch,
@@ -204,6 +212,9 @@ DESCRIPTIONS = {
     "the first call)",
     "s2s-shapes": "the specialized module (`.source_for(*args)`) executed and its "
     "`FUNC_grad` called directly: specialization without the wrapper",
+    "s2s-numba": "`s2s.grad(f, wrt=..., backend=\"numba\")`: the same code, its "
+    "functions with loops compiled by numba (build: generation and numba's "
+    "compilation, in the first call, with an empty S2S_CACHE_DIR)",
     "autograd": "`autograd.grad` on the same source with np = autograd.numpy",
     "jax.jit": "`jax.jit(jax.grad(f))` on the same source with np = jax.numpy, "
     "float64, inputs already jax arrays, result waited for with "

@@ -30,12 +30,10 @@ _NJIT = ast.Call(
 
 
 def for_numba(body: list[ast.stmt], functions: list[str], is_comment) -> list[ast.stmt]:
-    """The statements of a module, with each function of `functions` that loops
-    split into a Python wrapper and a compiled body, and the helpers the compiled
-    bodies call compiled."""
-    looping = [
-        s for s in body if isinstance(s, ast.FunctionDef) and _loops(s, functions)
-    ]
+    """The statements of a module, with each function of `functions` split into a
+    Python wrapper and a compiled body, and the helpers the compiled bodies call
+    compiled."""
+    looping = [s for s in body if _named(s, set(functions))]
     if not looping:
         return body
     out: list[ast.stmt] = []
@@ -71,15 +69,6 @@ def _compiled_helpers(kernels: list[ast.FunctionDef]) -> set[str]:
 
 def _named(statement: ast.stmt, names: set[str]) -> bool:
     return isinstance(statement, ast.FunctionDef) and statement.name in names
-
-
-def _loops(function: ast.FunctionDef, functions: list[str]) -> bool:
-    """Whether `function` is one of `functions` and runs a loop: what numba speeds
-    up.  Straight-line code is a few numpy calls, which compiling does not speed
-    up on arrays and slows down on numbers (numba's call costs more)."""
-    return function.name in functions and any(
-        isinstance(n, (ast.For, ast.While)) for n in ast.walk(function)
-    )
 
 
 def _decorated(helper: ast.FunctionDef) -> ast.FunctionDef:

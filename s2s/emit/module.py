@@ -39,6 +39,7 @@ from ..ir import (
 )
 from ..optimize import Optimized
 from ..primitives import NUMPY_TUPLES, PRIMITIVES
+from ..shapes.classes import shared_classes
 from ..shapes.inference import ShapeInference
 from ..structures import Layout, step
 from .accumulate import accumulations
@@ -157,6 +158,21 @@ class _FunctionEmitter:
         }
         self.section = ""
         self.section_start = 0
+
+    def loops_on_numbers(self) -> bool:
+        """Whether the function loops, carrying numbers only from one iteration to
+        the next: what numba compiles to much faster code.  A loop that carries
+        arrays already runs its work in numpy's compiled loops."""
+        loops = [s for s in walk(self.stmts) if isinstance(s, Loop)]
+        if not loops:
+            return False
+        shapes = ShapeInference(self.stmts, self.spec.shapes or {})
+        classes = shared_classes(self.stmts, self.spec)
+        return all(
+            shapes.shape(v) == () or classes.is_scalar(v)
+            for loop in loops
+            for v in loop.carried
+        )
 
     def reads(self, xs: Iterable[Any]) -> list[Var]:
         """Named values read by operands, looking through inlined ones."""
@@ -498,10 +514,10 @@ def emit_module(
     body.extend(ast.Import([ast.alias(m, None)]) for m in sorted(imports - {"math"}))
     body.extend(helpers)
     body.extend(e.function() for e in emitters)
-    names = [f.spec.name for f in functions]
-    rewrite = _REWRITES.get(backend)
-    if rewrite is not None:
-        body = rewrite(body, names, _is_comment)
+    if backend in _REWRITES:
+        rewrite, rewritten = _REWRITES[backend]
+        chosen = [e.spec.name for e in emitters if rewritten(e)]
+        body = rewrite(body, chosen, _is_comment)
     tree = ast.Module(body, [])
     text = unparse(tree)
 
@@ -517,11 +533,12 @@ def emit_module(
             )
             + text
         )
-    return GeneratedModule(text, tree, names)
+    return GeneratedModule(text, tree, [f.spec.name for f in functions])
 
 
-#: How each backend other than numpy rewrites a module (see :mod:`s2s.backends`).
-_REWRITES = {"numba": for_numba}
+#: How each backend other than numpy rewrites a module (see :mod:`s2s.backends`),
+#: and which of its functions.
+_REWRITES = {"numba": (for_numba, _FunctionEmitter.loops_on_numbers)}
 
 
 def _is_comment(statement: ast.stmt) -> bool:
