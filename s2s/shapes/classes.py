@@ -26,9 +26,9 @@ class ShapeClasses:
     SCALAR = Var("<scalar>", "<scalar>")
 
     def __init__(self, stmts: list[Stmt], alike: Iterable[tuple[Var, Var]] = ()):
-        self.alike = list(alike)  # pairs known to have one shape (a value, its tangent)
-        self.walked = list(walk(stmts))  # every statement, nested ones too, once
-        loops = [s for s in self.walked if isinstance(s, Loop)]
+        walked = list(walk(stmts))  # every statement, nested ones too, once
+        self._prepare(walked, alike)
+        loops = [s for s in walked if isinstance(s, Loop)]
         assumed = {
             (loop, k)
             for loop in loops
@@ -47,15 +47,17 @@ class ShapeClasses:
                 break
             assumed -= broken
 
-    def _solve(self, assumed: set) -> None:
-        walked = self.walked
+    def _prepare(self, walked: list[Stmt], alike: Iterable[tuple[Var, Var]]) -> None:
+        """Split what the statements say into `fixed`, pairs of one shape whatever
+        else holds, and `conditional`, the statements whose pairs depend on other
+        pairs (elementwise ops, indexing, branches): only these are walked to the
+        fixed point."""
         defs = {s.out: s for s in walked if isinstance(s, Op)}
         pushes = [s for s in walked if isinstance(s, Op) and s.prim == "push"]
         sites = Counter(s.args[0] for s in pushes)
         # What is popped is what was pushed, when a tape is pushed in one place.
         pushed = {s.args[0]: s.args[1:] for s in pushes if sites[s.args[0]] == 1}
-        for a, b in self.alike:
-            self.union(a, b)
+        fixed = list(alike)
         # shape_of[s] is an array whose shape the tuple s is (made by `shape`).
         self.shape_of: dict[Var, Operand] = {
             s.out: s.args[0] for s in walked if isinstance(s, Op) and s.prim == "shape"
@@ -63,19 +65,49 @@ class ShapeClasses:
         for s in walked:  # a value popped off a tape is the value pushed
             if isinstance(s, Op) and s.prim == "pop":
                 for a, b in zip(s.outs, pushed.get(s.args[0], ())):
-                    self.union(a, b)
+                    fixed.append((a, b))
                     if b in self.shape_of:
                         self.shape_of[a] = self.shape_of[b]
-        for loop, k in assumed:
-            self.union(loop.carried[k], loop.inits[k])
-            self.union(loop.outs[k], loop.carried[k])
         for s in walked:  # the index of a loop over a range is an int
             if isinstance(s, Loop) and s.index is not None:
                 made = defs.get(s.iterable)
                 if isinstance(made, Op) and made.prim in ("range", "reversed"):
-                    self.union(s.index, self.SCALAR)
+                    fixed.append((s.index, self.SCALAR))
+        self.conditional: list[Stmt] = []
+        for s in walked:
+            pairs = self._fixed_pairs(s) if isinstance(s, Op) else None
+            if pairs is None and isinstance(s, (Op, If)):
+                self.conditional.append(s)
+            fixed += pairs or []
+        self.fixed = fixed
+
+    def _fixed_pairs(self, op: Op) -> list[tuple[Operand, Operand]] | None:
+        """The pairs an op makes one shape whatever else holds; None when they
+        depend on other pairs."""
+        record = PRIMITIVES[op.prim]
+        # A number passes a guarded check; a `math` function takes and gives them.
+        if record.guarded or op.params.get("lib") == "math":
+            return [(x, self.SCALAR) for x in (*op.args, op.out)]
+        if record.reduction:
+            full = op.params.get("axis") is None and not op.params.get("keepdims")
+            return [(op.out, self.SCALAR)] if full else []
+        if record.shaped_like is not None:
+            return [(op.out, op.args[record.shaped_like])]
+        by = record.shaped_by
+        if by is not None and op.args[by] in self.shape_of:
+            return [(op.out, self.shape_of[op.args[by]])]
+        if op.prim == "getitem" or record.elementwise:
+            return None
+        return [(op.out, self.SCALAR)] if record.scalar else []
+
+    def _solve(self, assumed: set) -> None:
+        for a, b in self.fixed:
+            self.union(a, b)
+        for loop, k in assumed:
+            self.union(loop.carried[k], loop.inits[k])
+            self.union(loop.outs[k], loop.carried[k])
         self.rows: dict[tuple, Var] = {}  # x[i] and x[j] have one shape
-        order, changed = walked, True
+        order, changed = self.conditional, True
         while changed:
             # Shapes flow from arguments to results and, through elementwise
             # ops with scalar results, back: walk each way in turn, so a chain
@@ -84,7 +116,7 @@ class ShapeClasses:
             for s in order:
                 if isinstance(s, Op):
                     changed |= self._visit(s)
-                elif isinstance(s, If):
+                else:
                     for out, a, b in zip(s.outs, s.then_vals, s.else_vals):
                         sides = [x for x in (a, b) if x is not None]
                         if sides and all(self.same(x, sides[0]) for x in sides):
@@ -118,28 +150,15 @@ class ShapeClasses:
         return a is not None and self.find(a) is self.SCALAR
 
     def _visit(self, op: Op) -> bool:
-        changed = False
-        record, shape_of = PRIMITIVES[op.prim], self.shape_of
-        # A number passes a guarded check; a `math` function takes and gives them.
-        if record.guarded or op.params.get("lib") == "math":
-            for x in (*op.args, op.out):
-                changed |= self.union(x, self.SCALAR)
-        elif record.reduction:
-            if op.params.get("axis") is None and not op.params.get("keepdims"):
-                changed |= self.union(op.out, self.SCALAR)
-        elif record.shaped_like is not None:
-            changed |= self.union(op.out, op.args[record.shaped_like])
-        elif record.shaped_by is not None and op.args[record.shaped_by] in shape_of:
-            changed |= self.union(op.out, shape_of[op.args[record.shaped_by]])
-        elif op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
+        """The pairs of an elementwise op or of an index, given those known."""
+        if op.prim == "getitem" and all(self.is_scalar(a) for a in op.args[1:]):
             spec = op.params["spec"]
             key = (self.find(op.args[0]), repr(spec), _bounds(spec, op.args[1:]))
-            changed |= self.union(op.out, self.rows.setdefault(key, op.out))
-        elif record.scalar:
-            changed |= self.union(op.out, self.SCALAR)
-        elif record.elementwise:
-            changed |= self._elementwise(op)
-        return changed
+            return self.union(op.out, self.rows.setdefault(key, op.out))
+        record = PRIMITIVES[op.prim]
+        if record.scalar:
+            return self.union(op.out, self.SCALAR)
+        return record.elementwise and self._elementwise(op)
 
     def _elementwise(self, op: Op) -> bool:
         changed = False
