@@ -94,12 +94,13 @@ def _split(function: ast.FunctionDef, is_comment) -> tuple[ast.FunctionDef, ...]
     with a comment whose statements it takes all."""
     doc, *statements = function.body
     read: list[str] = []  # names the wrapper binds, in order
+    known = _parameters(function)
     wrapper_body: list[ast.stmt] = [doc]
     kernel_body: list[ast.stmt] = []
     for segment in _segments(statements, is_comment):
         taken = []
         for statement in segment:
-            if not is_comment(statement) and _runs_in_python(statement, read):
+            if not is_comment(statement) and _runs_in_python(statement, known + read):
                 taken.append(statement)
                 if isinstance(statement, ast.Assign):
                     read += [t.id for t in statement.targets]
@@ -148,17 +149,24 @@ def _parameters(function: ast.FunctionDef) -> list[str]:
     return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
 
 
-def _runs_in_python(statement: ast.stmt, read: list[str]) -> bool:
-    """Whether a leading statement checks the arguments or reads the user's data."""
+def _runs_in_python(statement: ast.stmt, known: list[str]) -> bool:
+    """Whether a statement checks the arguments or data, or reads data; `known`
+    are the parameters and the data read before it."""
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
         func = statement.value.func
-        return isinstance(func, ast.Name) and func.id.startswith("_check")
+        reads = {
+            n.id
+            for n in ast.walk(statement)
+            if isinstance(n, ast.Name) and n is not func
+        }
+        checks = isinstance(func, ast.Name) and func.id.startswith("_check")
+        return checks and reads <= set(known)
     if not (
         isinstance(statement, ast.Assign)
         and all(isinstance(t, ast.Name) for t in statement.targets)
     ):
         return False
-    return _is_read(statement.value, read)
+    return _is_read(statement.value, known)
 
 
 def _is_read(value: ast.expr, read: list[str]) -> bool:
