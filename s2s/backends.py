@@ -133,19 +133,27 @@ def guarded(namespace: dict[str, Any]) -> None:
 
 
 def _fallback(namespace: dict[str, Any], name: str, dispatcher: Any) -> Callable:
-    from numba.core.errors import NumbaError, UnsupportedBytecodeError
-
-    cannot_compile = (NumbaError, UnsupportedBytecodeError)
-
     def compiled(*args):
         try:
             return dispatcher(*args)
-        except cannot_compile as e:
+        except Exception as e:
+            if _compiled_for(dispatcher, args):
+                raise  # an error of the compiled code, as Python would raise it
+            # numba failed to compile (typing errors, and its own bugs too)
             _warn(dispatcher, e)
             namespace[name] = python = _in_python(dispatcher.py_func, namespace)
             return python(*args)
 
     return compiled
+
+
+def _compiled_for(dispatcher: Any, args: tuple) -> bool:
+    """Whether numba holds machine code for arguments of these types."""
+    try:
+        types_ = tuple(map(dispatcher.typeof_pyval, args))
+    except Exception:
+        return False
+    return types_ in dispatcher.overloads
 
 
 def _in_python(function: Callable, namespace: dict[str, Any]) -> Callable:

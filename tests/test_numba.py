@@ -341,3 +341,36 @@ def test_command_line_module_imports_and_runs_alone(tmp_path):
     )
     want = sum(math.cos(0.3 * i) * i / (i + 1) for i in range(7))
     assert float(run.stdout) == pytest.approx(want, rel=1e-13)
+
+
+# --- random programs: the numba backend agrees with the numpy backend -----------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from program_generator import programs  # noqa: E402
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(program=programs())
+def test_random_programs_agree_with_the_numpy_backend(program, tmp_path):
+    source = program.module_source()
+    path = tmp_path / f"numba_program_{abs(hash(source))}.py"
+    path.write_text(source)
+    namespace = {}
+    exec(compile(source, str(path), "exec"), namespace)
+    f, args, wrt = namespace["f"], namespace["ARGS"], program.wrt
+    import linecache
+
+    linecache.checkcache(str(path))
+    want = s2s.grad(f, wrt=wrt)(*args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompiledFallbackWarning)
+        got = s2s.grad(f, wrt=wrt, backend="numba")(*args)
+    for g, w in zip(got, want):
+        # numba calls the C library's sin and exp, numpy its own: a few ulps apart.
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=source)
