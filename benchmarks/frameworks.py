@@ -212,7 +212,7 @@ DESCRIPTIONS = {
     "the first call)",
     "s2s-shapes": "the specialized module (`.source_for(*args)`) executed and its "
     "`FUNC_grad` called directly: specialization without the wrapper",
-    "s2s-numba": "`s2s.grad(f, wrt=..., backend=\"numba\")`: the same code, its "
+    "s2s-numba": '`s2s.grad(f, wrt=..., backend="numba")`: the same code, its '
     "functions with loops compiled by numba (build: generation and numba's "
     "compilation, in the first call, with an empty S2S_CACHE_DIR)",
     "autograd": "`autograd.grad` on the same source with np = autograd.numpy",
