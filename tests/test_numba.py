@@ -184,6 +184,27 @@ def test_value_and_gradient_of_a_loop_over_arrays():
         )
 
 
+def relaxation(p, x: float):
+    """Parameters in a dict, read inside a loop over numbers."""
+    y = x
+    for _ in range(30):
+        y = y - p["rate"] * (y - p["target"]) * 0.1
+    return (y - 1.0) ** 2
+
+
+def test_a_dict_of_parameters_is_read_by_the_wrapper_and_rebuilt_by_it():
+    p = {"rate": 0.5, "target": 2.0}
+    fast = s2s.grad(relaxation, backend="numba")
+    got = _compiled_without_fallback(fast, p, 0.3)
+    want = s2s.grad(relaxation)(p, 0.3)
+    assert type(got) is dict and list(got) == ["rate", "target"]
+    _same(tuple(got.values()), tuple(want.values()))
+    source = fast.source_for(p, 0.3)
+    assert 'rate = p["rate"]' in source
+    assert 'return {"rate": drate, "target": dtarget}' in source
+    assert "def relaxation_grad_compiled(x, rate, target):" in source
+
+
 def test_loop_over_rows_of_an_unannotated_array():
     x = np.random.default_rng(1).standard_normal((4, 3))
     got = s2s.grad(row_sums, backend="numba")(x)

@@ -117,9 +117,10 @@ def _split(function: ast.FunctionDef, is_comment) -> tuple[ast.FunctionDef, ...]
         for n in ast.walk(s)
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
     }
-    passed = [*_parameters(function), *(n for n in read if n in loaded)]
+    passed = [n for n in known + read if n in loaded]
     passed = [n for k, n in enumerate(passed) if n not in passed[:k]]
     name = function.name + "_compiled"
+    returned = _structured_return(kernel_body, passed)
     kernel = ast.FunctionDef(
         name,
         ast.arguments([], [ast.arg(n) for n in passed], None, [], [], None, []),
@@ -130,8 +131,42 @@ def _split(function: ast.FunctionDef, is_comment) -> tuple[ast.FunctionDef, ...]
     call = ast.Call(
         ast.Name(name, ast.Load()), [ast.Name(n, ast.Load()) for n in passed], []
     )
-    wrapper_body.append(ast.Return(call))
+    if returned is None:
+        wrapper_body.append(ast.Return(call))
+    else:  # the compiled body returns the leaves, the wrapper their structure
+        leaves, structure = returned
+        wrapper_body += [ast.Assign([leaves], call), ast.Return(structure)]
     return ast.FunctionDef(function.name, function.args, wrapper_body, [], None), kernel
+
+
+def _structured_return(
+    body: list[ast.stmt], passed: list[str]
+) -> tuple[ast.expr, ast.expr] | None:
+    """For a body returning dicts, lists or calls (a structure of gradients, which
+    numba would not give back as Python objects): the tuple of names it then
+    returns instead, and the structure it returned.  None for numbers, arrays and
+    tuples of them."""
+    last = body[-1]
+    if not isinstance(last, ast.Return) or last.value is None:
+        return None
+    if not any(isinstance(n, (ast.Dict, ast.List, ast.Call)) for n in ast.walk(last)):
+        return None
+    bound = {
+        n.id
+        for s in body
+        for n in ast.walk(s)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    names = [
+        n.id
+        for n in ast.walk(last.value)
+        if isinstance(n, ast.Name) and (n.id in bound or n.id in passed)
+    ]
+    names = [n for k, n in enumerate(names) if n not in names[:k]]
+    structure = last.value
+    elements = [ast.Name(n, ast.Store()) for n in names]
+    last.value = ast.Tuple([ast.Name(n, ast.Load()) for n in names], ast.Load())
+    return ast.Tuple(elements, ast.Store()), structure
 
 
 def _segments(statements: list[ast.stmt], is_comment) -> list[list[ast.stmt]]:
@@ -169,16 +204,18 @@ def _runs_in_python(statement: ast.stmt, known: list[str]) -> bool:
     return _is_read(statement.value, known)
 
 
-def _is_read(value: ast.expr, read: list[str]) -> bool:
-    """`_module("m")`, `m.W`, `m.params["W"]`: a value found at run time."""
+def _is_read(value: ast.expr, known: list[str], part: bool = False) -> bool:
+    """`_module("m")`, `m.W`, `m.params["W"]`, `params["W"]`: a value found at run
+    time, or a leaf of a structure (`part`: of a value read or a parameter)."""
     if isinstance(value, ast.Call):
         func = value.func
         return isinstance(func, ast.Name) and func.id in _READERS
     if isinstance(value, ast.Attribute):
-        return _is_read(value.value, read)
+        return _is_read(value.value, known, part=True)
     if isinstance(value, ast.Subscript):
-        return isinstance(value.slice, ast.Constant) and _is_read(value.value, read)
-    return isinstance(value, ast.Name) and value.id in read
+        constant = isinstance(value.slice, ast.Constant)
+        return constant and _is_read(value.value, known, part=True)
+    return part and isinstance(value, ast.Name) and value.id in known
 
 
 class _RangeSpelling(ast.NodeTransformer):
