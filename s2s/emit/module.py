@@ -45,7 +45,8 @@ from .accumulate import accumulations
 from .compiled import for_numba
 from .inlining import Uses, inlinable, passed_on
 from .naming import Naming
-from .spelling import Spelling, const_ast
+from .portable import check_portable, for_array_api
+from .spelling import Spelling, const_ast, with_ellipsis
 from .spelling import name as _name
 
 _MARKER = "_s2s_marker_"
@@ -130,7 +131,9 @@ def _vars(xs: Iterable[Any]) -> list[Var]:
 class _FunctionEmitter:
     """Writes one optimized function: names, inlined expressions, statements."""
 
-    def __init__(self, optimized: Optimized, comments: list[str]):
+    def __init__(
+        self, optimized: Optimized, comments: list[str], backend: str = "numpy"
+    ):
         self.spec = spec = optimized.spec
         self.comments = comments
         self.stmts, self.returns = optimized.body, optimized.returns
@@ -157,6 +160,8 @@ class _FunctionEmitter:
         }
         self.section = ""
         self.section_start = 0
+        if backend == "array_api":
+            self.spelling.every_axis = self.indexes_array
 
     def reads(self, xs: Iterable[Any]) -> list[Var]:
         """Named values read by operands, looking through inlined ones."""
@@ -167,6 +172,18 @@ class _FunctionEmitter:
             else:
                 found.append(x)
         return found
+
+    def indexes_array(self, op: Op) -> bool:
+        """Whether a getitem reads an array (not a shape, a tuple or a list)."""
+        base = op.args[0]
+        made = self.defs.get(base)
+        prim = PRIMITIVES[made.prim] if isinstance(made, Op) else None
+        return not (
+            isinstance(base, Const)
+            or self.ints.tuple_of(base) is not None
+            or (prim and (prim.effect == "tape" or prim.scalar and prim.dtype == "int"))
+            or (prim and prim.name in ("shape", "tuple"))  # tuples of sizes
+        )
 
     # expressions
 
@@ -285,9 +302,14 @@ class _FunctionEmitter:
         if not PRIMITIVES[s.prim].takes_index:
             return self.accumulate_in_place(s)
         array, value, *parts = s.args
-        index = self.spelling.index(s.params["spec"], [self.expr(p) for p in parts])
+        index = self.full(self.spelling.index(s.params["spec"], map(self.expr, parts)))
         target = ast.Subscript(_name(self.names[array]), index, ast.Store())
         return ast.Assign([target], self.expr(value))
+
+    def full(self, index: ast.expr) -> ast.expr:
+        """An index into an array the function made, naming every axis where the
+        backend asks it to (see Spelling.every_axis)."""
+        return index if self.spelling.every_axis is None else with_ellipsis(index)
 
     def items_of_one_call(self, s: Stmt, after: Stmt | None) -> bool:
         """Whether s and the statement after it are two items of one call of a numpy
@@ -328,7 +350,7 @@ class _FunctionEmitter:
             basic = all(item[0] in ("slice", "value") for item in spec[1:])
             values = [p for item, p in zip(single_indices(spec), parts) if item]
             if basic and all(self.ints.is_int(p) for p in values):
-                index = self.spelling.index(spec, [self.expr(p) for p in parts])
+                index = self.full(self.spelling.index(spec, map(self.expr, parts)))
                 target = ast.Subscript(_name(self.names[acc]), index, ast.Store())
                 c = scatter.args[0]
         return ast.AugAssign(target, ast.Add(), self.expr(c))
@@ -483,8 +505,10 @@ def emit_module(
 ) -> GeneratedModule:
     """Write the optimized functions, and the helpers they call, as one module
     (for `backend`: see :mod:`s2s.backends`)."""
+    if backend == "array_api":
+        check_portable(functions)
     comments: list[str] = []
-    emitters = [_FunctionEmitter(spec, comments) for spec in functions]
+    emitters = [_FunctionEmitter(spec, comments, backend) for spec in functions]
     body: list[ast.stmt] = []
     imports = set().union(*(e.imports() for e in emitters))
     helpers = _with_dependencies(set().union(*(e.helpers() for e in emitters)))
@@ -521,7 +545,7 @@ def emit_module(
 
 
 #: How each backend other than numpy rewrites a module (see :mod:`s2s.backends`).
-_REWRITES = {"numba": for_numba}
+_REWRITES = {"numba": for_numba, "array_api": for_array_api}
 
 
 def _is_comment(statement: ast.stmt) -> bool:
