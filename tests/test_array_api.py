@@ -129,7 +129,7 @@ def _data():
             ],
         ),
         "indexing": (indexing, [rng.normal(size=(n, d)), rng.normal(size=(d, 2))]),
-        "shapes": (shapes, [rng.normal(size=(d, d)), rng.normal(size=3)]),
+        "shapes": (shapes, [rng.normal(size=(3, 3)), rng.normal(size=3)]),
         "scalars": (scalars, [0.3, -1.2]),
     }
 
@@ -261,11 +261,14 @@ def test_the_code_reads_like_numpy_with_xp():
     assert "from array_api_compat import array_namespace" in source
     assert "xp = _namespace(w, b, X, y)" in source
     assert "xp.exp(-z)" in source
-    assert "np." not in source and "import numpy" not in source
+    code = [line for line in source.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("np." in line for line in code)
+    assert "import numpy" not in source
 
 
 def test_numpy_backend_code_is_unchanged():
-    assert "xp" not in s2s.grad(logistic).source
+    source = s2s.grad(logistic).source
+    assert "xp." not in source and "array_api_compat" not in source
 
 
 def cube_root(x):

@@ -166,8 +166,8 @@ class _Portable(ast.NodeTransformer):
         return ast.Call(attr("xp", *spelled.split(".")), list(args), keywords)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
-        """Arithmetic on a condition (`g * (x > 0)`) with the condition as 1.0 and
-        0.0: the standard does no arithmetic on bools."""
+        """Arithmetic on a condition (`g * (x > 0)`) with the condition cast to
+        floats: the standard does no arithmetic on bools."""
         self.generic_visit(node)
         if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
             node.left, node.right = _as_number(node.left), _as_number(node.right)
@@ -207,27 +207,21 @@ def _is_condition(node: ast.expr) -> bool:
 def _as_number(node: ast.expr) -> ast.expr:
     if not _is_condition(node):
         return node
-    one, zero = ast.Constant(1.0), ast.Constant(0.0)
-    return ast.Call(attr("xp", "where"), [node, one, zero], [])
+    return ast.Call(attr("xp", "astype"), [node, attr("xp", "float64")], [])
 
 
 def _as_value(part: ast.expr) -> ast.expr:
-    """A part of an index as a value: `slice(a, b)` for `a:b`."""
+    """A part of an index as a value: `slice(a, b)` for `a:b`, `slice(None)` for
+    `:`."""
     if not isinstance(part, ast.Slice):
         return part
-    bounds = [
-        b if b is not None else ast.Constant(None)
-        for b in (part.lower, part.upper, part.step)
-    ]
-    while (
-        len(bounds) > 1
-        and isinstance(bounds[-1], ast.Constant)
-        and bounds[-1].value is None
-    ):
+    bounds = [part.lower, part.upper, part.step]
+    if all(b is None for b in bounds):
+        return ast.Call(_name("slice"), [ast.Constant(None)], [])
+    if bounds[2] is None:
         bounds.pop()
-    if len(bounds) == 1:
-        bounds.insert(0, ast.Constant(None))
-    return ast.Call(_name("slice"), bounds, [])
+    none = ast.Constant(None)
+    return ast.Call(_name("slice"), [b if b is not None else none for b in bounds], [])
 
 
 def _parameters(function: ast.FunctionDef) -> list[str]:

@@ -137,7 +137,7 @@ def _check_shapes(*arguments, function, names, expected, _accepted={}):
 
 def _unbroadcast(xp, g, like):
     """Sum `g` over the axes that broadcasting added or stretched, to the shape of `like`."""
-    return _unbroadcast_to(xp, g, _shape(like))
+    return _unbroadcast_to(xp, _like(xp, g, like), _shape(like))
 
 
 def _unbroadcast_to(xp, g, shape):
@@ -162,7 +162,18 @@ def _unbroadcast_to(xp, g, shape):
 
 def _unreduce(xp, g, like, axis=None, keepdims=False):
     """Spread the adjoint of a reduction of `like` back over like's shape."""
-    return _unreduce_to(xp, g, _shape(like), axis, keepdims)
+    return _unreduce_to(xp, _like(xp, g, like), _shape(like), axis, keepdims)
+
+
+def _like(xp, g, like):
+    """A number `g` as a 0-d array in the float dtype and on the device of `like`
+    (float64 for a Python number or integers); an array `g` as it is."""
+    if not isinstance(g, (int, float)):
+        return g
+    dtype = getattr(like, "dtype", None)
+    if dtype is None or not xp.isdtype(dtype, "real floating"):
+        dtype = xp.float64
+    return xp.asarray(g, dtype=dtype, device=_device(like))
 
 
 def _unreduce_to(xp, g, shape, axis=None, keepdims=False):
