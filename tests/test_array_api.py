@@ -301,3 +301,39 @@ def test_the_cli_writes_the_array_api_module(tmp_path):
     main(["generate", f"{path}:loss", "--backend", "array_api", "-o", str(out)])
     text = "".join(p.read_text() for p in out.rglob("*.py"))
     assert "xp = _namespace(w, x)" in text and "xp.tanh" in text
+
+
+def layers(params, x):
+    h = np.tanh(x @ params["W"] + params["b"])
+    xp = np.sum(h**2)  # a user's own `xp`: the backend's is named apart
+    return xp + np.sum(params["W"] ** 2)
+
+
+def test_torch_value_and_grad_of_a_dict_of_tensors(torch):
+    rng = np.random.default_rng(3)
+    params = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+    x = rng.normal(size=(4, 3))
+    value, g = s2s.value_and_grad(layers, backend="array_api")(
+        {k: torch.asarray(v) for k, v in params.items()}, torch.asarray(x)
+    )
+    expected_value, expected = s2s.value_and_grad(layers)(params, x)
+    assert isinstance(value, torch.Tensor) and np.isclose(float(value), expected_value)
+    assert set(g) == {"W", "b"}
+    for k in g:
+        assert isinstance(g[k], torch.Tensor) and g[k].dtype == torch.float64
+        assert np.allclose(g[k].numpy(), expected[k], rtol=1e-10, atol=1e-12)
+
+
+def test_python_numbers_only_run_on_numpy():
+    got = s2s.grad(scalars, wrt=(0, 1), backend="array_api")(0.3, -1.2)
+    expected = s2s.grad(scalars, wrt=(0, 1))(0.3, -1.2)
+    assert np.allclose(got, expected, rtol=1e-12)
+
+
+def named_xp(xp, y):
+    return np.sum(xp * y)
+
+
+def test_a_parameter_named_xp_is_refused():
+    with pytest.raises(s2s.NotPortableError, match="'xp'"):
+        s2s.grad(named_xp, backend="array_api")(np.ones(2), np.ones(2))

@@ -37,9 +37,26 @@ _DTYPES = frozenset(
 ) | {"bool"}
 
 
+#: The names the backend's code binds in every function, and its helpers': user
+#: values are named otherwise.
+NAMES = frozenset({"xp", "device", "array_namespace"}) | frozenset(
+    runtime.portable_definitions()
+)
+
+
 def check_portable(functions) -> None:
-    """Refuse (naming the line) an op the array API standard cannot write."""
+    """Refuse (naming the line) an op the array API standard cannot write, and a
+    parameter named as the backend's own values (`xp`)."""
     for function in functions:
+        for param in function.spec.params:
+            if param.name in NAMES:
+                raise NotPortableError(
+                    f"the array_api backend names the arguments' namespace "
+                    f"{param.name!r}, which is also a parameter's name",
+                    hint=f"Rename the parameter {param.name!r}, or use the numpy "
+                    "backend.",
+                )
+
         for op in walk(function.body):
             if isinstance(op, Op) and not _portable(op):
                 prim = PRIMITIVES[op.prim]
