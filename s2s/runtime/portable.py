@@ -120,18 +120,20 @@ def _check_shape(value, expected, name):
 def _check_shapes(*arguments, function, names, expected, _accepted={}):
     """Refuse arguments of other shapes than the code was written for: the ranks and
     the 1s of `expected`, a size other than 1 for each name, the same size wherever a
-    name repeats.  The shapes last accepted for each pattern pass at once."""
+    name repeats.  The shapes last accepted for each pattern pass at once.  (Its
+    `_shape_mismatch`, which reads no numpy, is copied into generated modules from
+    :mod:`.checks`, as every helper with no portable version of its own.)"""
     shapes = tuple([_shape(x) for x in arguments])
     if _accepted.get(expected) == shapes:
         return
     sizes = {}
     for name, shape, dims in zip(names, shapes, expected):
         if len(shape) != len(dims):
-            _shape_mismatch(function, name, shape, dims, sizes)
+            _shape_mismatch(function, name, shape, dims, sizes)  # noqa: F821
         for n, d in zip(shape, dims):
             if n == 1 if d == 1 else n != 1 and sizes.setdefault(d, n) == n:
                 continue
-            _shape_mismatch(function, name, shape, dims, sizes)
+            _shape_mismatch(function, name, shape, dims, sizes)  # noqa: F821
     _accepted[expected] = shapes
 
 
