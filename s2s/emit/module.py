@@ -45,8 +45,7 @@ from .accumulate import accumulations
 from .compiled import for_numba
 from .inlining import Uses, inlinable, passed_on
 from .naming import Naming
-from .portable import NAMES as PORTABLE_NAMES
-from .portable import check_portable, for_array_api
+from .portable import check_portable, for_array_api, own_names
 from .spelling import Spelling, const_ast, with_ellipsis
 from .spelling import name as _name
 
@@ -145,7 +144,8 @@ class _FunctionEmitter:
             s.out for s in walk(self.stmts) if isinstance(s, Op) and inlinable(s, uses)
         }
         self.inlined |= passed_on(self.stmts, uses, self.inlined)
-        naming = Naming(self.inlined, self.reads, BACKEND_NAMES.get(backend, set()))
+        reserved = own_names() if backend == "array_api" else frozenset()
+        naming = Naming(self.inlined, self.reads, reserved)
         self.names = naming.run(self.stmts, self.returns, spec.params)
         accumulating = accumulations(
             self.stmts, [self.returns], spec.shapes, spec.analyses.get("classes")
@@ -544,9 +544,6 @@ def emit_module(
         )
     return GeneratedModule(text, tree, names)
 
-
-#: The names each backend's code gives values of its own (user values never take them).
-BACKEND_NAMES = {"array_api": PORTABLE_NAMES}
 
 #: How each backend other than numpy rewrites a module (see :mod:`s2s.backends`).
 _REWRITES = {"numba": for_numba, "array_api": for_array_api}

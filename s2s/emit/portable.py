@@ -37,11 +37,12 @@ _DTYPES = frozenset(
 ) | {"bool"}
 
 
-#: The names the backend's code binds in every function, and its helpers': user
-#: values are named otherwise.
-NAMES = frozenset({"xp", "device", "array_namespace"}) | frozenset(
-    runtime.portable_definitions()
-)
+@functools.lru_cache(maxsize=None)
+def own_names() -> frozenset[str]:
+    """The names the backend's code binds in every function, and its helpers':
+    user values are named otherwise."""
+    names = {"xp", "device", "array_namespace"}
+    return frozenset(names | set(runtime.portable_definitions()))
 
 
 def check_portable(functions) -> None:
@@ -49,7 +50,7 @@ def check_portable(functions) -> None:
     parameter named as the backend's own values (`xp`)."""
     for function in functions:
         for param in function.spec.params:
-            if param.name in NAMES:
+            if param.name in own_names():
                 raise NotPortableError(
                     f"the array_api backend names the arguments' namespace "
                     f"{param.name!r}, which is also a parameter's name",
