@@ -337,3 +337,26 @@ def named_xp(xp, y):
 def test_a_parameter_named_xp_is_refused():
     with pytest.raises(s2s.NotPortableError, match="'xp'"):
         s2s.grad(named_xp, backend="array_api")(np.ones(2), np.ones(2))
+
+
+def graph(a, b, c):
+    return 3 * (a + b * c)
+
+
+def test_torch_scalars_get_tensor_gradients(torch):
+    args = [torch.tensor(v, dtype=torch.float32) for v in (5.0, 3.0, 2.0)]
+    got = s2s.grad(graph, wrt=(0, 1, 2), backend="array_api")(*args)
+    assert [float(g) for g in got] == [3.0, 6.0, 9.0]
+    for g in got:
+        assert isinstance(g, torch.Tensor) and g.dtype == torch.float32
+        assert g.shape == ()
+
+
+def test_torch_float32_loop_stays_float32(torch):
+    f, args = _args("rnn")
+    tensors = [torch.asarray(a, dtype=torch.float32) for a in args]
+    got = s2s.grad(f, wrt=(0, 1, 2), backend="array_api")(*tensors)
+    expected = s2s.grad(f, wrt=(0, 1, 2))(*args)
+    for g, e in zip(got, expected):
+        assert g.dtype == torch.float32
+        assert np.allclose(g.numpy(), e, rtol=1e-3, atol=1e-4)
