@@ -141,17 +141,11 @@ def jax_jit(w: Workload, inputs: tuple) -> Prepared:
 
 def torch(w: Workload, inputs: tuple) -> Prepared:
     """The torch version of the workload, differentiated by `torch.autograd.grad`."""
-    import torch
-
     from .torch_workloads import TORCH_FUNCTIONS
 
     if w.key not in TORCH_FUNCTIONS:
         raise NotImplementedError(f"no torch version of {w.key}")
-    torch.set_num_threads(1)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # only allowed before torch's first parallel work
-        pass
+    torch = _torch_one_thread()
     f = TORCH_FUNCTIONS[w.key]
     positions = w.wrt_positions
     args = tuple(
@@ -166,6 +160,38 @@ def torch(w: Workload, inputs: tuple) -> Prepared:
         return tuple(g.detach().numpy() for g in result)
 
     return Prepared(call, args, to_numpy, numpy_memory=False)
+
+
+def _torch_one_thread():
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # only allowed before torch's first parallel work
+        pass
+    return torch
+
+
+def s2s_array_api(w: Workload, inputs: tuple) -> Prepared:
+    """`s2s.grad(f, backend="array_api")` of the same numpy source, called with
+    the float64 torch CPU tensors the torch peer gets: s2s's gradient running on
+    torch (the generated code calls `xp.tanh`, `xp.sum`, ... of torch's namespace)."""
+    import s2s
+
+    from .torch_workloads import TORCH_FUNCTIONS
+
+    if w.key not in TORCH_FUNCTIONS:
+        raise NotImplementedError(f"no torch version of {w.key}")
+    torch = _torch_one_thread()
+    g = s2s.grad(w.fun, wrt=w.wrt, backend="array_api")
+    args = tuple(torch.tensor(a, dtype=torch.float64) for a in inputs)
+
+    def to_numpy(result):
+        result = result if isinstance(result, tuple) else (result,)
+        return tuple(np.asarray(r.detach().numpy()) for r in result)
+
+    return Prepared(g, args, to_numpy, numpy_memory=False)
 
 
 def tangent(w: Workload, inputs: tuple) -> Prepared:
@@ -196,6 +222,7 @@ FRAMEWORKS: dict[str, Callable[[Workload, tuple], Prepared]] = {
     "autograd": autograd,
     "jax.jit": jax_jit,
     "torch": torch,
+    "s2s-array_api": s2s_array_api,
     "tangent": tangent,
 }
 
@@ -221,6 +248,9 @@ DESCRIPTIONS = {
     "`block_until_ready`; the first call traces and compiles",
     "torch": "`torch.autograd.grad` on the same computation written with torch "
     "functions (`torch_workloads.py`), float64 tensors made once",
+    "s2s-array_api": '`s2s.grad(f, backend="array_api")` on the same numpy source, '
+    "called with the torch peer's float64 CPU tensors: the generated code runs on "
+    "torch through array-api-compat's namespace",
     "tangent": "`tangent.grad` (tangent-ad) on the same source, with an empty "
     "TANGENT_CACHE_DIR",
 }

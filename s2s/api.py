@@ -50,7 +50,7 @@ from .pipeline import (
     resolve_wrt,
 )
 from .recursion import allows_deep_recursion
-from .shim import call_shim
+from .shim import NARROW_FLOATS, NARROW_OR_FOREIGN, call_shim
 from .structures import is_structure
 
 if TYPE_CHECKING:
@@ -290,6 +290,11 @@ class GradFunction(StructuredCalls):
             structured=True,
             vararg=parsed.vararg if mode == "grad" else None,
             declared=list(declared_layouts(parsed)),
+            narrow_dtypes=(
+                NARROW_OR_FOREIGN
+                if self.options.get("backend") == "array_api"
+                else NARROW_FLOATS
+            ),
         )
         self._params = params
         #: What a gradient of this gradient binds too (see frontend.bound).

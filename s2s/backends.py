@@ -45,6 +45,12 @@ BACKENDS = {
             library="numba",
             extra="numba",
         ),
+        Backend(
+            "array_api",
+            "the namespace of the arguments (torch, CuPy, JAX, array_api_strict)",
+            library="array_api_compat",
+            extra="array-api",
+        ),
     )
 }
 

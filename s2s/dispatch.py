@@ -65,12 +65,43 @@ def in_dtype_of(g: Any, x: Any) -> Any:
         return mapped(in_dtype_of, layout_of(x, "x"), g, x)
     if g is None:
         return g
+    if _is_foreign(x):
+        return _in_library_of(g, x)
+    if _is_foreign(g):  # of a Python number, beside another library's arrays
+        return g
     dtype = getattr(x, "dtype", None)
     if dtype not in NARROW_FLOATS:
         dtype = _FLOAT64
     if getattr(g, "dtype", _FLOAT64) == dtype:
         return g  # a Python float is a float64
     return dtype.type(g) if np.ndim(g) == 0 and np.ndim(x) == 0 else g.astype(dtype)
+
+
+def _is_foreign(x: Any) -> bool:
+    """Whether x is an array of another library than numpy (a torch tensor)."""
+    return (
+        not isinstance(x, (np.ndarray, np.generic))
+        and hasattr(x, "shape")
+        and hasattr(x, "dtype")
+    )
+
+
+def _in_library_of(g: Any, x: Any) -> Any:
+    """The gradient `g` of another library's array `x` (backend="array_api") as an
+    array of x's library, dtype, device and shape: a constant adjoint (`3.0`) or a
+    float64 accumulation (`xp.zeros(...)`) made by the generated code included."""
+    from array_api_compat import array_namespace
+
+    xp = array_namespace(x)
+    floating = xp.isdtype(x.dtype, "real floating")
+    if type(g) is not type(x):
+        dtype = x.dtype if floating else None
+        g = xp.asarray(g, dtype=dtype, device=x.device)
+    elif floating and g.dtype != x.dtype:
+        g = xp.astype(g, x.dtype)
+    if tuple(g.shape) != tuple(x.shape):
+        g = xp.broadcast_to(g, tuple(x.shape))
+    return g
 
 
 def _is_narrow(x: Any) -> bool:
@@ -103,10 +134,15 @@ class StructuredCalls:
                     found, compiled=compiled, keywords=self._readers(compiled)
                 )
             leaves = [_read(a, lay) for a, lay in zip(args, found.layouts)]
+            foreign = self.options.get("backend") == "array_api"
             code = self._by_call[key] = replace(
                 found,
                 reals=any(as_real(x) is not x for k in self._reals for x in leaves[k]),
-                narrow=any(_is_narrow(x) for k in self._positions for x in leaves[k]),
+                narrow=any(
+                    _is_narrow(x) or foreign and _is_foreign(x)
+                    for k in self._positions
+                    for x in leaves[k]
+                ),
             )
         if code.reals:
             args = tuple(

@@ -122,6 +122,11 @@ class NotTwiceDifferentiableError(UnsupportedSyntaxError):
     """A derivative s2s can take once, but not again (a gradient through np.prod)."""
 
 
+class NotPortableError(UnsupportedSyntaxError):
+    """The array_api backend was asked for code that has no spelling in the array
+    API standard (a numpy function outside it, a registered function)."""
+
+
 class NoDerivativeError(S2SError):
     """The function has no derivative at these arguments, which the gradient needs:
     equal eigenvalues of np.linalg.eigh whose eigenvectors it uses, a repeated

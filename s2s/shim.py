@@ -30,6 +30,20 @@ def as_real(x: Any) -> Any:
 NARROW_FLOATS = frozenset(map(np.dtype, ("float16", "float32")))
 
 
+class _NarrowOrForeign:
+    """The dtypes of arguments whose gradients are put back in the argument's own
+    dtype (and library) after the call: narrow numpy floats, and any dtype of
+    another library's array (`torch.float32`: backend="array_api")."""
+
+    def __contains__(self, dtype: Any) -> bool:
+        if isinstance(dtype, np.dtype):
+            return dtype in NARROW_FLOATS
+        return dtype is not None
+
+
+NARROW_OR_FOREIGN = _NarrowOrForeign()
+
+
 def call_shim(
     gradient: Any,
     params: Sequence[str],
@@ -46,6 +60,7 @@ def call_shim(
     structured: bool = False,
     vararg: str | None = None,
     declared: Sequence[str] = (),
+    narrow_dtypes: Any = NARROW_FLOATS,
 ):
     """`GradFunction.__call__` for one gradient, written with its own parameters and
     named after it (`f_grad`), so that Python binds the arguments (defaults,
@@ -140,7 +155,7 @@ def call_shim(
         _s2s_as_real=as_real,
         _s2s_compiled=compiled,
         _s2s_floats=floats,
-        _s2s_narrow=NARROW_FLOATS,
+        _s2s_narrow=narrow_dtypes,
         _s2s_functions=functions,
         _s2s_structures=(dict, list, tuple),
     )

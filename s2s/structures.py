@@ -118,6 +118,8 @@ def layout_of(value: Any, path: str) -> Layout:
         )
     if isinstance(value, (int, float, complex, np.ndarray, np.generic)):
         return Layout(LEAF)
+    if all(hasattr(value, a) for a in ("shape", "dtype", "ndim")):
+        return Layout(LEAF)  # another library's array (a torch tensor)
     raise StructureError(
         f"{path} is a {type(value).__name__}, which s2s cannot read as part of "
         "a parameter",

@@ -145,7 +145,8 @@ def test_every_library_s2s_imports_is_a_declared_dependency():
     import tomllib
 
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
-        declared = tomllib.load(f)["project"]["dependencies"]
+        project = tomllib.load(f)["project"]
+    declared = project["dependencies"]
     names = {d.split(">")[0].split("=")[0].split("<")[0].strip() for d in declared}
     imported = set()
     paths = [
@@ -163,8 +164,18 @@ def test_every_library_s2s_imports_is_a_declared_dependency():
             elif isinstance(node, ast.ImportFrom) and not node.level:
                 imported.add(node.module.split(".")[0])
     third_party = imported - set(sys.stdlib_module_names) - {"s2s"}
-    assert third_party == {"numpy", "astor", "black", "platformdirs"}
-    assert third_party <= names, third_party - names
+    # An optional backend's library is imported by its code only, and installed
+    # by the extra its record names.
+    from s2s.backends import BACKENDS
+
+    extras = project["optional-dependencies"]
+    optional = {b.library for b in BACKENDS.values() if b.library}
+    for backend in BACKENDS.values():
+        if backend.library:
+            wanted = backend.library.replace("_", "-")
+            assert any(d.startswith(wanted) for d in extras[backend.extra]), backend
+    assert third_party - optional == {"numpy", "astor", "black", "platformdirs"}
+    assert third_party - optional <= names, third_party - names
 
 
 # --- the size cap -----------------------------------------------------------------------

@@ -46,7 +46,8 @@ from .accumulate import accumulations
 from .compiled import for_numba
 from .inlining import Uses, inlinable, passed_on
 from .naming import Naming
-from .spelling import Spelling, const_ast
+from .portable import check_portable, for_array_api, own_names
+from .spelling import Spelling, const_ast, with_ellipsis
 from .spelling import name as _name
 
 _MARKER = "_s2s_marker_"
@@ -131,7 +132,9 @@ def _vars(xs: Iterable[Any]) -> list[Var]:
 class _FunctionEmitter:
     """Writes one optimized function: names, inlined expressions, statements."""
 
-    def __init__(self, optimized: Optimized, comments: list[str]):
+    def __init__(
+        self, optimized: Optimized, comments: list[str], backend: str = "numpy"
+    ):
         self.spec = spec = optimized.spec
         self.comments = comments
         self.stmts, self.returns = optimized.body, optimized.returns
@@ -142,7 +145,8 @@ class _FunctionEmitter:
             s.out for s in walk(self.stmts) if isinstance(s, Op) and inlinable(s, uses)
         }
         self.inlined |= passed_on(self.stmts, uses, self.inlined)
-        naming = Naming(self.inlined, self.reads)
+        reserved = own_names() if backend == "array_api" else frozenset()
+        naming = Naming(self.inlined, self.reads, reserved)
         self.names = naming.run(self.stmts, self.returns, spec.params)
         accumulating = accumulations(
             self.stmts, [self.returns], spec.shapes, spec.analyses.get("classes")
@@ -158,6 +162,8 @@ class _FunctionEmitter:
         }
         self.section = ""
         self.section_start = 0
+        if backend == "array_api":
+            self.spelling.every_axis = self.indexes_array
 
     def loops_on_numbers(self) -> bool:
         """Whether the function loops, carrying numbers only from one iteration to
@@ -183,6 +189,18 @@ class _FunctionEmitter:
             else:
                 found.append(x)
         return found
+
+    def indexes_array(self, op: Op) -> bool:
+        """Whether a getitem reads an array (not a shape, a tuple or a list)."""
+        base = op.args[0]
+        made = self.defs.get(base)
+        prim = PRIMITIVES[made.prim] if isinstance(made, Op) else None
+        return not (
+            isinstance(base, Const)
+            or self.ints.tuple_of(base) is not None
+            or (prim and (prim.effect == "tape" or prim.scalar and prim.dtype == "int"))
+            or (prim and prim.name in ("shape", "tuple"))  # tuples of sizes
+        )
 
     # expressions
 
@@ -301,9 +319,14 @@ class _FunctionEmitter:
         if not PRIMITIVES[s.prim].takes_index:
             return self.accumulate_in_place(s)
         array, value, *parts = s.args
-        index = self.spelling.index(s.params["spec"], [self.expr(p) for p in parts])
+        index = self.full(self.spelling.index(s.params["spec"], map(self.expr, parts)))
         target = ast.Subscript(_name(self.names[array]), index, ast.Store())
         return ast.Assign([target], self.expr(value))
+
+    def full(self, index: ast.expr) -> ast.expr:
+        """An index into an array the function made, naming every axis where the
+        backend asks it to (see Spelling.every_axis)."""
+        return index if self.spelling.every_axis is None else with_ellipsis(index)
 
     def items_of_one_call(self, s: Stmt, after: Stmt | None) -> bool:
         """Whether s and the statement after it are two items of one call of a numpy
@@ -344,7 +367,7 @@ class _FunctionEmitter:
             basic = all(item[0] in ("slice", "value") for item in spec[1:])
             values = [p for item, p in zip(single_indices(spec), parts) if item]
             if basic and all(self.ints.is_int(p) for p in values):
-                index = self.spelling.index(spec, [self.expr(p) for p in parts])
+                index = self.full(self.spelling.index(spec, map(self.expr, parts)))
                 target = ast.Subscript(_name(self.names[acc]), index, ast.Store())
                 c = scatter.args[0]
         return ast.AugAssign(target, ast.Add(), self.expr(c))
@@ -499,8 +522,10 @@ def emit_module(
 ) -> GeneratedModule:
     """Write the optimized functions, and the helpers they call, as one module
     (for `backend`: see :mod:`s2s.backends`)."""
+    if backend == "array_api":
+        check_portable(functions)
     comments: list[str] = []
-    emitters = [_FunctionEmitter(spec, comments) for spec in functions]
+    emitters = [_FunctionEmitter(spec, comments, backend) for spec in functions]
     body: list[ast.stmt] = []
     imports = set().union(*(e.imports() for e in emitters))
     helpers = _with_dependencies(set().union(*(e.helpers() for e in emitters)))
@@ -538,7 +563,10 @@ def emit_module(
 
 #: How each backend other than numpy rewrites a module (see :mod:`s2s.backends`),
 #: and which of its functions.
-_REWRITES = {"numba": (for_numba, _FunctionEmitter.loops_on_numbers)}
+_REWRITES = {
+    "numba": (for_numba, _FunctionEmitter.loops_on_numbers),
+    "array_api": (for_array_api, lambda emitter: True),
+}
 
 
 def _is_comment(statement: ast.stmt) -> bool:

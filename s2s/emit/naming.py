@@ -23,8 +23,14 @@ class Naming:
     """Liveness over the structured code, an interference graph, coalescing of phi
     copies, and names for the resulting groups."""
 
-    def __init__(self, inlined: set[Var], reads: Callable[[Iterable[Any]], list[Var]]):
+    def __init__(
+        self,
+        inlined: set[Var],
+        reads: Callable[[Iterable[Any]], list[Var]],
+        reserved: frozenset[str] = frozenset(),
+    ):
         self.inlined = inlined
+        self.reserved = RESERVED | reserved  # and the backend's own names
         self._reads = reads
         self.edges: dict[Var, set[Var]] = defaultdict(set)
         self.prefer: list[tuple[Var, Var]] = []
@@ -216,12 +222,12 @@ class Naming:
 
     def _free_name(self, lead: Var, root: Var, taken, owner, edges) -> str:
         hint = lead.hint
-        base = hint if hint.isidentifier() and hint not in RESERVED else hint + "_"
+        base = hint if hint.isidentifier() and hint not in self.reserved else hint + "_"
         n = 0
         while True:
             name = base if n == 0 else f"{base}_{n}"
             n += 1
-            if name in RESERVED or name in _HELPER_NAMES or name in self.roots:
+            if name in self.reserved or name in _HELPER_NAMES or name in self.roots:
                 continue
             if name not in owner:
                 return name

@@ -59,6 +59,9 @@ class Spelling:
 
     def __init__(self, operand: Callable[[Any], ast.expr]):
         self.operand = operand
+        #: Whether an index of an op must name every axis (`x[t, ...]`, as the
+        #: array API standard asks of a 2-D x): None for numpy's `x[t]`.
+        self.every_axis: Callable[[Op], bool] | None = None
 
     def op(self, op: Op) -> ast.expr:
         """The expression of `op`."""
@@ -97,9 +100,10 @@ class Spelling:
                 # Only where a check proved a value scalar that is not (the code
                 # after the check never runs): `2.0[0]` would warn when compiled.
                 base = ast.Call(attr("np", "asarray"), [base], [])
-            return ast.Subscript(
-                base, self.index(op.params["spec"], args[1:]), ast.Load()
-            )
+            index = self.index(op.params["spec"], args[1:])
+            if self.every_axis is not None and self.every_axis(op):
+                index = with_ellipsis(index)
+            return ast.Subscript(base, index, ast.Load())
         if prim.takes_index:
             leading = len(prim.operands) - 1
             index = ast.Subscript(
@@ -165,6 +169,14 @@ class Spelling:
         if as_tuple or len(built) != 1:
             return ast.Tuple(built, ast.Load())
         return built[0]
+
+
+def with_ellipsis(index: ast.expr) -> ast.expr:
+    """`t, ...` for the index `t` (unless it has an ellipsis or None already)."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    if any(isinstance(p, ast.Constant) and p.value in (None, Ellipsis) for p in parts):
+        return index
+    return ast.Tuple([*parts, ast.Constant(Ellipsis)], ast.Load())
 
 
 def _plain_operand(name_of: Callable[[Var], str]) -> Callable[[Any], ast.expr]:

@@ -48,9 +48,14 @@ CATALOGUE = [
     operator("sub", ast.Sub, "subtract", **ARITHMETIC),
     operator("mul", ast.Mult, "multiply", **ARITHMETIC),
     operator("div", ast.Div, "divide", dtype="float", hint="quotient", **ARITHMETIC),
-    operator("pow", ast.Pow, "power", hint="power"),
+    operator("pow", ast.Pow, "power", hint="power", array_api="pow"),
     Primitive(
-        "matmul", ("x", "y"), operator=ast.MatMult, ufunc="matmul", allocates=True
+        "matmul",
+        ("x", "y"),
+        operator=ast.MatMult,
+        ufunc="matmul",
+        allocates=True,
+        array_api="matmul",
     ),
     operator("floordiv", ast.FloorDiv, "floor_divide", **ARITHMETIC),
     operator("mod", ast.Mod, "remainder", **ARITHMETIC),
@@ -58,7 +63,15 @@ CATALOGUE = [
     operator("or", ast.BitOr, "bitwise_or", dtype="bool", hint="either"),
     operator("neg", ast.USub, "negative", ("x",), hint="negated", **ARITHMETIC),
     operator("not", ast.Not, None, ("x",), hint="negation", scalar=True, **BOOL),
-    operator("invert", ast.Invert, "invert", ("x",), dtype="bool", hint="inverted"),
+    operator(
+        "invert",
+        ast.Invert,
+        "invert",
+        ("x",),
+        dtype="bool",
+        hint="inverted",
+        array_api="bitwise_invert",
+    ),
     # `and`, `or` on conditions: Python's, so the result is one bool.
     Primitive("both", ("x", "y"), operator=ast.And, scalar=True, **BOOL),
     Primitive("either", ("x", "y"), operator=ast.Or, scalar=True, **BOOL),
@@ -75,58 +88,91 @@ CATALOGUE = [
     transcendental("exp", "exp"),
     ufunc("exp2", dtype="float"),
     transcendental("log", "log"),
-    ufunc("log2", "log2", dtype="float"),
-    ufunc("log10", "log10", dtype="float"),
+    ufunc("log2", "log2", dtype="float", array_api="log2"),
+    ufunc("log10", "log10", dtype="float", array_api="log10"),
     transcendental("log1p", "log1p"),
     transcendental("expm1", "expm1"),
     transcendental("sqrt", "sqrt"),
-    ufunc("square", hoistable=True),
+    ufunc("square", hoistable=True, array_api="square"),
     transcendental("sin", "sin"),
     transcendental("cos", "cos"),
     transcendental("tan", "tan"),
-    ufunc("arcsin", "asin", dtype="float"),
-    ufunc("arccos", "acos", dtype="float"),
-    transcendental("arctan", "atan"),
+    ufunc("arcsin", "asin", dtype="float", array_api="asin"),
+    ufunc("arccos", "acos", dtype="float", array_api="acos"),
+    transcendental("arctan", "atan", "atan"),
     transcendental("sinh", "sinh"),
     transcendental("cosh", "cosh"),
     transcendental("tanh", "tanh"),
-    transcendental("arcsinh", "asinh"),
-    ufunc("arccosh", "acosh", dtype="float"),
-    ufunc("arctanh", "atanh", dtype="float"),
-    ufunc("reciprocal", hoistable=True),
+    transcendental("arcsinh", "asinh", "asinh"),
+    ufunc("arccosh", "acosh", dtype="float", array_api="acosh"),
+    ufunc("arctanh", "atanh", dtype="float", array_api="atanh"),
+    ufunc("reciprocal", hoistable=True, array_api="reciprocal"),
     ufunc("cbrt", dtype="float", hoistable=True),
     ufunc("sinc", dtype="float", hoistable=True),
     # Of Python floats only (numpy has no erf or gamma).
     *(math_only(name) for name in ("erf", "erfc", "gamma", "lgamma")),
-    ufunc("abs", "fabs", builtin="abs", hoistable=True, hint="magnitude"),
-    ufunc("sign", hoistable=True),
-    ufunc("floor", "floor", rounds=True),
-    ufunc("ceil", "ceil", rounds=True),
+    ufunc(
+        "abs",
+        "fabs",
+        builtin="abs",
+        hoistable=True,
+        hint="magnitude",
+        array_api="abs",
+    ),
+    ufunc("sign", hoistable=True, array_api="sign"),
+    ufunc("floor", "floor", rounds=True, array_api="floor"),
+    ufunc("ceil", "ceil", rounds=True, array_api="ceil"),
     # Elementwise functions of several arguments.
-    Primitive("maximum", ("x", "y"), numpy="maximum", builtin="max", elementwise=True),
-    Primitive("minimum", ("x", "y"), numpy="minimum", builtin="min", elementwise=True),
-    ufunc2("arctan2", ("y", "x"), "atan2", dtype="float"),
-    ufunc2("hypot", math_name="hypot", dtype="float"),
-    ufunc2("logaddexp", dtype="float"),
-    ufunc2("where", ("condition", "x", "y"), nondiff=frozenset({"condition"})),
-    ufunc2("clip", ("a", "a_min", "a_max")),
+    *(
+        Primitive(
+            name,
+            ("x", "y"),
+            numpy=name,
+            builtin=name[:3],
+            elementwise=True,
+            array_api=name,
+        )
+        for name in ("maximum", "minimum")
+    ),
+    ufunc2("arctan2", ("y", "x"), "atan2", dtype="float", array_api="atan2"),
+    ufunc2("hypot", math_name="hypot", dtype="float", array_api="hypot"),
+    ufunc2("logaddexp", dtype="float", array_api="logaddexp"),
+    ufunc2(
+        "where",
+        ("condition", "x", "y"),
+        nondiff=frozenset({"condition"}),
+        array_api="where",
+    ),
+    ufunc2("clip", ("a", "a_min", "a_max"), array_api="clip"),
     # Logic on conditions (zero derivative, like comparisons).
-    ufunc("logical_not", dtype="bool"),
-    *(ufunc(name, dtype="bool") for name in ("isnan", "isinf", "isfinite")),
-    ufunc2("logical_and", dtype="bool"),
-    ufunc2("logical_or", dtype="bool"),
+    ufunc("logical_not", dtype="bool", array_api="logical_not"),
+    *(
+        ufunc(name, dtype="bool", array_api=name)
+        for name in ("isnan", "isinf", "isfinite")
+    ),
+    ufunc2("logical_and", dtype="bool", array_api="logical_and"),
+    ufunc2("logical_or", dtype="bool", array_api="logical_or"),
     # Reductions.
-    reduction("sum", REDUCE, array_method=True, allocates=True, hint="total"),
-    reduction("mean", REDUCE, array_method=True, allocates=True, dtype="float"),
-    reduction("prod", REDUCE, array_method=True),
-    reduction("max", REDUCE, array_method=True, hint="largest"),
-    reduction("min", REDUCE, array_method=True, hint="smallest"),
-    reduction("var", SPREAD, dtype="float", hint="variance"),
-    reduction("std", SPREAD, dtype="float", hint="deviation"),
-    reduction("argmax", REDUCE, dtype="int"),
-    reduction("argmin", REDUCE, dtype="int"),
-    reduction("all", REDUCE, hint="every"),
-    reduction("any", REDUCE, hint="some"),
+    reduction(
+        "sum", REDUCE, array_api="sum", array_method=True, allocates=True, hint="total"
+    ),
+    reduction(
+        "mean",
+        REDUCE,
+        array_api="mean",
+        array_method=True,
+        allocates=True,
+        dtype="float",
+    ),
+    reduction("prod", REDUCE, array_api="prod", array_method=True),
+    reduction("max", REDUCE, array_api="max", array_method=True, hint="largest"),
+    reduction("min", REDUCE, array_api="min", array_method=True, hint="smallest"),
+    reduction("var", SPREAD, array_api="var", dtype="float", hint="variance"),
+    reduction("std", SPREAD, array_api="std", dtype="float", hint="deviation"),
+    reduction("argmax", REDUCE, array_api="argmax", dtype="int"),
+    reduction("argmin", REDUCE, array_api="argmin", dtype="int"),
+    reduction("all", REDUCE, array_api="all", hint="every"),
+    reduction("any", REDUCE, array_api="any", hint="some"),
     # Shapes.
     Primitive(
         "transpose",
@@ -136,6 +182,7 @@ CATALOGUE = [
         max_positional=2,
         internal=frozenset({"attr"}),
         view=True,
+        array_api="_transpose",
     ),
     Primitive(
         "reshape",
@@ -144,6 +191,7 @@ CATALOGUE = [
         numpy="reshape",
         counts=1,
         view=True,
+        array_api="reshape",
     ),
     Primitive(
         "broadcast_to",
@@ -153,18 +201,44 @@ CATALOGUE = [
         counts=1,
         view=True,
         spread=True,
+        array_api="broadcast_to",
     ),
-    Primitive("expand_dims", ("a",), (("axis", None),), numpy="expand_dims", view=True),
-    Primitive("squeeze", ("a",), (("axis", None),), numpy="squeeze", view=True),
-    Primitive("ravel", ("a",), numpy="ravel", max_positional=1, view=True, hint="flat"),
+    *(
+        Primitive(name, ("a",), (("axis", None),), numpy=name, view=True, array_api=to)
+        for name, to in (("expand_dims", "expand_dims"), ("squeeze", "_squeeze"))
+    ),
+    Primitive(
+        "ravel",
+        ("a",),
+        numpy="ravel",
+        max_positional=1,
+        view=True,
+        hint="flat",
+        array_api="_ravel",
+    ),
     # np.copy: a new, writable array (a gradient is never a view of something else)
     Primitive("array_copy", ("a",), numpy="copy", max_positional=1, elementwise=True),
-    *(joining(name, ("arrays",), (("axis", 0),)) for name in ("concatenate", "stack")),
+    joining("concatenate", ("arrays",), (("axis", 0),), array_api="concat"),
+    joining("stack", ("arrays",), (("axis", 0),), array_api="stack"),
     *(joining(name, ("tup",), ()) for name in ("hstack", "vstack")),
     Primitive(
-        "shape", ("a",), numpy="shape", dtype="int", shape_only=0, cost="constant"
+        "shape",
+        ("a",),
+        numpy="shape",
+        dtype="int",
+        shape_only=0,
+        cost="constant",
+        array_api="_shape",
     ),
-    Primitive("ndim", ("a",), numpy="ndim", dtype="int", scalar=True, cost="constant"),
+    Primitive(
+        "ndim",
+        ("a",),
+        numpy="ndim",
+        dtype="int",
+        scalar=True,
+        cost="constant",
+        array_api="_ndim",
+    ),
     Primitive(
         "size",
         ("a",),
@@ -173,10 +247,13 @@ CATALOGUE = [
         scalar=True,
         shape_only=0,
         cost="constant",
+        array_api="_size",
     ),
     # Constructors: constants, or the start of an accumulation.
-    Primitive("zeros_like", ("a",), DTYPE, numpy="zeros_like", shaped_like=0),
-    Primitive("ones_like", ("a",), DTYPE, numpy="ones_like", shaped_like=0),
+    *(
+        Primitive(name, ("a",), DTYPE, numpy=name, shaped_like=0, array_api=name)
+        for name in ("zeros_like", "ones_like")
+    ),
     Primitive(
         "full_like",
         ("a", "fill_value"),
@@ -184,6 +261,7 @@ CATALOGUE = [
         nondiff=frozenset({"a"}),
         numpy="full_like",
         shaped_like=0,
+        array_api="full_like",
     ),
     Primitive(
         "zeros",
@@ -193,9 +271,17 @@ CATALOGUE = [
         shaped_by=0,
         counts=0,
         allocates=True,
+        array_api="zeros",
     ),
     Primitive(
-        "ones", ("shape",), DTYPE, numpy="ones", shaped_by=0, counts=0, allocates=True
+        "ones",
+        ("shape",),
+        DTYPE,
+        numpy="ones",
+        shaped_by=0,
+        counts=0,
+        allocates=True,
+        array_api="ones",
     ),
     Primitive(
         "eye",
@@ -225,6 +311,7 @@ CATALOGUE = [
         shaped_by=0,
         allocates=True,
         hint="filled",
+        array_api="full",
     ),
     # num points from start to stop (scalars, or arrays along a new first axis)
     *(
@@ -302,6 +389,7 @@ CATALOGUE = [
     helper(
         "unindex",
         ("g", "like", "index"),
+        array_api="_unindex",
         static=(("spec", None), ("broadcast", False)),  # broadcast: g may be smaller
         nondiff=frozenset({"like", "index"}),
         variadic=True,
@@ -313,6 +401,7 @@ CATALOGUE = [
     helper(
         "setitem",
         ("x", "value", "index"),
+        array_api="_setitem",
         static=(("spec", None),),
         nondiff=frozenset({"index"}),
         variadic=True,
@@ -349,6 +438,7 @@ CATALOGUE = [
         scalar=True,
         cost="constant",
         hint="length",
+        array_api="_len",
     ),
     Primitive(
         "range",
@@ -397,11 +487,14 @@ CATALOGUE = [
         cost="constant",
         hint="module",
         holder=True,
+        array_api="_module",
     ),
     Primitive("attribute", ("x",), (("name", None),), cost="constant"),
     # A helper's own closure variable, or its global where no import reaches it.
-    helper("closure_variable", ("function",), static=(("name", None),)),
-    helper("global_variable", ("function",), static=(("name", None),)),
+    *(
+        helper(name, ("function",), static=(("name", None),), array_api="_" + name)
+        for name in ("closure_variable", "global_variable")
+    ),
     *ARRAYS,
     *LINALG,
     *HELPERS,

@@ -24,7 +24,9 @@ def operator(
     operands: tuple[str, ...] = ("x", "y"),
     **facts: Any,
 ) -> Primitive:
-    """A Python operator, also the numpy ufunc `ufunc` (`np.add(x, y)`)."""
+    """A Python operator, also the numpy ufunc `ufunc` (`np.add(x, y)`), which the
+    array API standard calls the same unless `array_api` says otherwise."""
+    facts.setdefault("array_api", ufunc)
     return Primitive(
         name, operands, operator=node, ufunc=ufunc, elementwise=True, **facts
     )
@@ -49,9 +51,14 @@ def ufunc2(
     )
 
 
-def transcendental(name: str, math_name: str | None = None) -> Primitive:
-    """A ufunc whose result is a float (of any operands), cheap to hoist."""
-    return ufunc(name, math_name, dtype="float", hoistable=True)
+def transcendental(
+    name: str, math_name: str | None = None, array_api: str | None = None
+) -> Primitive:
+    """A ufunc whose result is a float (of any operands), cheap to hoist; each is in
+    the array API standard (as `array_api` where its name differs)."""
+    return ufunc(
+        name, math_name, dtype="float", hoistable=True, array_api=array_api or name
+    )
 
 
 def math_only(name: str) -> Primitive:
@@ -77,7 +84,9 @@ def _check_concatenate(static: dict[str, Any], count: int) -> tuple[str, str] | 
     return None
 
 
-def joining(name: str, operands: tuple[str, ...], static: tuple) -> Primitive:
+def joining(
+    name: str, operands: tuple[str, ...], static: tuple, array_api: str | None = None
+) -> Primitive:
     """np.concatenate and its relatives: any number of arrays, passed as one list."""
     return Primitive(
         name,
@@ -89,6 +98,7 @@ def joining(name: str, operands: tuple[str, ...], static: tuple) -> Primitive:
         max_positional=1 + len(static),
         check=_check_concatenate,
         hint="joined" if name == "concatenate" else "stacked",
+        array_api=array_api,
     )
 
 

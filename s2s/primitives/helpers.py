@@ -11,7 +11,14 @@ HELPERS = [
     # Helpers written into every generated module that needs them (see s2s/runtime).
     # Operands read only for their shape (or dtype) are nondiff: a gradient that calls
     # these helpers can be differentiated again (see rules.py).
-    helper("check_scalar", ("y",), effect="check", has_value=False, guarded=True),
+    helper(
+        "check_scalar",
+        ("y",),
+        effect="check",
+        has_value=False,
+        guarded=True,
+        array_api="_check_scalar",
+    ),
     # An f-string, f"step {k}: {loss:.3f}", as its template and its values.
     helper(
         "format",
@@ -21,6 +28,7 @@ HELPERS = [
         variadic=True,
         cost="constant",
         hint="text",
+        array_api="_format",
     ),
     # A free value the code was generated for (an axis), an array it was specialized
     # for: the same value, the same shape, when it runs.
@@ -31,8 +39,12 @@ HELPERS = [
             static=(("expected", None), ("name", None)),
             effect="check",
             has_value=False,
+            array_api=portable,
         )
-        for name in ("check_unchanged", "check_shape")
+        for name, portable in (
+            ("check_unchanged", None),
+            ("check_shape", "_check_shape"),
+        )
     ),
     # An update in place of a value that may be an array another name sees.
     helper(
@@ -50,6 +62,7 @@ HELPERS = [
         variadic=True,
         effect="check",
         has_value=False,
+        array_api="_check_shapes",
     ),
     helper(
         "unbroadcast",
@@ -58,6 +71,7 @@ HELPERS = [
         shaped_like=1,
         shape_only=1,
         shape_variant="unbroadcast_to",
+        array_api="_unbroadcast",
     ),
     helper(
         "unreduce",
@@ -68,8 +82,15 @@ HELPERS = [
         shape_only=1,
         spread=True,
         shape_variant="unreduce_to",
+        array_api="_unreduce",
     ),
-    helper("unbroadcast_to", ("g", "shape"), nondiff=SHAPE, shaped_by=1),
+    helper(
+        "unbroadcast_to",
+        ("g", "shape"),
+        nondiff=SHAPE,
+        shaped_by=1,
+        array_api="_unbroadcast_to",
+    ),
     helper(
         "unreduce_to",
         ("g", "shape"),
@@ -77,6 +98,7 @@ HELPERS = [
         nondiff=SHAPE,
         shaped_by=1,
         spread=True,
+        array_api="_unreduce_to",
     ),
     helper("prod_adjoint", ("g", "a"), static=REDUCE, shaped_like=1),
     helper(
@@ -85,6 +107,7 @@ HELPERS = [
         static=REDUCE,
         nondiff=frozenset({"a", "y"}),  # which elements are extremal: a step
         shaped_like=1,
+        array_api="_extremum_adjoint",
     ),
     *(
         helper(
@@ -92,6 +115,7 @@ HELPERS = [
             ("g", "a", "b"),
             nondiff=frozenset({side}),
             shaped_like=1 if side == "a" else 2,
+            array_api=f"_{op}_adjoint_{side}" if op == "matmul" else None,
         )
         for op in ("matmul", "dot")
         for side in ("a", "b")

@@ -118,7 +118,7 @@ _SQUARE = {"dtype": "float", "allocates": True}  # a float array of each matrix
 #: The linear-algebra primitives, in the order docs/rules.md lists them.
 LINALG = [
     Primitive("dot", ("a", "b"), numpy="dot", allocates=True),
-    Primitive("outer", ("a", "b"), numpy="outer", allocates=True),
+    Primitive("outer", ("a", "b"), numpy="outer", allocates=True, array_api="_outer"),
     Primitive(
         "einsum",
         ("operands",),

@@ -86,7 +86,13 @@ class Primitive:
       a Python operator may raise, as 1.0 / 0.0 does), `allocates` (makes a new array),
       `array_method` (generated code calls it as a method of an array numpy made:
       `x.sum()`, half the cost of `np.sum(x)` on a small array);
-    - names: `hint` names its temporaries in generated code.
+    - names: `hint` names its temporaries in generated code;
+    - other array libraries: `array_api` is how the array_api backend writes it
+      (see :mod:`s2s.emit.portable`): the array API standard's function of that
+      name in the arguments' namespace (`"asin"` for np.arcsin, `xp.asin(x)`), or
+      a helper of :mod:`s2s.runtime.portable` (`"_ravel"`).  None, for a primitive
+      written with numpy or a numpy helper: there is no portable spelling, and the
+      backend refuses it.  Operators, built-ins and `math` need none.
     """
 
     name: str
@@ -131,6 +137,7 @@ class Primitive:
     allocates: bool = False
     array_method: bool = False
     hint: str | None = None
+    array_api: str | None = None
     origin: Any = field(default=None, repr=False)  # a registered function object
     derivative: Derivative | None = field(default=None, repr=False)
 

@@ -29,6 +29,15 @@ globals().update(
 
 
 @functools.lru_cache(maxsize=None)
+def portable_definitions() -> dict[str, ast.FunctionDef]:
+    """The syntax trees of the array_api backend's helpers (:mod:`.portable`)."""
+    from . import portable
+
+    tree = ast.parse(inspect.getsource(portable))
+    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+@functools.lru_cache(maxsize=None)
 def definitions() -> dict[str, ast.FunctionDef]:
     """Each helper's syntax tree, by name: what generated modules copy."""
     found = {}
