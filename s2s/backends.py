@@ -1,8 +1,10 @@
 """Backends: what generated code runs on.
 
-The default, "numpy", is plain Python calling numpy.  "numba" compiles each generated
-function with numba (see :mod:`s2s.emit.compiled`): fast scalar and loop-heavy code,
-an optional extra (`pip install 's2s[numba]'`).  A backend is chosen with
+The default, "numpy", is plain Python calling numpy.  "numba" compiles the generated
+functions that loop over numbers with numba (see :mod:`s2s.emit.compiled`);
+"array_api" writes them against the array namespace of their arguments, for torch,
+CuPy, JAX and array_api_strict (see :mod:`s2s.emit.portable`).  Each is an optional
+extra (`pip install 's2s[numba]'`, `'s2s[array-api]'`), chosen with
 `s2s.grad(f, backend=...)` or `s2s generate --backend ...`.
 
 Code numba cannot compile is found on the first call with each kind of arguments;
