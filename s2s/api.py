@@ -41,6 +41,7 @@ from .frontend.live import free_sources, functions_read
 from .frontend.parsed import reads_structures
 from .pipeline import (
     MODES,
+    check_checkpoint,
     Stages,
     Wrt,
     generate,
@@ -514,6 +515,7 @@ def grad(
     *,
     argnums: Wrt | None = None,
     has_aux: bool = False,
+    checkpoint: int | str | None = None,
 ) -> Any:
     """The gradient of `f` with respect to parameter(s) `wrt`.
 
@@ -523,9 +525,11 @@ def grad(
     structure of the same layout.  With `has_aux`, `f` returns `(value, aux)` and
     the gradient `(gradient, aux)`, aux passed on as it is.  Usable as
     `s2s.grad(f)`, `@s2s.grad` or `@s2s.grad(wrt=("w", "b"))`.  The result has the
-    same signature as `f`, and `.source` holds the generated code.
+    same signature as `f`, and `.source` holds the generated code.  With
+    `checkpoint=k` (or "auto") each loop keeps at most k loop states for its
+    reverse sweep, which recomputes the other iterations (binomial checkpointing).
     """
-    return _transform(f, wrt, argnums, has_aux, with_value=False)
+    return _transform(f, wrt, argnums, has_aux, with_value=False, checkpoint=checkpoint)
 
 
 def value_and_grad(
@@ -534,10 +538,11 @@ def value_and_grad(
     *,
     argnums: Wrt | None = None,
     has_aux: bool = False,
+    checkpoint: int | str | None = None,
 ) -> Any:
     """Like :func:`grad`, but returns `(f(*args), gradient)` (with `has_aux`,
     `((value, aux), gradient)`)."""
-    return _transform(f, wrt, argnums, has_aux, with_value=True)
+    return _transform(f, wrt, argnums, has_aux, with_value=True, checkpoint=checkpoint)
 
 
 def _transform(
@@ -546,6 +551,7 @@ def _transform(
     argnums: Wrt | None,
     has_aux: bool,
     with_value: bool,
+    checkpoint: int | str | None = None,
 ) -> Any:
     name = "value_and_grad" if with_value else "grad"
     if argnums is not None:
@@ -555,9 +561,12 @@ def _transform(
                 hint="argnums is another name for wrt: give one of them.",
             )
         wrt = argnums
-    options = {"has_aux": True} if has_aux else {}
+    options: dict[str, Any] = {"has_aux": True} if has_aux else {}
+    if checkpoint is not None:
+        check_checkpoint(checkpoint)
+        options["checkpoint"] = checkpoint
     if f is None:
-        return lambda g: _transform(g, wrt, None, has_aux, with_value)
+        return lambda g: _transform(g, wrt, None, has_aux, with_value, checkpoint)
     if not callable(f):
         raise S2SError(
             f"expected a function to differentiate, got {type(f).__name__}",

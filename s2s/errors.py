@@ -122,6 +122,11 @@ class NotTwiceDifferentiableError(UnsupportedSyntaxError):
     """A derivative s2s can take once, but not again (a gradient through np.prod)."""
 
 
+class CheckpointError(S2SError):
+    """checkpoint= is not a number of snapshots, or asks for what checkpointing
+    does not do (a second derivative through a checkpointed gradient)."""
+
+
 class NoDerivativeError(S2SError):
     """The function has no derivative at these arguments, which the gradient needs:
     equal eigenvalues of np.linalg.eigh whose eigenvectors it uses, a repeated

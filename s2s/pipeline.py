@@ -18,7 +18,7 @@ import linecache
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 
-from .errors import InternalError, S2SError, ShapeSpecError, WrtError
+from .errors import CheckpointError, InternalError, S2SError, ShapeSpecError, WrtError
 from .frontend import ParsedFunction, parse_function
 from .recursion import allows_deep_recursion
 
@@ -98,6 +98,23 @@ class Stages:
 MODES = {"grad": "", "jvp": "_jvp", "vjp": "_vjp", "hvp": "_hvp"}
 
 
+def check_checkpoint(checkpoint: Any) -> None:
+    """Refuse a checkpoint= that is not a number of snapshots (1 or more) or "auto"."""
+    if checkpoint is None or checkpoint == "auto":
+        return
+    if (
+        isinstance(checkpoint, bool)
+        or not isinstance(checkpoint, int)
+        or checkpoint < 1
+    ):
+        raise CheckpointError(
+            f"checkpoint={checkpoint!r}: expected the number of loop states to keep "
+            'per loop (1 or more), or "auto"',
+            hint='For example checkpoint=20, or checkpoint="auto" to choose from '
+            "the trip count.",
+        )
+
+
 def check_mode(mode: str) -> None:
     if mode not in MODES:
         raise S2SError(
@@ -114,6 +131,7 @@ def generate(
     shapes: Mapping[str, Sequence[Any]] | None = None,
     layouts: Mapping[str, Layout] | None = None,
     has_aux: bool = False,
+    checkpoint: int | str | None = None,
 ) -> Stages:
     """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
 
@@ -124,8 +142,16 @@ def generate(
     parameters are annotated with).  `layouts` are those of the parameters that
     hold structures (see :mod:`s2s.structures`; `shapes` may then name their leaves
     by path, `params['W1']`); with `has_aux` the function returns `(value, aux)`
-    and the derivatives pass `aux` on."""
+    and the derivatives pass `aux` on.  With `checkpoint` (k snapshots, or "auto")
+    each loop's forward sweep keeps at most k loop states, and its reverse sweep
+    recomputes the iterations in between (see :mod:`s2s.emit.checkpoint`)."""
     check_mode(mode)
+    check_checkpoint(checkpoint)
+    if checkpoint is not None and mode != "grad":
+        raise CheckpointError(
+            f"checkpoint applies to gradients, not to mode {mode!r}",
+            hint="Leave out checkpoint=, or take the gradient (mode 'grad').",
+        )
     if has_aux and mode != "grad":
         raise S2SError(
             f"has_aux applies to gradients, and mode {mode!r} differentiates a "
@@ -180,6 +206,8 @@ def generate(
                 mode, graph, chosen, many, names, patterns, guard
             )
         else:
+            if checkpoint is not None:
+                _refuse_taped(graph)
             adjoint = reverse(graph, params, names)
             verify(graph)
             verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
@@ -187,6 +215,8 @@ def generate(
             specs = _gradient_specs(
                 graph, adjoint, chosen, grads, many, patterns, guard
             )
+            for spec in specs:
+                spec.checkpoint = checkpoint
         optimized = [optimize(spec) for spec in specs]
         module = emit_module(optimized, header)
     except S2SError:
@@ -245,6 +275,23 @@ def _gradient_specs(
             (value, grads),
         ),
     ]
+
+
+def _refuse_taped(graph: Graph) -> None:
+    """Refuse to checkpoint the loops of a function that is itself a gradient (its
+    own tapes would be recomputed with it): differentiate it without checkpoint."""
+    from .ir import Op, walk
+
+    for s in walk(graph.ops):
+        if isinstance(s, Op) and s.prim in ("push", "pop"):
+            raise CheckpointError(
+                f"{graph.name} is itself a gradient (it pushes on tapes): "
+                "checkpoint= does not apply to second derivatives",
+                s.loc,
+                hint="Take the second derivative without checkpoint= "
+                "(s2s.grad(s2s.grad(f)), or s2s.hvp), and checkpoint the first "
+                "gradient only.",
+            )
 
 
 def _annotated_shapes(

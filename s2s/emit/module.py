@@ -38,12 +38,18 @@ from ..ir import (
     walk,
 )
 from ..optimize import Optimized
-from ..primitives import NUMPY_TUPLES, PRIMITIVES
+from ..primitives import NUMPY_TUPLES, PRIMITIVES, import_roots
 from ..shapes.inference import ShapeInference
 from ..structures import Layout, step
 from .accumulate import accumulations
+from .checkpoint import (
+    CheckpointWriter,
+    checkpointed_statements,
+    kept_alive,
+    plan_checkpoints,
+)
 from .inlining import Uses, inlinable, passed_on
-from .naming import Naming
+from .naming import RESERVED, Naming
 from .spelling import Spelling, const_ast
 from .spelling import name as _name
 
@@ -126,7 +132,7 @@ def _vars(xs: Iterable[Any]) -> list[Var]:
 # --- the emitter --------------------------------------------------------------------
 
 
-class _FunctionEmitter:
+class _FunctionEmitter(CheckpointWriter):
     """Writes one optimized function: names, inlined expressions, statements."""
 
     def __init__(self, optimized: Optimized, comments: list[str]):
@@ -140,16 +146,25 @@ class _FunctionEmitter:
             s.out for s in walk(self.stmts) if isinstance(s, Op) and inlinable(s, uses)
         }
         self.inlined |= passed_on(self.stmts, uses, self.inlined)
-        naming = Naming(self.inlined, self.reads)
+        plans = []
+        if spec.checkpoint is not None:
+            plans = plan_checkpoints(self.stmts, self.reads)
+        self.checkpoint = None if spec.checkpoint == "auto" else spec.checkpoint
+        self.checkpointed = {id(p.forward): p for p in plans}
+        self.checkpointed.update({id(p.reverse): p for p in plans})
+        naming = Naming(self.inlined, self.reads, kept_alive(plans))
         self.names = naming.run(self.stmts, self.returns, spec.params)
+        self.taken = set(self.names.values()) | RESERVED | import_roots()
         accumulating = accumulations(
             self.stmts, [self.returns], spec.shapes, spec.analyses.get("classes")
         )
         self.ints = ShapeInference(self.stmts, {})  # which indices are Python ints
+        recomputed = checkpointed_statements(plans)  # a kept state may hold arrays
         self.in_place = {  # `acc = acc + c` written `acc += c`, `out[i] = v` so too
             id(s)
             for s in walk(self.stmts)
             if id(s) in accumulating
+            and id(s) not in recomputed
             and s.out not in self.inlined
             and s.args[0] not in self.inlined
             and self.names[s.args[0]] == self.names[s.out]
@@ -380,6 +395,11 @@ class _FunctionEmitter:
         return [ast.If(self.expr(s.cond), then or [ast.Pass()], orelse)]
 
     def loop_statement(self, s: Loop, line: int | None) -> list[ast.stmt]:
+        plan = self.checkpointed.get(id(s))
+        if plan is not None and plan.forward is s:
+            return self.checkpointed_forward(s, line)
+        if plan is not None:
+            return self.checkpointed_reverse(s, line)
         before = self.copies(s.carried, s.inits)
         body = self.block(s.body, line) + self.copies(s.carried, s.nexts)
         if s.stop is not None:
@@ -420,12 +440,24 @@ class _FunctionEmitter:
         self.comments.append(text)
         return ast.Expr(ast.Name(f"{_MARKER}{len(self.comments) - 1}", ast.Load()))
 
+    comment = _comment
+
+    def fresh(self, hint: str) -> str:
+        """A name no value of the function has (for the code of checkpoints)."""
+        name, n = hint, 0
+        while name in self.taken:
+            n += 1
+            name = f"{hint}_{n}"
+        self.taken.add(name)
+        return name
+
     def helpers(self) -> set[str]:
-        return {
+        found = {
             PRIMITIVES[s.prim].helper
             for s in walk(self.stmts)
             if isinstance(s, Op) and PRIMITIVES[s.prim].helper
         }
+        return found | ({"_checkpoint", "_revolve"} if self.checkpointed else set())
 
     def imports(self) -> set[str]:
         """Modules the custom functions called here are imported from."""

@@ -23,8 +23,16 @@ class Naming:
     """Liveness over the structured code, an interference graph, coalescing of phi
     copies, and names for the resulting groups."""
 
-    def __init__(self, inlined: set[Var], reads: Callable[[Iterable[Any]], list[Var]]):
+    def __init__(
+        self,
+        inlined: set[Var],
+        reads: Callable[[Iterable[Any]], list[Var]],
+        keep: dict[int, set[Var]] | None = None,
+    ):
         self.inlined = inlined
+        # Values live until the end of a loop that does not read them (by id of
+        # the loop): what a checkpointed loop's recomputation reads there.
+        self.keep = keep or {}
         self._reads = reads
         self.edges: dict[Var, set[Var]] = defaultdict(set)
         self.prefer: list[tuple[Var, Var]] = []
@@ -62,7 +70,7 @@ class Naming:
             elif isinstance(s, If):
                 live = self._if(s, live, record)
             else:
-                live = self._loop(s, live, record)
+                live = self._loop(s, live | self.keep.get(id(s), set()), record)
         return live
 
     def _copies(

@@ -10,10 +10,10 @@ import ast
 import functools
 import inspect
 
-from . import adjoints, arrays, checks, linalg, special
+from . import adjoints, arrays, checkpoints, checks, linalg, special
 
 #: The modules the helpers are written in.
-MODULES = (checks, adjoints, arrays, linalg, special)
+MODULES = (checks, adjoints, arrays, linalg, special, checkpoints)
 
 # Every helper is reached here (`runtime._unindex`), whichever module holds it.
 globals().update(
