@@ -31,7 +31,14 @@ from .modules import (
     output_path,
     render,
 )
-from .targets import Target, parse_wrt, refuse_aux_in_mode, split_target, targets
+from .targets import (
+    Target,
+    checkpointed,
+    parse_wrt,
+    refuse_aux_in_mode,
+    split_target,
+    targets,
+)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -55,11 +62,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     chosen, failed = [], 0
     for spec in args.targets:
         try:
-            chosen.extend(
-                targets(
-                    [spec], args.wrt, args.mode, args.skip_undecorated, args.has_aux
-                )
+            found = targets(
+                [spec], args.wrt, args.mode, args.skip_undecorated, args.has_aux
             )
+            chosen.extend(checkpointed(found, args.checkpoint))
         except InternalError:
             raise
         except S2SError as e:
@@ -167,7 +173,8 @@ DUMPS = {
 
 def cmd_show(args: argparse.Namespace) -> int:
     load_rules(args.rules)
-    for target in targets(args.targets, args.wrt, args.mode, has_aux=args.has_aux):
+    found = targets(args.targets, args.wrt, args.mode, has_aux=args.has_aux)
+    for target in checkpointed(found, args.checkpoint):
         if args.dump == "module":
             sys.stdout.write(render(target, rules=args.rules))
             continue
