@@ -113,20 +113,25 @@ def _revolve(saved, steps, k):
 
 def _reverse_stretch(start, end, free):
     """Reverse iterations end-1 down to start, the state at `start` saved, with
-    `free` more snapshots to spare (see _revolve)."""
-    while end > start:
-        if free == 0 or end - start == 1:  # recompute each from `start`
+    `free` more snapshots to spare (see _revolve): the stretches still to reverse
+    wait on a stack, the part after a cut on top of the part before it."""
+    pending = [(start, end, free)]
+    while pending:
+        start, end, free = pending.pop()
+        if free is None:  # the part after the cut `start` is reversed
+            yield "forget", start, start
+        elif free == 0 or end - start == 1:  # recompute each from `start`
             for last in reversed(range(start, end)):
                 yield "restore", start, start
                 if last > start:
                     yield "advance", start, last
                 yield "tape", last, last + 1
                 yield "reverse", last, last + 1
-            return
-        cut = start + _binomial_cut(end - start, free)
-        yield "restore", start, start
-        yield "advance", start, cut
-        yield "save", cut, cut
-        yield from _reverse_stretch(cut, end, free - 1)
-        yield "forget", cut, cut
-        end = cut
+        elif end > start:
+            cut = start + _binomial_cut(end - start, free)
+            yield "restore", start, start
+            yield "advance", start, cut
+            yield "save", cut, cut
+            pending.append((start, cut, free))
+            pending.append((cut, cut, None))
+            pending.append((cut, end, free - 1))
