@@ -19,6 +19,7 @@ markdown table and the load average at start and end.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 import tracemalloc
@@ -42,13 +43,17 @@ def inputs(T: int) -> tuple:
     )
 
 
-def best_time(call, repeats: int) -> float:
-    call()  # warm up (and generate)
-    best = float("inf")
+def best_times(calls: list, repeats: int) -> list[float]:
+    """The best time of each call over `repeats` rounds, the calls taking turns in
+    each round (so that a change of load on the machine hits them alike)."""
+    for call in calls:
+        call()  # warm up (and generate)
+    best = [float("inf")] * len(calls)
     for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
+        for i, call in enumerate(calls):
+            start = time.perf_counter()
+            call()
+            best[i] = min(best[i], time.perf_counter() - start)
     return best
 
 
@@ -61,22 +66,25 @@ def traced_peak(call) -> int:
     return peak
 
 
-def s2s_rows(T: int, k: int, repeats: int) -> list[tuple[str, float, int, list]]:
+def s2s_rows(T: int, k: int, repeats: int) -> list[tuple[str, float, int, float]]:
     args = inputs(T)
-    rows = []
+    labels, calls, errors = [], [], []
     want = None
     for label, option in (("s2s", None), (f"s2s k={k}", k), ("s2s auto", "auto")):
         g = s2s.grad(rnn.loss, wrt=("Wx", "Wh", "b"), checkpoint=option)
         got = g(*args)
-        if want is None:
-            want = got
-        error = max(
-            float(np.max(np.abs(a - b)) / max(1e-300, np.max(np.abs(b))))
-            for a, b in zip(got, want)
+        want = got if want is None else want
+        errors.append(
+            max(
+                float(np.max(np.abs(a - b)) / max(1e-300, np.max(np.abs(b))))
+                for a, b in zip(got, want)
+            )
         )
-        seconds = best_time(lambda: g(*args), repeats)
-        rows.append((label, seconds, traced_peak(lambda: g(*args)), error))
-    return rows
+        labels.append(label)
+        calls.append(functools.partial(g, *args))
+    seconds = best_times(calls, repeats)
+    peaks = [traced_peak(call) for call in calls]
+    return list(zip(labels, seconds, peaks, errors))
 
 
 def jax_rows(T: int, k: int, repeats: int) -> list[tuple[str, float, int, float]]:
@@ -115,7 +123,7 @@ def jax_rows(T: int, k: int, repeats: int) -> list[tuple[str, float, int, float]
         def call():
             jax.block_until_ready(g(*args))
 
-        rows.append((label, best_time(call, repeats), temp, float("nan")))
+        rows.append((label, best_times([call], repeats)[0], temp, float("nan")))
     return rows
 
 

@@ -268,8 +268,20 @@ class CheckpointWriter:
                 "forget",
                 [ast.Delete([ast.Subscript(named(n["saved"]), begin, ast.Del())])],
             ),
-            ("advance", [self.comment("their tapes dropped"), steps(True)]),
-            ("tape", [self.comment("their tapes kept"), steps(False)]),
+            (
+                "advance",
+                [
+                    self.comment("run iterations begin..end-1, dropping their tapes"),
+                    steps(True),
+                ],
+            ),
+            (
+                "tape",
+                [
+                    self.comment("run iterations begin..end-1, keeping their tapes"),
+                    steps(False),
+                ],
+            ),
         ]
         chain: list[ast.stmt] = [
             self.comment("reverse: iterations end-1 down to begin, from their tapes"),
