@@ -278,20 +278,24 @@ def _gradient_specs(
 
 
 def _refuse_taped(graph: Graph) -> None:
-    """Refuse to checkpoint the loops of a function that is itself a gradient (its
-    own tapes would be recomputed with it): differentiate it without checkpoint."""
-    from .ir import Op, walk
+    """Refuse to checkpoint a loop that appends to or pops from a list of the
+    function (a tape, when the function is itself a gradient): recomputing its
+    iterations would append and pop again."""
+    from .ir import Loop, Op, walk
 
-    for s in walk(graph.ops):
-        if isinstance(s, Op) and s.prim in ("push", "pop"):
-            raise CheckpointError(
-                f"{graph.name} is itself a gradient (it pushes on tapes): "
-                "checkpoint= does not apply to second derivatives",
-                s.loc,
-                hint="Take the second derivative without checkpoint= "
-                "(s2s.grad(s2s.grad(f)), or s2s.hvp), and checkpoint the first "
-                "gradient only.",
-            )
+    for loop in graph.ops:
+        if not isinstance(loop, Loop):
+            continue
+        for s in walk(loop.header + loop.body):
+            if isinstance(s, Op) and s.prim in ("push", "pop"):
+                raise CheckpointError(
+                    "checkpoint= cannot recompute this loop: it appends to or pops "
+                    "from a list (a tape, where the function is itself a gradient)",
+                    s.loc,
+                    hint="Take this gradient without checkpoint= (for second "
+                    "derivatives: checkpoint the first gradient only, or use "
+                    "s2s.hvp), or keep the list's appends and pops out of the loop.",
+                )
 
 
 def _annotated_shapes(

@@ -40,6 +40,8 @@ class Checkpointed:
     tapes: list[Var]  # the tapes the forward loop pushes on, at any depth
     outside: set[Var]  # what the forward loop reads from before it
     header: bool  # whether the body reads values its (while) header computes
+    # `for t in reversed(r)`: r, whose `r[::-1]` the reverse sweep indexes.
+    backwards: Any = None
     names: dict[str, str] = field(default_factory=dict)  # driver names, by role
 
 
@@ -58,15 +60,23 @@ def plan_checkpoints(
     """The loops at the top of `stmts` to checkpoint, each with the reverse loop
     that pops its tapes.  `reads` names what operands read (through inlined
     values)."""
-    loops = [s for s in stmts if isinstance(s, Loop)]
+    section, forward_loops, loops = "", [], []
+    for s in stmts:
+        if isinstance(s, Op) and s.prim == "section":
+            section = s.params["name"]
+        elif isinstance(s, Loop):
+            loops.append(s)
+            if section == "forward":
+                forward_loops.append(s)
     elsewhere = [s for s in walk(stmts) if not isinstance(s, Loop) or s not in loops]
+    defs = {v: s for s in walk(stmts) for v in s.defines}
     found = []
-    for loop in loops:
+    for loop in forward_loops:
         pushed = _tapes(loop.header + loop.body, "push")
         if not pushed:
             continue
         reverse = [r for r in loops if set(pushed) & set(_tapes(r.body, "pop"))]
-        if len(reverse) != 1 or reverse[0] is loop or reverse[0].stop is not None:
+        if len(reverse) != 1 or reverse[0] in forward_loops or reverse[0].stop:
             continue
         rev = reverse[0]
         if set(_tapes(rev.body, "pop")) != set(pushed):
@@ -82,7 +92,12 @@ def plan_checkpoints(
         made_in_header = defined_in(loop.header)
         body_reads = reads(_reads_of(loop.body) + [*loop.nexts, loop.stop])
         header = any(v in made_in_header for v in body_reads)
-        found.append(Checkpointed(loop, rev, pushed, outside, header))
+        made = defs.get(loop.iterable) if isinstance(loop.iterable, Var) else None
+        backwards = None
+        if isinstance(made, Op) and made.prim == "reversed":
+            backwards = made.args[0]
+            outside |= set(reads([backwards]))
+        found.append(Checkpointed(loop, rev, pushed, outside, header, backwards))
     return found
 
 
@@ -105,6 +120,7 @@ class CheckpointWriter:
             for role in ("saved", "trip", "state", "action", "begin", "end", "stop"):
                 plan.names[role] = self.fresh(role)
             plan.names["position"] = self.fresh("position")
+            plan.names["iterations"] = self.fresh("iterations")
             plan.names["iteration"] = self.fresh(f"iteration_{line}")
         return plan.names
 
@@ -150,7 +166,7 @@ class CheckpointWriter:
             None,
         )
         steps = (
-            ast.Call(named("len"), [self.expr(s.iterable)], [])
+            ast.Call(named("len"), [self.iterations(plan)], [])
             if s.iterable is not None and s.stop is None
             else ast.Constant(None)
         )
@@ -194,7 +210,22 @@ class CheckpointWriter:
             ast.Assign([named(n["saved"], True)], ast.Dict([], [])),
             ast.Assign([named(n["trip"], True)], ast.Constant(0)),
         ]
+        if plan.backwards is not None:
+            backwards = ast.Slice(None, None, ast.Constant(-1))
+            setup.append(
+                ast.Assign(
+                    [named(n["iterations"], True)],
+                    ast.Subscript(self.expr(plan.backwards), backwards, ast.Load()),
+                )
+            )
         return before + [function] + note + setup + [loop]
+
+    def iterations(self, plan: Checkpointed) -> ast.expr:
+        """The forward loop's iterations as a sequence, which the reverse sweep
+        indexes and slices (`reversed(r)` is an iterator: `r[::-1]` instead)."""
+        if plan.backwards is None:
+            return self.expr(plan.forward.iterable)
+        return named(plan.names["iterations"])
 
     def notes(self, text: str) -> list[ast.stmt]:
         """A comment of several lines."""
@@ -219,7 +250,7 @@ class CheckpointWriter:
         begin, end = named(n["begin"]), named(n["end"])
         if forward.iterable is not None:
             part = ast.Subscript(
-                self.expr(forward.iterable), ast.Slice(begin, end, None), ast.Load()
+                self.iterations(plan), ast.Slice(begin, end, None), ast.Load()
             )
             order = ast.Call(named("reversed"), [part], [])
             at = named(self.names[s.index] if s.index else "_", True)
@@ -230,7 +261,7 @@ class CheckpointWriter:
         position = named(n["position"])
         index = []
         if forward.iterable is not None:
-            index = [ast.Subscript(self.expr(forward.iterable), position, ast.Load())]
+            index = [ast.Subscript(self.iterations(plan), position, ast.Load())]
         call = ast.Call(
             named(n["iteration"]),
             index + [ast.Starred(named(n["state"]), ast.Load())],
