@@ -200,11 +200,13 @@ class CheckpointWriter:
         else:
             exit_ = ast.If(ast.UnaryOp(ast.Not(), self.expr(s.cond)), [ast.Break()], [])
             loop = ast.While(ast.Constant(True), head + [exit_] + each, [])
-        kept = f"{self.checkpoint}" if self.checkpoint else "a few (auto)"
+        if self.checkpoint:
+            kept = f"at most {self.checkpoint} iterations"
+        else:
+            kept = "about sqrt(2 * trips) iterations (auto)"
         note = self.notes(
-            f"Checkpointed: keep the state at the start of at most {kept} "
-            "iterations (`_checkpoint` picks them), and the tapes of the last "
-            "iteration only."
+            f"Checkpointed: keep the state at the start of {kept}, which "
+            "`_checkpoint` picks, and the tapes of the last iteration only."
         )
         setup = [
             ast.Assign([named(n["saved"], True)], ast.Dict([], [])),
