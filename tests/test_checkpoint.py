@@ -67,6 +67,13 @@ def while_break(x, a, n):
     return np.sum(x**2)
 
 
+def while_header(x, n):
+    """The body reads what the loop's condition computes (np.sum(x), once)."""
+    while np.sum(x) < n:
+        x = x * 1.1 + np.sum(x) * 0.01 + np.sin(x)
+    return np.sum(x**2)
+
+
 def for_break(x, a, n):
     for i in range(n):
         x = np.sin(x * a) + x
@@ -137,6 +144,7 @@ CASES = {
     "rk4": (rk4, lambda T: (V, 0.7, T), (0, 1)),
     "euler": (euler, lambda T: (V * 0.3, 1.3, T), (0, 1)),
     "while_break": (while_break, lambda T: (V * 0.2, 0.8, T), (0, 1)),
+    "while_header": (while_header, lambda T: (V * 0.1 + 0.3, 0.5 * T), (0,)),
     "for_break": (for_break, lambda T: (V * 0.2, 1.1, T), (0, 1)),
     "branches": (branches, lambda T: (V * 0.1, 1.2, T), (0, 1)),
     "nested": (nested, lambda T: (V, M, T), (0, 1)),
@@ -206,6 +214,21 @@ def test_value_and_grad_checkpointed():
     value, grads = s2s.value_and_grad(rnn, wrt=(0, 1, 2), checkpoint=3)(*args)
     assert value == pytest.approx(rnn(*args), rel=1e-14)
     agree(grads, gradient("rnn")(*args))
+
+
+def test_structured_parameters_and_aux():
+    def model(params, x, n):
+        h = x
+        for i in range(n):
+            h = np.tanh(params["W"] @ h + params["b"])
+        return np.sum(h**2), np.max(h)
+
+    params = {"W": M, "b": V * 0.1}
+    plain = s2s.grad(model, has_aux=True)(params, V, 9)
+    for k in (1, 3):
+        grads, aux = s2s.grad(model, has_aux=True, checkpoint=k)(params, V, 9)
+        assert aux == plain[1] and list(grads) == ["W", "b"]
+        agree([grads["W"], grads["b"]], [plain[0]["W"], plain[0]["b"]])
 
 
 def test_decorator_form():
