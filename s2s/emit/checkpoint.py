@@ -81,8 +81,8 @@ def plan_checkpoints(
         rev = reverse[0]
         if set(_tapes(rev.body, "pop")) != set(pushed):
             continue
-        inside = [*loop.header, *loop.body, *rev.body]
-        outside_ops = [s for s in elsewhere if not any(s is t for t in walk(inside))]
+        inside = {id(t) for t in walk([*loop.header, *loop.body, *rev.body])}
+        outside_ops = [s for s in elsewhere if id(s) not in inside]
         if set(pushed) & set(_tapes(outside_ops, "push") + _tapes(outside_ops, "pop")):
             continue
         inner = defined_in([loop])
