@@ -70,7 +70,8 @@ class Naming:
             elif isinstance(s, If):
                 live = self._if(s, live, record)
             else:
-                live = self._loop(s, live | self.keep.get(id(s), set()), record)
+                kept = self.keep.get(id(s))
+                live = self._loop(s, live | kept if kept else live, record)
         return live
 
     def _copies(
