@@ -180,13 +180,33 @@ def test_checkpointed_gradient_is_the_plain_one_to_rounding(name, k):
         agree(gradient(name, k)(*args), gradient(name)(*args))
 
 
+def central_differences(f, args, wrt, h=1e-6):
+    """The gradient of f with respect to the arguments at `wrt`, element by
+    element, by central differences in float64."""
+    found = []
+    for i in wrt:
+        x = np.asarray(args[i], dtype=float)
+        grad = np.zeros_like(x)
+        for j in np.ndindex(x.shape):
+            step = h * max(1.0, abs(float(x[j])))
+            up, down = x.copy(), x.copy()
+            up[j] += step
+            down[j] -= step
+            moved = [list(args), list(args)]
+            moved[0][i] = up if x.ndim else float(up)
+            moved[1][i] = down if x.ndim else float(down)
+            grad[j] = (f(*moved[0]) - f(*moved[1])) / (2 * step)
+        found.append(grad)
+    return found
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_checkpointed_gradient_against_central_differences(name):
     f, make, wrt = CASES[name]
-    s2s.check_grad(f, *make(11), wrt=wrt)  # the plain gradient, checked
     args = make(11)
-    numeric = s2s.grad(f, wrt=wrt)(*args)
-    agree(gradient(name, 2)(*args), numeric)
+    numeric = central_differences(f, args, wrt)
+    for got, want in zip(gradient(name, 2)(*args), numeric):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
 
 
 def test_a_while_loop_that_breaks_early_and_one_that_runs_out():
