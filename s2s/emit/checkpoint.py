@@ -201,11 +201,11 @@ class CheckpointWriter:
             exit_ = ast.If(ast.UnaryOp(ast.Not(), self.expr(s.cond)), [ast.Break()], [])
             loop = ast.While(ast.Constant(True), head + [exit_] + each, [])
         if self.checkpoint:
-            kept = f"at most {self.checkpoint} iterations"
+            how_many = f"at most {self.checkpoint} iterations"
         else:
-            kept = "about sqrt(2 * trips) iterations (auto)"
+            how_many = "about sqrt(2 * trips) iterations (auto)"
         note = self.notes(
-            f"Checkpointed: keep the state at the start of {kept}, which "
+            f"Checkpointed: keep the state at the start of {how_many}, which "
             "`_checkpoint` picks, and the tapes of the last iteration only."
         )
         setup = [
