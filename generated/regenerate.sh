@@ -29,5 +29,6 @@ generated/newton_scalar_energy.py:energy_grad x
 examples/newton_logistic.py:loss w
 examples/newton_logistic.py:loss w hvp
 examples/mlp_dict.py:loss params grad --has-aux
+examples/ode.py:loss k,c grad --checkpoint 20
 TARGETS
 exit $status

@@ -10,6 +10,7 @@
 
 from .api import GradFunction, grad, value_and_grad
 from .errors import (
+    CheckpointError,
     GradientMismatchError,
     GraphvizNotFoundError,
     InternalError,
@@ -49,6 +50,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "CheckpointError",
     "GradFunction",
     "GradientMismatchError",
     "GraphPicture",

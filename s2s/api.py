@@ -44,6 +44,7 @@ from .pipeline import (
     MODES,
     Stages,
     Wrt,
+    check_checkpoint,
     generate,
     pseudo_filename,
     resolve_parsed_wrt,
@@ -530,6 +531,7 @@ def grad(
     argnums: Wrt | None = None,
     has_aux: bool = False,
     backend: str = "numpy",
+    checkpoint: int | str | None = None,
 ) -> Any:
     """The gradient of `f` with respect to parameter(s) `wrt`.
 
@@ -539,10 +541,11 @@ def grad(
     structure of the same layout.  With `has_aux`, `f` returns `(value, aux)` and
     the gradient `(gradient, aux)`, aux passed on as it is.  Usable as
     `s2s.grad(f)`, `@s2s.grad` or `@s2s.grad(wrt=("w", "b"))`.  The result has the
-    same signature as `f`, and `.source` holds the generated code.  `backend`
-    "numba" compiles that code with numba (see :mod:`s2s.backends`).
+    same signature as `f`, and `.source` holds the generated code.  `backend`:
+    see :mod:`s2s.backends`.  With `checkpoint=k` (or "auto") each loop keeps at
+    most k loop states for its reverse sweep, which recomputes the others.
     """
-    return _transform(f, wrt, argnums, has_aux, backend, with_value=False)
+    return _transform(f, wrt, argnums, has_aux, backend, False, checkpoint)
 
 
 def value_and_grad(
@@ -552,10 +555,11 @@ def value_and_grad(
     argnums: Wrt | None = None,
     has_aux: bool = False,
     backend: str = "numpy",
+    checkpoint: int | str | None = None,
 ) -> Any:
     """Like :func:`grad`, but returns `(f(*args), gradient)` (with `has_aux`,
     `((value, aux), gradient)`)."""
-    return _transform(f, wrt, argnums, has_aux, backend, with_value=True)
+    return _transform(f, wrt, argnums, has_aux, backend, True, checkpoint)
 
 
 def _transform(
@@ -565,6 +569,7 @@ def _transform(
     has_aux: bool,
     backend: str,
     with_value: bool,
+    checkpoint: int | str | None = None,
 ) -> Any:
     name = "value_and_grad" if with_value else "grad"
     if argnums is not None:
@@ -578,8 +583,13 @@ def _transform(
     options: dict[str, Any] = {"has_aux": True} if has_aux else {}
     if backend != "numpy":  # the default is left out of cache keys
         options["backend"] = backend
+    if checkpoint is not None:
+        check_checkpoint(checkpoint)
+        options["checkpoint"] = checkpoint
     if f is None:
-        return lambda g: _transform(g, wrt, None, has_aux, backend, with_value)
+        return lambda g: _transform(
+            g, wrt, None, has_aux, backend, with_value, checkpoint
+        )
     if not callable(f):
         raise S2SError(
             f"expected a function to differentiate, got {type(f).__name__}",

@@ -127,6 +127,11 @@ class NotPortableError(UnsupportedSyntaxError):
     API standard (a numpy function outside it, a registered function)."""
 
 
+class CheckpointError(S2SError):
+    """checkpoint= is not a number of snapshots, or asks for what checkpointing
+    does not do (a second derivative through a checkpointed gradient)."""
+
+
 class NoDerivativeError(S2SError):
     """The function has no derivative at these arguments, which the gradient needs:
     equal eigenvalues of np.linalg.eigh whose eigenvectors it uses, a repeated

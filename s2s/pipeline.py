@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 
 from .backends import check_backend
-from .errors import InternalError, S2SError, ShapeSpecError, WrtError
+from .errors import CheckpointError, InternalError, S2SError, ShapeSpecError, WrtError
 from .frontend import ParsedFunction, parse_function
 from .recursion import allows_deep_recursion
 
@@ -99,6 +99,23 @@ class Stages:
 MODES = {"grad": "", "jvp": "_jvp", "vjp": "_vjp", "hvp": "_hvp"}
 
 
+def check_checkpoint(checkpoint: Any) -> None:
+    """Refuse a checkpoint= that is not a number of snapshots (1 or more) or "auto"."""
+    if checkpoint is None or checkpoint == "auto":
+        return
+    if (
+        isinstance(checkpoint, bool)
+        or not isinstance(checkpoint, int)
+        or checkpoint < 1
+    ):
+        raise CheckpointError(
+            f"checkpoint={checkpoint!r}: expected the number of loop states to keep "
+            'per loop (1 or more), or "auto"',
+            hint='For example checkpoint=20, or checkpoint="auto" to choose from '
+            "the trip count.",
+        )
+
+
 def check_mode(mode: str) -> None:
     if mode not in MODES:
         raise S2SError(
@@ -116,6 +133,7 @@ def generate(
     layouts: Mapping[str, Layout] | None = None,
     has_aux: bool = False,
     backend: str = "numpy",
+    checkpoint: int | str | None = None,
 ) -> Stages:
     """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
 
@@ -127,9 +145,17 @@ def generate(
     hold structures (see :mod:`s2s.structures`; `shapes` may then name their leaves
     by path, `params['W1']`); with `has_aux` the function returns `(value, aux)`
     and the derivatives pass `aux` on.  `backend` names what the code runs on
-    (see :mod:`s2s.backends`)."""
+    (see :mod:`s2s.backends`).  With `checkpoint` (k snapshots, or "auto") each
+    loop's forward sweep keeps at most k loop states, and its reverse sweep
+    recomputes the iterations in between (see :mod:`s2s.emit.checkpoint`)."""
     check_mode(mode)
     check_backend(backend)
+    check_checkpoint(checkpoint)
+    if checkpoint is not None and mode != "grad":
+        raise CheckpointError(
+            f"checkpoint applies to gradients, not to mode {mode!r}",
+            hint="Leave out checkpoint=, or take the gradient (mode 'grad').",
+        )
     if has_aux and mode != "grad":
         raise S2SError(
             f"has_aux applies to gradients, and mode {mode!r} differentiates a "
@@ -184,6 +210,8 @@ def generate(
                 mode, graph, chosen, many, names, patterns, guard
             )
         else:
+            if checkpoint is not None:
+                _refuse_taped(graph)
             numbers = [p for p in graph.params if patterns and patterns.get(p) == ()]
             adjoint = reverse(graph, params, names, scalars=numbers)
             verify(graph)
@@ -192,6 +220,8 @@ def generate(
             specs = _gradient_specs(
                 graph, adjoint, chosen, grads, many, patterns, guard
             )
+            for spec in specs:
+                spec.checkpoint = checkpoint
         optimized = [optimize(spec) for spec in specs]
         module = emit_module(optimized, header, backend)
     except S2SError:
@@ -250,6 +280,27 @@ def _gradient_specs(
             (value, grads),
         ),
     ]
+
+
+def _refuse_taped(graph: Graph) -> None:
+    """Refuse to checkpoint a loop that appends to or pops from a list of the
+    function (a tape, when the function is itself a gradient): recomputing its
+    iterations would append and pop again."""
+    from .ir import Loop, Op, walk
+
+    for loop in graph.ops:
+        if not isinstance(loop, Loop):
+            continue
+        for s in walk(loop.header + loop.body):
+            if isinstance(s, Op) and s.prim in ("push", "pop"):
+                raise CheckpointError(
+                    "checkpoint= cannot recompute this loop: it appends to or pops "
+                    "from a list (a tape, where the function is itself a gradient)",
+                    s.loc,
+                    hint="Take this gradient without checkpoint= (for second "
+                    "derivatives: checkpoint the first gradient only, or use "
+                    "s2s.hvp), or keep the list's appends and pops out of the loop.",
+                )
 
 
 def _annotated_shapes(

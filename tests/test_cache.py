@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 from process_support import ROOT, environment, python
-from test_generated import HAS_AUX, TARGETS
+from test_generated import CHECKPOINT, HAS_AUX, TARGETS
 
 import s2s
 from s2s import cache
@@ -501,6 +501,10 @@ def test_grad_uses_each_committed_example_module(target, wrt, mode):
     wrt = names if len(names) > 1 else names[0]
     if (target, mode) in HAS_AUX:  # `s2s generate --has-aux`
         g = s2s.grad(getattr(module, name), wrt=wrt, has_aux=True)
+    elif (target, mode) in CHECKPOINT:  # `s2s generate --checkpoint K`
+        k = CHECKPOINT[target, mode]
+        k = k if k == "auto" else int(k)
+        g = s2s.grad(getattr(module, name), wrt=wrt, checkpoint=k)
     else:
         g = s2s.derivative(getattr(module, name), mode, wrt=wrt)
     assert g.provenance == "committed"

@@ -32,6 +32,12 @@ def _targets():
 #: of `s2s generate` it is written with (`--has-aux`).
 TARGETS = [row[:3] for row in _targets()]
 HAS_AUX = {(row[0], row[2]) for row in _targets() if "--has-aux" in row[3]}
+#: The --checkpoint K a module is written with, if any.
+CHECKPOINT = {
+    (row[0], row[2]): row[3][row[3].index("--checkpoint") + 1]
+    for row in _targets()
+    if "--checkpoint" in row[3]
+}
 
 
 def _module_path(target, mode="grad"):
@@ -44,7 +50,10 @@ def test_committed_module_is_fresh(target, wrt, mode, monkeypatch):
     monkeypatch.chdir(ROOT)
     path, name = target.split(":")
     has_aux = (target, mode) in HAS_AUX
-    expected = render(Target(path, name, parse_wrt(wrt), mode, has_aux))
+    checkpoint = CHECKPOINT.get((target, mode))
+    if checkpoint is not None and checkpoint != "auto":
+        checkpoint = int(checkpoint)
+    expected = render(Target(path, name, parse_wrt(wrt), mode, has_aux, checkpoint))
     with open(_module_path(target, mode), encoding="utf-8") as f:
         committed = f.read()
     assert (

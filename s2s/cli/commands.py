@@ -32,7 +32,14 @@ from .modules import (
     output_path,
     render,
 )
-from .targets import Target, parse_wrt, refuse_aux_in_mode, split_target, targets
+from .targets import (
+    Target,
+    checkpointed,
+    parse_wrt,
+    refuse_aux_in_mode,
+    split_target,
+    targets,
+)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -59,7 +66,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             found = targets(
                 [spec], args.wrt, args.mode, args.skip_undecorated, args.has_aux
             )
-            chosen += [replace(t, backend=args.backend) for t in found]
+            found = [replace(t, backend=args.backend) for t in found]
+            chosen.extend(checkpointed(found, args.checkpoint))
         except InternalError:
             raise
         except S2SError as e:
@@ -167,8 +175,9 @@ DUMPS = {
 
 def cmd_show(args: argparse.Namespace) -> int:
     load_rules(args.rules)
-    for target in targets(args.targets, args.wrt, args.mode, has_aux=args.has_aux):
-        target = replace(target, backend=args.backend)
+    found = targets(args.targets, args.wrt, args.mode, has_aux=args.has_aux)
+    found = [replace(t, backend=args.backend) for t in found]
+    for target in checkpointed(found, args.checkpoint):
         if args.dump == "module":
             sys.stdout.write(render(target, rules=args.rules))
             continue

@@ -22,7 +22,7 @@ from ..pipeline import MODES
 from ..version import VERSION
 from .commands import DUMPS, cmd_cache, cmd_check, cmd_generate, cmd_graph, cmd_show
 from .modules import DEFAULT_OUTPUT, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, RULES_HELP
-from .targets import split_target
+from .targets import parse_checkpoint, split_target
 
 
 def _seed(text: str) -> int:
@@ -116,6 +116,17 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_checkpoint(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--checkpoint",
+        metavar="K",
+        type=parse_checkpoint,
+        help="keep at most K loop states per loop for the reverse sweep, which "
+        "recomputes the other iterations (binomial checkpointing); 'auto' chooses K "
+        "from the trip count",
+    )
+
+
 def _add_generate(sub: Any) -> None:
     p = sub.add_parser(
         "generate",
@@ -129,6 +140,7 @@ def _add_generate(sub: Any) -> None:
     _add_mode(p)
     _add_has_aux(p)
     _add_backend(p)
+    _add_checkpoint(p)
     p.add_argument(
         "-o", "--output", default=DEFAULT_OUTPUT, help="directory (default: generated)"
     )
@@ -165,6 +177,7 @@ def _add_show(sub: Any) -> None:
     _add_mode(p)
     _add_has_aux(p)
     _add_backend(p)
+    _add_checkpoint(p)
     p.add_argument(
         "--dump",
         choices=list(DUMPS),

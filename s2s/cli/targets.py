@@ -3,10 +3,11 @@ decorated with `@s2s.grad`, each with its `wrt`, mode and `has_aux`."""
 
 from __future__ import annotations
 
+import argparse
 import ast
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Collection, Sequence
 
 from ..errors import S2SError
@@ -32,6 +33,7 @@ class Target:
     mode: str = "grad"  # what to generate: see MODES
     has_aux: bool = False  # the function returns (value, aux)
     backend: str = "numpy"  # what the code runs on: see s2s.backends
+    checkpoint: int | str | None = None  # snapshots per loop (--checkpoint)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -42,7 +44,33 @@ class Target:
             options["has_aux"] = True
         if self.backend != "numpy":
             options["backend"] = self.backend
+        if self.checkpoint is not None:
+            options["checkpoint"] = self.checkpoint
         return options
+
+
+def parse_checkpoint(text: str) -> int | str:
+    """--checkpoint: a number of snapshots (1 or more), or "auto"."""
+    if text == "auto":
+        return text
+    if not re.fullmatch(r"\d+", text) or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of loop states to keep (1 or more) or 'auto'"
+        )
+    return int(text)
+
+
+def checkpointed(found: list[Target], checkpoint: int | str | None) -> list[Target]:
+    """The targets with --checkpoint (for gradients only)."""
+    if checkpoint is None:
+        return found
+    refused = [t for t in found if t.mode != "grad"]
+    if refused:
+        raise S2SError(
+            f"--checkpoint applies to gradients, and --mode {refused[0].mode} is not one",
+            hint="Leave out --mode to generate the gradient with --checkpoint.",
+        )
+    return [replace(t, checkpoint=checkpoint) for t in found]
 
 
 def parse_wrt(text: str | None) -> Wrt:

@@ -17,6 +17,9 @@ from __future__ import annotations
 import ast
 
 from .. import runtime
+from ..ir import FunctionSpec, Loop, Stmt, walk
+from ..shapes.classes import shared_classes
+from ..shapes.inference import ShapeInference
 
 #: The helpers that find values at run time: called by the Python wrapper only.
 _READERS = ("_module", "_closure_variable", "_global_variable")
@@ -52,6 +55,22 @@ def for_numba(body: list[ast.stmt], functions: list[str], is_comment) -> list[as
     out[first:first] = missing
     numba = ast.Import([ast.alias("numba", None)])
     return [numba] + [_decorated(s) if _named(s, compiled) else s for s in out]
+
+
+def loops_on_numbers(spec: FunctionSpec, stmts: list[Stmt]) -> bool:
+    """Whether a function loops, carrying numbers only from one iteration to the
+    next: what numba compiles to much faster code.  A loop that carries arrays
+    already runs its work in numpy's compiled loops."""
+    loops = [s for s in walk(stmts) if isinstance(s, Loop)]
+    if not loops:
+        return False
+    shapes = ShapeInference(stmts, spec.shapes or {})
+    classes = shared_classes(stmts, spec)
+    return all(
+        shapes.shape(v) == () or classes.is_scalar(v)
+        for loop in loops
+        for v in loop.carried
+    )
 
 
 def _compiled_helpers(kernels: list[ast.FunctionDef]) -> set[str]:

@@ -38,14 +38,19 @@ from ..ir import (
     walk,
 )
 from ..optimize import Optimized
-from ..primitives import NUMPY_TUPLES, PRIMITIVES
-from ..shapes.classes import shared_classes
+from ..primitives import NUMPY_TUPLES, PRIMITIVES, import_roots
 from ..shapes.inference import ShapeInference
 from ..structures import Layout, step
 from .accumulate import accumulations
-from .compiled import for_numba
+from .checkpoint import (
+    CheckpointWriter,
+    checkpointed_statements,
+    kept_alive,
+    plan_checkpoints,
+)
+from .compiled import for_numba, loops_on_numbers
 from .inlining import Uses, inlinable, passed_on
-from .naming import Naming
+from .naming import RESERVED, Naming
 from .portable import check_portable, for_array_api, own_names
 from .spelling import Spelling, const_ast, with_ellipsis
 from .spelling import name as _name
@@ -129,7 +134,7 @@ def _vars(xs: Iterable[Any]) -> list[Var]:
 # --- the emitter --------------------------------------------------------------------
 
 
-class _FunctionEmitter:
+class _FunctionEmitter(CheckpointWriter):
     """Writes one optimized function: names, inlined expressions, statements."""
 
     def __init__(
@@ -145,17 +150,26 @@ class _FunctionEmitter:
             s.out for s in walk(self.stmts) if isinstance(s, Op) and inlinable(s, uses)
         }
         self.inlined |= passed_on(self.stmts, uses, self.inlined)
+        plans = []
+        if spec.checkpoint is not None:
+            plans = plan_checkpoints(self.stmts, self.reads)
+        self.checkpoint = None if spec.checkpoint == "auto" else spec.checkpoint
+        self.checkpointed = {id(p.forward): p for p in plans}
+        self.checkpointed.update({id(p.reverse): p for p in plans})
         reserved = own_names() if backend == "array_api" else frozenset()
-        naming = Naming(self.inlined, self.reads, reserved)
+        naming = Naming(self.inlined, self.reads, reserved, kept_alive(plans))
         self.names = naming.run(self.stmts, self.returns, spec.params)
+        self.taken = set(self.names.values()) | RESERVED | import_roots()
         accumulating = accumulations(
             self.stmts, [self.returns], spec.shapes, spec.analyses.get("classes")
         )
         self.ints = ShapeInference(self.stmts, {})  # which indices are Python ints
+        recomputed = checkpointed_statements(plans)  # a kept state may hold arrays
         self.in_place = {  # `acc = acc + c` written `acc += c`, `out[i] = v` so too
             id(s)
             for s in walk(self.stmts)
             if id(s) in accumulating
+            and id(s) not in recomputed
             and s.out not in self.inlined
             and s.args[0] not in self.inlined
             and self.names[s.args[0]] == self.names[s.out]
@@ -164,21 +178,6 @@ class _FunctionEmitter:
         self.section_start = 0
         if backend == "array_api":
             self.spelling.every_axis = self.indexes_array
-
-    def loops_on_numbers(self) -> bool:
-        """Whether the function loops, carrying numbers only from one iteration to
-        the next: what numba compiles to much faster code.  A loop that carries
-        arrays already runs its work in numpy's compiled loops."""
-        loops = [s for s in walk(self.stmts) if isinstance(s, Loop)]
-        if not loops:
-            return False
-        shapes = ShapeInference(self.stmts, self.spec.shapes or {})
-        classes = shared_classes(self.stmts, self.spec)
-        return all(
-            shapes.shape(v) == () or classes.is_scalar(v)
-            for loop in loops
-            for v in loop.carried
-        )
 
     def reads(self, xs: Iterable[Any]) -> list[Var]:
         """Named values read by operands, looking through inlined ones."""
@@ -420,6 +419,11 @@ class _FunctionEmitter:
         return [ast.If(self.expr(s.cond), then or [ast.Pass()], orelse)]
 
     def loop_statement(self, s: Loop, line: int | None) -> list[ast.stmt]:
+        plan = self.checkpointed.get(id(s))
+        if plan is not None and plan.forward is s:
+            return self.checkpointed_forward(s, line)
+        if plan is not None:
+            return self.checkpointed_reverse(s, line)
         before = self.copies(s.carried, s.inits)
         body = self.block(s.body, line) + self.copies(s.carried, s.nexts)
         if s.stop is not None:
@@ -460,12 +464,24 @@ class _FunctionEmitter:
         self.comments.append(text)
         return ast.Expr(ast.Name(f"{_MARKER}{len(self.comments) - 1}", ast.Load()))
 
+    comment = _comment
+
+    def fresh(self, hint: str) -> str:
+        """A name no value of the function has (for the code of checkpoints)."""
+        name, n = hint, 0
+        while name in self.taken:
+            n += 1
+            name = f"{hint}_{n}"
+        self.taken.add(name)
+        return name
+
     def helpers(self) -> set[str]:
-        return {
+        found = {
             PRIMITIVES[s.prim].helper
             for s in walk(self.stmts)
             if isinstance(s, Op) and PRIMITIVES[s.prim].helper
         }
+        return found | ({"_checkpoint", "_revolve"} if self.checkpointed else set())
 
     def imports(self) -> set[str]:
         """Modules the custom functions called here are imported from."""
@@ -564,7 +580,7 @@ def emit_module(
 #: How each backend other than numpy rewrites a module (see :mod:`s2s.backends`),
 #: and which of its functions.
 _REWRITES = {
-    "numba": (for_numba, _FunctionEmitter.loops_on_numbers),
+    "numba": (for_numba, lambda emitter: loops_on_numbers(emitter.spec, emitter.stmts)),
     "array_api": (for_array_api, lambda emitter: True),
 }
 

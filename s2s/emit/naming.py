@@ -28,9 +28,13 @@ class Naming:
         inlined: set[Var],
         reads: Callable[[Iterable[Any]], list[Var]],
         reserved: frozenset[str] = frozenset(),
+        keep: dict[int, set[Var]] | None = None,
     ):
         self.inlined = inlined
         self.reserved = RESERVED | reserved  # and the backend's own names
+        # Values live until the end of a loop that does not read them (by id of
+        # the loop): what a checkpointed loop's recomputation reads there.
+        self.keep = keep or {}
         self._reads = reads
         self.edges: dict[Var, set[Var]] = defaultdict(set)
         self.prefer: list[tuple[Var, Var]] = []
@@ -68,7 +72,8 @@ class Naming:
             elif isinstance(s, If):
                 live = self._if(s, live, record)
             else:
-                live = self._loop(s, live, record)
+                kept = self.keep.get(id(s))
+                live = self._loop(s, live | kept if kept else live, record)
         return live
 
     def _copies(

@@ -16,7 +16,14 @@ import types
 from typing import Any, Callable, Mapping
 
 from ..errors import SourceUnavailableError
-from .parsed import Binding, Free, ParsedFunction, classify, generated_function
+from .parsed import (
+    Binding,
+    Free,
+    ParsedFunction,
+    classify,
+    generated_function,
+    refuse_checkpointed,
+)
 
 
 def importable_name(f: types.FunctionType) -> str:
@@ -187,7 +194,9 @@ def _indentation(line: str) -> int:
 def parse_function(f: Any) -> ParsedFunction:
     """Parse a live Python function into a :class:`ParsedFunction`."""
     f = inspect.unwrap(f, stop=lambda g: generated_function(g) is not None)
-    f = generated_function(f) or f  # a gradient: differentiate its generated code
+    if generated_function(f) is not None:  # a gradient: differentiate its code
+        f = generated_function(f)
+        refuse_checkpointed(f)
     if not isinstance(f, types.FunctionType):
         raise SourceUnavailableError(
             f"s2s can differentiate Python functions only, not {type(f).__name__} {f!r}",

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy
 
-from ..errors import Location, ShapeSpecError, UnsupportedSyntaxError
+from ..errors import CheckpointError, Location, ShapeSpecError, UnsupportedSyntaxError
 from ..primitives import HELPERS, REWRITTEN, loaded_object, lookup_object
 
 
@@ -279,6 +279,7 @@ def classify(value: Any) -> Binding | None:
         return Binding("builtin", name)
     generated = generated_function(value)
     if generated is not None:  # a gradient s2s made: its generated code is inlined
+        refuse_checkpointed(generated)
         return Binding("function", generated)
     if isinstance(value, types.FunctionType):
         helper = runtime_helper(value)
@@ -349,6 +350,18 @@ def generated_function(value: Any) -> types.FunctionType | None:
     except Exception:  # a proxy object whose attributes raise
         return None
     return found if isinstance(found, types.FunctionType) else None
+
+
+def refuse_checkpointed(generated: types.FunctionType) -> None:
+    """Refuse to differentiate a gradient generated with checkpoint= (its reverse
+    sweep runs a schedule, which s2s does not differentiate)."""
+    if "_revolve" in generated.__globals__:
+        raise CheckpointError(
+            f"{generated.__name__} is a checkpointed gradient (checkpoint=), which "
+            "s2s does not differentiate again",
+            hint="For second derivatives differentiate the gradient made without "
+            "checkpoint= (s2s.grad(s2s.grad(f))), or use s2s.hvp(f, ...).",
+        )
 
 
 @functools.lru_cache(maxsize=None)

@@ -353,6 +353,9 @@ class FunctionSpec:
     #: Analyses of the statements as they are now, which the optimizer's passes
     #: share until one of them changes the statements (see s2s.optimize).
     analyses: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: checkpoint=k of a gradient: k snapshots per loop, "auto", or None (no
+    #: checkpointing; see s2s.emit.checkpoint).
+    checkpoint: int | str | None = None
 
     def body(self) -> list[Stmt]:
         """The statements of every section, each section begun by its marker."""

@@ -10,10 +10,10 @@ import ast
 import functools
 import inspect
 
-from . import adjoints, arrays, checks, linalg, ranges, special
+from . import adjoints, arrays, checkpoints, checks, linalg, ranges, special
 
 #: The modules the helpers are written in.
-MODULES = (checks, adjoints, arrays, linalg, special, ranges)
+MODULES = (checks, adjoints, arrays, linalg, special, ranges, checkpoints)
 
 # Every helper is reached here (`runtime._unindex`), whichever module holds it.
 globals().update(
