@@ -395,3 +395,9 @@ def test_random_programs_agree_with_the_numpy_backend(program, tmp_path):
     for g, w in zip(got, want):
         # numba calls the C library's sin and exp, numpy its own: a few ulps apart.
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=source)
+
+
+def test_a_checkpointed_loop_is_not_compiled_and_agrees():
+    fast = s2s.grad(rk4, wrt=(0, 1), backend="numba", checkpoint=3)
+    assert "@numba" not in fast.source
+    _same(fast(1.7, 0.1), s2s.grad(rk4, wrt=(0, 1))(1.7, 0.1))

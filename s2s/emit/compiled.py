@@ -60,9 +60,10 @@ def for_numba(body: list[ast.stmt], functions: list[str], is_comment) -> list[as
 def loops_on_numbers(spec: FunctionSpec, stmts: list[Stmt]) -> bool:
     """Whether a function loops, carrying numbers only from one iteration to the
     next: what numba compiles to much faster code.  A loop that carries arrays
-    already runs its work in numpy's compiled loops."""
+    already runs its work in numpy's compiled loops.  A checkpointed loop is not
+    compiled: its iteration is a local function, which numba does not take."""
     loops = [s for s in walk(stmts) if isinstance(s, Loop)]
-    if not loops:
+    if not loops or spec.checkpoint is not None:
         return False
     shapes = ShapeInference(stmts, spec.shapes or {})
     classes = shared_classes(stmts, spec)
