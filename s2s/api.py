@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import functools
 import linecache
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
@@ -146,6 +147,9 @@ def _run(text: str, filename: str, name: str) -> dict[str, Any]:
 
 
 #: Helpers of generic code that shape specialization replaces (see s2s.shapes).
+#: `dW = dW + c` in generated code.
+_ADDS_OUT_OF_PLACE = re.compile(r"^ +(\w+) = \1 \+ ", re.MULTILINE)
+
 _SHAPE_GENERIC = (
     "_check_scalar",
     "_unbroadcast",
@@ -223,11 +227,16 @@ class GradFunction(StructuredCalls):
         #: The compiled code for arguments of any shape (what `.source` shows).
         self.generic = self._compiled
         # Generic code that calls shape-generic helpers or checks its result's rank
-        # at run time (work the check alone needs) gains from specializing.
+        # at run time (work the check alone needs) gains from specializing; so does
+        # code that adds into its own array out of place (`dW = dW + c`, where c
+        # might be of another array library): code for numpy arguments adds in place.
         self._specialize = self._compiled is None or (
             mode == "grad"
             and "shapes" not in self.options
-            and any(name in self._loaded.namespace for name in _SHAPE_GENERIC)
+            and (
+                any(name in self._loaded.namespace for name in _SHAPE_GENERIC)
+                or _ADDS_OUT_OF_PLACE.search(self._loaded.code) is not None
+            )
         )
         self._by_shapes: dict[tuple, Callable] = {}
         self._by_pattern: dict[tuple, LoadedModule] = {}

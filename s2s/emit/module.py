@@ -143,7 +143,11 @@ class _FunctionEmitter:
         naming = Naming(self.inlined, self.reads)
         self.names = naming.run(self.stmts, self.returns, spec.params)
         accumulating = accumulations(
-            self.stmts, [self.returns], spec.shapes, spec.analyses.get("classes")
+            self.stmts,
+            [self.returns],
+            spec.shapes,
+            spec.analyses.get("classes"),
+            spec.numpy,
         )
         self.ints = ShapeInference(self.stmts, {})  # which indices are Python ints
         self.in_place = {  # `acc = acc + c` written `acc += c`, `out[i] = v` so too
@@ -424,7 +428,9 @@ class _FunctionEmitter:
         return {
             PRIMITIVES[s.prim].helper
             for s in walk(self.stmts)
-            if isinstance(s, Op) and PRIMITIVES[s.prim].helper
+            if isinstance(s, Op)
+            and PRIMITIVES[s.prim].helper
+            and not s.params.get("attr")  # `x.size`
         }
 
     def imports(self) -> set[str]:

@@ -165,10 +165,12 @@ CATALOGUE = [
         "shape", ("a",), numpy="shape", dtype="int", shape_only=0, cost="constant"
     ),
     Primitive("ndim", ("a",), numpy="ndim", dtype="int", scalar=True, cost="constant"),
+    # np.size, written `_size(a)` (Dask warns that it does not implement np.size)
     Primitive(
         "size",
         ("a",),
         numpy="size",
+        helper="_size",
         dtype="int",
         scalar=True,
         shape_only=0,
