@@ -1,8 +1,16 @@
-"""Generated gradients run on Dask arrays unchanged, stay lazy, and agree with numpy.
+"""Generated gradients run on Dask arrays unchanged, in any mix with numpy arrays:
+numpy parameters with Dask data (the usual out-of-core set-up), Dask parameters
+with numpy data, and Dask everywhere.  Each gradient agrees with the same gradient
+on numpy arrays (which the rest of the suite checks against central differences),
+comes back a lazy Dask array where it depends on one, and prints no warning: the
+tests run with warnings as errors.  Part of them run on a real
+dask.distributed.LocalCluster (worker processes), as users run Dask.
 
 The generated code allocates with *_like, scatters basic-index adjoints into a fresh
-zeros_like array (Dask supports that assignment) and sums repeated integer-array
-indices with bincount: no np.add.at, no out=."""
+zeros_like array (Dask supports that assignment), sums repeated integer-array
+indices with bincount (no np.add.at, no out=), writes np.size as `_size` (Dask
+warns on np.size), and adds into an array in place only where the sum cannot be of
+another library than that array (a numpy dw does not take in a Dask term)."""
 
 import dask
 import dask.array as da
@@ -11,26 +19,66 @@ import pytest
 
 import s2s
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The `numpy.size` function is not implemented by Dask:FutureWarning"
-)
+pytestmark = pytest.mark.filterwarnings("error")
+
+MIXES = ("numpy params, dask data", "dask params, numpy data", "all dask")
 
 
-def indexing(x, W):
+# --- the corpus: params first, then data ------------------------------------------
+
+
+def ridge(w, X, y, lam):
+    r = X @ w - y
+    return np.mean(r**2) + lam * np.sum(w**2)
+
+
+def mlp(W1, b1, W2, X, y):
+    h = np.tanh(X @ W1 + b1)
+    out = h @ W2
+    return np.mean((out - y) ** 2) + 0.01 * (np.sum(W1**2) + np.sum(W2**2))
+
+
+def logistic(w, b, X, y):
+    z = X @ w + b
+    return np.mean(np.logaddexp(0.0, z) - y * z)
+
+
+def centred(w, X):
+    """Broadcasting (a row of means, a column of norms) and reductions over axes."""
+    Z = (X - X.mean(axis=0)) / (np.sqrt(np.sum(X**2, axis=1, keepdims=True)) + 1.0)
+    s = Z @ w
+    return np.sum(s**2) / np.size(s) + np.max(np.abs(w)) * np.var(s)
+
+
+def rnn(Wx, Wh, x):
+    """A loop: Wx and Wh receive one contribution per step."""
+    h = np.zeros((x.shape[1], Wh.shape[0]))
+    for t in range(x.shape[0]):
+        h = np.tanh(x[t] @ Wx + h @ Wh)
+    return np.sum(h**2)
+
+
+def shared(w, X):
+    """w read four times (two contributions each way: a product and a sum)."""
+    u = X @ w
+    return np.sum(u * (X @ w)) + np.sum(w * w) + np.sum(np.exp(X) @ (w * 0.5))
+
+
+def indexing(W, x):
     h = np.tanh(x @ W)
     picked = h[:, 1:3] * 2 + h[::-1, 0:1] + h[None, -1, :2][0]
     rows = x[[0, 2, 2]]
     return np.sum(picked**2) + np.sum(rows * x[1]) + np.sum(x[:, -1] * x[..., 0])
 
 
-def joining(x, W):
+def joining(W, x):
     h = np.tanh(x @ W)
     z = np.concatenate([h, x], axis=1)
     s = np.stack([h[:, 0], x[:, 0]], axis=-1)
     return np.sum(z**2) + np.sum(s * 3.0) + np.sum(np.vstack([x, x]) ** 3)
 
 
-def contractions(x, W):
+def contractions(W, x):
     e = np.einsum("ij,jk->ik", x, W)
     return (
         np.sum(np.einsum("ik,ik->i", e, e))
@@ -42,20 +90,117 @@ def contractions(x, W):
     )
 
 
-def softmax_loss(x, W):
+def softmax_loss(W, x):
     z = x @ W
     z = z - z.max(axis=1, keepdims=True)
     return -np.mean(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))
 
 
-@pytest.mark.parametrize("f", [indexing, joining, contractions, softmax_loss])
-def test_gradient_on_dask_arrays(f):
-    rng = np.random.default_rng(3)
-    x, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 3))
-    g = s2s.grad(f, wrt=(0, 1))
-    expected = g(x, W)
+def _inputs(name):
+    """(params, data) for one function of the corpus, seeded."""
+    rng = np.random.default_rng(7)
+    n, d, k = 12, 4, 3
+    X, y = rng.standard_normal((n, d)), rng.standard_normal(n)
+    if name == "ridge":
+        return (rng.standard_normal(d),), (X, y, 0.1)
+    if name == "mlp":
+        W1, b1, W2 = (rng.standard_normal(s) for s in ((d, k), (k,), (k,)))
+        return (W1, b1, W2), (X, y)
+    if name == "logistic":
+        return (rng.standard_normal(d), rng.standard_normal(1)), (X, 1.0 * (y > 0))
+    if name == "rnn":
+        Wx, Wh = rng.standard_normal((d, k)), 0.5 * rng.standard_normal((k, k))
+        return (Wx, Wh), (rng.standard_normal((5, 3, d)),)
+    if name in ("centred", "shared"):
+        return (rng.standard_normal(d),), (X,)
+    return (rng.standard_normal((3, 3)),), (rng.standard_normal((4, 3)),)
+
+
+def _mixed(mix, params, data):
+    """The arguments in a mix: arrays chunked in two along their first axis."""
+
+    def lazy(a):
+        return da.from_array(a, chunks=max(1, a.shape[0] // 2) if a.ndim else ())
+
+    def each(values, dask):
+        return tuple(
+            lazy(v) if dask and isinstance(v, np.ndarray) else v for v in values
+        )
+
+    return (
+        *each(params, mix != "numpy params, dask data"),
+        *each(data, mix != "dask params, numpy data"),
+    )
+
+
+def _check(f, mix, compute):
+    """The gradient of f with respect to its params, in one mix, against numpy's."""
+    params, data = _inputs(f.__name__)
+    g = s2s.grad(f, wrt=tuple(range(len(params))))
+    expected = g(*params, *data)
+    got = g(*_mixed(mix, params, data))
+    assert len(got) == len(expected)
+    for k, (grad, want) in enumerate(zip(got, expected)):
+        assert isinstance(
+            grad, da.Array
+        ), f"{f.__name__}, {mix}: gradient {k} came back as {type(grad).__name__}"
+    for grad, want in zip(compute(*got), expected):
+        assert isinstance(grad, np.ndarray)
+        np.testing.assert_allclose(grad, want, rtol=1e-12, atol=1e-12)
+
+
+# --- on the default scheduler, in this process -------------------------------------
+
+
+@pytest.mark.parametrize("mix", MIXES)
+@pytest.mark.parametrize(
+    "f", [indexing, joining, contractions, softmax_loss, centred, shared, rnn]
+)
+def test_gradient_on_dask_arrays(f, mix):
     with dask.config.set(scheduler="synchronous"):
-        lazy = g(da.from_array(x, chunks=2), da.from_array(W, chunks=2))
-        for grad, want in zip(lazy, expected):
-            assert isinstance(grad, da.Array), f"a gradient came back as {type(grad)}"
-            np.testing.assert_allclose(grad.compute(), want, rtol=1e-12, atol=1e-12)
+        _check(f, mix, dask.compute)
+
+
+# --- on a LocalCluster: worker processes ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A real cluster, started once: two worker processes of one thread each."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+@pytest.mark.parametrize("mix", MIXES)
+@pytest.mark.parametrize("f", [ridge, mlp, logistic])
+def test_gradient_on_a_local_cluster(client, f, mix):
+    _check(f, mix, lambda *arrays: client.compute(arrays, sync=True))
+
+
+def test_value_and_grad_stays_lazy_on_a_cluster(client):
+    """The out-of-core set-up: numpy parameters, Dask data; value and gradient lazy
+    until computed, and the gradient accumulated over chunks in the workers."""
+    (w,), (X, y, lam) = _inputs("ridge")
+    vg = s2s.value_and_grad(ridge)
+    value, dw = vg(w, da.from_array(X, chunks=4), da.from_array(y, chunks=4), lam)
+    assert isinstance(value, da.Array) and isinstance(dw, da.Array)
+    want_value, want_dw = vg(w, X, y, lam)
+    got_value, got_dw = client.compute((value, dw), sync=True)
+    np.testing.assert_allclose(got_value, want_value, rtol=1e-12)
+    np.testing.assert_allclose(got_dw, want_dw, rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_arguments_still_update_in_place():
+    """The code that runs for numpy arguments adds into its own arrays in place; the
+    code for any library (`.source`, and what `s2s generate` writes) adds a term
+    that might be Dask's into a numpy array out of place."""
+    (w,), (X, y, lam) = _inputs("ridge")
+    g = s2s.grad(ridge)
+    assert "dw = dw + " in g.source
+    assert "dw += " in g.source_for(w, X, y, lam)
+    assert "dw = dw + " in g.source_for(w, da.from_array(X), da.from_array(y), lam)
