@@ -118,6 +118,8 @@ def layout_of(value: Any, path: str) -> Layout:
         )
     if isinstance(value, (int, float, complex, np.ndarray, np.generic)):
         return Layout(LEAF)
+    if hasattr(type(value), "__array_function__"):  # a Dask or CuPy array
+        return Layout(LEAF)
     raise StructureError(
         f"{path} is a {type(value).__name__}, which s2s cannot read as part of "
         "a parameter",

@@ -171,9 +171,8 @@ def client():
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     )
-    with distributed.Client(cluster) as client:
+    with cluster, distributed.Client(cluster) as client:
         yield client
-    cluster.close()
 
 
 @pytest.mark.parametrize("mix", MIXES)
@@ -204,3 +203,42 @@ def test_numpy_arguments_still_update_in_place():
     assert "dw = dw + " in g.source
     assert "dw += " in g.source_for(w, X, y, lam)
     assert "dw = dw + " in g.source_for(w, da.from_array(X), da.from_array(y), lam)
+
+
+def layered(params, X, y):
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    return np.mean((h @ params["W2"] - y) ** 2) + 0.01 * np.sum(params["W1"] ** 2)
+
+
+@pytest.mark.parametrize("mix", MIXES)
+def test_structured_parameters(mix):
+    """A dict of parameters: its leaves numpy's or Dask's, the data either."""
+    rng = np.random.default_rng(5)
+    shapes = {"W1": (4, 3), "b1": (3,), "W2": (3,)}
+    params = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    X, y = rng.standard_normal((10, 4)), rng.standard_normal(10)
+    g = s2s.grad(layered)
+    expected = g(params, X, y)
+    *leaves, Xm, ym = _mixed(mix, tuple(params.values()), (X, y))
+    got = g(dict(zip(shapes, leaves)), Xm, ym)
+    with dask.config.set(scheduler="synchronous"):
+        for k in shapes:
+            assert isinstance(got[k], da.Array), f"{k} came back as {type(got[k])}"
+            np.testing.assert_allclose(got[k].compute(), expected[k], rtol=1e-12)
+
+
+def smooth(w, X):
+    u = np.tanh(X @ w)
+    return np.sum(u * (X @ w)) + np.sum(w**4)
+
+
+@pytest.mark.parametrize("mix", MIXES)
+def test_hessian_vector_product(mix):
+    """Forward over reverse: the tangent's adjoint accumulates as the gradient's."""
+    (w,), (X,) = _inputs("shared")
+    v = np.random.default_rng(2).standard_normal(w.shape)
+    expected = s2s.hvp(smooth, (w, X), (v,), wrt=0)
+    got = s2s.hvp(smooth, _mixed(mix, (w,), (X,)), (v,), wrt=0)
+    assert isinstance(got, da.Array)
+    with dask.config.set(scheduler="synchronous"):
+        np.testing.assert_allclose(got.compute(), expected, rtol=1e-12)
