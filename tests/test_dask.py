@@ -242,3 +242,19 @@ def test_hessian_vector_product(mix):
     assert isinstance(got, da.Array)
     with dask.config.set(scheduler="synchronous"):
         np.testing.assert_allclose(got.compute(), expected, rtol=1e-12)
+
+
+def test_the_task_graph_holds_no_array_of_the_data_size():
+    """The adjoint of a mean spreads a number over the data's shape: on Dask data,
+    as a lazy Dask array chunked as the data, not a numpy array of the data's size
+    written into the task graph (Dask's "Sending large graph" warning, and the
+    client's memory, for data larger than it)."""
+    cloudpickle = pytest.importorskip("cloudpickle")
+    X = da.random.default_rng(0).standard_normal((2_000_000, 4), chunks=(250_000, 4))
+    y = (X[:, 0] > 0).astype(float)
+    (w, b), _ = _inputs("logistic")
+    value, grads = s2s.value_and_grad(logistic, wrt=(0, 1))(w, b, X, y)
+    graph = dict(da.Array.__dask_graph__(value)) | {
+        k: v for g in grads for k, v in dict(g.__dask_graph__()).items()
+    }
+    assert len(cloudpickle.dumps(graph)) < 1_000_000  # the data is 64 MB

@@ -38,8 +38,14 @@ def _unbroadcast_to(g, shape):
 
 
 def _unreduce(g, like, axis=None, keepdims=False):
-    """Spread the adjoint of a reduction of `like` back over like's shape."""
-    return _unreduce_to(g, np.shape(like), axis, keepdims)
+    """Spread the adjoint of a reduction of `like` back over like's shape.  Over an
+    array of another library (Dask), in that library: g spread over a Dask array is
+    a lazy Dask array chunked as it is, not a numpy array of its size."""
+    if type(like) is np.ndarray or not hasattr(like, "__array_function__"):
+        return _unreduce_to(g, np.shape(like), axis, keepdims)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.zeros_like(like, dtype=np.result_type(g, np.float64)) + g
 
 
 def _unreduce_to(g, shape, axis=None, keepdims=False):
