@@ -169,7 +169,7 @@ def client():
     """A real cluster, started once: two worker processes of one thread each."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     with cluster, distributed.Client(cluster) as client:
         yield client
@@ -258,3 +258,33 @@ def test_the_task_graph_holds_no_array_of_the_data_size():
         k: v for g in grads for k, v in dict(g.__dask_graph__()).items()
     }
     assert len(cloudpickle.dumps(graph)) < 1_000_000  # the data is 64 MB
+
+
+def test_the_out_of_core_example_trains(client):
+    """examples/dask_out_of_core.py, tiny: each epoch's gradient is the numpy one
+    on the same data, the loss falls, and each worker's peak memory is measured."""
+    from examples import dask_out_of_core as example
+
+    X, y = example.make_data(4_000, 5, 1_000)
+    w, b, records = example.train(client, X, y, epochs=2)
+    Xn, yn = client.compute([X, y], sync=True)
+    vg = s2s.value_and_grad(example.loss, wrt=("w", "b"))
+    wn, bn = np.zeros(5), 0.0
+    for value, _, peaks in records:
+        want, (dw, db) = vg(wn, bn, Xn, yn, 1e-3)
+        assert value == pytest.approx(want, rel=1e-12)
+        assert len(peaks) == 2 and all(p > 0 for p in peaks.values())
+        wn, bn = wn - 0.5 * dw, bn - 0.5 * db
+    np.testing.assert_allclose(w, wn, rtol=1e-12)
+    assert records[1][0] < records[0][0]
+
+
+def test_the_out_of_core_example_runs(capsys):
+    """The command the README shows, on a tiny data set: its own LocalCluster with a
+    memory limit, and the table of epochs."""
+    from examples import dask_out_of_core as example
+
+    example.main(["--rows", "3000", "--columns", "4", "--chunk-rows", "1000"])
+    out = capsys.readouterr().out
+    assert "in 3 chunks; workers: 2, memory limit 300MB each" in out
+    assert out.count("\n| ") == 4  # the header and three epochs
