@@ -108,7 +108,7 @@ def _inputs(name):
         return (W1, b1, W2), (X, y)
     if name == "logistic":
         return (rng.standard_normal(d), rng.standard_normal(1)), (X, 1.0 * (y > 0))
-    if name == "rnn":
+    if name in ("rnn", "recurrent"):
         Wx, Wh = rng.standard_normal((d, k)), 0.5 * rng.standard_normal((k, k))
         return (Wx, Wh), (rng.standard_normal((5, 3, d)),)
     if name in ("centred", "shared"):
