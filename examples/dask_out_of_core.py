@@ -143,8 +143,11 @@ def main(argv: list[str] | None = None) -> None:
     X, y = make_data(args.rows, args.columns, args.chunk_rows)
     print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
     with client:
+        rest = client.run(worker_memory)
         w, b, records = train(client, X, y, args.epochs)
     print(table(records, X, limit))
+    mb = ", ".join(f"{rest[worker] / 1e6:.0f}" for worker in sorted(rest))
+    print(f"Memory per worker at rest, before the first epoch (MB): {mb}")
     print("load average at end: %.2f %.2f %.2f" % os.getloadavg())
     print(f"|w| = {np.linalg.norm(w):.4f}, b = {b:.4f}")
 
