@@ -23,6 +23,7 @@ On a real cluster the code is the same; only the Client differs:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import threading
 import time
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     from dask.distributed import Client, LocalCluster
 
     if args.scheduler:  # a real cluster: the same code, a Client to its scheduler
-        client, limit = Client(args.scheduler), None
+        cluster, limit = contextlib.nullcontext(args.scheduler), None
     else:
         cluster = LocalCluster(
             n_workers=args.workers,
@@ -139,10 +140,10 @@ def main(argv: list[str] | None = None) -> None:
             memory_limit=args.memory_limit,
             dashboard_address=":0",
         )
-        client, limit = Client(cluster), args.memory_limit
+        limit = args.memory_limit
     X, y = make_data(args.rows, args.columns, args.chunk_rows)
     print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
-    with client:
+    with cluster as address, Client(address) as client:
         rest = client.run(worker_memory)
         w, b, records = train(client, X, y, args.epochs)
     print(table(records, X, limit))
