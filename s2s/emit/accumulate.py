@@ -103,21 +103,20 @@ def accumulations(
             return owned(made.args[0])
         return _allocates(made)
 
-    types = ArrayTypes(stmts, numpy)
-    found = set()
+    candidates = []
     for s in walk(stmts):
-        if not isinstance(s, Op) or s.prim not in ("setitem", "add"):
-            continue
-        if not types.follows(s.args[0], s.args[1]):
-            continue  # numpy's array would take in another library's
-        if s.prim == "setitem" and owned(s.args[0], s.out):
-            found.add(id(s))  # `out[i] = v` into the function's own new array
-        if s.prim == "add" and isinstance(s.args[0], Var):
+        if isinstance(s, Op) and s.prim == "setitem" and owned(s.args[0], s.out):
+            candidates.append(s)  # `out[i] = v` into the function's own new array
+        if isinstance(s, Op) and s.prim == "add" and isinstance(s.args[0], Var):
             acc = s.args[0]
             if (
                 s.out.role == Role.ADJOINT
                 and owned(acc, s.out)
                 and same_shape(acc, s.out)
             ):
-                found.add(id(s))
+                candidates.append(s)
+    if not candidates:
+        return set()
+    types = ArrayTypes(stmts, numpy)  # unless numpy's array would take in another's:
+    found = {id(s) for s in candidates if types.follows(s.args[0], s.args[1])}
     return found
