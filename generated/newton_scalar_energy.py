@@ -4,7 +4,7 @@
 # (`x: float`, `W: "n d"`) gets code written for that shape: several times
 # faster for loops over numbers.
 # Content key: 9a250fb7633abac8a7b8986b3f5b65694fac22eb2f3d33db2381d7020b4a6ce9
-# Code sha256: 90655a9b44f68e42f0703ec74157136e9a8ec1dc0bafab86ce63a588ed30bb37
+# Code sha256: 25b8a8a630c74435f3a9f48d22a673d110f8540a72896322d95e0943f6882f24
 import numpy as np
 
 
@@ -62,7 +62,7 @@ def energy_grad(x):
         dx = dx + dwell / k * exp_1 * k
     # newton_scalar.py:26  well = x**4 - 3 * x**2 + x
     dx = dx + dwell
-    dx += -(dwell * 6 * x)
+    dx = dx + -(dwell * 6 * x)
     dx += dwell * 4 * x**3
     return dx
 
@@ -110,6 +110,6 @@ def energy_value_and_grad(x):
         dx = dx + dwell / k * exp_1 * k
     # newton_scalar.py:26  well = x**4 - 3 * x**2 + x
     dx = dx + dwell
-    dx += -(dwell * 6 * x)
+    dx = dx + -(dwell * 6 * x)
     dx += dwell * 4 * x**3
     return energy, dx

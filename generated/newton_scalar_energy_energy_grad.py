@@ -3,8 +3,8 @@
 # This code takes x of any shape.  A parameter annotated with its shape
 # (`x: float`, `W: "n d"`) gets code written for that shape: several times
 # faster for loops over numbers.
-# Content key: 68b54ce1e2dd325ed7034df12e3fd73a4f56886f55e76f4dbf3c1469b21f9333
-# Code sha256: aee7ea4d13aaf2ab7413a4d5935c45e318bfcda58d450ef806c30124af07646e
+# Content key: f95ca2107a108678e3d8ab3a2dda9f4ff00273e11cfee222a2d7aa2d9e2e4a2c
+# Code sha256: 8b63fad3b1eb5a9f5614de68fec4c031ce311e658bba718f306549f96b21980e
 import numpy as np
 
 
@@ -69,7 +69,7 @@ def energy_grad_grad(x):
         dx = dx + 1.0 / k * exp_1 * k
     # newton_scalar_energy.py:64  dx = dx + dwell
     dx = dx + 1.0
-    # newton_scalar_energy.py:65  dx += -(dwell * 6 * x)
+    # newton_scalar_energy.py:65  dx = dx + -(dwell * 6 * x)
     dx = dx + -(6.0 * x)
     # newton_scalar_energy.py:66  dx += dwell * 4 * x**3
     dx = dx + 4.0 * x**3
@@ -83,7 +83,7 @@ def energy_grad_grad(x):
     ddx = 1.0
     dmul = 1.0
     dx_1 = dmul * 12.0 * power
-    # newton_scalar_energy.py:65  dx += -(dwell * 6 * x)
+    # newton_scalar_energy.py:65  dx = dx + -(dwell * 6 * x)
     dx_1 += -(ddx * 6.0)
     # newton_scalar_energy.py:59  for k in reversed(steps):
     for k in steps:
@@ -162,7 +162,7 @@ def energy_grad_value_and_grad(x):
         dx = dx + 1.0 / k * exp_1 * k
     # newton_scalar_energy.py:64  dx = dx + dwell
     dx = dx + 1.0
-    # newton_scalar_energy.py:65  dx += -(dwell * 6 * x)
+    # newton_scalar_energy.py:65  dx = dx + -(dwell * 6 * x)
     dx = dx + -(6.0 * x)
     # newton_scalar_energy.py:66  dx += dwell * 4 * x**3
     dx = dx + 4.0 * x**3
@@ -176,7 +176,7 @@ def energy_grad_value_and_grad(x):
     ddx = 1.0
     dmul = 1.0
     dx_1 = dmul * 12.0 * power
-    # newton_scalar_energy.py:65  dx += -(dwell * 6 * x)
+    # newton_scalar_energy.py:65  dx = dx + -(dwell * 6 * x)
     dx_1 += -(ddx * 6.0)
     # newton_scalar_energy.py:59  for k in reversed(steps):
     for k in steps:

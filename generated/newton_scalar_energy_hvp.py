@@ -4,7 +4,7 @@
 # (`x: float`, `W: "n d"`) gets code written for that shape: several times
 # faster for loops over numbers.
 # Content key: 644e60cc5f846715b6753373668b19b1dc40be90d066ed4ee08786cbdee0bf27
-# Code sha256: 01454cedae0e343a67f7c063bbe893a6872fc3c4425cba5fa4da925d48966e78
+# Code sha256: e236675a760b68f79cde140ab7d7f69b69240938cd1b95a9dfa5c873124f97b1
 import numpy as np
 
 
@@ -64,5 +64,5 @@ def energy_hvp(x, x_dot):
         dx_dot = dx_dot + dwell / k * exp_dot * k
     # newton_scalar.py:26  well = x**4 - 3 * x**2 + x
     dx_dot = dx_dot + -(dwell * 6 * x_dot)
-    dx_dot += dwell * 4 * (x_dot * 3 * power)
+    dx_dot = dx_dot + dwell * 4 * (x_dot * 3 * power)
     return dx_dot

@@ -17,8 +17,9 @@ from __future__ import annotations
 import ast
 import functools
 import linecache
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from . import cache
 from .backends import check_backend, load_compiled
@@ -53,10 +54,6 @@ from .pipeline import (
 from .recursion import allows_deep_recursion
 from .shim import NARROW_FLOATS, NARROW_OR_FOREIGN, call_shim
 from .structures import is_structure
-
-if TYPE_CHECKING:
-    pass
-
 
 # --- finding or generating a gradient module, and loading it ---------------------------
 
@@ -134,10 +131,8 @@ def formatted_source(loaded: LoadedModule) -> str:
 def _execute(
     text: str, filename: str | None, name: str, backend: str = "numpy"
 ) -> dict[str, Any]:
-    """Run module text (once per text and filename in this process), registering it
-    with linecache so tracebacks and inspect show its lines.  Without a file, it is
-    named by its content.  Numba's modules are loaded as modules of their own
-    (see :mod:`s2s.backends`)."""
+    """Run module text (once per text and filename in this process), registered
+    with linecache for tracebacks and inspect (numba's: see :mod:`s2s.backends`)."""
     if backend == "numba":
         return load_compiled(text, name)
     if filename is None:
@@ -156,6 +151,9 @@ def _run(text: str, filename: str, name: str) -> dict[str, Any]:
     return namespace
 
 
+#: `dW = dW + c` in generated code: c might be of another array library, and code
+#: for numpy arguments adds in place.
+_ADDS_OUT_OF_PLACE = re.compile(r"^ +(\w+) = \1 \+ ", re.MULTILINE)
 #: Helpers of generic code that shape specialization replaces (see s2s.shapes).
 _SHAPE_GENERIC = (
     "_check_scalar",
@@ -233,12 +231,15 @@ class GradFunction(StructuredCalls):
         self._compiled = self._loaded.namespace.get(self._name)
         #: The compiled code for arguments of any shape (what `.source` shows).
         self.generic = self._compiled
-        # Generic code that calls shape-generic helpers or checks its result's rank
-        # at run time (work the check alone needs) gains from specializing.
+        # Generic code that calls shape-generic helpers, checks its result's rank
+        # at run time or adds out of place gains from specializing.
         self._specialize = self._compiled is None or (
             mode == "grad"
             and "shapes" not in self.options
-            and any(name in self._loaded.namespace for name in _SHAPE_GENERIC)
+            and (
+                any(name in self._loaded.namespace for name in _SHAPE_GENERIC)
+                or _ADDS_OUT_OF_PLACE.search(self._loaded.code) is not None
+            )
         )
         self._by_shapes: dict[tuple, Callable] = {}
         self._by_pattern: dict[tuple, LoadedModule] = {}

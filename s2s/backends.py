@@ -43,7 +43,7 @@ BACKENDS = {
         Backend("numpy", "plain Python calling numpy"),
         Backend(
             "numba",
-            "each generated function compiled by numba (for scalar and loop code)",
+            "the loops over numbers compiled by numba",
             library="numba",
             extra="numba",
         ),

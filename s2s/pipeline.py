@@ -189,6 +189,9 @@ def generate(
         patterns = shape_patterns(
             graph, _annotated_shapes(parsed, layouts) if annotated else shapes
         )
+        # Shapes given (not annotated) are those of the numpy arrays and numbers
+        # a call passed (see s2s.dispatch): their arrays are numpy's.
+        numpy = frozenset(patterns or ()) if not annotated else frozenset()
         if patterns is not None:
             patterns.update(graph.data_shapes)
         labels = {  # how messages name a structure's leaves: params['W1']
@@ -218,7 +221,7 @@ def generate(
             verify(_with_body(graph, adjoint.forward), adjoint.checks + adjoint.ops)
             grads = regrouped(chosen, adjoint.grads)
             specs = _gradient_specs(
-                graph, adjoint, chosen, grads, many, patterns, guard
+                graph, adjoint, chosen, grads, many, patterns, guard, numpy
             )
             for spec in specs:
                 spec.checkpoint = checkpoint
@@ -242,6 +245,7 @@ def _gradient_specs(
     many: bool,
     patterns: dict[Var, tuple] | None,
     guard: Callable[..., list],
+    numpy: frozenset[Var] = frozenset(),
 ) -> list[FunctionSpec]:
     """The functions of a gradient module: FUNC_grad and FUNC_value_and_grad (with
     has_aux, `(grads, aux)` and `((value, aux), grads)`)."""
@@ -265,6 +269,7 @@ def _gradient_specs(
             returns,
             patterns,
             inputs=graph.inputs,
+            numpy=numpy,
         )
 
     also = " (and aux)" if graph.aux is not None else ""

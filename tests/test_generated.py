@@ -53,7 +53,9 @@ def test_committed_module_is_fresh(target, wrt, mode, monkeypatch):
     checkpoint = CHECKPOINT.get((target, mode))
     if checkpoint is not None and checkpoint != "auto":
         checkpoint = int(checkpoint)
-    expected = render(Target(path, name, parse_wrt(wrt), mode, has_aux, checkpoint))
+    expected = render(
+        Target(path, name, parse_wrt(wrt), mode, has_aux, checkpoint=checkpoint)
+    )
     with open(_module_path(target, mode), encoding="utf-8") as f:
         committed = f.read()
     assert (

@@ -12,6 +12,8 @@ gradient and closed forms.
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -296,12 +298,23 @@ def sliced_products(t, c):
     ],
     ids=lambda v: getattr(v, "__name__", None),
 )
-def test_second_derivative_through_indexed_accumulation(f, in_place):
+def test_second_derivative_through_indexed_accumulation(f, in_place, tmp_path):
     g = s2s.grad(f)
-    assert in_place in g.source  # how the first gradient adds into dx's parts
-    second = s2s.grad(g)(0.7, C)
+    second = s2s.grad(g)(0.7, C)  # reads g's code for any arrays
     assert second == pytest.approx(central(lambda t: g(t, C), 0.7), rel=1e-6)
     s2s.check_grad(g, 0.7, C)
+    # The code for numpy arguments adds into dx's parts (for any arrays, where the
+    # part added might be a Dask array, `dx = dx + _unindex(...)`): read back too,
+    # as a module of its own.
+    source = g.source_for(0.7, C)
+    assert in_place in source
+    path = tmp_path / f"{f.__name__}_numpy.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    first = getattr(module, f.__name__ + "_grad")
+    assert s2s.grad(first)(0.7, C) == pytest.approx(second, rel=1e-12)
 
 
 def differences(x):

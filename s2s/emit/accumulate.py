@@ -10,6 +10,7 @@ from ..ir import If, Loop, Op, Operand, Role, Stmt, Var, operands, operands_of, 
 from ..primitives import PRIMITIVES
 from ..shapes.classes import ShapeClasses
 from ..shapes.inference import ShapeInference
+from .array_types import ArrayTypes
 
 
 def _allocates(op: Stmt) -> bool:
@@ -59,13 +60,17 @@ def accumulations(
     roots: list[Any],
     shapes: Any = None,
     classes: ShapeClasses | None = None,
+    numpy: frozenset[Var] = frozenset(),
 ) -> set[int]:
     """The `acc + c` ops (by id) that may add c into acc's array in place (`acc += c`,
     as hand-written code accumulates): acc holds a new array that nothing else reads
     or holds (made by arithmetic, directly or through a loop's carried value), and
-    the sum has acc's shape.  Elsewhere `+` makes a new array, since acc might be a
-    view of an argument, a value saved on a tape, or smaller than the sum.
-    `classes` are the statements' shape classes, where the optimizer left them."""
+    the sum has acc's shape, and acc's array is of every library c's may be (see
+    array_types: a numpy acc does not take in a Dask c).  Elsewhere `+` makes a new
+    array, since acc might be a view of an argument, a value saved on a tape, or
+    smaller than the sum, or numpy's where c is Dask's.
+    `classes` are the statements' shape classes, where the optimizer left them;
+    `numpy` the inputs known to hold numpy arrays or numbers."""
     readers = _readers(stmts)
     for r in operands_of(tuple(roots)):
         readers[r] = readers.get(r, 0) + 1
@@ -98,10 +103,10 @@ def accumulations(
             return owned(made.args[0])
         return _allocates(made)
 
-    found = set()
+    candidates = []
     for s in walk(stmts):
         if isinstance(s, Op) and s.prim == "setitem" and owned(s.args[0], s.out):
-            found.add(id(s))  # `out[i] = v` into the function's own new array
+            candidates.append(s)  # `out[i] = v` into the function's own new array
         if isinstance(s, Op) and s.prim == "add" and isinstance(s.args[0], Var):
             acc = s.args[0]
             if (
@@ -109,5 +114,9 @@ def accumulations(
                 and owned(acc, s.out)
                 and same_shape(acc, s.out)
             ):
-                found.add(id(s))
+                candidates.append(s)
+    if not candidates:
+        return set()
+    types = ArrayTypes(stmts, numpy)  # unless numpy's array would take in another's:
+    found = {id(s) for s in candidates if types.follows(s.args[0], s.args[1])}
     return found

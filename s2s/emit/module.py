@@ -161,7 +161,11 @@ class _FunctionEmitter(CheckpointWriter):
         self.names = naming.run(self.stmts, self.returns, spec.params)
         self.taken = set(self.names.values()) | RESERVED | import_roots()
         accumulating = accumulations(
-            self.stmts, [self.returns], spec.shapes, spec.analyses.get("classes")
+            self.stmts,
+            [self.returns],
+            spec.shapes,
+            spec.analyses.get("classes"),
+            spec.numpy,
         )
         self.ints = ShapeInference(self.stmts, {})  # which indices are Python ints
         recomputed = checkpointed_statements(plans)  # a kept state may hold arrays
@@ -479,7 +483,9 @@ class _FunctionEmitter(CheckpointWriter):
         found = {
             PRIMITIVES[s.prim].helper
             for s in walk(self.stmts)
-            if isinstance(s, Op) and PRIMITIVES[s.prim].helper
+            if isinstance(s, Op)
+            and PRIMITIVES[s.prim].helper
+            and not s.params.get("attr")  # `x.size`
         }
         return found | ({"_checkpoint", "_revolve"} if self.checkpointed else set())
 

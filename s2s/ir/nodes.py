@@ -350,6 +350,9 @@ class FunctionSpec:
     alike: list[tuple[Var, Var]] = field(default_factory=list)  # same shapes (tangents)
     #: The parameters as the function takes them, where some are structures.
     inputs: list[Var | Structured] | None = None
+    #: Parameters known to hold numpy arrays or numbers: in code the call writes
+    #: for the shapes of numpy arguments (see s2s.dispatch), those it has shapes of.
+    numpy: frozenset[Var] = frozenset()
     #: Analyses of the statements as they are now, which the optimizer's passes
     #: share until one of them changes the statements (see s2s.optimize).
     analyses: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

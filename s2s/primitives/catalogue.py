@@ -239,10 +239,12 @@ CATALOGUE = [
         cost="constant",
         array_api="_ndim",
     ),
+    # np.size, written `_size(a)` (Dask warns that it does not implement np.size)
     Primitive(
         "size",
         ("a",),
         numpy="size",
+        helper="_size",
         dtype="int",
         scalar=True,
         shape_only=0,

@@ -41,7 +41,8 @@ class Primitive:
     must be compile-time constants (with their defaults); operands in `nondiff` never
     receive an adjoint (conditions, shapes).  Exactly one of `operator`, `numpy`,
     `math`, `builtin`, `helper` or `python` says how the op is written back (an
-    operator is also the numpy `ufunc` named there, for calls spelled so).
+    operator is also the numpy `ufunc` named there, for calls spelled so; a numpy
+    function other libraries lack is written by its `helper`: np.size as `_size`).
 
     How a call binds to the operands: when `variadic`, the last operand takes any
     number of values (`np.einsum("ij,j->i", a, b)`); when `sequence` too, they are

@@ -1,8 +1,18 @@
 """The adjoint helpers of the core primitives: undoing broadcasts and reductions,
 scattering a part back (`_unindex`, `_setitem`), products, extrema, traces,
-diagonals, fills, joins and casts."""
+diagonals, fills, joins and casts; and `_size`, np.size as every array library
+spells it."""
+
+import math
 
 import numpy as np
+
+
+def _size(a):
+    """How many elements `a` has: np.size(a), written with np.shape, which every
+    array library that follows numpy's protocols implements (Dask warns that it does
+    not implement np.size)."""
+    return math.prod(np.shape(a))
 
 
 def _unbroadcast(g, like):
@@ -28,8 +38,14 @@ def _unbroadcast_to(g, shape):
 
 
 def _unreduce(g, like, axis=None, keepdims=False):
-    """Spread the adjoint of a reduction of `like` back over like's shape."""
-    return _unreduce_to(g, np.shape(like), axis, keepdims)
+    """Spread the adjoint of a reduction of `like` back over like's shape.  Over an
+    array of another library (Dask), in that library: g spread over a Dask array is
+    a lazy Dask array chunked as it is, not a numpy array of its size."""
+    if type(like) is np.ndarray or not hasattr(like, "__array_function__"):
+        return _unreduce_to(g, np.shape(like), axis, keepdims)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.zeros_like(like, dtype=np.result_type(g, np.float64)) + g
 
 
 def _unreduce_to(g, shape, axis=None, keepdims=False):
@@ -131,12 +147,12 @@ def _unindex(g, like, index):
     parts = index if isinstance(index, tuple) else (index,)
     if any(np.ndim(p) > 0 for p in parts if p is not None and p is not Ellipsis):
         shape = np.shape(like)
-        positions = np.reshape(np.arange(np.size(like)), shape)[index]
+        positions = np.reshape(np.arange(_size(like)), shape)[index]
         weights = np.broadcast_to(g, np.shape(positions))
         # The positions in g's array library, laid out like the weights (Dask's
         # bincount needs both chunked alike).
         positions = np.zeros_like(weights, dtype=np.intp) + positions
-        total = np.bincount(np.ravel(positions), np.ravel(weights), np.size(like))
+        total = np.bincount(np.ravel(positions), np.ravel(weights), _size(like))
         return np.reshape(total, shape)
     out = np.zeros_like(like, dtype=np.result_type(g, np.float64))
     if any(p is None for p in parts):
@@ -163,8 +179,8 @@ def _diag_adjoint(g, v, k=0):
     rows, columns = np.shape(v)
     eye = np.eye(rows, columns, k, dtype=np.result_type(g, 1.0))
     if k >= 0:  # element i of the diagonal sits in row i
-        return eye * np.concatenate([g, np.zeros(rows - np.size(g))])[:, None]
-    return eye * np.concatenate([g, np.zeros(columns - np.size(g))])[None, :]
+        return eye * np.concatenate([g, np.zeros(rows - _size(g))])[:, None]
+    return eye * np.concatenate([g, np.zeros(columns - _size(g))])[None, :]
 
 
 def _fill_adjoint(g, y, fill):
