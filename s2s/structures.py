@@ -118,10 +118,8 @@ def layout_of(value: Any, path: str) -> Layout:
         )
     if isinstance(value, (int, float, complex, np.ndarray, np.generic)):
         return Layout(LEAF)
-    if hasattr(type(value), "__array_function__"):  # a Dask or CuPy array
-        return Layout(LEAF)
     if all(hasattr(value, a) for a in ("shape", "dtype", "ndim")):
-        return Layout(LEAF)  # another library's array (a torch tensor)
+        return Layout(LEAF)  # another library's array: Dask, CuPy, torch
     raise StructureError(
         f"{path} is a {type(value).__name__}, which s2s cannot read as part of "
         "a parameter",

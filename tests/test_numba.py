@@ -118,7 +118,34 @@ def counted_down(x):
     return s
 
 
+SAMPLES = np.linspace(0.0, 1.0, 50)
+
+
+def line_fit(a, b):
+    """Least squares of a line against sin over module-level data, in a loop."""
+    loss = 0.0
+    for i in range(len(SAMPLES)):
+        r = a * SAMPLES[i] + b - math.sin(SAMPLES[i])
+        loss = loss + r * r
+    return loss / len(SAMPLES)
+
+
+def bouncing(v0, g=9.81):
+    """Height of a ball after 3 s of bounces: a while loop with a branch."""
+    h, v, t = 0.0, v0, 0.0
+    while t < 3.0:
+        v = v - g * 0.01
+        h = h + v * 0.01
+        if h < 0.0:
+            h = -h
+            v = -0.9 * v
+        t = t + 0.01
+    return h
+
+
 CASES = [
+    (line_fit, (0.5, -0.2), (0, 1)),
+    (bouncing, (2.0,), 0),
     (scalar_sin_loop, (0.7,), 0),
     (scalar_math_loop, (1.3,), 0),
     (euler, (0.8, 1.5), (0, 1)),

@@ -1,6 +1,7 @@
 """The numba backend: a generated module rewritten for numba to compile.
 
-Each function `F` of the module becomes two.  `F` stays plain Python, with `F`'s
+Each function `F` of the module whose loops carry numbers only (see
+:func:`loops_on_numbers`) becomes two.  `F` stays plain Python, with `F`'s
 signature: it checks its arguments and reads the data of the user's modules (work
 numba cannot compile), then calls `F_compiled`, the rest of `F`'s body unchanged
 under `@numba.njit(cache=True)`, with the parameters and the data it read.  The
@@ -75,16 +76,15 @@ def loops_on_numbers(spec: FunctionSpec, stmts: list[Stmt]) -> bool:
 
 
 def _compiled_helpers(kernels: list[ast.FunctionDef]) -> set[str]:
-    """The helpers the compiled bodies call, and those these call."""
-    definitions = runtime.definitions()
-    compiled: set[str] = set()
-    stack = list(kernels)
-    while stack:
-        for name in _called(stack.pop(), set(definitions)) - compiled:
-            if name not in _READERS and not name.startswith("_check"):
-                compiled.add(name)
-                stack.append(definitions[name])
-    return compiled
+    """The helpers the compiled bodies call, and those these call: all but the
+    checks and readers, which stay with the wrapper."""
+    called = set().union(*(_called(k, set(runtime.definitions())) for k in kernels))
+    helpers = runtime.with_dependencies(called)
+    return {h.name for h in helpers if not _runs_in_python_only(h.name)}
+
+
+def _runs_in_python_only(helper: str) -> bool:
+    return helper in _READERS or helper.startswith("_check")
 
 
 def _named(statement: ast.stmt, names: set[str]) -> bool:

@@ -28,6 +28,7 @@ from ..ir import (
     Const,
     If,
     Loop,
+    Namespace,
     Op,
     Packed,
     Role,
@@ -159,7 +160,6 @@ class _FunctionEmitter(CheckpointWriter):
         reserved = own_names() if backend == "array_api" else frozenset()
         naming = Naming(self.inlined, self.reads, reserved, kept_alive(plans))
         self.names = naming.run(self.stmts, self.returns, spec.params)
-        self.taken = set(self.names.values()) | RESERVED | import_roots()
         accumulating = accumulations(
             self.stmts,
             [self.returns],
@@ -268,9 +268,9 @@ class _FunctionEmitter(CheckpointWriter):
                 if self.section and len(body) == self.section_start:
                     body.pop()  # a section with no code (a gradient needing no forward)
                 elif self.section:
-                    body.append(self._comment(""))
+                    body.append(self.comment(""))
                 self.section = s.params["name"]
-                body.append(self._comment(self.section))
+                body.append(self.comment(self.section))
                 self.section_start = len(body)
                 line = None
                 continue
@@ -282,7 +282,7 @@ class _FunctionEmitter(CheckpointWriter):
             else:
                 code = self.statement(s, s.loc.lineno if starts_line else line)
             if code and starts_line:
-                body.append(self._comment(_describe(s.loc)))
+                body.append(self.comment(_describe(s.loc)))
                 line = s.loc.lineno
             body.extend(code)
         return body
@@ -464,20 +464,18 @@ class _FunctionEmitter(CheckpointWriter):
         )
         return ast.FunctionDef(self.spec.name, args, body, [], None)
 
-    def _comment(self, text: str) -> ast.stmt:
+    def comment(self, text: str) -> ast.stmt:
         self.comments.append(text)
         return ast.Expr(ast.Name(f"{_MARKER}{len(self.comments) - 1}", ast.Load()))
 
-    comment = _comment
+    @functools.cached_property
+    def namespace(self) -> Namespace:
+        """The names the function's values and imports hold: fresh names for the
+        code of checkpoints are taken around them (made only for that code)."""
+        return Namespace(set(self.names.values()) | RESERVED | import_roots())
 
     def fresh(self, hint: str) -> str:
-        """A name no value of the function has (for the code of checkpoints)."""
-        name, n = hint, 0
-        while name in self.taken:
-            n += 1
-            name = f"{hint}_{n}"
-        self.taken.add(name)
-        return name
+        return self.namespace.fresh(hint)
 
     def helpers(self) -> set[str]:
         found = {
@@ -518,23 +516,6 @@ def _describe(loc: Location) -> str:
 # --- helpers copied from s2s.runtime ---------------------------------------------------
 
 
-def _with_dependencies(names: set[str]) -> list[ast.FunctionDef]:
-    helpers = runtime.definitions()
-    needed = set()
-    stack = list(names)
-    while stack:
-        name = stack.pop()
-        if name in needed:
-            continue
-        needed.add(name)
-        stack.extend(
-            n.id
-            for n in ast.walk(helpers[name])
-            if isinstance(n, ast.Name) and n.id in helpers
-        )
-    return [node for name, node in helpers.items() if name in needed]
-
-
 def _reads_math(helper: ast.FunctionDef) -> bool:
     return any(isinstance(n, ast.Name) and n.id == "math" for n in ast.walk(helper))
 
@@ -550,7 +531,7 @@ def emit_module(
     emitters = [_FunctionEmitter(spec, comments, backend) for spec in functions]
     body: list[ast.stmt] = []
     imports = set().union(*(e.imports() for e in emitters))
-    helpers = _with_dependencies(set().union(*(e.helpers() for e in emitters)))
+    helpers = runtime.with_dependencies(set().union(*(e.helpers() for e in emitters)))
     if (
         any(e.uses_math() for e in emitters)
         or "math" in imports
@@ -592,7 +573,7 @@ _REWRITES = {
 
 
 def _is_comment(statement: ast.stmt) -> bool:
-    """Whether a statement stands for a comment (see `_comment`)."""
+    """Whether a statement stands for a comment (see `comment`)."""
     return (
         isinstance(statement, ast.Expr)
         and isinstance(statement.value, ast.Name)

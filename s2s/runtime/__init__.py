@@ -45,3 +45,22 @@ def definitions() -> dict[str, ast.FunctionDef]:
         tree = ast.parse(inspect.getsource(module))
         found.update({n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)})
     return found
+
+
+def with_dependencies(names: set[str]) -> list[ast.FunctionDef]:
+    """The helpers called `names`, and those they call, in the order they are
+    written in."""
+    helpers = definitions()
+    needed: set[str] = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        stack.extend(
+            n.id
+            for n in ast.walk(helpers[name])
+            if isinstance(n, ast.Name) and n.id in helpers
+        )
+    return [node for name, node in helpers.items() if name in needed]
