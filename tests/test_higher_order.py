@@ -479,11 +479,12 @@ def test_every_runtime_helper_copied_into_a_module_is_its_primitive():
     again whichever helpers it calls."""
     import ast
 
+    from s2s import runtime
     from s2s.emit import module as emit
     from s2s.frontend import runtime_helper
     from s2s.primitives import HELPERS
 
-    text = emit.unparse(ast.Module(emit._with_dependencies(set(HELPERS)), []))
+    text = emit.unparse(ast.Module(runtime.with_dependencies(set(HELPERS)), []))
     for version in (text, emit.format_source(text)):
         found = {
             node.name: runtime_helper(node)
