@@ -46,6 +46,7 @@ class ArrayTypes:
         changed = True
         while changed:  # loops: until what each carried value holds settles
             before = (dict(self.may), dict(self.must))
+            self.popped: frozenset[Var] | None = None  # once per round, on need
             self.block(stmts)
             changed = before != (self.may, self.must)
 
@@ -104,7 +105,9 @@ class ArrayTypes:
         if s.prim in _NUMBERS or lib == "math":
             may: frozenset[Var] = frozenset()
         elif s.prim == "pop":  # anything pushed on a tape
-            may = _union(map(self.sources, self.pushed))
+            if self.popped is None:
+                self.popped = _union(map(self.sources, self.pushed))
+            may = self.popped
         else:
             may = _union(map(self.sources, s.args))
             if s.prim in _READS:

@@ -144,8 +144,11 @@ class Naming:
     # coalescing
 
     def find(self, v: Var) -> Var:
-        while self.parent.get(v, v) is not v:
-            v = self.parent[v]
+        parent = self.parent
+        while parent.get(v, v) is not v:
+            up = parent[v]
+            parent[v] = parent.get(up, up)  # path halving: later finds are short
+            v = up
         return v
 
     def members(self) -> dict[Var, list[Var]]:
@@ -175,15 +178,20 @@ class Naming:
             if isinstance(s, Loop):
                 for c, o in zip(s.carried, s.outs):
                     self.join(c, o, force=True)
-        group_edges = self.group_edges()
+        group_edges = self.group_edges()  # kept up to date by the joins
         for a, b in self.prefer:
             self.join(a, b, edges=group_edges)
-        return self.assign(params)
+        return self.assign(group_edges)
 
     def group_edges(self) -> dict[Var, set[Var]]:
+        """The interference graph between groups (by their representatives)."""
         edges: dict[Var, set[Var]] = defaultdict(set)
+        joined = set(self.parent)  # the few values that are not their own group
         for v, others in self.edges.items():
-            edges[self.find(v)].update(self.find(o) for o in others)
+            moved = others & joined
+            group = edges[self.find(v)]
+            group |= others - moved if moved else others
+            group.update(self.find(o) for o in moved)
         return edges
 
     def join(self, a: Var, b: Var, force: bool = False, edges=None) -> None:
@@ -204,9 +212,9 @@ class Naming:
                 edges[o].discard(rb)
                 edges[o].add(ra)
 
-    def assign(self, params: list[Var]) -> dict[Var, str]:
+    def assign(self, edges: dict[Var, set[Var]]) -> dict[Var, str]:
+        """A name for each group of values, given the groups that interfere."""
         groups = self.members()
-        edges = self.group_edges()
         taken: dict[str, list[Var]] = defaultdict(list)  # name -> groups holding it
         owner: dict[str, tuple[str, str]] = {}
         names: dict[Var, str] = {}

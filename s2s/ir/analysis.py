@@ -55,8 +55,9 @@ def possibly_integral(stmts: list[Stmt]) -> set[Var]:
     by ops that keep an integer dtype (`mask * mask`, `img[i]`).  Derivative code
     folds `1.0 * v` to `v` only for the other values: for `v = x < 1.0` the product
     is a float array and `v` a bool one (bool + bool is a logical or)."""
-    defined = {v for s in walk(stmts) for v in s.defines}
-    for s in walk(stmts):
+    walked = list(walk(stmts))
+    defined = {v for s in walked for v in s.defines}
+    for s in walked:
         if isinstance(s, Loop):
             defined.update(s.carried)
             defined.update([s.index] if s.index is not None else [])
@@ -92,10 +93,10 @@ def possibly_integral(stmts: list[Stmt]) -> set[Var]:
     changed = True
     while changed:
         before = len(integral)
-        for s in walk(stmts):
+        for s in walked:
             integral.update(made_integral(s))
         changed = len(integral) != before
-    read = {x for s in walk(stmts) for x in operands(s) if isinstance(x, Var)}
+    read = {x for s in walked for x in operands(s) if isinstance(x, Var)}
     return integral | (read - defined)
 
 
@@ -103,10 +104,11 @@ def maybe_undefined(stmts: list[Stmt]) -> set[Var]:
     """Values that may not exist when read: a name assigned on one path of a branch
     (or only inside a loop), merged with the paths where it is not."""
     found: set[Var] = set()
+    walked = list(walk(stmts))
     changed = True
     while changed:
         changed = False
-        for s in walk(stmts):
+        for s in walked:
             if isinstance(s, If):
                 pairs = zip(s.outs, s.then_vals, s.else_vals)
                 new = {

@@ -262,14 +262,20 @@ Stmt = Union[Op, If, Loop]
 
 def walk(stmts: list[Stmt]) -> Iterator[Stmt]:
     """Every statement, depth first, in program order (a region before its contents)."""
-    for s in stmts:
-        yield s
-        if isinstance(s, If):
-            yield from walk(s.then)
-            yield from walk(s.orelse)
-        elif isinstance(s, Loop):
-            yield from walk(s.header)
-            yield from walk(s.body)
+    # A stack of the regions being walked, not nested generators: a statement
+    # k levels deep costs one step, not k.
+    regions = [iter(stmts)]
+    while regions:
+        for s in regions[-1]:
+            yield s
+            if isinstance(s, If):
+                regions += (iter(s.orelse), iter(s.then))
+                break
+            if isinstance(s, Loop):
+                regions += (iter(s.body), iter(s.header))
+                break
+        else:
+            regions.pop()
 
 
 def operands(s: Stmt) -> list[Operand | None]:

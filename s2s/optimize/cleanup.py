@@ -74,15 +74,16 @@ def eliminate_common_subexpressions(stmts: list[Stmt], roots: list[Any]):
             else:
                 block(s.header + s.body, dict(seen))
 
-    # Keys name operands, so substitute as we go: run until nothing more merges.
-    stmts = copy_tree(stmts)
+    # Keys name operands, so substitute as we go: run until nothing more merges
+    # (on a copy, made once something does).
     changed = False
     while True:
         replace.clear()
         block(stmts, {})
         if not replace:
             break
-        changed = True
+        if not changed:  # (the copy shares the values `replace` names)
+            stmts, changed = copy_tree(stmts), True
         mapping = resolve_chains(replace)
         stmts = _drop_defs(stmts, set(mapping))
         substitute(stmts, mapping)

@@ -35,9 +35,13 @@ class ShapeClasses:
             for k, init in enumerate(loop.inits)
             if init is not None
         }
+        self.parent: dict[Var, Var] = {}
+        self._touching = None
+        for a, b in self.fixed:
+            self.union(a, b)
+        fixed = dict(self.parent)  # whatever the assumptions
         while True:
-            self.parent: dict[Var, Var] = {}
-            self._solve(assumed)
+            self._solve(fixed, assumed)
             broken = {
                 (loop, k)
                 for loop, k in assumed
@@ -80,6 +84,15 @@ class ShapeClasses:
                 self.conditional.append(s)
             fixed += pairs or []
         self.fixed = fixed
+        # The values each of those statements reads or makes.
+        self._operands = [
+            (
+                (*s.args, s.out)
+                if isinstance(s, Op)
+                else (*s.outs, *s.then_vals, *s.else_vals)
+            )
+            for s in self.conditional
+        ]
 
     def _fixed_pairs(self, op: Op) -> list[tuple[Operand, Operand]] | None:
         """The pairs an op makes one shape whatever else holds; None when they
@@ -100,27 +113,38 @@ class ShapeClasses:
             return None
         return [(op.out, self.SCALAR)] if record.scalar else []
 
-    def _solve(self, assumed: set) -> None:
-        for a, b in self.fixed:
-            self.union(a, b)
+    def _solve(self, fixed: dict[Var, Var], assumed: set) -> None:
+        """Union-find `parent` from `fixed`, the classes of the fixed pairs, the
+        loop assumptions and the conditional statements."""
+        self.parent = dict(fixed)
+        self._touching: dict[Var, list[int]] | None = None  # not while seeding
         for loop, k in assumed:
             self.union(loop.carried[k], loop.inits[k])
             self.union(loop.outs[k], loop.carried[k])
         self.rows: dict[tuple, Var] = {}  # x[i] and x[j] have one shape
-        order, changed = self.conditional, True
-        while changed:
-            # Shapes flow from arguments to results and, through elementwise
-            # ops with scalar results, back: walk each way in turn, so a chain
-            # of ops takes a few rounds rather than one per op.
-            changed, order = False, order[::-1]
-            for s in order:
-                if isinstance(s, Op):
-                    changed |= self._visit(s)
-                else:
-                    for out, a, b in zip(s.outs, s.then_vals, s.else_vals):
-                        sides = [x for x in (a, b) if x is not None]
-                        if sides and all(self.same(x, sides[0]) for x in sides):
-                            changed |= self.union(out, sides[0])
+        # A worklist: when a class joins another, only the statements reading its
+        # values can conclude more (those of the class it joins see the same
+        # representatives as before), so they are visited again, and no others.
+        touching: dict[Var, list[int]] = {}
+        for k, s in enumerate(self.conditional):
+            for x in self._operands[k]:
+                if x is not None:
+                    touching.setdefault(self.find(x), []).append(k)
+        self._touching = touching
+        pending = self._revisit = list(range(len(self.conditional) - 1, -1, -1))
+        self._queued = set(pending)
+        while pending:
+            k = pending.pop()
+            self._queued.discard(k)
+            s = self.conditional[k]
+            if isinstance(s, Op):
+                self._visit(s)
+            else:
+                for out, a, b in zip(s.outs, s.then_vals, s.else_vals):
+                    sides = [x for x in (a, b) if x is not None]
+                    if sides and all(self.same(x, sides[0]) for x in sides):
+                        self.union(out, sides[0])
+        self._touching = None
 
     def find(self, x: Operand | None) -> Var:
         if isinstance(x, Const):
@@ -138,9 +162,26 @@ class ShapeClasses:
         ra, rb = self.find(a), self.find(b)
         if ra is rb:
             return False
-        if rb is self.SCALAR:
-            ra, rb = rb, ra
+        touching = self._touching
+        if touching is None:
+            if rb is self.SCALAR:
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+            return True
+        # The smaller class joins the larger (a scalar class always joins
+        # the scalars): each value's statements move a few times at most.
+        moved_a, moved_b = touching.get(ra, ()), touching.get(rb, ())
+        if rb is self.SCALAR or (ra is not self.SCALAR and len(moved_b) > len(moved_a)):
+            ra, rb, moved_b = rb, ra, moved_a
         self.parent[rb] = ra
+        if moved_b:
+            touching.setdefault(ra, []).extend(moved_b)
+            del touching[rb]
+            queued = self._queued
+            for k in moved_b:
+                if k not in queued:
+                    queued.add(k)
+                    self._revisit.append(k)
         return True
 
     def same(self, a: Operand | None, b: Operand | None) -> bool:
