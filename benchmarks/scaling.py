@@ -6,8 +6,12 @@ right-hand side has five branches.
 
 Each case runs cold in a fresh process (the import-time cache off): the time of
 `s2s.grad(f)` (generating the code for any shapes) and of the first call (which
-may generate the code for the arguments' shapes).  Prints a table and the load
-average at start and end.
+may generate the code for the arguments' shapes); the median of `--runs` such
+processes.  Python's bytecode cache is on, as an installed s2s has it (pip
+compiles a package's modules when it installs them): a first process compiles
+s2s's modules, which PYTHONDONTWRITEBYTECODE in the environment would otherwise
+make every process do again.  Prints a table and the load average at start and
+end.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,27 +92,39 @@ print(made - start, time.perf_counter() - made)
 """
 
 
-def timed(source: str, order: int = 1) -> tuple[float, float]:
-    """Seconds to generate and for the first call, cold, in a fresh process."""
+def _environment() -> dict[str, str]:
+    """The processes' environment: the cache off, bytecode written and read."""
+    env = dict(os.environ, S2S_CACHE="0")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def timed(source: str, order: int = 1, runs: int = 3) -> tuple[float, float]:
+    """Seconds to generate and for the first call, cold, in fresh processes: the
+    medians over `runs` processes."""
+    times = []
     with tempfile.TemporaryDirectory() as folder:
         with open(os.path.join(folder, "case.py"), "w", encoding="utf-8") as f:
             f.write(source)
-        env = dict(os.environ, S2S_CACHE="0")
-        out = subprocess.run(
-            [sys.executable, "-c", TIMED, folder, str(order)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    generate, first = map(float, out.split())
+        for _ in range(runs):
+            out = subprocess.run(
+                [sys.executable, "-c", TIMED, folder, str(order)],
+                env=_environment(),
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            times.append(tuple(map(float, out.split())))
+    generate, first = (statistics.median(column) for column in zip(*times))
     return generate, first
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the smaller cases only")
-    quick = parser.parse_args(argv).quick
+    parser.add_argument("--runs", type=int, default=3, help="processes per case")
+    arguments = parser.parse_args(argv)
+    quick, runs = arguments.quick, arguments.runs
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     cases = [(f"straight line, N = {n}", straight_line(n), 1) for n in STRAIGHT]
     cases += [(f"loops nested {d} deep", nested(d), 1) for d in NESTED]
@@ -116,11 +133,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     if quick:
         cases = [c for c in cases if "1000" not in c[0] and "12" not in c[0]]
+    timed(straight_line(10), 2, runs=1)  # s2s's modules compiled to bytecode, once
     print(f"load average at start: {load}")
+    print(f"median of {runs} fresh processes per case")
     print("| case | s2s.grad(f) | first call | total |")
     print("| --- | --- | --- | --- |")
     for name, source, order in cases:
-        generate, first = timed(source, order)
+        generate, first = timed(source, order, runs)
         print(
             f"| {name} | {generate:.2f} s | {first:.2f} s | {generate + first:.2f} s |"
         )

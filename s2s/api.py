@@ -1,13 +1,8 @@
 """The public API: `grad` and `value_and_grad`.
 
 :func:`s2s.pipeline.generate` writes a function's gradient module; `grad` compiles
-that text into a callable with the same signature as the user's function.  Before generating, `grad` looks for the module by key (:mod:`s2s.fingerprint`):
-a committed `generated/` module with the same content key, then the import-time cache
-(:mod:`s2s.cache`).  What is compiled is astor's text, without black: black is slow
-to import and to run, and only `.source` needs it.  Generated source is registered
-with `linecache`, so tracebacks through it show real lines and `inspect.getsource`
-works on it.
-
+that text into a callable with the same signature as the user's function, found
+or made by :mod:`s2s.loading` (a committed module, the cache, or generated now).
 The pipeline's modules are imported when a gradient is first generated, not with
 `s2s`: a gradient found in the cache needs none of them.
 """
@@ -18,11 +13,9 @@ import ast
 import functools
 import linecache
 import re
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
-from . import cache
-from .backends import check_backend, load_compiled
+from .backends import check_backend
 from .dispatch import StructuredCalls, in_dtype_of, pattern_of, shape_key
 from .errors import (
     InternalError,
@@ -35,121 +28,23 @@ from .errors import (
     UnsupportedSyntaxError,
     WrtError,
 )
-from .fingerprint import Fingerprint, fingerprint, formatted_key
-from .frontend import ParsedFunction, parse_function
+from .frontend import parse_function
 from .frontend.bound import bound_values, unbind, with_bound, wrt_of_function
 from .frontend.declared import declared_layouts
 from .frontend.live import free_sources, functions_read
 from .frontend.parsed import reads_structures
+from .loading import LoadedModule, formatted_source, load_gradient
 from .pipeline import (
     MODES,
     Stages,
     Wrt,
     check_checkpoint,
     generate,
-    pseudo_filename,
     resolve_parsed_wrt,
     resolve_wrt,
 )
-from .recursion import allows_deep_recursion
 from .shim import NARROW_FLOATS, NARROW_OR_FOREIGN, call_shim
 from .structures import is_structure
-
-# --- finding or generating a gradient module, and loading it ---------------------------
-
-
-@dataclass
-class LoadedModule:
-    """A gradient module compiled in this process, and where its code came from."""
-
-    namespace: dict[str, Any]
-    code: str  # the text that was compiled
-    provenance: str  # "generated", "cache" or "committed"
-    path: str | None  # the committed module or the cache entry, if any
-    key: Fingerprint | None  # None: not cacheable (or the cache is off)
-    stages: Stages | None = None  # when generated in this process
-
-
-@allows_deep_recursion
-def load_gradient(
-    parsed: ParsedFunction,
-    positions: Sequence[int],
-    many: bool,
-    options: Mapping[str, Any] | None = None,
-) -> LoadedModule:
-    """The compiled gradient module of `parsed` with respect to the parameters at
-    `positions`: a committed module with the same content key, else the cache's entry,
-    else generated now (and stored in the cache)."""
-    options = dict(options or {})
-    backend = options.get("backend", "numpy")
-    names = tuple(parsed.params[i] for i in positions)
-    store = cache.default_cache()
-    key = fingerprint(parsed, names, many, options) if store is not None else None
-    if key is not None:
-        module = parsed.name + MODES[options.get("mode", "grad")]
-        committed = cache.find_committed(parsed.filename, module, key.content)
-        if committed is not None:
-            path, text = committed
-            namespace = _execute(text, path, parsed.name, backend)
-            return LoadedModule(namespace, text, "committed", path, key)
-        text = store.lookup(key.cache)
-        if text is not None:
-            namespace = _execute(text, None, parsed.name, backend)
-            return LoadedModule(namespace, text, "cache", store.path(key.cache), key)
-    stages = generate(parsed, names if many else names[0], **options)
-    text = stages.module.raw
-    if key is not None:
-        store.store(key.cache, text)
-    namespace = _execute(text, None, parsed.name, backend)
-    path = store.path(key.cache) if key is not None else None
-    return LoadedModule(namespace, text, "generated", path, key, stages)
-
-
-def formatted_source(loaded: LoadedModule) -> str:
-    """The module formatted by black, as `s2s generate` writes it without the header
-    (which names a file and a command that a function in a notebook has not), for
-    every provenance; kept in the cache next to the code, so black runs once per
-    module and machine."""
-    if loaded.provenance == "committed":
-        return cache.stamped_code(loaded.code)
-    if loaded.stages is not None:
-        return loaded.stages.module.text
-    from importlib.metadata import version  # a tenth of the cost of importing black
-
-    store = cache.default_cache()
-    key = formatted_key(loaded.key.cache, version("black")) if loaded.key else None
-    text = store.lookup(key) if store is not None and key is not None else None
-    if text is None:
-        from .emit import format_source
-
-        text = format_source(loaded.code)
-        if store is not None and key is not None:
-            store.store(key, text)
-    return text
-
-
-def _execute(
-    text: str, filename: str | None, name: str, backend: str = "numpy"
-) -> dict[str, Any]:
-    """Run module text (once per text and filename in this process), registered
-    with linecache for tracebacks and inspect (numba's: see :mod:`s2s.backends`)."""
-    if backend == "numba":
-        return load_compiled(text, name)
-    if filename is None:
-        filename = pseudo_filename(name, text)
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    return _run(text, filename, name)
-
-
-@functools.lru_cache(maxsize=256)
-def _run(text: str, filename: str, name: str) -> dict[str, Any]:
-    namespace: dict[str, Any] = {
-        "__name__": f"s2s_generated_{name}",
-        "__file__": filename,
-    }
-    exec(compile(text, filename, "exec"), namespace)
-    return namespace
-
 
 #: `dW = dW + c` in generated code: c might be of another array library, and code
 #: for numpy arguments adds in place.
@@ -209,6 +104,12 @@ class GradFunction(StructuredCalls):
         parsed.resolve = functools.lru_cache(maxsize=None)(parsed.resolve)
         self._parsed = parsed
         self._by_layouts, self._by_call = {}, {}
+        mode = self.options.get("mode", "grad")
+        if mode != "grad":
+            suffix = MODES[mode]
+        else:
+            suffix = "_value_and_grad" if with_value else "_grad"
+        self._name = parsed.name + suffix  # the function of the module that runs
         try:
             positions, self.many = resolve_parsed_wrt(parsed, wrt)
             self._positions = positions
@@ -222,12 +123,6 @@ class GradFunction(StructuredCalls):
             self._positions = positions
             self._loaded = LoadedModule({}, "", "generated", None, None)
         self.provenance = self._loaded.provenance
-        mode = self.options.get("mode", "grad")
-        if mode != "grad":
-            suffix = MODES[mode]
-        else:
-            suffix = "_value_and_grad" if with_value else "_grad"
-        self._name = parsed.name + suffix
         self._compiled = self._loaded.namespace.get(self._name)
         #: The compiled code for arguments of any shape (what `.source` shows).
         self.generic = self._compiled
@@ -323,16 +218,28 @@ class GradFunction(StructuredCalls):
                 hint=f"Show the code for given arguments: "
                 f"{self.__name__}.source_for(*args).",
             )
-        return formatted_source(self._loaded)
+        return self._shown(self._loaded)
 
     def _load(self, options: Mapping[str, Any]) -> LoadedModule:
-        """The module of this gradient generated with these options."""
-        return load_gradient(self._parsed, self._positions, self.many, options)
+        """The module of this gradient generated with these options (if generated,
+        with only the function that runs)."""
+        return load_gradient(
+            self._parsed, self._positions, self.many, options, only=self._name
+        )
+
+    def _shown(self, loaded: LoadedModule) -> str:
+        """A module's formatted text, the whole module (generated now if what runs
+        is only the function this gradient calls)."""
+        if loaded.only is not None:
+            loaded = load_gradient(
+                self._parsed, self._positions, self.many, loaded.options
+            )
+        return formatted_source(loaded)
 
     @functools.cached_property
     def stages(self) -> Stages:
         """Every stage of the pipeline (generated now if the code came from a cache)."""
-        if self._loaded.stages is not None:
+        if self._loaded.stages is not None and self._loaded.only is None:
             return self._loaded.stages
         names = tuple(self._parsed.params[i] for i in self._positions)
         return generate(self._parsed, names if self.many else names[0], **self.options)
@@ -341,11 +248,11 @@ class GradFunction(StructuredCalls):
         """The module that runs for these arguments: specialized for their shapes."""
         args = self._positional(args, kwargs)
         if any(map(is_structure, args)):
-            return formatted_source(self._structured_code(args).loaded)
+            return self._shown(self._structured_code(args).loaded)
         if not self._specialize:
             return self.source
         self._specialized(args)
-        return formatted_source(self._by_pattern[self._pattern(args)])
+        return self._shown(self._by_pattern[self._pattern(args)])
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Replaced, per function, by the shim `_call_shim` writes (see __init__).
@@ -516,7 +423,7 @@ class GradFunction(StructuredCalls):
             names = self._parsed.params
             known = {n: p for n, p in zip(names, pattern) if p is not None}
             options = dict(self.options, shapes=known)
-            loaded = load_gradient(self._parsed, self._positions, self.many, options)
+            loaded = self._load(options)
             self._by_pattern[pattern] = loaded
         compiled = self._by_shapes[shapes] = loaded.namespace[self._name]
         return compiled

@@ -65,6 +65,15 @@ class Fingerprint:
     cache: str  # sha256 hex: content + the machine (the import-time cache's key)
     material: str  # what `content` hashes, for `s2s show --dump key`
 
+    def of_function(self, name: str) -> Fingerprint:
+        """The keys of a module holding only the function `name` of this one."""
+        part = f"\nonly the function {name}"
+        return Fingerprint(
+            _sha256(self.content + part),
+            _sha256(self.cache + part),
+            self.material + part,
+        )
+
 
 @allows_deep_recursion
 def fingerprint(

@@ -134,6 +134,7 @@ def generate(
     has_aux: bool = False,
     backend: str = "numpy",
     checkpoint: int | str | None = None,
+    only: str | None = None,
 ) -> Stages:
     """Run the pipeline: source -> SSA graph -> adjoint -> formatted module text.
 
@@ -147,7 +148,9 @@ def generate(
     and the derivatives pass `aux` on.  `backend` names what the code runs on
     (see :mod:`s2s.backends`).  With `checkpoint` (k snapshots, or "auto") each
     loop's forward sweep keeps at most k loop states, and its reverse sweep
-    recomputes the iterations in between (see :mod:`s2s.emit.checkpoint`)."""
+    recomputes the iterations in between (see :mod:`s2s.emit.checkpoint`).  With
+    `only` (a function's name, `f_grad`) the module holds that function alone: what
+    code that only runs needs, in about half the time."""
     check_mode(mode)
     check_backend(backend)
     check_checkpoint(checkpoint)
@@ -225,6 +228,11 @@ def generate(
             )
             for spec in specs:
                 spec.checkpoint = checkpoint
+        if only is not None:
+            written = [spec.name for spec in specs]
+            specs = [spec for spec in specs if spec.name == only]
+            if not specs:
+                raise InternalError(f"no function {only} among {written}")
         optimized = [optimize(spec) for spec in specs]
         module = emit_module(optimized, header, backend)
     except S2SError:
@@ -408,14 +416,14 @@ def gradient_code(gradient: StaticGradient) -> ParsedFunction:
     when the file runs.  Held in memory (and by linecache) for this process."""
     from .frontend.static import static_resolver
 
+    suffix = "_value_and_grad" if gradient.with_value else "_grad"
+    name = gradient.function.name + suffix
     text = generate(
-        gradient.function, gradient.wrt, has_aux=gradient.has_aux
+        gradient.function, gradient.wrt, has_aux=gradient.has_aux, only=name
     ).module.raw
     filename = pseudo_filename(gradient.function.name, text)
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     module = ast.parse(text)
-    suffix = "_value_and_grad" if gradient.with_value else "_grad"
-    name = gradient.function.name + suffix
     node = next(
         n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == name
     )

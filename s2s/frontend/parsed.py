@@ -365,10 +365,12 @@ def refuse_checkpointed(generated: types.FunctionType) -> None:
 
 
 @functools.lru_cache(maxsize=None)
-def _runtime_definitions() -> dict[str, str]:
+def _runtime_definition(name: str) -> str | None:
+    """The syntax tree of the runtime's helper `name`, dumped (None: no such helper)."""
     from .. import runtime  # here: only code that calls a helper needs it
 
-    return {name: ast.dump(node) for name, node in runtime.definitions().items()}
+    node = runtime.definitions().get(name)
+    return ast.dump(node) if node is not None else None
 
 
 def runtime_helper(definition: types.FunctionType | ast.FunctionDef) -> str | None:
@@ -393,7 +395,7 @@ def runtime_helper(definition: types.FunctionType | ast.FunctionDef) -> str | No
             return None
     if not isinstance(definition, ast.FunctionDef) or definition.decorator_list:
         return None
-    if ast.dump(definition) != _runtime_definitions().get(name):
+    if ast.dump(definition) != _runtime_definition(name):
         return None
     return HELPERS[name]
 

@@ -31,23 +31,25 @@ def verify_body(
     def fail(message: str) -> None:
         raise InternalError(f"IR invalid: {message}\n{shown()}")
 
-    def use(x: Operand | None, where: str, loops: tuple[Loop, ...]) -> None:
+    # `where` is the statement (or "parameters", "return"), shown only on failure:
+    # the text of a loop holds its whole body.
+    def use(x: Operand | None, where: Stmt | str, loops: tuple[Loop, ...]) -> None:
         if not isinstance(x, Var):
             return
         if defined.get(x.name) is not x:
-            fail(f"{x.name} used before its definition in {where}")
+            fail(f"{x.name} used before its definition in {_line(where)}")
         if scope[x] != loops[: len(scope[x])]:
-            fail(f"{x.name}, made inside a loop, is used outside it in {where}")
+            fail(f"{x.name}, made inside a loop, is used outside it in {_line(where)}")
 
-    def define(v: Var, where: str, loops: tuple[Loop, ...]) -> None:
+    def define(v: Var, where: Stmt | str, loops: tuple[Loop, ...]) -> None:
         if v.name in defined:
-            fail(f"{v.name} assigned twice ({where})")
+            fail(f"{v.name} assigned twice ({_line(where)})")
         defined[v.name] = v
         scope[v] = loops
 
     def block(stmts: Iterable[Stmt], loops: tuple[Loop, ...]) -> None:
         for s in stmts:
-            where = s.lines()[0]
+            where = s
             if isinstance(s, Op):
                 for a in s.args:
                     use(a, where, loops)
@@ -82,3 +84,7 @@ def verify_body(
     block(stmts, ())
     for r in operands_of(tuple(results)):
         use(r, "return", ())
+
+
+def _line(where: Stmt | str) -> str:
+    return where if isinstance(where, str) else where.lines()[0]
