@@ -35,6 +35,10 @@ class Backend:
     summary: str
     library: str | None = None  # what the generated code imports besides numpy
     extra: str | None = None  # the pip extra that installs it
+    # Whether a loaded module's functions may be replaced later (numba's, by their
+    # Python version where numba cannot compile them): then code that runs must
+    # read them from the module itself, not from a copy of its names.
+    swaps_functions: bool = False
 
 
 BACKENDS = {
@@ -46,6 +50,7 @@ BACKENDS = {
             "the loops over numbers compiled by numba",
             library="numba",
             extra="numba",
+            swaps_functions=True,
         ),
         Backend(
             "array_api",

@@ -8,6 +8,7 @@ explain."""
 
 from __future__ import annotations
 
+import ast
 import numbers
 from typing import Any, Callable, Mapping, Sequence
 
@@ -61,6 +62,7 @@ def call_shim(
     vararg: str | None = None,
     declared: Sequence[str] = (),
     narrow_dtypes: Any = NARROW_FLOATS,
+    inline_floats: bool = True,
 ):
     """`GradFunction.__call__` for one gradient, written with its own parameters and
     named after it (`f_grad`), so that Python binds the arguments (defaults,
@@ -71,8 +73,10 @@ def call_shim(
 
     Python floats, the common case of scalar code, are tested first: none is a
     structure, an integer or a narrow float, so once `floats`, the code for
-    floats, is known, a call with floats only tests their types and runs it.
-    Until then, the first call with floats hands the code it ran to the
+    floats, is known, a call with floats only tests their types and runs it: its
+    statements, inlined into the shim, where tracebacks show them at their lines
+    of the generated module (unless not `inline_floats`: code that must read its
+    module's names as they are when it runs).  Until then, the first call with floats hands the code it ran to the
     gradient's `_floats_known`, which writes the shim again with it.
 
     When an argument of the `narrowable` parameters holds floats narrower than
@@ -148,7 +152,14 @@ def call_shim(
         "    return _s2s_result",
     ]
     text = "\n".join(lines)
-    namespace: dict[str, Any] = {}
+    inline = inline_floats and all_floats and floats is not None
+    body = _body(floats, params, keywords) if inline else None
+    if body is not None:
+        # The code for floats runs in the shim itself (a call is a third of the
+        # cost of a small scalar gradient), its lines where its module has them.
+        code, namespace = _with_body(text, body, floats)
+    else:
+        code, namespace = compile(text, f"<s2s call of {name}>", "exec"), {}
     namespace.update(
         _s2s_self=gradient,
         _s2s_defaults=defaults,
@@ -162,10 +173,71 @@ def call_shim(
     namespace.update((f"_s2s_passed_{k}", h) for k, (_, _, h) in enumerate(keywords))
     for k, (_, holder, value) in enumerate(inlined):
         namespace[f"_s2s_held_{k}"], namespace[f"_s2s_inlined_{k}"] = holder, value
-    exec(compile(text, f"<s2s call of {name}>", "exec"), namespace)
+    exec(code, namespace)
     shim = namespace[name]
     shim.__qualname__ = name
     return shim
+
+
+def _body(
+    compiled: Callable, params: Sequence[str], keywords: Sequence[tuple[str, str, Any]]
+) -> list[ast.stmt] | None:
+    """The statements of `compiled`, placed where its module has them, to run in a
+    shim with these parameters (its closure variables read first); None where its
+    text cannot be read or its parameters are named otherwise."""
+    code = getattr(compiled, "__code__", None)
+    if code is None or code.co_varnames[: code.co_argcount] != tuple(params):
+        return None
+    import inspect  # here: `import s2s` does without it
+
+    try:
+        lines, first = inspect.getsourcelines(compiled)
+        node = ast.parse("".join(lines)).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+        return None
+    ast.increment_lineno(node, first - 1)
+    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+    reads = [ast.parse(f"{k} = {read}").body[0] for k, read, _ in keywords]
+    return [*(_placed(r, node.lineno) for r in reads), *body]
+
+
+def _with_body(text: str, body: list[ast.stmt], compiled: Callable) -> tuple:
+    """The shim's code with `body` in place of its call of `compiled` (the code for
+    floats), compiled in that code's file, and the namespace it runs in: a copy of
+    that code's module."""
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and _calls_floats(node.body):
+            node.body = body
+            break
+    line = compiled.__code__.co_firstlineno  # the rest of the shim: `def f_grad(`
+    inlined = {id(n) for s in body for n in ast.walk(s)}
+    for node in ast.walk(tree):
+        if id(node) not in inlined:
+            _placed(node, line, recurse=False)
+    filename = compiled.__code__.co_filename
+    return compile(tree, filename, "exec"), dict(compiled.__globals__)
+
+
+def _calls_floats(statements: list[ast.stmt]) -> bool:
+    """Whether statements are the shim's `return _s2s_floats(...)`."""
+    return (
+        len(statements) == 1
+        and isinstance(statements[0], ast.Return)
+        and isinstance(statements[0].value, ast.Call)
+        and getattr(statements[0].value.func, "id", None) == "_s2s_floats"
+    )
+
+
+def _placed(node: ast.AST, line: int, recurse: bool = True) -> ast.AST:
+    """`node` (and, with `recurse`, what it holds) set at the start of `line`."""
+    for n in ast.walk(node) if recurse else (node,):
+        if hasattr(n, "lineno"):
+            n.lineno = n.end_lineno = line
+            n.col_offset = n.end_col_offset = 0
+    return node
 
 
 def _attempt(statements: list[str], call: str, indent: str) -> list[str]:

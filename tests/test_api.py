@@ -231,6 +231,20 @@ def test_floats_take_the_code_for_floats_first():
         g(0.5, 1.5)
 
 
+def test_the_code_for_floats_reads_the_closure_as_it_is_at_each_call():
+    """The call runs the code for floats in itself (not through a call of it):
+    what it reads from the function's closure and module is read at each call."""
+    scale = 2.0
+
+    def f(x):
+        return scale * x * x + math.sin(x)
+
+    g = s2s.grad(f)
+    assert g(3.0) == g(3.0) == pytest.approx(2.0 * 2 * 3.0 + math.cos(3.0), rel=1e-14)
+    scale = 5.0
+    assert g(3.0) == pytest.approx(5.0 * 2 * 3.0 + math.cos(3.0), rel=1e-14)
+
+
 def test_an_error_inside_the_code_for_floats_is_raised_from_its_line():
     g = s2s.grad(neuron)
     g(1.0, 2.0, 0.0)
