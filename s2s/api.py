@@ -15,7 +15,7 @@ import linecache
 import re
 from typing import Any, Callable, Mapping
 
-from .backends import BACKENDS, check_backend
+from .backends import check_backend
 from .dispatch import StructuredCalls, in_dtype_of, pattern_of, shape_key
 from .errors import (
     InternalError,
@@ -192,9 +192,6 @@ class GradFunction(StructuredCalls):
                 if self.options.get("backend") == "array_api"
                 else NARROW_FLOATS
             ),
-            inline_floats=not BACKENDS[
-                self.options.get("backend", "numpy")
-            ].swaps_functions,
         )
         self._params = params
         #: What a gradient of this gradient binds too (see frontend.bound).

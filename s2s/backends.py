@@ -35,10 +35,6 @@ class Backend:
     summary: str
     library: str | None = None  # what the generated code imports besides numpy
     extra: str | None = None  # the pip extra that installs it
-    # Whether a loaded module's functions may be replaced later (numba's, by their
-    # Python version where numba cannot compile them): then code that runs must
-    # read them from the module itself, not from a copy of its names.
-    swaps_functions: bool = False
 
 
 BACKENDS = {
@@ -50,7 +46,6 @@ BACKENDS = {
             "the loops over numbers compiled by numba",
             library="numba",
             extra="numba",
-            swaps_functions=True,
         ),
         Backend(
             "array_api",
@@ -157,7 +152,15 @@ def _fallback(namespace: dict[str, Any], name: str, dispatcher: Any) -> Callable
             namespace[name] = python = _in_python(dispatcher.py_func, namespace)
             return python(*args)
 
+    compiled.s2s_swappable = True
     return compiled
+
+
+def names_stay(namespace: dict[str, Any]) -> bool:
+    """Whether a loaded module's names stay as they were loaded, so that code may
+    read a copy of them: not where :func:`guarded` may swap a compiled function
+    for its Python version."""
+    return not any(getattr(v, "s2s_swappable", False) for v in namespace.values())
 
 
 def _compiled_for(dispatcher: Any, args: tuple) -> bool:

@@ -14,6 +14,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .backends import names_stay
+
 
 def as_real(x: Any) -> Any:
     """Integers are treated as reals: 3 -> 3.0, an int array -> a float array."""
@@ -62,7 +64,6 @@ def call_shim(
     vararg: str | None = None,
     declared: Sequence[str] = (),
     narrow_dtypes: Any = NARROW_FLOATS,
-    inline_floats: bool = True,
 ):
     """`GradFunction.__call__` for one gradient, written with its own parameters and
     named after it (`f_grad`), so that Python binds the arguments (defaults,
@@ -75,8 +76,8 @@ def call_shim(
     structure, an integer or a narrow float, so once `floats`, the code for
     floats, is known, a call with floats only tests their types and runs it: its
     statements, inlined into the shim, where tracebacks show them at their lines
-    of the generated module (unless not `inline_floats`: code that must read its
-    module's names as they are when it runs).  Until then, the first call with floats hands the code it ran to the
+    of the generated module (unless that module's names may change: see
+    :func:`s2s.backends.names_stay`).  Until then, the first call with floats hands the code it ran to the
     gradient's `_floats_known`, which writes the shim again with it.
 
     When an argument of the `narrowable` parameters holds floats narrower than
@@ -152,7 +153,7 @@ def call_shim(
         "    return _s2s_result",
     ]
     text = "\n".join(lines)
-    inline = inline_floats and all_floats and floats is not None
+    inline = all_floats and floats is not None and names_stay(floats.__globals__)
     body = _body(floats, params, keywords) if inline else None
     if body is not None:
         # The code for floats runs in the shim itself (a call is a third of the
