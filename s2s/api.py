@@ -238,7 +238,8 @@ class GradFunction(StructuredCalls):
 
     @functools.cached_property
     def stages(self) -> Stages:
-        """Every stage of the pipeline (generated now if the code came from a cache)."""
+        """Every stage of the pipeline, for the whole module (generated now if the
+        code came from a cache, or holds only the function that runs)."""
         if self._loaded.stages is not None and self._loaded.only is None:
             return self._loaded.stages
         names = tuple(self._parsed.params[i] for i in self._positions)

@@ -3,7 +3,7 @@
 A gradient module is looked for by key (:mod:`s2s.fingerprint`): a committed
 `generated/` module with the same content key, then the import-time cache
 (:mod:`s2s.cache`), else it is generated now and stored there.  Code that only runs
-needs one function of its module (`f_grad`, or `f_value_and_grad`): when neither a
+needs one function of its module (`f_grad`, or `f_value_and_grad`): unless a
 committed module holds it, only that function is generated, and cached under a key
 of its own (so the code that runs is the same text whether or not the whole module
 was ever shown: a gradient of it quotes its lines); the whole module is generated
