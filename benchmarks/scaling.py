@@ -7,10 +7,8 @@ right-hand side has five branches.
 Each case runs cold in a fresh process (the import-time cache off): the time of
 `s2s.grad(f)` (generating the code for any shapes) and of the first call (which
 may generate the code for the arguments' shapes); the median of `--runs` such
-processes.  Python's bytecode cache is on, as an installed s2s has it (pip
-compiles a package's modules when it installs them): a first process compiles
-s2s's modules, which PYTHONDONTWRITEBYTECODE in the environment would otherwise
-make every process do again.  Prints a table and the load average at start and
+processes.  Python's bytecode cache is on (see `environment.child_env`): a first
+process compiles s2s's modules.  Prints a table and the load average at start and
 end.
 """
 
@@ -24,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+
+from .environment import child_env
 
 STRAIGHT = (10, 100, 300, 1000)
 NESTED = (4, 8, 12)
@@ -92,13 +92,6 @@ print(made - start, time.perf_counter() - made)
 """
 
 
-def _environment() -> dict[str, str]:
-    """The processes' environment: the cache off, bytecode written and read."""
-    env = dict(os.environ, S2S_CACHE="0")
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
 def timed(source: str, order: int = 1, runs: int = 3) -> tuple[float, float]:
     """Seconds to generate and for the first call, cold, in fresh processes: the
     medians over `runs` processes."""
@@ -109,7 +102,7 @@ def timed(source: str, order: int = 1, runs: int = 3) -> tuple[float, float]:
         for _ in range(runs):
             out = subprocess.run(
                 [sys.executable, "-c", TIMED, folder, str(order)],
-                env=_environment(),
+                env=child_env(S2S_CACHE="0"),
                 capture_output=True,
                 text=True,
                 check=True,

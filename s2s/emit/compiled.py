@@ -21,6 +21,7 @@ from .. import runtime
 from ..ir import FunctionSpec, Loop, Stmt, walk
 from ..shapes.classes import shared_classes
 from ..shapes.inference import ShapeInference
+from .spelling import parameter_names
 
 #: The helpers that find values at run time: called by the Python wrapper only.
 _READERS = ("_module", "_closure_variable", "_global_variable")
@@ -114,7 +115,7 @@ def _split(function: ast.FunctionDef, is_comment) -> tuple[ast.FunctionDef, ...]
     with a comment whose statements it takes all."""
     doc, *statements = function.body
     read: list[str] = []  # names the wrapper binds, in order
-    known = _parameters(function)
+    known = parameter_names(function)
     wrapper_body: list[ast.stmt] = [doc]
     kernel_body: list[ast.stmt] = []
     for segment in _segments(statements, is_comment):
@@ -197,11 +198,6 @@ def _segments(statements: list[ast.stmt], is_comment) -> list[list[ast.stmt]]:
             segments.append([])
         segments[-1].append(statement)
     return segments
-
-
-def _parameters(function: ast.FunctionDef) -> list[str]:
-    args = function.args
-    return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
 
 
 def _runs_in_python(statement: ast.stmt, known: list[str]) -> bool:

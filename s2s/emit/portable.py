@@ -22,7 +22,7 @@ from .. import runtime
 from ..errors import InternalError, NotPortableError
 from ..ir import Op, walk
 from ..primitives import PRIMITIVES, Primitive
-from .spelling import attr
+from .spelling import attr, parameter_names
 from .spelling import name as _name
 
 #: What the emitter itself writes with numpy besides primitives: a 0-d view of a
@@ -242,11 +242,6 @@ def _as_value(part: ast.expr) -> ast.expr:
     return ast.Call(_name("slice"), [b if b is not None else none for b in bounds], [])
 
 
-def _parameters(function: ast.FunctionDef) -> list[str]:
-    args = function.args
-    return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-
-
 def _called(tree: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
@@ -305,7 +300,7 @@ def _rewritten(function: ast.FunctionDef) -> ast.FunctionDef:
     portable = _Portable()
     doc, *statements = function.body
     statements = [portable.visit(s) for s in statements]
-    params = [_name(p) for p in _parameters(function)]
+    params = [_name(p) for p in parameter_names(function)]
     found = [ast.Assign([_name("xp", True)], ast.Call(_name("_namespace"), params, []))]
     if portable.device:
         device = ast.Call(_name("_device"), list(params), [])

@@ -198,3 +198,9 @@ def op_expression(op: Op, name_of: Callable[[Var], str]) -> ast.expr:
 def spell(op: Op, name_of: Callable[[Var], str]) -> str:
     """The Python text the emitter writes for `op` (see op_expression)."""
     return ast.unparse(op_expression(op, name_of))
+
+
+def parameter_names(function: ast.FunctionDef) -> list[str]:
+    """The names of a written function's parameters, keyword-only ones last."""
+    args = function.args
+    return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
