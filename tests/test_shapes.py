@@ -351,12 +351,37 @@ def accumulate_over_steps(x, w):
     return np.sum(s * s)
 
 
+def chain_energy(x):
+    """An element loop: each step reads x[i] and x[i + 1], so each reverse step
+    adds into dx three times."""
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        d = x[i + 1] - x[i]
+        s = s + d * d + 0.1 * np.sin(x[i])
+    return s
+
+
+def kept_partial_sums(x, w):
+    """The loop's array is also held by another name across steps: no step may
+    update it in place (nor its adjoint's)."""
+    acc = np.zeros_like(w)
+    first = np.zeros_like(w)
+    for i in range(x.shape[0]):
+        acc = acc + x[i] * w
+        if i == 0:
+            first = acc
+        acc = acc * 0.5 + np.sin(acc)
+    return np.sum(first * acc) + np.sum(acc)
+
+
 @pytest.mark.parametrize(
     "fn, args, wrt",
     [
         (shared_adjoints, (normal(3), normal(3), normal(2, 3)), (0, 1, 2)),
         (broadcast_accumulation, (normal(4, 3), normal(4, 1)), (0, 1)),
         (accumulate_over_steps, (normal(5, 3), normal(3)), (0, 1)),
+        (chain_energy, (normal(7),), 0),
+        (kept_partial_sums, (normal(4, 3), normal(3)), (0, 1)),
     ],
 )
 def test_accumulating_in_place_changes_no_shared_array(fn, args, wrt):
@@ -382,6 +407,17 @@ def test_accumulating_in_place_is_written_as_by_hand():
         normal(5, 3), normal(3)
     )
     assert "dw += dmul * x[i]" in body and "dx[i] += dmul * w" in body
+
+
+def test_an_element_loop_accumulates_each_element_in_place():
+    """Several updates of dx in one reverse step each touch one element (the
+    array the step ends with is its own), so the reverse sweep costs O(n), not a
+    new array of x's size per update."""
+    x = normal(7)
+    reverse = s2s.grad(chain_energy).source_for(x).split("# reverse")[1]
+    reverse = reverse.split("def chain_energy_value_and_grad")[0]
+    assert reverse.count("dx[i] += ") == 2 and "dx[i + 1] += dd" in reverse
+    assert "_unindex(" not in reverse and "dx = dx +" not in reverse
 
 
 def rows_and_columns(x, idx):

@@ -90,18 +90,30 @@ def accumulations(
             return info.shape(a) == info.shape(b) and None not in info.shape(a)
         return classes.same(a, b)
 
-    def owned(v: Any, fresh_next: Var | None = None) -> bool:
+    def owned(
+        v: Any, fresh_next: Var | None = None, seen: frozenset = frozenset()
+    ) -> bool:
         """v is a new array read once (by the accumulation, or a loop slot)."""
-        if not isinstance(v, Var) or readers.get(v, 0) != 1:
+        if not isinstance(v, Var) or readers.get(v, 0) != 1 or v in seen:
             return False
-        if v in carried:  # each iteration adds into the array the previous one made
+        seen |= {v}
+        if v in carried:  # each iteration updates the array the previous one ended with
             loop, k = carried[v]
             nxt = loop.nexts[k]
-            return nxt is fresh_next and readers.get(nxt) == 1 and owned(loop.inits[k])
+            if readers.get(nxt) != 1 or not owned(loop.inits[k], seen=seen):
+                return False
+            # The array an iteration ends with is its own: made by this update, or
+            # by others (`dx[i] += a; dx[i + 1] += b`), each new or updating its own.
+            return nxt is fresh_next or made_own(nxt, seen)
+        return made_own(v, seen)
+
+    def made_own(v: Var, seen: frozenset) -> bool:
+        """v's array is new, or one its making took over from the one value that
+        held it (an update `acc + c`, `acc[i] = c`, in place or not)."""
         made = defs.get(v)
         if isinstance(made, Op) and made.prim == "copy":  # `dW = <a new array>`
-            return owned(made.args[0])
-        return _allocates(made)
+            return owned(made.args[0], seen=seen)
+        return _allocates(made) or isinstance(made, Op) and made.prim == "setitem"
 
     candidates = []
     for s in walk(stmts):
