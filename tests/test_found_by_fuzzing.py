@@ -434,3 +434,26 @@ def test_a_dict_defined_on_one_path_only_is_no_internal_error():
     assert g == pytest.approx(central(lambda x: dict_on_each_path(x, -1.0), 0.3))
     value, g = s2s.value_and_grad(dict_after_an_early_return)(np.ones((2, 3)))
     assert value == 3 and np.array_equal(g, np.zeros((2, 3)))
+
+
+def filled_under_a_constant_condition(x, z=1.0):
+    if 1.0:
+        out = np.ones(2)
+        for i in range(1):
+            out[i] = z
+    if x:
+        return x
+    return out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=s2s.InternalError,
+    reason="known: the adjoint of an array that may be undefined after `if <const>:` "
+    "is the stand-in 0.0, which the reverse of `out[i] = v` indexes",
+)
+def test_an_array_filled_under_a_constant_condition_and_returned_on_one_path():
+    """tests/fuzz, seed 7, first:1188 (shrunk): on the path that returns x, out's
+    adjoint is zero, and the gradient with respect to z is 0."""
+    dx, dz = s2s.grad(filled_under_a_constant_condition, wrt=(0, 1))(-0.5, 1.8)
+    assert (dx, dz) == (1.0, 0.0)
