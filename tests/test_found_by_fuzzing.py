@@ -446,14 +446,33 @@ def filled_under_a_constant_condition(x, z=1.0):
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=s2s.InternalError,
-    reason="known: the adjoint of an array that may be undefined after `if <const>:` "
-    "is the stand-in 0.0, which the reverse of `out[i] = v` indexes",
-)
+def filled_under_a_flag(x, w, flag):
+    if flag > 0.0:
+        h = np.zeros(3)
+        for i in range(3):
+            h[i] = w[i] * x
+    if x > 10.0:
+        return x
+    return np.sum(h * h)
+
+
 def test_an_array_filled_under_a_constant_condition_and_returned_on_one_path():
     """tests/fuzz, seed 7, first:1188 (shrunk): on the path that returns x, out's
-    adjoint is zero, and the gradient with respect to z is 0."""
+    adjoint is zero; it was the scalar stand-in of a value that exists on some
+    paths only, which the reverse of `out[i] = z` indexed (an InternalError)."""
     dx, dz = s2s.grad(filled_under_a_constant_condition, wrt=(0, 1))(-0.5, 1.8)
     assert (dx, dz) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize("x, flag", [(20.0, 1.0), (0.5, 1.0), (20.0, -1.0)])
+def test_an_array_filled_under_a_flag_has_an_adjoint_of_its_shape(x, flag):
+    """The same with a run-time condition (a configuration flag): where h exists,
+    its adjoint is an array of its shape whichever path the result took."""
+    w = np.arange(3.0)
+    dx, dw = s2s.grad(filled_under_a_flag, wrt=(0, 1))(x, w, flag)
+    expected_dx = 1.0 if x > 10.0 else 2 * x * np.sum(w * w)
+    expected_dw = np.zeros(3) if x > 10.0 else 2 * x * x * w
+    assert dx == pytest.approx(expected_dx, rel=1e-12)
+    np.testing.assert_allclose(dw, expected_dw, rtol=1e-12)
+    if flag > 0.0:
+        s2s.check_grad(filled_under_a_flag, x, w, flag, wrt=(0, 1))

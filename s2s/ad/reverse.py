@@ -335,6 +335,13 @@ class _Reverse(LoopReversal):
             for out, g in flowing:
                 v = vals[s.outs.index(out)]
                 if isinstance(v, Var) and v in self.active:
+                    if not self.exists(out) and self.exists(v):
+                        # out's adjoint may be the zero stand-in of a value that
+                        # exists on some paths only (see zeros); v exists here,
+                        # and the reverse of `v[i] = c` indexes its adjoint.
+                        # (a temporary: `g + 0.0`, for a number, folds away)
+                        g = b.emit("add", g, self.zeros(v))
+                        self.named.add(g)
                     self.accumulate(branch, v, g)
             self.block(body, branch)
             self.mirror[id(body)] = b.ops
