@@ -476,3 +476,24 @@ def test_an_array_filled_under_a_flag_has_an_adjoint_of_its_shape(x, flag):
     np.testing.assert_allclose(dw, expected_dw, rtol=1e-12)
     if flag > 0.0:
         s2s.check_grad(filled_under_a_flag, x, w, flag, wrt=(0, 1))
+
+
+def filled_in_each_step(x, w, n):
+    for k in range(n):
+        h = np.zeros(3)
+        for i in range(3):
+            h[i] = w[i] * x
+    if x > 10.0:
+        return x
+    return np.sum(h * h)
+
+
+@pytest.mark.parametrize("x", [20.0, 0.5])
+def test_an_array_made_in_each_step_of_a_loop_has_an_adjoint_of_its_shape(x):
+    """h exists after the loop only if it ran: its adjoint into the steps before
+    the last was the zero stand-in, which the reverse of `h[i] = ...` indexed."""
+    w = np.arange(3.0)
+    dx, dw = s2s.grad(filled_in_each_step, wrt=(0, 1))(x, w, 2)
+    assert dx == pytest.approx(1.0 if x > 10.0 else 2 * x * np.sum(w * w), rel=1e-12)
+    np.testing.assert_allclose(dw, np.zeros(3) if x > 10.0 else 2 * x * x * w)
+    s2s.check_grad(filled_in_each_step, x, w, 2, wrt=(0, 1))

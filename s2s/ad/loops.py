@@ -74,7 +74,7 @@ class LoopReversal:
         for k, phi in zip(carried, phis):
             nxt = loop.nexts[k]
             if isinstance(nxt, Var) and nxt in self.active:
-                self.accumulate(body_adj, nxt, phi)
+                self.accumulate(body_adj, nxt, self.shaped(phi, loop.outs[k], nxt))
         self.block(loop.body, body_adj)
         b.loc = loop.loc
         nexts = [

@@ -181,6 +181,18 @@ class _Reverse(LoopReversal):
             return Const(0.0)
         return b.emit("zeros", b.emit("shape", like), hint=hint, role=role)
 
+    def shaped(self, g: Operand, out: Var, v: Var) -> Operand:
+        """g, the adjoint of `out`, as the adjoint of `v`, the value out takes
+        where v is defined (a branch's value, a loop's next): where out exists on
+        some paths only, g may be the zero stand-in of `zeros`, which the reverse
+        of `v[i] = c` would index, so it is given v's shape (`g + 0.0` for a
+        number folds away)."""
+        if self.exists(out) or not self.exists(v):
+            return g
+        shaped = self.builder.emit("add", g, self.zeros(v))
+        self.named.add(shaped)  # a temporary, for the optimizer to fold
+        return shaped
+
     def block(self, stmts: list[Stmt], adjoints: dict[Var, Operand]) -> None:
         for s in reversed(stmts):
             if isinstance(s, Op):
@@ -335,14 +347,7 @@ class _Reverse(LoopReversal):
             for out, g in flowing:
                 v = vals[s.outs.index(out)]
                 if isinstance(v, Var) and v in self.active:
-                    if not self.exists(out) and self.exists(v):
-                        # out's adjoint may be the zero stand-in of a value that
-                        # exists on some paths only (see zeros); v exists here,
-                        # and the reverse of `v[i] = c` indexes its adjoint.
-                        # (a temporary: `g + 0.0`, for a number, folds away)
-                        g = b.emit("add", g, self.zeros(v))
-                        self.named.add(g)
-                    self.accumulate(branch, v, g)
+                    self.accumulate(branch, v, self.shaped(g, out, v))
             self.block(body, branch)
             self.mirror[id(body)] = b.ops
             sides.append((b.ops, branch))
