@@ -250,22 +250,18 @@ def _helpers(functions: list[ast.FunctionDef]) -> list[ast.FunctionDef]:
     """The helpers the functions call, and those these call: the portable version of
     each, else the numpy module's own where it reads no numpy (`_module`)."""
     portable, numpy = runtime.portable_definitions(), runtime.definitions()
-    needed: dict[str, ast.FunctionDef] = {}
-    stack = [name for f in functions for name in _called(f)]
-    while stack:
-        name = stack.pop()
-        if name in needed or not (name in portable or name in numpy):
-            continue
-        definition = portable.get(name) or numpy[name]
+    choices = {**portable, **{n: d for n, d in numpy.items() if n not in portable}}
+    needed = runtime.with_dependencies(
+        {name for f in functions for name in _called(f)}, choices
+    )
+    for definition in needed:
         if "np" in _called(definition):
             raise InternalError(
-                f"the array_api backend has no portable version of s2s's {name}",
+                f"the array_api backend has no portable version of s2s's "
+                f"{definition.name}",
                 hint="This is a bug in s2s: its record says it is portable.",
             )
-        needed[name] = definition
-        stack.extend(_called(definition))
-    order = list(portable) + [n for n in numpy if n not in portable]
-    return [needed[n] for n in order if n in needed]
+    return needed
 
 
 def for_array_api(

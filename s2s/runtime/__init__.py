@@ -9,6 +9,7 @@ array libraries implement too: no in-place updates, no `np.add.at`, no `out=`.
 import ast
 import functools
 import inspect
+from typing import Iterable, Mapping
 
 from . import adjoints, arrays, checkpoints, checks, linalg, ranges, special
 
@@ -47,15 +48,17 @@ def definitions() -> dict[str, ast.FunctionDef]:
     return found
 
 
-def with_dependencies(names: set[str]) -> list[ast.FunctionDef]:
-    """The helpers called `names`, and those they call, in the order they are
-    written in."""
-    helpers = definitions()
+def with_dependencies(
+    names: Iterable[str], helpers: Mapping[str, ast.FunctionDef] | None = None
+) -> list[ast.FunctionDef]:
+    """The helpers among `names`, and those they call, in the order `helpers` (by
+    default the numpy helpers, :func:`definitions`) holds them."""
+    helpers = definitions() if helpers is None else helpers
     needed: set[str] = set()
     stack = list(names)
     while stack:
         name = stack.pop()
-        if name in needed:
+        if name in needed or name not in helpers:
             continue
         needed.add(name)
         stack.extend(
